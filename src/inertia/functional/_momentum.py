@@ -101,6 +101,9 @@ def nag(
         v_{t+1} = μ_t v_t - ε ∇f(φ_t), \qquad
         φ_{t+1} = φ_t + μ_{t+1} μ_t v_t - (1 + μ_{t+1}) ε ∇f(φ_t).
 
+    It is computed as θ_{t+1} = φ_t - ε ∇f(φ_t) (a gradient step from the look-ahead point) plus
+    μ_{t+1} v_{t+1}: four in-place passes, as many as ``torch.optim.SGD(nesterov=True)`` makes.
+
     Args:
         params: φ_t, updated in place to φ_{t+1}.
         grads: ∇f(φ_t), one per parameter (not modified).
@@ -122,10 +125,9 @@ def nag(
     for phi, grad, velocity in zip(params, grads, velocities):
         if weight_decay != 0.0:
             grad = grad.add(phi, alpha=weight_decay)
-        velocity.mul_(momentum)  # μ_t v_t
-        phi.add_(velocity, alpha=next_momentum)  # φ_t + μ_{t+1} μ_t v_t
-        velocity.add_(grad, alpha=-lr)  # v_{t+1} = μ_t v_t - ε g
-        phi.add_(grad, alpha=-(1.0 + next_momentum) * lr)  # ... - (1 + μ_{t+1}) ε g
+        velocity.mul_(momentum).add_(grad, alpha=-lr)  # v_{t+1} = μ_t v_t - ε g
+        phi.add_(grad, alpha=-lr)  # θ_{t+1} = φ_t - ε g
+        phi.add_(velocity, alpha=next_momentum)  # φ_{t+1} = θ_{t+1} + μ_{t+1} v_{t+1}
 
 
 def _nag_multi_tensor(
@@ -142,6 +144,6 @@ def _nag_multi_tensor(
         if weight_decay != 0.0:
             device_grads = torch._foreach_add(device_grads, device_params, alpha=weight_decay)
         torch._foreach_mul_(device_velocities, momentum)
-        torch._foreach_add_(device_params, device_velocities, alpha=next_momentum)
         torch._foreach_add_(device_velocities, device_grads, alpha=-lr)
-        torch._foreach_add_(device_params, device_grads, alpha=-(1.0 + next_momentum) * lr)
+        torch._foreach_add_(device_params, device_grads, alpha=-lr)
+        torch._foreach_add_(device_params, device_velocities, alpha=next_momentum)

@@ -1,0 +1,103 @@
+"""Shared benchmark plumbing: interleaved timing, environment record, JSON output, tables."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import statistics
+import subprocess
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+
+RESULTS_DIR = Path(__file__).resolve().parent / "results"
+
+
+def environment() -> dict[str, Any]:
+    """What produced the numbers: hardware, threads, versions, git commit."""
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=False,
+            cwd=Path(__file__).resolve().parent,
+        ).stdout.strip()
+    except OSError:
+        commit = ""
+    cpu = platform.processor() or platform.machine()
+    if Path("/proc/cpuinfo").exists():
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+        "cuda": torch.cuda.get_device_name() if torch.cuda.is_available() else None,
+        "torch": torch.__version__,
+        "python": platform.python_version(),
+        "commit": commit,
+        "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
+
+
+def interleaved_timings(
+    candidates: dict[str, Callable[[], None]],
+    rounds: int,
+    calls_per_round: int,
+    synchronize: Callable[[], None] = lambda: None,
+) -> dict[str, list[float]]:
+    """Seconds per call of each candidate, one sample per round, candidates interleaved.
+
+    Interleaving makes slow drifts of a noisy machine hit every candidate alike, so ratios of
+    medians are meaningful even when absolute times are not.
+    """
+    samples: dict[str, list[float]] = {name: [] for name in candidates}
+    for function in candidates.values():  # warm-up
+        for _ in range(max(1, calls_per_round // 4)):
+            function()
+    synchronize()
+    for _ in range(rounds):
+        for name, function in candidates.items():
+            start = time.perf_counter()
+            for _ in range(calls_per_round):
+                function()
+            synchronize()
+            samples[name].append((time.perf_counter() - start) / calls_per_round)
+    return samples
+
+
+def summarize(samples: Sequence[float]) -> dict[str, float]:
+    ordered = sorted(samples)
+    return {
+        "median_s": statistics.median(ordered),
+        "p10_s": ordered[len(ordered) // 10],
+        "p90_s": ordered[(9 * len(ordered)) // 10],
+        "rounds": len(ordered),
+    }
+
+
+def write_result(name: str, payload: dict[str, Any], out_dir: Path = RESULTS_DIR) -> Path:
+    """Write ``payload`` with the environment to ``out_dir/name.json`` atomically."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / f"{name}.json"
+    temporary = path.with_suffix(".json.tmp")
+    temporary.write_text(json.dumps({"environment": environment(), **payload}, indent=2))
+    os.replace(temporary, path)
+    return path
+
+
+def print_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    cells = [[str(h) for h in headers]] + [[str(c) for c in row] for row in rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
+    line = "| " + " | ".join(h.ljust(w) for h, w in zip(cells[0], widths)) + " |"
+    print(line)
+    print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
+    for row in cells[1:]:
+        print("| " + " | ".join(c.ljust(w) for c, w in zip(row, widths)) + " |")

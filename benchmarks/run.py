@@ -1,0 +1,32 @@
+"""Run registered benchmarks: ``python -m benchmarks.run [NAME ...] [-- ARGS]``.
+
+Each benchmark writes ``benchmarks/results/<name>_<device>.json`` and prints a table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+
+BENCHMARKS = {
+    "optim_step": "benchmarks.bench_optim_step",
+}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument(
+        "names", nargs="*", help=f"benchmarks to run (default all: {list(BENCHMARKS)})"
+    )
+    parser.add_argument("--device", default="cpu")
+    args, rest = parser.parse_known_args()
+    unknown = [n for n in args.names if n not in BENCHMARKS]
+    if unknown:
+        parser.error(f"unknown benchmark(s) {unknown}; known: {list(BENCHMARKS)}")
+    for name in args.names or list(BENCHMARKS):
+        print(f"== {name}")
+        importlib.import_module(BENCHMARKS[name]).main(["--device", args.device, *rest])
+
+
+if __name__ == "__main__":
+    main()
