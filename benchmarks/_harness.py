@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import random
 import statistics
 import subprocess
 import time
@@ -52,25 +53,36 @@ def interleaved_timings(
     rounds: int,
     calls_per_round: int,
     synchronize: Callable[[], None] = lambda: None,
+    seed: int = 0,
 ) -> dict[str, list[float]]:
     """Seconds per call of each candidate, one sample per round, candidates interleaved.
 
-    Interleaving makes slow drifts of a noisy machine hit every candidate alike, so ratios of
-    medians are meaningful even when absolute times are not.
+    Every round times each candidate once, in a freshly shuffled order, so that slow drifts of a
+    noisy machine and position effects hit every candidate alike; sample ``r`` of every candidate
+    comes from the same round, which :func:`paired_ratio` uses.
     """
     samples: dict[str, list[float]] = {name: [] for name in candidates}
     for function in candidates.values():  # warm-up
         for _ in range(max(1, calls_per_round // 4)):
             function()
     synchronize()
+    order = list(candidates)
+    shuffler = random.Random(seed)
     for _ in range(rounds):
-        for name, function in candidates.items():
+        shuffler.shuffle(order)
+        for name in order:
+            function = candidates[name]
             start = time.perf_counter()
             for _ in range(calls_per_round):
                 function()
             synchronize()
             samples[name].append((time.perf_counter() - start) / calls_per_round)
     return samples
+
+
+def paired_ratio(numerator: Sequence[float], denominator: Sequence[float]) -> float:
+    """Median over rounds of the per-round time ratio (both timed in the same round)."""
+    return statistics.median(a / b for a, b in zip(numerator, denominator, strict=True))
 
 
 def summarize(samples: Sequence[float]) -> dict[str, float]:

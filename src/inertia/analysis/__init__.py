@@ -1,6 +1,9 @@
 """The quadratic theory of momentum (Sutskever et al. 2013, section 2.2)."""
 
 from inertia.analysis._figure import plot_oblong_quadratic as plot_oblong_quadratic
+from inertia.analysis._figure import (
+    plot_quadratic_learning_curves as plot_quadratic_learning_curves,
+)
 from inertia.analysis._quadratic import QuadraticTrajectory as QuadraticTrajectory
 from inertia.analysis._quadratic import cm_iteration_matrix as cm_iteration_matrix
 from inertia.analysis._quadratic import convergence_rate as convergence_rate
@@ -15,5 +18,6 @@ __all__ = [
     "nag_effective_momentum",
     "nag_iteration_matrix",
     "plot_oblong_quadratic",
+    "plot_quadratic_learning_curves",
     "run_on_quadratic",
 ]
