@@ -88,6 +88,13 @@ def textbook(method: str, steps: int, momentum_at, lr_at, dtype=torch.float64):
     return theta
 
 
+def train(model: nn.Module, optimizer, loss_of: Callable, steps: int) -> None:
+    for _ in range(steps):
+        optimizer.zero_grad()
+        loss_of(list(model.parameters())).backward()
+        optimizer.step()
+
+
 def max_abs_diff(a: list[torch.Tensor], b: list[torch.Tensor]) -> float:
     return max((x - y).abs().max().item() for x, y in zip(a, b))
 
@@ -218,24 +225,18 @@ def save_and_load(state_dict: dict) -> dict:
 
 @pytest.mark.parametrize(("optimizer_cls", "kwargs"), OPTIMIZERS_UNDER_TEST)
 def test_state_dict_round_trip_mid_run(optimizer_cls, kwargs):
-    def train(model, opt, steps):
-        for _ in range(steps):
-            opt.zero_grad()
-            loss_of(list(model.parameters())).backward()
-            opt.step()
-
     model, loss_of = make_problem()
     opt = optimizer_cls(model.parameters(), **kwargs)
-    train(model, opt, 23)
+    train(model, opt, loss_of, 23)
     model_state = save_and_load(model.state_dict())
     opt_state = save_and_load(opt.state_dict())
-    train(model, opt, 40)
+    train(model, opt, loss_of, 40)
 
     resumed_model, _ = make_problem(seed=5)  # different weights, replaced by the checkpoint
     resumed_model.load_state_dict(model_state)
     resumed = optimizer_cls(resumed_model.parameters(), **kwargs)
     resumed.load_state_dict(opt_state)
-    train(resumed_model, resumed, 40)
+    train(resumed_model, resumed, loss_of, 40)
     for a, b in zip(model.parameters(), resumed_model.parameters()):
         torch.testing.assert_close(a, b, rtol=0, atol=0)
 
@@ -408,3 +409,27 @@ def test_sparse_gradients_are_rejected():
     embedding(torch.tensor([1, 2])).sum().backward()
     with pytest.raises(RuntimeError, match="sparse"):
         opt.step()
+
+
+def test_checkpoint_saved_in_eval_mode_resumes_from_theta():
+    """Model weights saved at θ plus the optimizer state restore φ = θ + μ v on train()."""
+
+    model, loss_of = make_problem()
+    opt = NAG(model.parameters(), lr=0.05, momentum=SutskeverMomentum(0.99, period=3))
+    train(model, opt, loss_of, 20)
+    opt.eval()
+    model_state = save_and_load(model.state_dict())  # θ
+    opt_state = save_and_load(opt.state_dict())
+    opt.train()
+    train(model, opt, loss_of, 30)
+
+    resumed_model, _ = make_problem(seed=9)
+    resumed_model.load_state_dict(model_state)
+    resumed = NAG(resumed_model.parameters(), lr=0.05, momentum=SutskeverMomentum(0.99, period=3))
+    resumed.load_state_dict(opt_state)
+    assert not resumed.param_groups[0]["train_mode"]  # it knows the weights are θ
+    resumed.train()
+    train(resumed_model, resumed, loss_of, 30)
+    for a, b in zip(model.parameters(), resumed_model.parameters()):
+        # φ was recomputed as θ + μ v, so equal up to rounding, not bit for bit.
+        torch.testing.assert_close(a, b, rtol=0, atol=1e-12)

@@ -6,6 +6,8 @@ Each kernel has a single-tensor loop, which is the specification, and a multi-te
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import torch
 from torch import Tensor
 from torch.optim.optimizer import Optimizer
@@ -19,6 +21,17 @@ def _check_lists(params: list[Tensor], grads: list[Tensor], velocities: list[Ten
             f"params, grads and velocities must have equal lengths, got "
             f"{len(params)}, {len(grads)} and {len(velocities)}"
         )
+
+
+def _per_device(
+    params: list[Tensor], grads: list[Tensor], velocities: list[Tensor], weight_decay: float
+) -> Iterator[tuple[list[Tensor], list[Tensor], list[Tensor]]]:
+    """Split the lists by device and dtype for the foreach kernels; fold in weight decay."""
+    grouped = Optimizer._group_tensors_by_device_and_dtype([params, grads, velocities])
+    for (device_params, device_grads, device_velocities), _ in grouped.values():
+        if weight_decay != 0.0:
+            device_grads = torch._foreach_add(device_grads, device_params, alpha=weight_decay)
+        yield device_params, device_grads, device_velocities
 
 
 def cm(
@@ -67,10 +80,9 @@ def _cm_multi_tensor(
     momentum: float,
     weight_decay: float,
 ) -> None:
-    grouped = Optimizer._group_tensors_by_device_and_dtype([params, grads, velocities])
-    for (device_params, device_grads, device_velocities), _ in grouped.values():
-        if weight_decay != 0.0:
-            device_grads = torch._foreach_add(device_grads, device_params, alpha=weight_decay)
+    for device_params, device_grads, device_velocities in _per_device(
+        params, grads, velocities, weight_decay
+    ):
         torch._foreach_mul_(device_velocities, momentum)
         torch._foreach_add_(device_velocities, device_grads, alpha=-lr)
         torch._foreach_add_(device_params, device_velocities)
@@ -139,10 +151,9 @@ def _nag_multi_tensor(
     next_momentum: float,
     weight_decay: float,
 ) -> None:
-    grouped = Optimizer._group_tensors_by_device_and_dtype([params, grads, velocities])
-    for (device_params, device_grads, device_velocities), _ in grouped.values():
-        if weight_decay != 0.0:
-            device_grads = torch._foreach_add(device_grads, device_params, alpha=weight_decay)
+    for device_params, device_grads, device_velocities in _per_device(
+        params, grads, velocities, weight_decay
+    ):
         torch._foreach_mul_(device_velocities, momentum)
         torch._foreach_add_(device_velocities, device_grads, alpha=-lr)
         torch._foreach_add_(device_params, device_grads, alpha=-lr)

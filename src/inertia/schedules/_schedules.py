@@ -7,6 +7,7 @@ combinators (:class:`Join`, :class:`Clip`, :class:`LowMomentumFinetuning`) rathe
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -42,6 +43,18 @@ def _check_momentum_range(name: str, value: float) -> None:
 def _check_positive_int(name: str, value: int) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
         raise ValueError(f"{name} must be a positive integer, got {value!r}")
+
+
+def _check_boundaries(owner: str, piece: str, pieces: int, boundaries: tuple[int, ...]) -> None:
+    if pieces != len(boundaries) + 1:
+        raise ValueError(
+            f"{owner} needs one more {piece} than boundaries, got {pieces} {piece}s for "
+            f"{len(boundaries)} boundaries"
+        )
+    if any(b <= a for a, b in itertools.pairwise(boundaries)):
+        raise ValueError(f"boundaries must increase strictly, got {boundaries!r}")
+    if boundaries and boundaries[0] <= 0:
+        raise ValueError(f"boundaries must be > 0, got {boundaries!r}")
 
 
 @dataclass(frozen=True)
@@ -116,15 +129,7 @@ class PiecewiseConstant:
     def __post_init__(self) -> None:
         object.__setattr__(self, "boundaries", tuple(self.boundaries))
         object.__setattr__(self, "values", tuple(float(v) for v in self.values))
-        if len(self.values) != len(self.boundaries) + 1:
-            raise ValueError(
-                f"PiecewiseConstant needs one more value than boundaries, got "
-                f"{len(self.values)} values for {len(self.boundaries)} boundaries"
-            )
-        if any(b <= a for a, b in zip(self.boundaries, self.boundaries[1:])):
-            raise ValueError(f"boundaries must increase strictly, got {self.boundaries!r}")
-        if self.boundaries and self.boundaries[0] <= 0:
-            raise ValueError(f"boundaries must be > 0, got {self.boundaries!r}")
+        _check_boundaries("PiecewiseConstant", "value", len(self.values), self.boundaries)
 
     def __call__(self, step: int) -> float:
         _check_step(step)
@@ -200,15 +205,7 @@ class Join:
     def __post_init__(self) -> None:
         object.__setattr__(self, "schedules", tuple(self.schedules))
         object.__setattr__(self, "boundaries", tuple(self.boundaries))
-        if len(self.schedules) != len(self.boundaries) + 1:
-            raise ValueError(
-                f"Join needs one more schedule than boundaries, got {len(self.schedules)} "
-                f"schedules for {len(self.boundaries)} boundaries"
-            )
-        if any(b <= a for a, b in zip(self.boundaries, self.boundaries[1:])):
-            raise ValueError(f"boundaries must increase strictly, got {self.boundaries!r}")
-        if self.boundaries and self.boundaries[0] <= 0:
-            raise ValueError(f"boundaries must be > 0, got {self.boundaries!r}")
+        _check_boundaries("Join", "schedule", len(self.schedules), self.boundaries)
 
     def __call__(self, step: int) -> float:
         _check_step(step)
