@@ -1,12 +1,17 @@
 """The ``inertia`` command.
 
-``inertia demo [--out DIR]`` draws the quadratic-theory figures of Sutskever et al. (2013),
-section 2.2, and prints where they are. Failures exit non-zero with a one-line message.
+- ``inertia train [--config FILE] [--run-dir DIR] [--resume] [--quiet] [--key=value ...]``
+- ``inertia tasks``: the registered tasks, their models and options.
+- ``inertia demo [--out DIR]``: the quadratic-theory figures of Sutskever et al. (2013), sec. 2.2.
+
+Failures exit non-zero with a one-line message (2 for a bad configuration, 1 for missing data).
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
+import json
 import sys
 import time
 from pathlib import Path
@@ -53,6 +58,53 @@ def _demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _config_from_arguments(config_file: str | None, overrides: list[str]):
+    from inertia.experiments import RunConfig, from_mapping, load_config, merge, parse_overrides
+
+    base = load_config(config_file) if config_file else {}
+    return from_mapping(RunConfig, merge(base, parse_overrides(overrides)))
+
+
+def _default_run_dir(config) -> Path:
+    digest = hashlib.sha256(json.dumps(config.to_dict(), sort_keys=True).encode()).hexdigest()
+    return Path("runs") / f"{config.task}-{config.optimizer}-{digest[:10]}"
+
+
+def _train(args: argparse.Namespace) -> int:
+    from inertia.experiments import train
+
+    config = _config_from_arguments(args.config, args.overrides)
+    run_dir = Path(args.run_dir) if args.run_dir else _default_run_dir(config)
+    if not args.quiet:
+        print(f"run folder: {run_dir}")
+    result = train(config, run_dir, resume=args.resume, progress=not args.quiet)
+    outcome = (
+        f"diverged at update {result.diverged_at}"
+        if result.status == "diverged"
+        else f"{result.error_name} at θ: {result.final['train_error']:.6g}"
+    )
+    print(
+        f"{config.task} / {config.optimizer}: {outcome}; {result.steps_done} updates, "
+        f"{result.updates_per_s:.1f} updates/s; result in {run_dir / 'result.json'}"
+    )
+    return 0
+
+
+def _tasks(args: argparse.Namespace) -> int:
+    import dataclasses
+
+    from inertia.tasks import TASKS
+
+    for name, task in sorted(TASKS.items()):
+        print(f"{name}: {task.description}")
+        print(f"    models: {', '.join(task.models)}")
+        fields = dataclasses.fields(task.Options)
+        if fields:
+            options = ", ".join(f"{f.name}={f.default!r}" for f in fields)
+            print(f"    task_options: {options}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="inertia",
@@ -65,12 +117,44 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--out", default="inertia-demo", help="output folder (default inertia-demo)")
     demo.set_defaults(handler=_demo)
+
+    train = commands.add_parser(
+        "train",
+        help="train one run",
+        description="Train one run. Settings come from RunConfig's defaults, then --config, then "
+        "--key=value overrides (e.g. --task=mnist-classification --model=lenet5 --lr=0.01 "
+        "--optimizer=nag --momentum=0.99 --momentum_schedule=sutskever --steps=5000). "
+        "Run `inertia tasks` for the tasks.",
+    )
+    train.add_argument("--config", help="YAML file of key: value settings")
+    train.add_argument("--run-dir", help="folder for checkpoint.pt and result.json")
+    train.add_argument("--resume", action="store_true", help="continue from the run folder")
+    train.add_argument("--quiet", action="store_true", help="no progress bar")
+    train.set_defaults(handler=_train)
+
+    tasks = commands.add_parser("tasks", help="list the registered tasks")
+    tasks.set_defaults(handler=_tasks)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    return int(args.handler(args))
+    from inertia.data import DataError
+    from inertia.experiments import ConfigError
+
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    if args.command == "train":
+        args.overrides = extra
+    elif extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    try:
+        return int(args.handler(args))
+    except ConfigError as error:
+        print(f"inertia {args.command}: {error}", file=sys.stderr)
+        return 2
+    except DataError as error:
+        print(f"inertia {args.command}: {error}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

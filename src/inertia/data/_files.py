@@ -121,6 +121,6 @@ def locate(
     searched = ", ".join(str(p) for p in candidates)
     raise DataError(
         f"{spec.name} not found (looked for {searched}); {problem}. Put the file (or its .gz) "
-        f"in {base / spec.subdir}, or point {ENVIRONMENT_VARIABLE} or --data-dir at a folder "
-        f"that holds {spec.subdir}/{spec.name}."
+        f"in {base / spec.subdir}, or point {ENVIRONMENT_VARIABLE} (or the data_dir setting) at "
+        f"a folder that holds {spec.subdir}/{spec.name}."
     )

@@ -1,0 +1,362 @@
+"""The one training loop every task runs through.
+
+``train(config, run_dir)`` builds the task's model and data, trains for ``config.steps`` updates
+on minibatches drawn from in-memory tensors, evaluates on the whole training set at the true
+iterate θ (``optimizer.eval()``), writes atomic checkpoints, and resumes a killed run so that the
+trajectory is the same, bit for bit on CPU, as an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import resource
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Literal
+
+import torch
+from torch import Tensor, nn
+from tqdm.auto import tqdm
+
+from inertia.experiments._checkpoint import load_checkpoint, save_checkpoint, write_json
+from inertia.experiments._config import ConfigError, RunConfig, from_mapping
+from inertia.experiments._environment import environment
+from inertia.experiments._optimizers import build_optimizer
+from inertia.init import sparse_init_
+from inertia.tasks import TASKS, AbstractTask, Problem
+
+__all__ = ["CHECKPOINT", "RESULT", "RunResult", "evaluate", "load_result", "prepare", "train"]
+
+CHECKPOINT = "checkpoint.pt"
+RESULT = "result.json"
+_CHECKPOINT_FORMAT = 1
+_EVALUATION_BATCH = 5000
+
+
+@dataclasses.dataclass
+class RunResult:
+    """What a run leaves behind (``result.json`` in its folder).
+
+    Attributes:
+        config: the full configuration.
+        status: ``completed`` or ``diverged``.
+        final: metrics at θ at the end (``train_error`` is the reported figure; ``inf`` when the
+            run diverged).
+        curve: the evaluations, ``{"step": t, "train_error": ..., "train_loss": ..., ...}``.
+        diverged_at: the update at which divergence was detected, or None.
+        steps_done: updates made.
+        error_name: what ``train_error`` measures.
+        wall_time_s: training time (evaluations included), summed over resumptions.
+        updates_per_s: ``steps_done / wall_time_s``.
+        peak_memory_mb: peak resident memory of the process (CPU) or peak CUDA allocation.
+        environment: library version, git commit, hardware, torch and Python versions.
+    """
+
+    config: dict[str, Any]
+    status: Literal["completed", "diverged"]
+    final: dict[str, float]
+    curve: list[dict[str, float]]
+    diverged_at: int | None
+    steps_done: int
+    error_name: str
+    wall_time_s: float
+    updates_per_s: float
+    peak_memory_mb: float
+    environment: dict[str, Any]
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+def load_result(run_dir: str | Path) -> RunResult | None:
+    """The stored result of a finished run, or None."""
+    import json
+
+    path = Path(run_dir) / RESULT
+    if not path.exists():
+        return None
+    return RunResult(**json.loads(path.read_text()))
+
+
+def _device(config: RunConfig) -> torch.device:
+    if config.device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if config.device == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("config key 'device' is 'cuda' but no CUDA device is available")
+    return torch.device(config.device)
+
+
+def _task(config: RunConfig) -> tuple[AbstractTask, Any]:
+    if config.task not in TASKS:
+        raise ConfigError(
+            f"config key 'task' must be a registered task ({', '.join(sorted(TASKS))}), "
+            f"got {config.task!r}"
+        )
+    task = TASKS[config.task]
+    if config.model not in task.models:
+        raise ConfigError(
+            f"config key 'model' must be one of {list(task.models)} for task {task.name!r}, "
+            f"got {config.model!r}"
+        )
+    try:
+        options = from_mapping(task.Options, config.task_options)
+    except (ConfigError, TypeError, ValueError) as error:
+        raise ConfigError(f"task_options for task {task.name!r}: {error}") from None
+    return task, options
+
+
+@dataclasses.dataclass
+class Prepared:
+    """A run's model, optimizer and data, placed on the device (see :func:`prepare`)."""
+
+    problem: Problem
+    model: nn.Module
+    optimizer: torch.optim.Optimizer
+    inputs: Tensor
+    targets: Tensor
+    test_inputs: Tensor | None
+    test_targets: Tensor | None
+    device: torch.device
+
+
+def _place(tensor: Tensor, device: torch.device, dtype: torch.dtype) -> Tensor:
+    return tensor.to(device, dtype) if tensor.is_floating_point() else tensor.to(device)
+
+
+def prepare(config: RunConfig) -> Prepared:
+    """Build the task, initialize the model (seeded) and the optimizer, move data to the device."""
+    task, options = _task(config)
+    device = _device(config)
+    dtype = torch.float64 if config.precision == "float64" else torch.float32
+    torch.manual_seed(config.seed)  # torch's default initializers draw from the global RNG
+    generator = torch.Generator().manual_seed(config.seed)
+    problem = task.build(config.model, options, generator, config.data_dir or None)
+    if config.init == "sparse":
+        sparse_init_(
+            problem.model,
+            scale=config.init_scale,
+            nonlinearity=problem.sparse_init_nonlinearity,  # type: ignore[arg-type]
+            generator=generator,
+        )
+    elif config.init == "torch":
+        for module in problem.model.modules():
+            if module is not problem.model and hasattr(module, "reset_parameters"):
+                module.reset_parameters()
+    model = problem.model.to(device, dtype)
+    optimizer = build_optimizer(model.parameters(), config)
+    has_test = problem.test_inputs is not None and problem.test_targets is not None
+    return Prepared(
+        problem=problem,
+        model=model,
+        optimizer=optimizer,
+        inputs=_place(problem.train_inputs, device, dtype),
+        targets=_place(problem.train_targets, device, dtype),
+        test_inputs=_place(problem.test_inputs, device, dtype) if has_test else None,  # type: ignore[arg-type]
+        test_targets=_place(problem.test_targets, device, dtype) if has_test else None,  # type: ignore[arg-type]
+        device=device,
+    )
+
+
+def _swap(optimizer: torch.optim.Optimizer, mode: Literal["eval", "train"]) -> None:
+    """Schedule-free-style optimizers (CM, NAG) move the parameters to θ for evaluation."""
+    method = getattr(optimizer, mode, None)
+    if callable(method):
+        method()
+
+
+@torch.no_grad()
+def evaluate(prepared: Prepared) -> dict[str, float]:
+    """Metrics on the whole training set (and test set, if any) at the true iterate θ."""
+    _swap(prepared.optimizer, "eval")
+    prepared.model.eval()
+    results: dict[str, float] = {}
+    sets = [("train", prepared.inputs, prepared.targets)]
+    if prepared.test_inputs is not None:
+        sets.append(("test", prepared.test_inputs, prepared.test_targets))  # type: ignore[arg-type]
+    for prefix, inputs, targets in sets:
+        sums: dict[str, Tensor] = {}
+        for start in range(0, inputs.shape[0], _EVALUATION_BATCH):
+            outputs = prepared.model(inputs[start : start + _EVALUATION_BATCH])
+            batch = prepared.problem.metrics(outputs, targets[start : start + _EVALUATION_BATCH])
+            for key, value in batch.items():
+                sums[key] = sums[key] + value.double() if key in sums else value.double()
+        for key, value in sums.items():
+            results[f"{prefix}_{key}"] = value.item() / inputs.shape[0]
+    prepared.model.train()
+    _swap(prepared.optimizer, "train")
+    return results
+
+
+def _momentum_now(optimizer: torch.optim.Optimizer, step: int) -> float | None:
+    momentum = optimizer.param_groups[0].get("momentum")
+    if momentum is None:
+        return None
+    return momentum(step) if callable(momentum) else float(momentum)
+
+
+def _peak_memory_mb(device: torch.device) -> float:
+    if device.type == "cuda":
+        return torch.cuda.max_memory_allocated(device) / 2**20
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
+
+
+def train(
+    config: RunConfig,
+    run_dir: str | Path | None = None,
+    *,
+    resume: bool = False,
+    progress: bool = False,
+    on_evaluation: Callable[[int, dict[str, float]], None] | None = None,
+) -> RunResult:
+    """Train one run.
+
+    Args:
+        config: the run.
+        run_dir: folder for ``checkpoint.pt`` and ``result.json`` (None: keep nothing).
+        resume: continue from ``run_dir/checkpoint.pt`` if it exists (a finished run returns its
+            stored result); the checkpoint's config must equal ``config``.
+        progress: show a progress bar with loss, μ, lr and updates/s.
+        on_evaluation: called as ``on_evaluation(step, metrics)`` after each evaluation (e.g.
+            Optuna's ``trial.report``); exceptions it raises propagate.
+
+    Returns:
+        The :class:`RunResult`, also written to ``run_dir/result.json``.
+    """
+    run_path = Path(run_dir) if run_dir is not None else None
+    checkpoint_path = run_path / CHECKPOINT if run_path is not None else None
+    if resume and run_path is not None:
+        finished = load_result(run_path)
+        if finished is not None and finished.config == config.to_dict():
+            return finished
+
+    prepared = prepare(config)
+    model, optimizer = prepared.model, prepared.optimizer
+    cases = prepared.inputs.shape[0]
+    if config.batch_size > cases:
+        raise ConfigError(
+            f"config key 'batch_size' ({config.batch_size}) exceeds the {cases} training cases"
+        )
+    order = torch.Generator().manual_seed(config.seed)
+    step, position, elapsed = 0, 0, 0.0
+    permutation: Tensor | None = None
+    curve: list[dict[str, float]] = []
+
+    if resume and checkpoint_path is not None and checkpoint_path.exists():
+        saved = load_checkpoint(checkpoint_path)
+        if saved.get("format") != _CHECKPOINT_FORMAT or saved.get("config") != config.to_dict():
+            differing = sorted(
+                key
+                for key, value in config.to_dict().items()
+                if saved.get("config", {}).get(key) != value
+            )
+            raise ConfigError(
+                f"{checkpoint_path} was written for a different configuration "
+                f"(keys that differ: {differing}); use another run folder or the same config"
+            )
+        model.load_state_dict(saved["model"])
+        optimizer.load_state_dict(saved["optimizer"])
+        step, position, elapsed = saved["step"], saved["position"], saved["elapsed_s"]
+        permutation = saved["permutation"]
+        order.set_state(saved["order_generator"])
+        torch.set_rng_state(saved["torch_rng"])
+        curve = saved["curve"]
+    else:
+        curve.append({"step": 0, **evaluate(prepared)})
+        if on_evaluation is not None:
+            on_evaluation(0, curve[-1])
+    initial_loss = curve[0]["train_loss"]
+
+    def checkpoint() -> None:
+        if checkpoint_path is None:
+            return
+        save_checkpoint(
+            {
+                "format": _CHECKPOINT_FORMAT,
+                "config": config.to_dict(),
+                "step": step,
+                "model": model.state_dict(),
+                "optimizer": optimizer.state_dict(),
+                "permutation": permutation,
+                "position": position,
+                "order_generator": order.get_state(),
+                "torch_rng": torch.get_rng_state(),
+                "curve": curve,
+                "elapsed_s": elapsed,
+            },
+            checkpoint_path,
+        )
+
+    status: Literal["completed", "diverged"] = "completed"
+    diverged_at: int | None = None
+    bar = tqdm(
+        total=config.steps, initial=step, unit="upd", disable=not progress, dynamic_ncols=True
+    )
+    started = time.perf_counter()
+    try:
+        while step < config.steps:
+            if permutation is None or position + config.batch_size > cases:
+                permutation = torch.randperm(cases, generator=order)  # a new epoch
+                position = 0
+            batch = permutation[position : position + config.batch_size].to(prepared.device)
+            position += config.batch_size
+
+            optimizer.zero_grad(set_to_none=True)
+            loss = prepared.problem.loss(model(prepared.inputs[batch]), prepared.targets[batch])
+            loss.backward()
+            if config.clip_grad_norm > 0:
+                nn.utils.clip_grad_norm_(model.parameters(), config.clip_grad_norm)
+            optimizer.step()
+            step += 1
+
+            loss_value = loss.item()
+            if not math.isfinite(loss_value) or loss_value > config.divergence_factor * max(
+                initial_loss, 1e-12
+            ):
+                status, diverged_at = "diverged", step
+                break
+            if step % config.eval_every == 0 or step == config.steps:
+                elapsed += time.perf_counter() - started
+                curve.append({"step": step, **evaluate(prepared)})
+                started = time.perf_counter()
+                if on_evaluation is not None:
+                    on_evaluation(step, curve[-1])
+            if (config.checkpoint_every and step % config.checkpoint_every == 0) or (
+                step == config.steps
+            ):
+                elapsed += time.perf_counter() - started
+                checkpoint()
+                started = time.perf_counter()
+            bar.update(1)
+            if progress and step % 25 == 0:
+                momentum = _momentum_now(optimizer, step)
+                bar.set_postfix(
+                    loss=f"{loss_value:.4g}",
+                    lr=f"{optimizer.param_groups[0]['lr']:.3g}",
+                    **({"mu": f"{momentum:.4f}"} if momentum is not None else {}),
+                )
+    finally:
+        bar.close()
+    elapsed += time.perf_counter() - started
+
+    final = dict(curve[-1])
+    final.pop("step")
+    if status == "diverged":
+        final = {key: math.inf for key in final}
+    result = RunResult(
+        config=config.to_dict(),
+        status=status,
+        final=final,
+        curve=curve,
+        diverged_at=diverged_at,
+        steps_done=step,
+        error_name=prepared.problem.error_name,
+        wall_time_s=elapsed,
+        updates_per_s=step / elapsed if elapsed > 0 else 0.0,
+        peak_memory_mb=_peak_memory_mb(prepared.device),
+        environment=environment(prepared.device),
+    )
+    if run_path is not None:
+        write_json(result.to_dict(), run_path / RESULT)
+    return result

@@ -1,0 +1,16 @@
+"""Registered tasks: each supplies a model, its loss and in-memory data to the generic runner.
+
+The registry is explicit: a task is available by name once it is listed in :data:`TASKS`.
+"""
+
+from inertia.tasks._base import AbstractTask as AbstractTask
+from inertia.tasks._base import NoOptions as NoOptions
+from inertia.tasks._base import Problem as Problem
+from inertia.tasks._mnist_classification import MnistClassification as MnistClassification
+from inertia.tasks._toy import ToyRegression as ToyRegression
+
+TASKS: dict[str, AbstractTask] = {
+    task.name: task for task in (ToyRegression(), MnistClassification())
+}
+
+__all__ = ["TASKS", "AbstractTask", "MnistClassification", "NoOptions", "Problem", "ToyRegression"]

@@ -1,0 +1,70 @@
+"""What a task supplies to the generic runner: a model, its loss, and in-memory data."""
+
+from __future__ import annotations
+
+import dataclasses
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from typing import Any, ClassVar
+
+import torch
+from torch import Tensor, nn
+
+__all__ = ["AbstractTask", "NoOptions", "Problem"]
+
+
+@dataclasses.dataclass(frozen=True)
+class NoOptions:
+    """A task without task-specific options."""
+
+
+@dataclasses.dataclass
+class Problem:
+    """One instantiated task: a model and the data it is trained on, all as tensors.
+
+    Attributes:
+        model: the network, already initialized (the task's default initialization).
+        train_inputs: all training inputs, first dimension = cases.
+        train_targets: the matching targets.
+        loss: ``loss(outputs, targets)``, the training objective averaged over the batch.
+        metrics: ``metrics(outputs, targets)``: per-batch *sums* of the reported quantities
+            (the runner divides by the number of cases), including ``"error"``, the figure the
+            papers report.
+        error_name: what ``"error"`` means, for tables (e.g. "training squared error per case").
+        test_inputs: optional held-out inputs, evaluated with the same metrics.
+        test_targets: their targets.
+        sparse_init_nonlinearity: the unit type ``init=sparse`` assumes (``"sigmoid"`` or
+            ``"tanh"``, Sutskever et al. section 3.2).
+    """
+
+    model: nn.Module
+    train_inputs: Tensor
+    train_targets: Tensor
+    loss: Callable[[Tensor, Tensor], Tensor]
+    metrics: Callable[[Tensor, Tensor], dict[str, Tensor]]
+    error_name: str
+    test_inputs: Tensor | None = None
+    test_targets: Tensor | None = None
+    sparse_init_nonlinearity: str = "sigmoid"
+
+
+class AbstractTask(ABC):
+    """A registered task. Subclasses set the class attributes and implement :meth:`build`."""
+
+    name: ClassVar[str]
+    description: ClassVar[str]
+    models: ClassVar[tuple[str, ...]] = ("default",)
+    Options: ClassVar[type] = NoOptions
+
+    @abstractmethod
+    def build(
+        self,
+        model: str,
+        options: Any,
+        generator: torch.Generator,
+        data_dir: str | None,
+    ) -> Problem:
+        """Create the model (initialized with ``generator``) and load or generate the data.
+
+        Tensors may be returned on the CPU in float32; the runner moves and casts them.
+        """

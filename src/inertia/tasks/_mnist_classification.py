@@ -1,0 +1,67 @@
+"""MNIST digit classification with an MLP or a LeNet-5-style convnet (LeCun et al. 1998)."""
+
+from __future__ import annotations
+
+from torch import Tensor, nn
+
+from inertia.data import load_mnist
+from inertia.tasks._base import AbstractTask, Problem
+
+__all__ = ["MnistClassification", "lenet5", "mlp"]
+
+
+def mlp() -> nn.Module:
+    """784-300-100-10 with ReLU units (the LeCun et al. 1998 MLP sizes, today's units)."""
+    return nn.Sequential(
+        nn.Linear(784, 300), nn.ReLU(), nn.Linear(300, 100), nn.ReLU(), nn.Linear(100, 10)
+    )
+
+
+def lenet5() -> nn.Module:
+    """A LeNet-5-style convnet: conv5x5(6)-pool-conv5x5(16)-pool-120-84-10, ReLU, max pooling."""
+    return nn.Sequential(
+        nn.Unflatten(1, (1, 28, 28)),
+        nn.Conv2d(1, 6, kernel_size=5, padding=2),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Conv2d(6, 16, kernel_size=5),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Flatten(),
+        nn.Linear(16 * 5 * 5, 120),
+        nn.ReLU(),
+        nn.Linear(120, 84),
+        nn.ReLU(),
+        nn.Linear(84, 10),
+    )
+
+
+def _classification_sums(outputs: Tensor, targets: Tensor) -> dict[str, Tensor]:
+    return {
+        "error": (outputs.argmax(dim=1) != targets).sum().to(outputs.dtype),
+        "loss": nn.functional.cross_entropy(outputs, targets, reduction="sum"),
+    }
+
+
+class MnistClassification(AbstractTask):
+    """Softmax classification of the 60,000 MNIST training digits; test error on the 10,000."""
+
+    name = "mnist-classification"
+    description = "MNIST digits, softmax + cross-entropy; models: mlp (784-300-100-10), lenet5"
+    models = ("mlp", "lenet5", "default")
+
+    def build(self, model, options, generator, data_dir):  # type: ignore[no-untyped-def]
+        train_images, train_labels = load_mnist("train", data_dir or None)
+        test_images, test_labels = load_mnist("test", data_dir or None)
+        network = lenet5() if model == "lenet5" else mlp()
+        return Problem(
+            model=network,
+            train_inputs=train_images,
+            train_targets=train_labels,
+            loss=lambda out, target: nn.functional.cross_entropy(out, target),
+            metrics=_classification_sums,
+            error_name="training classification error",
+            test_inputs=test_images,
+            test_targets=test_labels,
+            sparse_init_nonlinearity="sigmoid",
+        )

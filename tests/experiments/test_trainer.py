@@ -1,0 +1,190 @@
+from __future__ import annotations
+
+import json
+import math
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import torch
+
+from inertia.experiments import (
+    ConfigError,
+    RunConfig,
+    evaluate,
+    load_checkpoint,
+    prepare,
+    train,
+)
+
+FAST = {"steps": 120, "eval_every": 40, "checkpoint_every": 30, "batch_size": 64, "lr": 0.02}
+
+
+def config(**changes) -> RunConfig:
+    return RunConfig(**{**FAST, **changes})
+
+
+def final_state(run_dir) -> dict[str, torch.Tensor]:
+    return load_checkpoint(run_dir / "checkpoint.pt")["model"]
+
+
+def test_run_trains_and_records_everything(tmp_path):
+    result = train(config(), tmp_path)
+    assert result.status == "completed"
+    assert [point["step"] for point in result.curve] == [0, 40, 80, 120]
+    assert result.curve[-1]["train_error"] < 0.5 * result.curve[0]["train_error"]
+    stored = json.loads((tmp_path / "result.json").read_text())
+    assert stored["config"] == config().to_dict()
+    assert stored["final"]["train_error"] == result.final["train_error"]
+    assert stored["updates_per_s"] > 0
+    assert stored["peak_memory_mb"] > 0
+    for key in ("git_commit", "hardware", "inertia", "torch"):
+        assert stored["environment"][key]
+
+
+def test_evaluation_is_at_theta_not_at_the_lookahead_point(tmp_path):
+    cfg = config(optimizer="nag", momentum=0.95, checkpoint_every=0)
+    result = train(cfg, tmp_path)
+    prepared = prepare(cfg)
+    prepared.model.load_state_dict(final_state(tmp_path))
+    prepared.optimizer.load_state_dict(load_checkpoint(tmp_path / "checkpoint.pt")["optimizer"])
+    at_theta = evaluate(prepared)["train_error"]
+    assert at_theta == pytest.approx(result.final["train_error"], rel=1e-6)
+    # The parameters as saved hold φ; the error there differs, so the test can tell them apart.
+    prepared.optimizer.param_groups[0]["train_mode"] = False  # pretend φ is θ
+    assert evaluate(prepared)["train_error"] != pytest.approx(at_theta, rel=1e-6)
+
+
+class CrashError(Exception):
+    pass
+
+
+def crash_at(step_to_crash: int):
+    def on_evaluation(step: int, metrics: dict) -> None:
+        if step == step_to_crash:
+            raise CrashError
+
+    return on_evaluation
+
+
+@pytest.mark.parametrize("optimizer", ["nag", "cm", "adam"])
+def test_resume_after_a_crash_is_bit_exact(tmp_path, optimizer):
+    cfg = config(optimizer=optimizer, momentum_schedule="sutskever", momentum=0.99)
+    whole = train(cfg, tmp_path / "whole")
+    crashed = tmp_path / "crashed"
+    with pytest.raises(CrashError):
+        train(cfg, crashed, on_evaluation=crash_at(80))  # last checkpoint: update 60
+    assert load_checkpoint(crashed / "checkpoint.pt")["step"] == 60
+    resumed = train(cfg, crashed, resume=True)
+    assert resumed.curve == whole.curve
+    for key, value in final_state(tmp_path / "whole").items():
+        assert torch.equal(value, final_state(crashed)[key]), key
+
+
+def test_resume_after_a_real_kill_is_bit_exact(tmp_path):
+    """Kill the training process with SIGKILL mid-run, resume it, compare with an unbroken run."""
+    overrides = [
+        "--steps=3000",
+        "--eval_every=500",
+        "--checkpoint_every=200",
+        "--batch_size=32",
+        "--lr=0.01",
+        "--optimizer=nag",
+        "--momentum=0.99",
+        "--momentum_schedule=sutskever",
+    ]
+    command = [sys.executable, "-m", "inertia.cli", "train", "--quiet", *overrides]
+    killed_dir, whole_dir = tmp_path / "killed", tmp_path / "whole"
+    process = subprocess.Popen([*command, "--run-dir", str(killed_dir)])
+    deadline = time.monotonic() + 120
+    checkpoint = killed_dir / "checkpoint.pt"
+    while not checkpoint.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert checkpoint.exists(), "no checkpoint appeared"
+    time.sleep(0.3)
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    assert process.returncode == -signal.SIGKILL
+    killed_at = load_checkpoint(checkpoint)["step"]
+    assert 0 < killed_at < 3000, "the kill must land mid-run"
+    assert not (killed_dir / "result.json").exists()
+
+    subprocess.run([*command, "--run-dir", str(killed_dir), "--resume"], check=True)
+    subprocess.run([*command, "--run-dir", str(whole_dir)], check=True)
+    resumed = json.loads((killed_dir / "result.json").read_text())
+    whole = json.loads((whole_dir / "result.json").read_text())
+    assert resumed["curve"] == whole["curve"]
+    for key, value in final_state(whole_dir).items():
+        assert torch.equal(value, final_state(killed_dir)[key]), key
+
+
+def test_resume_refuses_a_different_config(tmp_path):
+    train(config(steps=40), tmp_path)
+    (tmp_path / "result.json").unlink()
+    with pytest.raises(ConfigError, match=r"different configuration.*'lr'"):
+        train(config(steps=40, lr=0.5), tmp_path, resume=True)
+
+
+def test_finished_run_is_not_repeated(tmp_path):
+    first = train(config(), tmp_path)
+    mtime = (tmp_path / "checkpoint.pt").stat().st_mtime_ns
+    again = train(config(), tmp_path, resume=True)
+    assert again == first
+    assert (tmp_path / "checkpoint.pt").stat().st_mtime_ns == mtime
+
+
+@pytest.mark.parametrize("lr", [1e4, 1e30])
+def test_divergence_is_recorded_not_raised(tmp_path, lr):
+    result = train(config(lr=lr, optimizer="sgd"), tmp_path)
+    assert result.status == "diverged"
+    assert result.diverged_at is not None
+    assert result.diverged_at < 120
+    assert math.isinf(result.final["train_error"])
+    assert json.loads((tmp_path / "result.json").read_text())["status"] == "diverged"
+
+
+def test_gradient_clipping_bounds_each_update():
+    clip, lr = 1e-6, 0.1
+    cfg = config(optimizer="sgd", lr=lr, clip_grad_norm=clip, steps=10)
+    before = [p.detach().clone() for p in prepare(cfg).model.parameters()]
+    train(cfg, None)
+    after = [p.detach() for p in prepare(cfg).model.parameters()]
+    assert all(torch.equal(a, b) for a, b in zip(before, after))  # prepare() is deterministic
+    prepared = prepare(cfg)
+    batch = prepared.inputs[:64]
+    loss = prepared.problem.loss(prepared.model(batch), prepared.targets[:64])
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(prepared.model.parameters(), clip)
+    norm = torch.sqrt(sum((p.grad**2).sum() for p in prepared.model.parameters()))
+    assert norm.item() == pytest.approx(clip, rel=1e-4)
+
+
+def test_float64_and_sparse_init(tmp_path):
+    cfg = config(precision="float64", init="sparse", init_scale=0.5, steps=20)
+    prepared = prepare(cfg)
+    first = prepared.model[0].weight
+    assert first.dtype == torch.float64
+    assert ((first != 0).sum(dim=1) == min(15, first.shape[1])).all()
+    assert train(cfg, tmp_path).status == "completed"
+
+
+def test_bad_settings_are_config_errors():
+    with pytest.raises(ConfigError, match=r"task.*'nope'"):
+        train(config(task="nope"))
+    with pytest.raises(ConfigError, match=r"optimizer.*'lbfgs'"):
+        train(config(optimizer="lbfgs"))
+    with pytest.raises(
+        ConfigError,
+        match=r"task_options for task 'toy-regression'.*'cases' must be int, got 'many'",
+    ):
+        train(config(task_options={"cases": "many"}))
+    with pytest.raises(ConfigError, match="unknown config key 'width'"):
+        train(config(task_options={"width": 3}))
+    with pytest.raises(ConfigError, match="batch_size"):
+        train(config(batch_size=5000))
+    if not torch.cuda.is_available():
+        with pytest.raises(ConfigError, match="no CUDA device"):
+            train(config(device="cuda"))
