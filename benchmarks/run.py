@@ -10,6 +10,7 @@ import importlib
 
 BENCHMARKS = {
     "optim_step": "benchmarks.bench_optim_step",
+    "engine": "benchmarks.bench_engine",
 }
 
 

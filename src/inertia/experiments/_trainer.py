@@ -48,8 +48,9 @@ class RunResult:
         diverged_at: the update at which divergence was detected, or None.
         steps_done: updates made.
         error_name: what ``train_error`` measures.
-        wall_time_s: training time (evaluations included), summed over resumptions.
-        updates_per_s: ``steps_done / wall_time_s``.
+        wall_time_s: time spent making updates (evaluations and checkpoint writes excluded),
+            summed over resumptions.
+        updates_per_s: training throughput, ``steps_done / wall_time_s``.
         peak_memory_mb: peak resident memory of the process (CPU) or peak CUDA allocation.
         environment: library version, git commit, hardware, torch and Python versions.
     """
