@@ -8,13 +8,19 @@ import pytest
 from inertia.cli import main
 
 
-def test_demo_writes_figures_and_summary(tmp_path, capsys):
+def test_demo_writes_figures_sweep_report_and_summary(tmp_path, capsys):
     out = tmp_path / "demo"
-    assert main(["demo", "--out", str(out)]) == 0
-    for name in ("cm_vs_nag_oblong_quadratic.png", "quadratic_learning_curves.png"):
-        assert (out / name).read_bytes()[:4] == b"\x89PNG"
+    assert main(["demo", "--out", str(out), "--protocol", "toy", "--workers", "1"]) == 0
+    for name in (
+        "cm_vs_nag_oblong_quadratic.png",
+        "quadratic_learning_curves.png",
+        "toy-quick/learning_curves.png",
+    ):
+        assert (out / name).read_bytes()[:4] == b"\x89PNG", name
     summary = (out / "README.md").read_text()
     assert "| NAG |" in summary
+    assert "| toy-regression |" in summary
+    assert (out / "toy-quick" / "index.html").exists()
     assert str(out.resolve()) in capsys.readouterr().out
 
 

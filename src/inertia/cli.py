@@ -1,10 +1,14 @@
 """The ``inertia`` command.
 
+- ``inertia demo [--out DIR] [--data-dir DIR]``: the quick reproduction (quadratic figures of
+  Sutskever et al. 2013 section 2.2, and the quick budget of the demo protocols) into a folder.
 - ``inertia train [--config FILE] [--run-dir DIR] [--resume] [--quiet] [--key=value ...]``
-- ``inertia tasks``: the registered tasks, their models and options.
-- ``inertia demo [--out DIR]``: the quadratic-theory figures of Sutskever et al. (2013), sec. 2.2.
+- ``inertia sweep PROTOCOL [--budget quick|paper] [--workers N] [--storage URL] ...``
+- ``inertia report PROTOCOL [--budget quick|paper] [--out DIR] ...``
+- ``inertia tasks``: the registered tasks and protocols.
 
-Failures exit non-zero with a one-line message (2 for a bad configuration, 1 for missing data).
+Failures exit non-zero with a one-line message (2 for a bad configuration, 1 for missing data or
+a failed sweep worker).
 """
 
 from __future__ import annotations
@@ -18,20 +22,16 @@ from pathlib import Path
 
 from inertia import __version__
 
+DEMO_PROTOCOLS = ("mnist-classification",)
 
-def _demo(args: argparse.Namespace) -> int:
+
+def _quadratic_section(out: Path) -> list[str]:
     from inertia.analysis import plot_oblong_quadratic, plot_quadratic_learning_curves
 
-    out = Path(args.out)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise SystemExit(f"inertia demo: cannot create output folder {out}: {error}") from None
-    start = time.perf_counter()
     oblong = plot_oblong_quadratic(out / "cm_vs_nag_oblong_quadratic.png")
     curves = plot_quadratic_learning_curves(out / "quadratic_learning_curves.png")
-    lines = [
-        "# inertia demo: momentum on quadratics (Sutskever et al. 2013, section 2.2)",
+    return [
+        "## Momentum on quadratics (Sutskever et al. 2013, section 2.2)",
         "",
         "Oblong quadratic, same μ = 0.95 and ε = 0.9 for both methods, steep direction ελ = 0.9:",
         "",
@@ -51,21 +51,73 @@ def _demo(args: argparse.Namespace) -> int:
         "both leave plain SGD far behind.",
         "",
         "Figures: cm_vs_nag_oblong_quadratic.png, quadratic_learning_curves.png",
+        "",
     ]
-    (out / "README.md").write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
-    print(f"\nWrote {out.resolve()} in {time.perf_counter() - start:.1f} s")
+
+
+def _settings(args: argparse.Namespace, runs_dir: Path, progress: bool):  # type: ignore[no-untyped-def]
+    from inertia.experiments._sweep import SweepSettings, default_storage
+
+    runs_dir.mkdir(parents=True, exist_ok=True)
+    return SweepSettings(
+        storage=args.storage or default_storage(runs_dir),
+        runs_dir=str(runs_dir),
+        workers=getattr(args, "workers", 1),
+        heartbeat_s=getattr(args, "heartbeat", 10),
+        grace_s=getattr(args, "grace", 30),
+        data_dir=args.data_dir or "",
+        progress=progress,
+    )
+
+
+def _sweep_and_report(protocol_name: str, budget: str, settings, out: Path) -> str:  # type: ignore[no-untyped-def]
+    from inertia.experiments._report import write_report
+    from inertia.experiments._sweep import completed_results, open_study, run_sweep
+
+    protocol = _protocol(protocol_name)
+    run_sweep(protocol, budget, settings)
+    results = completed_results(open_study(protocol, budget, settings))
+    return write_report(protocol, budget, results, out)
+
+
+def _protocol(name: str):  # type: ignore[no-untyped-def]
+    from inertia.experiments import ConfigError
+    from inertia.protocols import PROTOCOLS
+
+    if name not in PROTOCOLS:
+        raise ConfigError(f"unknown protocol {name!r}; registered: {', '.join(sorted(PROTOCOLS))}")
+    return PROTOCOLS[name]
+
+
+def _demo(args: argparse.Namespace) -> int:
+    out = Path(args.out)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise SystemExit(f"inertia demo: cannot create output folder {out}: {error}") from None
+    start = time.perf_counter()
+    sections = ["# inertia quick reproduction", "", *_quadratic_section(out)]
+    args.storage = None
+    settings = _settings(args, out / "runs", progress=True)
+    for name in args.protocol or DEMO_PROTOCOLS:
+        print(f"== protocol {name}, quick budget", flush=True)
+        sections.append(_sweep_and_report(name, "quick", settings, out / f"{name}-quick"))
+        sections.append(f"Report: {name}-quick/index.html, {name}-quick/learning_curves.png\n")
+    text = "\n".join(sections)
+    (out / "README.md").write_text(text)
+    print(text)
+    print(f"Wrote {out.resolve()} in {time.perf_counter() - start:.0f} s (open README.md there)")
     return 0
 
 
-def _config_from_arguments(config_file: str | None, overrides: list[str]):
+def _config_from_arguments(config_file: str | None, overrides: list[str]):  # type: ignore[no-untyped-def]
     from inertia.experiments import RunConfig, from_mapping, load_config, merge, parse_overrides
 
     base = load_config(config_file) if config_file else {}
     return from_mapping(RunConfig, merge(base, parse_overrides(overrides)))
 
 
-def _default_run_dir(config) -> Path:
+def _default_run_dir(config) -> Path:  # type: ignore[no-untyped-def]
     digest = hashlib.sha256(json.dumps(config.to_dict(), sort_keys=True).encode()).hexdigest()
     return Path("runs") / f"{config.task}-{config.optimizer}-{digest[:10]}"
 
@@ -90,19 +142,62 @@ def _train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _sweep(args: argparse.Namespace) -> int:
+    from inertia.experiments._sweep import run_sweep
+
+    protocol = _protocol(args.protocol)
+    settings = _settings(args, Path(args.runs_dir), progress=not args.quiet)
+    status = run_sweep(protocol, args.budget, settings)
+    done = f"{len(status.complete)} of {status.total} runs complete"
+    print(f"sweep {protocol.name}-{args.budget}: {done}")
+    return 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    from inertia.experiments._report import write_report
+    from inertia.experiments._sweep import completed_results, open_study
+
+    protocol = _protocol(args.protocol)
+    settings = _settings(args, Path(args.runs_dir), progress=False)
+    results = completed_results(open_study(protocol, args.budget, settings))
+    out = Path(args.out or Path("reports") / f"{protocol.name}-{args.budget}")
+    print(write_report(protocol, args.budget, results, out))
+    print(f"report: {out / 'table.md'}, {out / 'index.html'}, {out / 'learning_curves.png'}")
+    return 0
+
+
 def _tasks(args: argparse.Namespace) -> int:
     import dataclasses
 
+    from inertia.protocols import PROTOCOLS
     from inertia.tasks import TASKS
 
+    print("tasks (inertia train --task=NAME):")
     for name, task in sorted(TASKS.items()):
-        print(f"{name}: {task.description}")
-        print(f"    models: {', '.join(task.models)}")
+        print(f"  {name}: {task.description}")
+        print(f"      models: {', '.join(task.models)}")
         fields = dataclasses.fields(task.Options)
         if fields:
             options = ", ".join(f"{f.name}={f.default!r}" for f in fields)
-            print(f"    task_options: {options}")
+            print(f"      task_options: {options}")
+    print("protocols (inertia sweep NAME --budget=quick|paper):")
+    for name, protocol in sorted(PROTOCOLS.items()):
+        print(f"  {name}: {protocol.title}")
+        for budget_name, budget in protocol.budgets.items():
+            print(f"      {budget_name}: {len(budget.runs())} runs; {budget.description}")
     return 0
+
+
+def _add_sweep_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("protocol", help="a registered protocol (see `inertia tasks`)")
+    parser.add_argument("--budget", default="quick", help="quick (default) or paper")
+    parser.add_argument("--runs-dir", default="runs", help="runs and the default SQLite storage")
+    parser.add_argument(
+        "--storage",
+        help="SQLAlchemy URL of the results store (default sqlite:///RUNS_DIR/sweeps.db; "
+        "e.g. postgresql://user@host/db to share one sweep between machines)",
+    )
+    parser.add_argument("--data-dir", help="data directory for the runs (default INERTIA_DATA)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -112,10 +207,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"inertia {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
     demo = commands.add_parser(
-        "demo", help="draw the CM-vs-NAG quadratic figures into a folder and summarize them"
+        "demo", help="the quick reproduction: figures, sweeps and reports into one folder"
     )
     demo.add_argument("--out", default="inertia-demo", help="output folder (default inertia-demo)")
+    demo.add_argument("--data-dir", help="folder holding mnist/ (default INERTIA_DATA; downloads)")
+    demo.add_argument("--workers", type=int, default=2, help="parallel runs (default 2)")
+    demo.add_argument(
+        "--protocol",
+        action="append",
+        help="protocol to run at the quick budget (repeatable; default "
+        f"{', '.join(DEMO_PROTOCOLS)})",
+    )
     demo.set_defaults(handler=_demo)
 
     train = commands.add_parser(
@@ -132,7 +236,29 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--quiet", action="store_true", help="no progress bar")
     train.set_defaults(handler=_train)
 
-    tasks = commands.add_parser("tasks", help="list the registered tasks")
+    sweep = commands.add_parser(
+        "sweep",
+        help="run a protocol's grid of runs (resumable, shareable between workers)",
+        description="Run every run of a protocol's budget, skipping completed ones. Killed runs "
+        "are retried from their last checkpoint once their heartbeat is older than --grace.",
+    )
+    _add_sweep_arguments(sweep)
+    sweep.add_argument("--workers", type=int, default=1, help="local worker processes")
+    sweep.add_argument("--heartbeat", type=int, default=10, help="seconds between heartbeats")
+    sweep.add_argument(
+        "--grace", type=int, default=30, help="seconds before a silent run is retried"
+    )
+    sweep.add_argument("--quiet", action="store_true", help="no line per finished run")
+    sweep.set_defaults(handler=_sweep)
+
+    report = commands.add_parser(
+        "report", help="render a protocol's table (ours beside the published numbers) and plots"
+    )
+    _add_sweep_arguments(report)
+    report.add_argument("--out", help="output folder (default reports/PROTOCOL-BUDGET)")
+    report.set_defaults(handler=_report)
+
+    tasks = commands.add_parser("tasks", help="list the registered tasks and protocols")
     tasks.set_defaults(handler=_tasks)
     return parser
 
@@ -152,7 +278,7 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as error:
         print(f"inertia {args.command}: {error}", file=sys.stderr)
         return 2
-    except DataError as error:
+    except (DataError, RuntimeError) as error:
         print(f"inertia {args.command}: {error}", file=sys.stderr)
         return 1
 

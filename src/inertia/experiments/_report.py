@@ -1,0 +1,240 @@
+"""Reports: a protocol's table, ours beside the published numbers, and learning-curve plots."""
+
+from __future__ import annotations
+
+import dataclasses
+import html
+import math
+import statistics
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+from inertia.experiments._checkpoint import write_json
+from inertia.experiments._config import RunConfig
+from inertia.experiments._protocol import Protocol
+from inertia.experiments._trainer import RunResult
+
+__all__ = ["Cell", "build_table", "render_html", "render_markdown", "write_report"]
+
+
+@dataclasses.dataclass
+class Cell:
+    """One table cell: our number (best over ``select`` of the mean over seeds) and the paper's.
+
+    Attributes:
+        ours: the reported value; None if no run of the cell is complete; inf if all diverged.
+        published: the paper's number, or None.
+        chosen: the ``select`` setting that gave ``ours`` (e.g. ``{"lr": 0.01}``).
+        runs_done: complete runs in the cell; runs_planned: runs the budget has for it.
+        curve: the chosen setting's learning curve, averaged over seeds ``[(step, value)]``.
+    """
+
+    ours: float | None
+    published: float | None
+    chosen: dict[str, Any]
+    runs_done: int
+    runs_planned: int
+    curve: list[tuple[int, float]]
+
+
+def _mean_curve(results: list[RunResult], metric: str) -> list[tuple[int, float]]:
+    finished = [r for r in results if r.status == "completed"]
+    if not finished:
+        return []
+    steps = [point["step"] for point in finished[0].curve]
+    return [
+        (step, statistics.fmean(r.curve[i][metric] for r in finished))
+        for i, step in enumerate(steps)
+        if all(len(r.curve) > i and r.curve[i]["step"] == step for r in finished)
+    ]
+
+
+def build_table(
+    protocol: Protocol, budget: str, results: dict[str, RunResult]
+) -> dict[tuple[str, str], Cell]:
+    """Fill every (row, column) of the protocol from the complete runs in ``results``."""
+    planned: dict[tuple[str, str], int] = defaultdict(int)
+    for config in protocol.budget(budget).runs().values():
+        planned[(protocol.row(config), protocol.column(config))] += 1
+    groups: dict[tuple[str, str], dict[tuple, list[RunResult]]] = defaultdict(
+        lambda: defaultdict(list)
+    )
+    for result in results.values():
+        config = RunConfig(**result.config)
+        setting = tuple((field, result.config[field]) for field in protocol.select)
+        groups[(protocol.row(config), protocol.column(config))][setting].append(result)
+    metric = protocol.metric
+    table: dict[tuple[str, str], Cell] = {}
+    for row in protocol.rows:
+        for column in protocol.columns:
+            key = (row, column)
+            settings = groups.get(key, {})
+            best: tuple[float, tuple, list[RunResult]] | None = None
+            for setting, runs in settings.items():
+                value = statistics.fmean(r.final[metric] for r in runs)
+                if (
+                    best is None
+                    or value < best[0]
+                    or (math.isinf(best[0]) and not math.isinf(value))
+                ):
+                    best = (value, setting, runs)
+            table[key] = Cell(
+                ours=best[0] if best else None,
+                published=protocol.published.get(key),
+                chosen=dict(best[1]) if best else {},
+                runs_done=sum(len(runs) for runs in settings.values()),
+                runs_planned=planned.get(key, 0),
+                curve=_mean_curve(best[2], metric) if best else [],
+            )
+    return table
+
+
+def _number(value: float | None) -> str:
+    if value is None:
+        return "n/a"
+    if math.isinf(value):
+        return "diverged"
+    return f"{value:.4g}"
+
+
+def _cell_text(cell: Cell) -> str:
+    if cell.runs_planned == 0:
+        ours = "—"
+    elif cell.ours is None:
+        ours = "not run"
+    else:
+        ours = _number(cell.ours)
+        if cell.runs_done < cell.runs_planned:
+            ours += f" ({cell.runs_done}/{cell.runs_planned} runs)"
+    return f"{ours} / {_number(cell.published)}"
+
+
+def render_markdown(
+    protocol: Protocol, budget: str, table: dict[tuple[str, str], Cell], error_name: str
+) -> str:
+    description = protocol.budget(budget).description
+    lines = [
+        f"## {protocol.title}",
+        "",
+        f"Each cell: **ours / published**. Ours: {error_name}, `{budget}` budget ({description}); "
+        f"mean over seeds, best over {', '.join(protocol.select)}. "
+        "'not run': no complete run yet; 'n/a': no published number.",
+        "",
+        "| | " + " | ".join(protocol.columns) + " |",
+        "|---" * (len(protocol.columns) + 1) + "|",
+    ]
+    for row in protocol.rows:
+        cells = [_cell_text(table[(row, column)]) for column in protocol.columns]
+        lines.append(f"| {row} | " + " | ".join(cells) + " |")
+    chosen = [
+        f"{row}/{column}: " + ", ".join(f"{k}={v}" for k, v in cell.chosen.items())
+        for (row, column), cell in table.items()
+        if cell.chosen
+    ]
+    if chosen:
+        lines += ["", "Chosen settings: " + "; ".join(chosen) + "."]
+    if protocol.notes:
+        lines += ["", protocol.notes]
+    return "\n".join(lines) + "\n"
+
+
+def render_html(
+    markdown_title: str, protocol: Protocol, budget: str, table: dict, error_name: str
+) -> str:
+    header = "".join(f"<th>{html.escape(c)}</th>" for c in protocol.columns)
+    rows = []
+    for row in protocol.rows:
+        cells = []
+        for column in protocol.columns:
+            cell = table[(row, column)]
+            ours, published = _cell_text(cell).split(" / ")
+            cls = "missing" if cell.ours is None else ""
+            cells.append(
+                f'<td class="{cls}"><b>{html.escape(ours)}</b><br>'
+                f'<span class="paper">{html.escape(published)}</span></td>'
+            )
+        rows.append(f"<tr><th>{html.escape(row)}</th>{''.join(cells)}</tr>")
+    description = html.escape(protocol.budget(budget).description)
+    return f"""<!doctype html>
+<html><head><meta charset="utf-8"><title>{html.escape(markdown_title)}</title>
+<style>
+body {{ font-family: sans-serif; margin: 2em; }}
+table {{ border-collapse: collapse; }}
+th, td {{ border: 1px solid #bbb; padding: 0.4em 0.7em; text-align: center; }}
+.paper {{ color: #666; font-size: 0.9em; }}
+.missing {{ background: #f4f4f4; color: #999; }}
+</style></head><body>
+<h2>{html.escape(protocol.title)}</h2>
+<p>Each cell: <b>ours</b> (top) and the published number (grey). Ours: {html.escape(error_name)},
+<code>{html.escape(budget)}</code> budget ({description}); mean over seeds, best over
+{html.escape(", ".join(protocol.select))}.</p>
+<table><tr><th></th>{header}</tr>
+{chr(10).join(rows)}
+</table>
+<p>{html.escape(protocol.notes)}</p>
+<img src="learning_curves.png" alt="learning curves" style="max-width: 100%">
+</body></html>
+"""
+
+
+def plot_curves(
+    protocol: Protocol, table: dict[tuple[str, str], Cell], path: Path, error_name: str
+) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = list(protocol.rows)
+    figure, axes = plt.subplots(1, len(rows), figsize=(5.5 * len(rows), 4.2), squeeze=False)
+    for axis, row in zip(axes[0], rows):
+        drawn = False
+        for column in protocol.columns:
+            curve = table[(row, column)].curve
+            if curve:
+                steps, values = zip(*curve)
+                axis.plot(steps, values, marker="o", ms=3, label=column)
+                drawn = True
+        axis.set_title(row)
+        axis.set_xlabel("update")
+        axis.set_ylabel(error_name)
+        if drawn:
+            if all(v > 0 for c in protocol.columns for _, v in table[(row, c)].curve):
+                axis.set_yscale("log")
+            axis.legend(fontsize=8)
+        else:
+            axis.text(0.5, 0.5, "not run", ha="center", va="center", transform=axis.transAxes)
+    figure.suptitle(f"{protocol.title}\n(best setting per column, mean over seeds)", fontsize=10)
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+
+
+def write_report(
+    protocol: Protocol, budget: str, results: dict[str, RunResult], out_dir: str | Path
+) -> str:
+    """Write ``table.md``, ``index.html``, ``learning_curves.png`` and ``table.json``; return
+    the Markdown."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    table = build_table(protocol, budget, results)
+    error_name = next(iter(results.values())).error_name if results else protocol.metric
+    markdown = render_markdown(protocol, budget, table, error_name)
+    (out / "table.md").write_text(markdown)
+    (out / "index.html").write_text(
+        render_html(protocol.title, protocol, budget, table, error_name)
+    )
+    plot_curves(protocol, table, out / "learning_curves.png", error_name)
+    write_json(
+        {
+            "protocol": protocol.name,
+            "budget": budget,
+            "cells": [
+                {"row": row, "column": column, **dataclasses.asdict(cell)}
+                for (row, column), cell in table.items()
+            ],
+        },
+        out / "table.json",
+    )
+    return markdown

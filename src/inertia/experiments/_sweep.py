@@ -1,0 +1,260 @@
+"""Sweeps: a protocol's grid of runs, shared through an Optuna storage by any number of workers.
+
+Each run is one Optuna trial whose single parameter ``cell`` names the run (its overrides as
+JSON), sampled by ``GridSampler``. The storage is an SQLite file by default (nothing to start)
+or a PostgreSQL URL, so workers on several machines can share one sweep. Guarantees:
+
+- a run killed mid-sweep is retried: its worker stops sending heartbeats, the trial is failed
+  after the grace period and re-enqueued (``RetryHeartbeatStaleTrialCallback``), and the retry
+  resumes from the run's last checkpoint;
+- no run is counted twice: a trial whose cell is already complete, or running in a trial with a
+  lower number, is pruned as a duplicate; reports take the first complete trial of each cell;
+- re-running a finished sweep does nothing.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import multiprocessing
+import os
+import time
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+
+import optuna
+import torch
+
+from inertia.experiments._config import ConfigError, RunConfig
+from inertia.experiments._protocol import Protocol, cell_folder, cell_label
+from inertia.experiments._trainer import RunResult, train
+
+__all__ = [
+    "SweepSettings",
+    "SweepStatus",
+    "completed_results",
+    "default_storage",
+    "open_study",
+    "run_sweep",
+    "sweep_status",
+]
+
+_RESULT_ATTRIBUTE = "result"
+_DUPLICATE_ATTRIBUTE = "duplicate_of"
+
+
+@dataclasses.dataclass(frozen=True)
+class SweepSettings:
+    """Where a sweep lives and how its workers behave.
+
+    Attributes:
+        storage: an SQLAlchemy URL (``sqlite:///runs/sweeps.db``, ``postgresql://...``).
+        runs_dir: folder for the runs' checkpoints (shared by workers on one machine).
+        workers: local worker processes.
+        heartbeat_s: seconds between a running trial's heartbeats.
+        grace_s: a running trial without heartbeat for this long is failed and retried.
+        max_retry: retries of a killed run.
+        data_dir: overrides the runs' data directory ("" keeps the protocol's).
+        progress: print a line per finished run.
+    """
+
+    storage: str
+    runs_dir: str = "runs"
+    workers: int = 1
+    heartbeat_s: int = 10
+    grace_s: int = 30
+    max_retry: int = 3
+    data_dir: str = ""
+    progress: bool = True
+
+
+def default_storage(runs_dir: str | Path) -> str:
+    return f"sqlite:///{Path(runs_dir).resolve() / 'sweeps.db'}"
+
+
+def _storage(settings: SweepSettings) -> optuna.storages.RDBStorage:
+    if settings.heartbeat_s < 1 or settings.grace_s <= settings.heartbeat_s:
+        raise ConfigError(
+            f"heartbeat ({settings.heartbeat_s} s) must be >= 1 and below the grace period "
+            f"({settings.grace_s} s)"
+        )
+    with warnings.catch_warnings():  # heartbeats are marked experimental in Optuna
+        warnings.simplefilter("ignore")
+        return optuna.storages.RDBStorage(
+            settings.storage,
+            heartbeat_interval=settings.heartbeat_s,
+            grace_period=settings.grace_s,
+            heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(
+                max_retry=settings.max_retry
+            ),
+        )
+
+
+def study_name(protocol: Protocol, budget: str) -> str:
+    return f"{protocol.name}-{budget}"
+
+
+def open_study(protocol: Protocol, budget: str, settings: SweepSettings) -> optuna.Study:
+    """Create or load the sweep's study (one per protocol and budget)."""
+    cells = list(protocol.budget(budget).runs())
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    return optuna.create_study(
+        study_name=study_name(protocol, budget),
+        storage=_storage(settings),
+        sampler=optuna.samplers.GridSampler({"cell": cells}, seed=0),
+        direction="minimize",
+        load_if_exists=True,
+    )
+
+
+@dataclasses.dataclass(frozen=True)
+class SweepStatus:
+    """Cells of a sweep by state (each cell counted once)."""
+
+    total: int
+    complete: set[str]
+    running: set[str]
+    waiting: int
+
+    @property
+    def done(self) -> bool:
+        return len(self.complete) == self.total
+
+
+def sweep_status(study: optuna.Study, cells: list[str]) -> SweepStatus:
+    trials = study.get_trials(deepcopy=False)
+    complete = {t.params["cell"] for t in trials if t.state == optuna.trial.TrialState.COMPLETE}
+    running = {
+        t.params["cell"]
+        for t in trials
+        if t.state == optuna.trial.TrialState.RUNNING and "cell" in t.params
+    } - complete
+    waiting = sum(t.state == optuna.trial.TrialState.WAITING for t in trials)
+    return SweepStatus(len(cells), complete & set(cells), running, waiting)
+
+
+def completed_results(study: optuna.Study) -> dict[str, RunResult]:
+    """The result of each cell's first complete trial."""
+    results: dict[str, RunResult] = {}
+    for trial in sorted(study.get_trials(deepcopy=False), key=lambda t: t.number):
+        if trial.state != optuna.trial.TrialState.COMPLETE:
+            continue
+        cell = trial.params["cell"]
+        if cell not in results and _RESULT_ATTRIBUTE in trial.user_attrs:
+            results[cell] = RunResult(**trial.user_attrs[_RESULT_ATTRIBUTE])
+    return results
+
+
+def _objective(
+    study: optuna.Study,
+    runs: dict[str, RunConfig],
+    base: dict[str, object],
+    settings: SweepSettings,
+    folder: Path,
+) -> Callable[[optuna.Trial], float]:
+    def objective(trial: optuna.Trial) -> float:
+        cell = trial.suggest_categorical("cell", list(runs))
+        for other in study.get_trials(deepcopy=False):
+            if other.number == trial.number or other.params.get("cell") != cell:
+                continue
+            complete = other.state == optuna.trial.TrialState.COMPLETE
+            earlier_running = (
+                other.state == optuna.trial.TrialState.RUNNING and other.number < trial.number
+            )
+            if complete or earlier_running:
+                trial.set_user_attr(_DUPLICATE_ATTRIBUTE, other.number)
+                raise optuna.TrialPruned(f"cell already handled by trial {other.number}")
+        config = runs[cell]
+        if settings.data_dir:
+            config = config.replace(data_dir=settings.data_dir)
+
+        def report(step: int, metrics: dict[str, float]) -> None:
+            value = metrics["train_error"]
+            if value == value and abs(value) != float("inf"):  # finite values only
+                trial.report(value, step)
+
+        result = train(config, folder / cell_folder(cell), resume=True, on_evaluation=report)
+        trial.set_user_attr(_RESULT_ATTRIBUTE, result.to_dict())
+        if settings.progress:
+            error = result.final["train_error"]
+            print(
+                f"[worker {os.getpid()}] {cell_label(cell, base)}: {result.status}, "
+                f"train_error {error:.6g}, {result.updates_per_s:.0f} updates/s",
+                flush=True,
+            )
+        return result.final["train_error"]
+
+    return objective
+
+
+def _worker(protocol: Protocol, budget: str, settings: SweepSettings, threads: int) -> None:
+    torch.set_num_threads(threads)
+    study = open_study(protocol, budget, settings)
+    runs = protocol.budget(budget).runs()
+    cells = list(runs)
+    folder = Path(settings.runs_dir) / study.study_name
+    base = dict(protocol.budget(budget).base)
+    objective = _objective(study, runs, base, settings, folder)
+    poll = max(1.0, settings.heartbeat_s / 2)
+    while True:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            optuna.storages.fail_stale_trials(study)  # fail and re-enqueue killed runs
+        status = sweep_status(study, cells)
+        if status.done:
+            return
+        free = [c for c in cells if c not in status.complete and c not in status.running]
+        if not free and not status.waiting:
+            time.sleep(poll)  # others are running the rest; wait in case one of them dies
+            continue
+        tried = {t.params.get("cell") for t in study.get_trials(deepcopy=False)}
+        if free and not status.waiting and all(c in tried for c in free):
+            # Every free cell has failed before (GridSampler counts it as visited): ask again.
+            study.enqueue_trial({"cell": free[0]}, skip_if_exists=False)
+        study.optimize(objective, n_trials=1, catch=())
+
+
+def run_sweep(protocol: Protocol, budget: str, settings: SweepSettings) -> SweepStatus:
+    """Run (or finish) a sweep with ``settings.workers`` local processes; returns its status.
+
+    Raises:
+        RuntimeError: a worker failed (its error was printed); completed runs are kept.
+    """
+    if settings.workers < 1:
+        raise ConfigError(f"workers must be >= 1, got {settings.workers}")
+    study = open_study(protocol, budget, settings)  # created once, before workers race for it
+    cells = list(protocol.budget(budget).runs())
+    before = sweep_status(study, cells)
+    if before.done:
+        if settings.progress:
+            print(f"sweep {study.study_name}: all {before.total} runs complete; nothing to do")
+        return before
+    if settings.progress:
+        print(
+            f"sweep {study.study_name}: {len(before.complete)} of {before.total} runs complete; "
+            f"{settings.workers} worker(s), storage {settings.storage}",
+            flush=True,
+        )
+    threads = max(1, (os.cpu_count() or 1) // settings.workers)
+    if settings.workers == 1:
+        _worker(protocol, budget, settings, threads)
+    else:
+        context = multiprocessing.get_context("spawn")
+        processes = [
+            context.Process(target=_run_worker, args=(protocol.name, budget, settings, threads))
+            for _ in range(settings.workers)
+        ]
+        for process in processes:
+            process.start()
+        for process in processes:
+            process.join()
+        failed = [p.exitcode for p in processes if p.exitcode != 0]
+        if failed:
+            raise RuntimeError(f"{len(failed)} sweep worker(s) failed (exit codes {failed})")
+    return sweep_status(study, cells)
+
+
+def _run_worker(protocol_name: str, budget: str, settings: SweepSettings, threads: int) -> None:
+    from inertia.protocols import PROTOCOLS
+
+    _worker(PROTOCOLS[protocol_name], budget, settings, threads)

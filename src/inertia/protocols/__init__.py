@@ -1,0 +1,11 @@
+"""Registered protocols (named grids that fill a table). ``inertia tasks`` lists them.
+
+The registry is explicit: a protocol is available once listed in :data:`PROTOCOLS`.
+"""
+
+from inertia.experiments._protocol import Protocol
+from inertia.protocols._general import MNIST_CLASSIFICATION, TOY
+
+PROTOCOLS: dict[str, Protocol] = {p.name: p for p in (TOY, MNIST_CLASSIFICATION)}
+
+__all__ = ["PROTOCOLS"]

@@ -1,0 +1,86 @@
+from __future__ import annotations
+
+import math
+
+from inertia.experiments import RunConfig
+from inertia.experiments._protocol import Budget, Protocol, cell_key, optimizer_column
+from inertia.experiments._report import build_table, render_markdown, write_report
+from inertia.experiments._trainer import RunResult
+
+PROTOCOL = Protocol(
+    name="unit",
+    title="unit",
+    budgets={
+        "quick": Budget(
+            description="test",
+            base={"task": "toy-regression", "steps": 10},
+            blocks=[
+                {"optimizer": ["nag"], "momentum": [0.9], "lr": [0.1, 0.01], "seed": [0, 1]},
+                {"optimizer": ["sgd"], "momentum": [0.0], "lr": [0.1], "seed": [0, 1]},
+                {"optimizer": ["cm"], "momentum": [0.99], "lr": [0.1], "seed": [0]},
+            ],
+        )
+    },
+    row=lambda config: config.task,
+    column=optimizer_column,
+    rows=["toy-regression"],
+    columns=["SGD", "0.9N", "0.99M", "Adam"],
+    published={("toy-regression", "0.9N"): 0.5},
+)
+
+
+def result(error: float, status: str = "completed", **overrides) -> RunResult:
+    config = RunConfig(**{"task": "toy-regression", "steps": 10, **overrides})
+    return RunResult(
+        config=config.to_dict(),
+        status=status,  # type: ignore[arg-type]
+        final={"train_error": error, "train_loss": error},
+        curve=[{"step": 0, "train_error": 1.0}, {"step": 10, "train_error": error}],
+        diverged_at=5 if status == "diverged" else None,
+        steps_done=10,
+        error_name="error",
+        wall_time_s=1.0,
+        updates_per_s=10.0,
+        peak_memory_mb=1.0,
+        environment={},
+    )
+
+
+def key(**overrides) -> str:
+    return cell_key({"task": "toy-regression", "steps": 10, **overrides})
+
+
+def test_mean_over_seeds_then_best_over_lr():
+    results = {}
+    for lr, errors in ((0.1, (0.2, 0.4)), (0.01, (0.25, 0.27))):
+        for seed, error in enumerate(errors):
+            run = {"optimizer": "nag", "momentum": 0.9, "lr": lr, "seed": seed}
+            results[key(**run)] = result(error, **run)
+    # SGD: one seed diverged, one not: its mean is inf, so the cell reports diverged.
+    results[key(optimizer="sgd", momentum=0.0, lr=0.1, seed=0)] = result(
+        math.inf, "diverged", optimizer="sgd", momentum=0.0, lr=0.1, seed=0
+    )
+    results[key(optimizer="sgd", momentum=0.0, lr=0.1, seed=1)] = result(
+        0.3, optimizer="sgd", momentum=0.0, lr=0.1, seed=1
+    )
+    table = build_table(PROTOCOL, "quick", results)
+    nag = table[("toy-regression", "0.9N")]
+    assert nag.ours == 0.26  # lr 0.01: mean(0.25, 0.27) beats lr 0.1: mean(0.2, 0.4) = 0.3
+    assert nag.chosen == {"lr": 0.01}
+    assert nag.published == 0.5
+    assert (nag.runs_done, nag.runs_planned) == (4, 4)
+    assert nag.curve == [(0, 1.0), (10, 0.26)]
+    assert math.isinf(table[("toy-regression", "SGD")].ours)
+    assert table[("toy-regression", "0.99M")].ours is None  # planned, not run
+    assert table[("toy-regression", "Adam")].runs_planned == 0  # not in this budget
+
+    markdown = render_markdown(PROTOCOL, "quick", table, "error")
+    assert "| toy-regression | diverged / n/a | 0.26 / 0.5 | not run / n/a | — / n/a |" in markdown
+
+
+def test_partial_cells_are_marked(tmp_path):
+    run = {"optimizer": "nag", "momentum": 0.9, "lr": 0.1, "seed": 0}
+    markdown = write_report(PROTOCOL, "quick", {key(**run): result(0.4, **run)}, tmp_path)
+    assert "0.4 (1/4 runs) / 0.5" in markdown
+    assert (tmp_path / "learning_curves.png").exists()
+    assert (tmp_path / "table.json").exists()

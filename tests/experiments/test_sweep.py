@@ -1,0 +1,134 @@
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import optuna
+import pytest
+
+from inertia.experiments import train
+from inertia.experiments._protocol import cell_folder
+from inertia.experiments._sweep import (
+    SweepSettings,
+    completed_results,
+    default_storage,
+    open_study,
+    run_sweep,
+)
+from inertia.protocols import PROTOCOLS
+
+TOY = PROTOCOLS["toy"]
+
+
+def settings_for(tmp_path, storage: str | None = None, workers: int = 1) -> SweepSettings:
+    return SweepSettings(
+        storage=storage or default_storage(tmp_path),
+        runs_dir=str(tmp_path),
+        workers=workers,
+        heartbeat_s=1,
+        grace_s=3,
+        progress=False,
+    )
+
+
+def trial_states(study: optuna.Study) -> list[tuple[str, str]]:
+    return [(t.state.name, t.params.get("cell", "")) for t in study.get_trials()]
+
+
+def check_each_run_once(settings: SweepSettings, budget: str = "quick") -> None:
+    study = open_study(TOY, budget, settings)
+    complete = [cell for state, cell in trial_states(study) if state == "COMPLETE"]
+    assert sorted(complete) == sorted(TOY.budget(budget).runs())  # every run, exactly once
+    results = completed_results(study)
+    assert len(results) == 4
+    for cell, result in results.items():
+        assert result.status == "completed"
+        assert result.config == TOY.budget(budget).runs()[cell].to_dict()
+
+
+def rerun_does_nothing(settings: SweepSettings) -> None:
+    study = open_study(TOY, "quick", settings)
+    before = len(study.get_trials())
+    status = run_sweep(TOY, "quick", settings)
+    assert status.done
+    assert len(open_study(TOY, "quick", settings).get_trials()) == before
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_sqlite_sweep_runs_each_cell_once_and_rerun_does_nothing(tmp_path, workers):
+    settings = settings_for(tmp_path, workers=workers)
+    status = run_sweep(TOY, "quick", settings)
+    assert status.done
+    check_each_run_once(settings)
+    rerun_does_nothing(settings)
+
+
+def test_postgresql_sweep_with_two_workers(tmp_path, postgres_url):
+    settings = settings_for(tmp_path, storage=postgres_url, workers=2)
+    assert run_sweep(TOY, "quick", settings).done
+    check_each_run_once(settings)
+    rerun_does_nothing(settings)
+
+
+def test_killed_sweep_worker_is_retried_and_resumes_its_run(tmp_path):
+    """SIGKILL a worker mid-run; the next sweep retries the run from its last checkpoint."""
+    command = [
+        sys.executable, "-m", "inertia.cli", "sweep", "toy", "--budget", "paper",
+        "--runs-dir", str(tmp_path), "--heartbeat", "1", "--grace", "3", "--quiet",
+    ]  # fmt: skip
+    worker = subprocess.Popen(command)
+    folder = tmp_path / "toy-paper"
+    deadline = time.monotonic() + 120
+    checkpoints: list = []
+    while not checkpoints and time.monotonic() < deadline:
+        time.sleep(0.05)
+        checkpoints = list(folder.glob("*/checkpoint.pt")) if folder.exists() else []
+    assert checkpoints, "no run reached its first checkpoint"
+    os.kill(worker.pid, signal.SIGKILL)
+    worker.wait()
+    killed_run = checkpoints[0].parent
+    assert not (killed_run / "result.json").exists(), "the kill must land mid-run"
+
+    settings = settings_for(tmp_path)
+    study = open_study(TOY, "paper", settings)
+    assert "RUNNING" in [state for state, _ in trial_states(study)]
+    subprocess.run(command, check=True, timeout=300)
+
+    states = trial_states(open_study(TOY, "paper", settings))
+    assert sum(state == "FAIL" for state, _ in states) == 1  # the killed attempt
+    check_each_run_once(settings, budget="paper")
+    # The retried run resumed and still equals an uninterrupted run of the same config.
+    cell = next(c for c in TOY.budget("paper").runs() if cell_folder(c) == killed_run.name)
+    resumed = json.loads((killed_run / "result.json").read_text())
+    whole = train(TOY.budget("paper").runs()[cell], tmp_path / "whole")
+    assert resumed["curve"] == whole.curve
+
+
+def test_cli_sweep_then_report(tmp_path):
+    runs, out = tmp_path / "runs", tmp_path / "report"
+    base = [sys.executable, "-m", "inertia.cli"]
+    swept = subprocess.run(
+        [*base, "sweep", "toy", "--runs-dir", str(runs)], capture_output=True, text=True, check=True
+    )
+    assert "4 of 4 runs complete" in swept.stdout
+    again = subprocess.run(
+        [*base, "sweep", "toy", "--runs-dir", str(runs)], capture_output=True, text=True, check=True
+    )
+    assert "nothing to do" in again.stdout
+    reported = subprocess.run(
+        [*base, "report", "toy", "--runs-dir", str(runs), "--out", str(out)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "| toy-regression |" in reported.stdout
+    assert "n/a" in (out / "table.md").read_text()
+    assert (out / "learning_curves.png").read_bytes()[:4] == b"\x89PNG"
+    assert "<table>" in (out / "index.html").read_text()
+    unknown = subprocess.run([*base, "sweep", "tablex"], capture_output=True, text=True)
+    assert unknown.returncode == 2
+    assert "unknown protocol 'tablex'" in unknown.stderr
