@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import json
 import os
-import platform
 import random
 import statistics
-import subprocess
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -15,35 +13,16 @@ from typing import Any
 
 import torch
 
+from inertia.experiments._environment import environment as library_environment
+
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 
 
 def environment() -> dict[str, Any]:
-    """What produced the numbers: hardware, threads, versions, git commit."""
-    try:
-        commit = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],
-            capture_output=True,
-            text=True,
-            check=False,
-            cwd=Path(__file__).resolve().parent,
-        ).stdout.strip()
-    except OSError:
-        commit = ""
-    cpu = platform.processor() or platform.machine()
-    if Path("/proc/cpuinfo").exists():
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
+    """What produced the numbers: the library's record plus threads and the time."""
     return {
-        "cpu": cpu,
-        "cores": os.cpu_count(),
+        **library_environment("cuda" if torch.cuda.is_available() else "cpu"),
         "torch_threads": torch.get_num_threads(),
-        "cuda": torch.cuda.get_device_name() if torch.cuda.is_available() else None,
-        "torch": torch.__version__,
-        "python": platform.python_version(),
-        "commit": commit,
         "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
 

@@ -5,6 +5,7 @@
 - ``inertia train [--config FILE] [--run-dir DIR] [--resume] [--quiet] [--key=value ...]``
 - ``inertia sweep PROTOCOL [--budget quick|paper] [--workers N] [--storage URL] ...``
 - ``inertia report PROTOCOL [--budget quick|paper] [--out DIR] ...``
+- ``inertia tune --search lr=log:1e-4:1e-1 [--trials N] [--sampler tpe|random] [--key=value ...]``
 - ``inertia tasks``: the registered tasks and protocols.
 
 Failures exit non-zero with a one-line message (2 for a bad configuration, 1 for missing data or
@@ -153,6 +154,27 @@ def _sweep(args: argparse.Namespace) -> int:
     return 0
 
 
+def _tune(args: argparse.Namespace) -> int:
+    from inertia.experiments._tune import Tuning, parse_search, run_tuning
+
+    base = _config_from_arguments(args.config, args.overrides)
+    tuning = Tuning(
+        study_name=args.study or f"tune-{base.task}-{base.optimizer}",
+        base=base,
+        space=tuple(parse_search(spec) for spec in args.search or []),
+        trials=args.trials,
+        sampler=args.sampler,
+        prune=args.prune,
+        seed=args.sampler_seed,
+    )
+    settings = _settings(args, Path(args.runs_dir), progress=not args.quiet)
+    study = run_tuning(tuning, settings)
+    best = study.best_trial
+    shown = ", ".join(f"{key}={value!r}" for key, value in best.params.items())
+    print(f"tuning {tuning.study_name}: best trial {best.number}: {shown}; error {best.value:.6g}")
+    return 0
+
+
 def _report(args: argparse.Namespace) -> int:
     from inertia.experiments._report import write_report
     from inertia.experiments._sweep import completed_results, open_study
@@ -251,6 +273,28 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("--quiet", action="store_true", help="no line per finished run")
     sweep.set_defaults(handler=_sweep)
 
+    tune = commands.add_parser(
+        "tune",
+        help="tune run settings with Optuna's samplers (TPE or random)",
+        description="Search ranges of run settings with an Optuna sampler. Base settings come "
+        "from --config and --key=value overrides, as for `train`; each --search names a key and "
+        "its range: lr=log:1e-4:1e-1, momentum=float:0.5:0.999, batch_size=int:32:256, "
+        "optimizer=choice:cm,nag. Stored, shared and resumed like sweeps.",
+    )
+    tune.add_argument("--search", action="append", metavar="KEY=KIND:...", help="a searched key")
+    tune.add_argument("--trials", type=int, default=20, help="finished trials wanted")
+    tune.add_argument("--sampler", default="tpe", help="tpe (default) or random")
+    tune.add_argument("--sampler-seed", type=int, default=0, help="seed of the sampler")
+    tune.add_argument("--prune", action="store_true", help="median pruning on the curve")
+    tune.add_argument("--study", help="study name (default tune-TASK-OPTIMIZER)")
+    tune.add_argument("--config", help="YAML file of base settings")
+    tune.add_argument("--runs-dir", default="runs", help="runs and the default SQLite storage")
+    tune.add_argument("--storage", help="SQLAlchemy URL (default sqlite:///RUNS_DIR/sweeps.db)")
+    tune.add_argument("--data-dir", help="data directory for the runs (default INERTIA_DATA)")
+    tune.add_argument("--workers", type=int, default=1, help="local worker processes")
+    tune.add_argument("--quiet", action="store_true", help="no line per finished trial")
+    tune.set_defaults(handler=_tune)
+
     report = commands.add_parser(
         "report", help="render a protocol's table (ours beside the published numbers) and plots"
     )
@@ -269,7 +313,7 @@ def main(argv: list[str] | None = None) -> int:
 
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
-    if args.command == "train":
+    if args.command in ("train", "tune"):
         args.overrides = extra
     elif extra:
         parser.error(f"unrecognized arguments: {' '.join(extra)}")

@@ -177,7 +177,7 @@ def load_config(path: str | Path) -> dict[str, Any]:
     return content
 
 
-def _parse_value(text: str) -> Any:
+def parse_value(text: str) -> Any:
     """A command-line value, read as YAML (so 0.1, 1e-3, true, null and [1, 2] work)."""
     if text == "":
         return ""
@@ -206,7 +206,7 @@ def parse_overrides(arguments: Sequence[str]) -> dict[str, Any]:
         if "=" not in text:
             raise ConfigError(f"override {argument!r} must look like --key=value")
         key, raw = text.split("=", 1)
-        value = _parse_value(raw)
+        value = parse_value(raw)
         if "." in key:
             parent, child = key.split(".", 1)
             overrides.setdefault(parent, {})

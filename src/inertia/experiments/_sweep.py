@@ -36,6 +36,8 @@ __all__ = [
     "default_storage",
     "open_study",
     "run_sweep",
+    "run_workers",
+    "storage_for",
     "sweep_status",
 ]
 
@@ -67,12 +69,16 @@ class SweepSettings:
     data_dir: str = ""
     progress: bool = True
 
+    def __post_init__(self) -> None:
+        if self.workers < 1:
+            raise ConfigError(f"workers must be >= 1, got {self.workers}")
+
 
 def default_storage(runs_dir: str | Path) -> str:
     return f"sqlite:///{Path(runs_dir).resolve() / 'sweeps.db'}"
 
 
-def _storage(settings: SweepSettings) -> optuna.storages.RDBStorage:
+def storage_for(settings: SweepSettings) -> optuna.storages.RDBStorage:
     if settings.heartbeat_s < 1 or settings.grace_s <= settings.heartbeat_s:
         raise ConfigError(
             f"heartbeat ({settings.heartbeat_s} s) must be >= 1 and below the grace period "
@@ -100,7 +106,7 @@ def open_study(protocol: Protocol, budget: str, settings: SweepSettings) -> optu
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     return optuna.create_study(
         study_name=study_name(protocol, budget),
-        storage=_storage(settings),
+        storage=storage_for(settings),
         sampler=optuna.samplers.GridSampler({"cell": cells}, seed=0),
         direction="minimize",
         load_if_exists=True,
@@ -220,8 +226,6 @@ def run_sweep(protocol: Protocol, budget: str, settings: SweepSettings) -> Sweep
     Raises:
         RuntimeError: a worker failed (its error was printed); completed runs are kept.
     """
-    if settings.workers < 1:
-        raise ConfigError(f"workers must be >= 1, got {settings.workers}")
     study = open_study(protocol, budget, settings)  # created once, before workers race for it
     cells = list(protocol.budget(budget).runs())
     before = sweep_status(study, cells)
@@ -235,23 +239,29 @@ def run_sweep(protocol: Protocol, budget: str, settings: SweepSettings) -> Sweep
             f"{settings.workers} worker(s), storage {settings.storage}",
             flush=True,
         )
-    threads = max(1, (os.cpu_count() or 1) // settings.workers)
-    if settings.workers == 1:
-        _worker(protocol, budget, settings, threads)
-    else:
-        context = multiprocessing.get_context("spawn")
-        processes = [
-            context.Process(target=_run_worker, args=(protocol.name, budget, settings, threads))
-            for _ in range(settings.workers)
-        ]
-        for process in processes:
-            process.start()
-        for process in processes:
-            process.join()
-        failed = [p.exitcode for p in processes if p.exitcode != 0]
-        if failed:
-            raise RuntimeError(f"{len(failed)} sweep worker(s) failed (exit codes {failed})")
+    if settings.workers == 1:  # in this process: the protocol need not be registered
+        _worker(protocol, budget, settings, os.cpu_count() or 1)
+    else:  # spawned processes find the protocol by name
+        run_workers(_run_worker, (protocol.name, budget, settings), settings.workers)
     return sweep_status(study, cells)
+
+
+def run_workers(target: Callable[..., None], arguments: tuple, workers: int) -> None:
+    """Call ``target(*arguments, threads)`` in this process (one worker) or in ``workers``
+    spawned processes sharing the cores; raise if any of them fails."""
+    threads = max(1, (os.cpu_count() or 1) // workers)
+    if workers == 1:
+        target(*arguments, threads)
+        return
+    context = multiprocessing.get_context("spawn")
+    processes = [context.Process(target=target, args=(*arguments, threads)) for _ in range(workers)]
+    for process in processes:
+        process.start()
+    for process in processes:
+        process.join()
+    failed = [p.exitcode for p in processes if p.exitcode != 0]
+    if failed:
+        raise RuntimeError(f"{len(failed)} worker process(es) failed (exit codes {failed})")
 
 
 def _run_worker(protocol_name: str, budget: str, settings: SweepSettings, threads: int) -> None:
