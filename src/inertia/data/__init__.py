@@ -1,9 +1,25 @@
 """Datasets: loaders that find, verify (SHA-256) and, where possible, download their files."""
 
+from inertia.data._curves import generate_curves as generate_curves
+from inertia.data._curves import load_curves as load_curves
+from inertia.data._faces import generate_faces as generate_faces
+from inertia.data._faces import load_faces as load_faces
+from inertia.data._faces import load_olivetti as load_olivetti
 from inertia.data._files import DataError as DataError
 from inertia.data._files import DataFile as DataFile
 from inertia.data._files import data_root as data_root
 from inertia.data._files import locate as locate
 from inertia.data._mnist import load_mnist as load_mnist
 
-__all__ = ["DataError", "DataFile", "data_root", "load_mnist", "locate"]
+__all__ = [
+    "DataError",
+    "DataFile",
+    "data_root",
+    "generate_curves",
+    "generate_faces",
+    "load_curves",
+    "load_faces",
+    "load_mnist",
+    "load_olivetti",
+    "locate",
+]

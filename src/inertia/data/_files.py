@@ -17,8 +17,9 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-__all__ = ["DataError", "DataFile", "data_root", "locate"]
+__all__ = ["DataError", "DataFile", "data_root", "locate", "read_mat"]
 
 ENVIRONMENT_VARIABLE = "INERTIA_DATA"
 
@@ -124,3 +125,16 @@ def locate(
         f"in {base / spec.subdir}, or point {ENVIRONMENT_VARIABLE} (or the data_dir setting) at "
         f"a folder that holds {spec.subdir}/{spec.name}."
     )
+
+
+def read_mat(content: bytes, name: str) -> dict[str, Any]:
+    """The arrays of a MATLAB v5 file's bytes (scipy), without its ``__header__``-style keys."""
+    import io
+
+    import scipy.io
+
+    try:
+        arrays = scipy.io.loadmat(io.BytesIO(content))
+    except (ValueError, NotImplementedError) as error:
+        raise DataError(f"{name}: not a MATLAB v5 file scipy can read ({error})") from None
+    return {key: value for key, value in arrays.items() if not key.startswith("__")}
