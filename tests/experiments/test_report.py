@@ -43,6 +43,7 @@ def result(error: float, status: str = "completed", **overrides) -> RunResult:
         updates_per_s=10.0,
         peak_memory_mb=1.0,
         environment={},
+        dataset="toy-synth",
     )
 
 
@@ -75,7 +76,8 @@ def test_mean_over_seeds_then_best_over_lr():
     assert table[("toy-regression", "Adam")].runs_planned == 0  # not in this budget
 
     markdown = render_markdown(PROTOCOL, "quick", table, "error")
-    assert "| toy-regression | diverged / n/a | 0.26 / 0.5 | not run / n/a | — / n/a |" in markdown
+    row = "| toy-regression (toy-synth) | diverged / n/a | 0.26 / 0.5 | not run / n/a | — / n/a |"
+    assert row in markdown  # the row names the data its runs used
 
 
 def test_partial_cells_are_marked(tmp_path):

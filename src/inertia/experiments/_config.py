@@ -42,6 +42,8 @@ class RunConfig:
         lr: the learning rate ε.
         momentum: μ for ``constant``, μ_max for ``sutskever`` (eq. 3), μ₀ for ``rnn``.
         momentum_schedule: ``constant``, ``sutskever`` or ``rnn``.
+        momentum_period: updates per plateau of the ``sutskever`` schedule (250 in eq. 3;
+            quick budgets shorten it so that μ_max is reached within the budget).
         finetune_steps: low-momentum fine-tuning (μ = 0.9) for the last N updates (Table 2).
         weight_decay: L2 coefficient.
         clip_grad_norm: rescale the gradient to this norm when it is larger (0 = off).
@@ -66,6 +68,7 @@ class RunConfig:
     lr: float = 0.01
     momentum: float = 0.9
     momentum_schedule: Literal["constant", "sutskever", "rnn"] = "constant"
+    momentum_period: int = 250
     finetune_steps: int = 0
     weight_decay: float = 0.0
     clip_grad_norm: float = 0.0
@@ -85,6 +88,7 @@ class RunConfig:
             ("lr", self.lr >= 0, ">= 0"),
             ("momentum", 0 <= self.momentum < 1, "in [0, 1)"),
             ("init_scale", self.init_scale > 0, "> 0"),
+            ("momentum_period", self.momentum_period >= 1, ">= 1"),
             ("finetune_steps", 0 <= self.finetune_steps <= self.steps, "in [0, steps]"),
             ("weight_decay", self.weight_decay >= 0, ">= 0"),
             ("clip_grad_norm", self.clip_grad_norm >= 0, ">= 0 (0 = off)"),

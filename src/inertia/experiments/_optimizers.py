@@ -22,7 +22,7 @@ __all__ = ["OPTIMIZERS", "build_optimizer", "momentum_schedule"]
 def momentum_schedule(config: RunConfig) -> MomentumLike:
     """μ as the run uses it: eq. (3), the RNN schedule or a constant, plus fine-tuning (Table 2)."""
     if config.momentum_schedule == "sutskever":
-        schedule: MomentumLike = SutskeverMomentum(config.momentum)
+        schedule: MomentumLike = SutskeverMomentum(config.momentum, config.momentum_period)
     elif config.momentum_schedule == "rnn":
         schedule = rnn_momentum(config.momentum)
     else:

@@ -28,6 +28,7 @@ class Cell:
         chosen: the ``select`` setting that gave ``ours`` (e.g. ``{"lr": 0.01}``).
         runs_done: complete runs in the cell; runs_planned: runs the budget has for it.
         curve: the chosen setting's learning curve, averaged over seeds ``[(step, value)]``.
+        datasets: the data the cell's runs used (e.g. ``["curves-synth"]``).
     """
 
     ours: float | None
@@ -36,6 +37,7 @@ class Cell:
     runs_done: int
     runs_planned: int
     curve: list[tuple[int, float]]
+    datasets: list[str] = dataclasses.field(default_factory=list)
 
 
 def _mean_curve(results: list[RunResult], metric: str) -> list[tuple[int, float]]:
@@ -86,6 +88,9 @@ def build_table(
                 runs_done=sum(len(runs) for runs in settings.values()),
                 runs_planned=planned.get(key, 0),
                 curve=_mean_curve(best[2], metric) if best else [],
+                datasets=sorted(
+                    {r.dataset for runs in settings.values() for r in runs if r.dataset}
+                ),
             )
     return table
 
@@ -96,6 +101,12 @@ def _number(value: float | None) -> str:
     if math.isinf(value):
         return "diverged"
     return f"{value:.4g}"
+
+
+def row_label(protocol: Protocol, row: str, table: dict[tuple[str, str], Cell]) -> str:
+    """The row's name, plus the data actually used when it differs (``curves (curves-synth)``)."""
+    used = sorted({name for column in protocol.columns for name in table[(row, column)].datasets})
+    return f"{row} ({', '.join(used)})" if used and used != [row] else row
 
 
 def _cell_text(cell: Cell) -> str:
@@ -126,7 +137,7 @@ def render_markdown(
     ]
     for row in protocol.rows:
         cells = [_cell_text(table[(row, column)]) for column in protocol.columns]
-        lines.append(f"| {row} | " + " | ".join(cells) + " |")
+        lines.append(f"| {row_label(protocol, row, table)} | " + " | ".join(cells) + " |")
     chosen = [
         f"{row}/{column}: " + ", ".join(f"{k}={v}" for k, v in cell.chosen.items())
         for (row, column), cell in table.items()
@@ -154,7 +165,8 @@ def render_html(
                 f'<td class="{cls}"><b>{html.escape(ours)}</b><br>'
                 f'<span class="paper">{html.escape(published)}</span></td>'
             )
-        rows.append(f"<tr><th>{html.escape(row)}</th>{''.join(cells)}</tr>")
+        label = html.escape(row_label(protocol, row, table))
+        rows.append(f"<tr><th>{label}</th>{''.join(cells)}</tr>")
     description = html.escape(protocol.budget(budget).description)
     return f"""<!doctype html>
 <html><head><meta charset="utf-8"><title>{html.escape(markdown_title)}</title>
@@ -196,7 +208,7 @@ def plot_curves(
                 steps, values = zip(*curve)
                 axis.plot(steps, values, marker="o", ms=3, label=column)
                 drawn = True
-        axis.set_title(row)
+        axis.set_title(row_label(protocol, row, table))
         axis.set_xlabel("update")
         axis.set_ylabel(error_name)
         if drawn:

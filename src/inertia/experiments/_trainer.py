@@ -53,6 +53,7 @@ class RunResult:
         updates_per_s: training throughput, ``steps_done / wall_time_s``.
         peak_memory_mb: peak resident memory of the process (CPU) or peak CUDA allocation.
         environment: library version, git commit, hardware, torch and Python versions.
+        dataset: the data actually used (e.g. ``curves-synth``, the stand-in for CURVES).
     """
 
     config: dict[str, Any]
@@ -66,6 +67,7 @@ class RunResult:
     updates_per_s: float
     peak_memory_mb: float
     environment: dict[str, Any]
+    dataset: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -357,6 +359,7 @@ def train(
         updates_per_s=step / elapsed if elapsed > 0 else 0.0,
         peak_memory_mb=_peak_memory_mb(prepared.device),
         environment=environment(prepared.device),
+        dataset=prepared.problem.dataset,
     )
     if run_path is not None:
         write_json(result.to_dict(), run_path / RESULT)

@@ -3,6 +3,7 @@
 The registry is explicit: a task is available by name once it is listed in :data:`TASKS`.
 """
 
+from inertia.tasks._autoencoder import DeepAutoencoder as DeepAutoencoder
 from inertia.tasks._base import AbstractTask as AbstractTask
 from inertia.tasks._base import NoOptions as NoOptions
 from inertia.tasks._base import Problem as Problem
@@ -10,7 +11,15 @@ from inertia.tasks._mnist_classification import MnistClassification as MnistClas
 from inertia.tasks._toy import ToyRegression as ToyRegression
 
 TASKS: dict[str, AbstractTask] = {
-    task.name: task for task in (ToyRegression(), MnistClassification())
+    task.name: task for task in (ToyRegression(), MnistClassification(), DeepAutoencoder())
 }
 
-__all__ = ["TASKS", "AbstractTask", "MnistClassification", "NoOptions", "Problem", "ToyRegression"]
+__all__ = [
+    "TASKS",
+    "AbstractTask",
+    "DeepAutoencoder",
+    "MnistClassification",
+    "NoOptions",
+    "Problem",
+    "ToyRegression",
+]

@@ -35,6 +35,8 @@ class Problem:
         test_targets: their targets.
         sparse_init_nonlinearity: the unit type ``init=sparse`` assumes (``"sigmoid"`` or
             ``"tanh"``, Sutskever et al. section 3.2).
+        dataset: the name of the data actually used (e.g. ``curves-synth`` for the stand-in),
+            recorded with every result so that no one mistakes it for the original.
     """
 
     model: nn.Module
@@ -46,6 +48,7 @@ class Problem:
     test_inputs: Tensor | None = None
     test_targets: Tensor | None = None
     sparse_init_nonlinearity: str = "sigmoid"
+    dataset: str = ""
 
 
 class AbstractTask(ABC):

@@ -64,4 +64,5 @@ class MnistClassification(AbstractTask):
             test_inputs=test_images,
             test_targets=test_labels,
             sparse_init_nonlinearity="sigmoid",
+            dataset="mnist",
         )

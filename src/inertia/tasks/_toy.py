@@ -65,4 +65,5 @@ class ToyRegression(AbstractTask):
             metrics=_squared_error_sums,
             error_name="training squared error per case",
             sparse_init_nonlinearity="tanh",
+            dataset="toy-regression",
         )
