@@ -9,6 +9,7 @@ was not published, so numbers on the stand-in are reported as ``curves-synth``, 
 
 from __future__ import annotations
 
+import functools
 import os
 
 import torch
@@ -101,4 +102,10 @@ def load_curves(
         if not synthetic_fallback or "not found" not in str(error):
             raise
     cases = TRAIN_CASES if split == "train" else TEST_CASES
-    return generate_curves(cases, seed if split == "train" else seed + 1), "curves-synth"
+    return _cached_curves(cases, seed if split == "train" else seed + 1), "curves-synth"
+
+
+@functools.lru_cache(maxsize=2)
+def _cached_curves(cases: int, seed: int) -> Tensor:
+    """The stand-in is deterministic, so a process generates each split once (treat read-only)."""
+    return generate_curves(cases, seed)

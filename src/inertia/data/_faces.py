@@ -136,5 +136,12 @@ def load_faces(
         if not synthetic_fallback or "not found" not in str(error):
             raise
     cases = TRAIN_CASES if split == "train" else TEST_CASES
-    faces = load_olivetti(root, download)
-    return generate_faces(faces, cases, seed if split == "train" else seed + 1), "faces-synth"
+    return _cached_faces(
+        str(data_root(root).resolve()), download, cases, seed if split == "train" else seed + 1
+    ), "faces-synth"
+
+
+@functools.lru_cache(maxsize=2)
+def _cached_faces(root: str, download: bool, cases: int, seed: int) -> Tensor:
+    """The stand-in is deterministic, so a process builds each split once (treat read-only)."""
+    return generate_faces(load_olivetti(root, download), cases, seed)
