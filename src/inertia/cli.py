@@ -210,9 +210,7 @@ def _tasks(args: argparse.Namespace) -> int:
     return 0
 
 
-def _add_sweep_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("protocol", help="a registered protocol (see `inertia tasks`)")
-    parser.add_argument("--budget", default="quick", help="quick (default) or paper")
+def _add_storage_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--runs-dir", default="runs", help="runs and the default SQLite storage")
     parser.add_argument(
         "--storage",
@@ -220,6 +218,12 @@ def _add_sweep_arguments(parser: argparse.ArgumentParser) -> None:
         "e.g. postgresql://user@host/db to share one sweep between machines)",
     )
     parser.add_argument("--data-dir", help="data directory for the runs (default INERTIA_DATA)")
+
+
+def _add_sweep_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("protocol", help="a registered protocol (see `inertia tasks`)")
+    parser.add_argument("--budget", default="quick", help="quick (default) or paper")
+    _add_storage_arguments(parser)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -288,9 +292,7 @@ def build_parser() -> argparse.ArgumentParser:
     tune.add_argument("--prune", action="store_true", help="median pruning on the curve")
     tune.add_argument("--study", help="study name (default tune-TASK-OPTIMIZER)")
     tune.add_argument("--config", help="YAML file of base settings")
-    tune.add_argument("--runs-dir", default="runs", help="runs and the default SQLite storage")
-    tune.add_argument("--storage", help="SQLAlchemy URL (default sqlite:///RUNS_DIR/sweeps.db)")
-    tune.add_argument("--data-dir", help="data directory for the runs (default INERTIA_DATA)")
+    _add_storage_arguments(tune)
     tune.add_argument("--workers", type=int, default=1, help="local worker processes")
     tune.add_argument("--quiet", action="store_true", help="no line per finished trial")
     tune.set_defaults(handler=_tune)

@@ -65,6 +65,9 @@ def test_short_training_lowers_the_reconstruction_error(shared_data):
     )
     result = train(config)
     assert result.dataset == "mnist"
+    assert "test_error" in result.final
+    without_test = train(config.replace(steps=1, eval_every=1, task_options={"test_cases": 0}))
+    assert "test_error" not in without_test.final
     assert result.curve[-1]["train_error"] < 0.8 * result.curve[0]["train_error"]
 
 
