@@ -1,0 +1,51 @@
+from __future__ import annotations
+
+import pytest
+
+from inertia.experiments._protocol import optimizer_column
+from inertia.protocols import PROTOCOLS
+from inertia.tasks import TASKS
+
+
+def test_table1_published_numbers_are_spec_table_1():
+    published = PROTOCOLS["table1"].published
+    assert published[("curves", "SGD")] == 0.48
+    assert published[("curves", "0.999N")] == 0.074
+    assert published[("mnist", "0.99N")] == 0.73
+    assert published[("mnist", "0.99M")] == 0.77
+    assert published[("faces", "0.999N")] == 7.7
+    assert published[("faces", "HF-dag")] == 7.5
+    assert ("faces", "SGD_C") not in published  # NA in the paper
+    assert len(published) == 3 * 12 - 1
+
+
+def test_table1_paper_budget_is_the_published_protocol():
+    runs = PROTOCOLS["table1"].budget("paper").runs().values()
+    assert len(runs) == 3 * (6 + 2 * 4 * 6 + 3)
+    momentum_runs = [r for r in runs if r.optimizer in ("nag", "cm")]
+    assert {r.momentum for r in momentum_runs} == {0.9, 0.99, 0.995, 0.999}
+    assert {r.lr for r in momentum_runs} == {0.05, 0.01, 0.005, 0.001, 0.0005, 0.0001}
+    for run in momentum_runs:
+        assert (run.steps, run.batch_size, run.init) == (750_000, 200, "default")
+        assert (run.momentum_schedule, run.momentum_period) == ("sutskever", 250)
+
+
+@pytest.mark.parametrize("name", sorted(PROTOCOLS))
+def test_every_run_of_every_protocol_is_valid(name):
+    protocol = PROTOCOLS[name]
+    for budget in protocol.budgets.values():
+        for config in budget.runs().values():
+            task = TASKS[config.task]
+            assert config.model in task.models
+            task.Options(**config.task_options)  # options the task accepts
+            assert protocol.row(config) in protocol.rows
+            assert protocol.column(config) in protocol.columns
+
+
+def test_optimizer_columns():
+    from inertia.experiments import RunConfig
+
+    assert optimizer_column(RunConfig(optimizer="sgd", momentum=0.0)) == "SGD"
+    assert optimizer_column(RunConfig(optimizer="nag", momentum=0.995)) == "0.995N"
+    assert optimizer_column(RunConfig(optimizer="cm", momentum=0.9)) == "0.9M"
+    assert optimizer_column(RunConfig(optimizer="adam")) == "Adam"
