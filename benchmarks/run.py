@@ -11,6 +11,7 @@ import importlib
 BENCHMARKS = {
     "optim_step": "benchmarks.bench_optim_step",
     "engine": "benchmarks.bench_engine",
+    "autoencoders": "benchmarks.bench_autoencoders",
 }
 
 
