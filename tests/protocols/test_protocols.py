@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from inertia.experiments._protocol import optimizer_column
@@ -49,3 +51,29 @@ def test_optimizer_columns():
     assert optimizer_column(RunConfig(optimizer="nag", momentum=0.995)) == "0.995N"
     assert optimizer_column(RunConfig(optimizer="cm", momentum=0.9)) == "0.9M"
     assert optimizer_column(RunConfig(optimizer="adam")) == "Adam"
+
+
+def test_table2_pairs_every_nag_run_with_its_fine_tuned_twin():
+    protocol = PROTOCOLS["table2"]
+    assert protocol.published[("mnist", "before")] == 1.2
+    assert protocol.published[("faces", "after")] == 7.7
+    runs = list(protocol.budget("paper").runs().values())
+    assert len(runs) == 3 * 4 * 6 * 2
+
+    def canonical(config) -> str:
+        return json.dumps(config.to_dict(), sort_keys=True)
+
+    twins = sorted(canonical(r.replace(finetune_steps=0)) for r in runs if r.finetune_steps)
+    assert twins == sorted(canonical(r) for r in runs if r.finetune_steps == 0)
+    assert {r.steps for r in runs} == {750_000}
+
+
+def test_table3_scales_and_published_numbers():
+    protocol = PROTOCOLS["table3"]
+    assert protocol.columns == ("0.25", "0.5", "1", "2", "4")
+    assert [protocol.published[("curves", c)] for c in protocol.columns] == [
+        16.0, 16.0, 0.074, 0.083, 0.35,
+    ]  # fmt: skip
+    runs = protocol.budget("paper").runs().values()
+    assert {(r.init, r.model, r.optimizer) for r in runs} == {("sparse", "curves", "nag")}
+    assert {r.init_scale for r in runs} == {0.25, 0.5, 1.0, 2.0, 4.0}

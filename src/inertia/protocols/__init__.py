@@ -5,8 +5,10 @@ The registry is explicit: a protocol is available once listed in :data:`PROTOCOL
 
 from inertia.experiments._protocol import Protocol
 from inertia.protocols._general import MNIST_CLASSIFICATION, TOY
-from inertia.protocols._sutskever2013 import TABLE1
+from inertia.protocols._sutskever2013 import TABLE1, TABLE2, TABLE3
 
-PROTOCOLS: dict[str, Protocol] = {p.name: p for p in (TOY, MNIST_CLASSIFICATION, TABLE1)}
+PROTOCOLS: dict[str, Protocol] = {
+    p.name: p for p in (TOY, MNIST_CLASSIFICATION, TABLE1, TABLE2, TABLE3)
+}
 
 __all__ = ["PROTOCOLS"]

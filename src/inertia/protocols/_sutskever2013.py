@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from inertia.experiments._config import RunConfig
 from inertia.experiments._protocol import Budget, Protocol, optimizer_column
 
-__all__ = ["TABLE1"]
+__all__ = ["TABLE1", "TABLE2", "TABLE3"]
 
 DATASETS = ("curves", "mnist", "faces")
 MU_MAX = (0.9, 0.99, 0.995, 0.999)
@@ -118,4 +119,161 @@ TABLE1 = Protocol(
     "name the data used: curves-synth and faces-synth are seeded stand-ins built from H&S's "
     "description when the original files are absent, so their numbers are not comparable "
     "with the published ones. Adam is our addition.",
+)
+
+
+def _finetune_column(config: RunConfig) -> str:
+    return "after" if config.finetune_steps > 0 else "before"
+
+
+def _nag_blocks(
+    dataset: str, lrs: tuple[float, ...], mu_max: tuple[float, ...], finetune: int,
+    extra: dict[str, Any],
+) -> list[dict[str, Any]]:  # fmt: skip
+    return [
+        {
+            "model": [dataset],
+            "optimizer": ["nag"],
+            "momentum": list(mu_max),
+            "lr": list(lrs),
+            "finetune_steps": [0, finetune],
+            **{key: [value] for key, value in extra.items()},
+        }
+    ]
+
+
+TABLE2 = Protocol(
+    name="table2",
+    title="Sutskever et al. (2013) Table 2: NAG before and after low-momentum fine-tuning",
+    budgets={
+        "quick": Budget(
+            description="table1's quick settings for NAG, μ_max in {0.99}; fine-tuning (μ = 0.9) "
+            "for the last 200 updates (CURVES, MNIST) or 100 (FACES)",
+            base={"task": "autoencoder", "batch_size": 200, "momentum_schedule": "sutskever"},
+            blocks=[
+                *_nag_blocks(
+                    "curves",
+                    (0.05, 0.01),
+                    (0.99,),
+                    200,
+                    {
+                        "steps": 2000,
+                        "eval_every": 500,
+                        "checkpoint_every": 500,
+                        "momentum_period": 20,
+                    },
+                ),
+                *_nag_blocks(
+                    "mnist",
+                    (0.05, 0.01),
+                    (0.99,),
+                    200,
+                    {
+                        "steps": 1000,
+                        "eval_every": 500,
+                        "checkpoint_every": 500,
+                        "momentum_period": 20,
+                        "task_options": {"cases": 20_000},
+                    },
+                ),
+                *_nag_blocks(
+                    "faces",
+                    (0.001, 0.0005),
+                    (0.99,),
+                    100,
+                    {
+                        "steps": 500,
+                        "eval_every": 250,
+                        "checkpoint_every": 250,
+                        "momentum_period": 10,
+                        "task_options": {"cases": 20_000},
+                    },
+                ),
+            ],
+        ),
+        "paper": Budget(
+            description="table1's paper settings for NAG; fine-tuning (μ = 0.9) for the last "
+            "1000 of 750,000 updates",
+            base=dict(_PAPER.base),
+            blocks=[
+                block
+                for dataset in DATASETS
+                for block in _nag_blocks(dataset, PAPER_LRS, MU_MAX, 1000, {})
+            ],
+        ),
+    },
+    row=lambda config: config.model,
+    column=_finetune_column,
+    rows=DATASETS,
+    columns=("before", "after"),
+    published={
+        ("curves", "before"): 0.096,
+        ("curves", "after"): 0.074,
+        ("mnist", "before"): 1.2,
+        ("mnist", "after"): 0.73,
+        ("faces", "before"): 10.83,
+        ("faces", "after"): 7.7,
+    },
+    select=("lr", "momentum"),
+    notes="Published numbers: Sutskever et al. (2013) Table 2. Each cell is the best NAG run over "
+    "lr and μ_max, without (before) and with (after) fine-tuning at μ = 0.9 for the final updates, "
+    "learning rate unchanged. Stand-in data rows are named as in table1.",
+)
+
+SI_SCALES = (0.25, 0.5, 1.0, 2.0, 4.0)
+
+
+def _scale_column(config: RunConfig) -> str:
+    return f"{config.init_scale:g}"
+
+
+TABLE3 = Protocol(
+    name="table3",
+    title="Sutskever et al. (2013) Table 3: CURVES training error vs the SI scale multiplier",
+    budgets={
+        "quick": Budget(
+            description="CURVES, NAG μ_max 0.99, 2000 updates of batch 200, 20-update plateaus, "
+            "lr in {0.05, 0.01}",
+            base={
+                "task": "autoencoder",
+                "model": "curves",
+                "optimizer": "nag",
+                "momentum": 0.99,
+                "momentum_schedule": "sutskever",
+                "momentum_period": 20,
+                "init": "sparse",
+                "batch_size": 200,
+                "steps": 2000,
+                "eval_every": 500,
+                "checkpoint_every": 500,
+            },
+            blocks=[{"init_scale": list(SI_SCALES), "lr": [0.05, 0.01]}],
+        ),
+        "paper": Budget(
+            description="CURVES, NAG μ_max 0.999 (the best CURVES column of Table 1), table1's "
+            "paper settings and learning rates",
+            base={
+                **_PAPER.base,
+                "model": "curves",
+                "optimizer": "nag",
+                "momentum": 0.999,
+                "init": "sparse",
+            },
+            blocks=[{"init_scale": list(SI_SCALES), "lr": list(PAPER_LRS)}],
+        ),
+    },
+    row=lambda config: config.model,
+    column=_scale_column,
+    rows=("curves",),
+    columns=tuple(f"{scale:g}" for scale in SI_SCALES),
+    published={
+        ("curves", "0.25"): 16.0,
+        ("curves", "0.5"): 16.0,
+        ("curves", "1"): 0.074,
+        ("curves", "2"): 0.083,
+        ("curves", "4"): 0.35,
+    },
+    notes="Published numbers: Sutskever et al. (2013) Table 3. The paper's optimizer settings "
+    "for this table are not given in SPEC; we use NAG with μ_max = 0.999, the best CURVES setting "
+    "of Table 1, and pick the best lr per scale.",
 )
