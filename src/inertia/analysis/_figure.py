@@ -13,6 +13,7 @@ from inertia.analysis._quadratic import (
     run_on_quadratic,
 )
 from inertia.optim import CM, NAG
+from inertia.schedules import SutskeverMomentum
 
 __all__ = ["plot_oblong_quadratic", "plot_quadratic_learning_curves"]
 
@@ -121,8 +122,6 @@ def plot_quadratic_learning_curves(
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-
-    from inertia.schedules import SutskeverMomentum
 
     generator = torch.Generator().manual_seed(seed)
     basis, _ = torch.linalg.qr(torch.randn(dim, dim, generator=generator, dtype=torch.float64))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import io
 import os
 import tempfile
 import urllib.error
@@ -129,9 +130,7 @@ def locate(
 
 def read_mat(content: bytes, name: str) -> dict[str, Any]:
     """The arrays of a MATLAB v5 file's bytes (scipy), without its ``__header__``-style keys."""
-    import io
-
-    import scipy.io
+    import scipy.io  # imported on use: only the CURVES and FACES loaders need it
 
     try:
         arrays = scipy.io.loadmat(io.BytesIO(content))

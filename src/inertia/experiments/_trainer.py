@@ -9,6 +9,7 @@ trajectory is the same, bit for bit on CPU, as an uninterrupted one.
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 import resource
 import time
@@ -75,8 +76,6 @@ class RunResult:
 
 def load_result(run_dir: str | Path) -> RunResult | None:
     """The stored result of a finished run, or None."""
-    import json
-
     path = Path(run_dir) / RESULT
     if not path.exists():
         return None
