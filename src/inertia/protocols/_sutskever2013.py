@@ -60,6 +60,27 @@ _PAPER = Budget(
     ],
 )
 
+# Per-dataset settings of the quick budgets of table1 and table2 (shared so they cannot drift).
+_QUICK_SETTINGS: dict[str, dict[str, Any]] = {
+    "curves": {"steps": 2000, "eval_every": 500, "checkpoint_every": 500, "momentum_period": 20},
+    "mnist": {
+        "steps": 1000,
+        "eval_every": 500,
+        "checkpoint_every": 500,
+        "momentum_period": 20,
+        "task_options": {"cases": 20_000},
+    },
+    "faces": {
+        "steps": 500,
+        "eval_every": 250,
+        "checkpoint_every": 250,
+        "momentum_period": 10,
+        "task_options": {"cases": 20_000},
+    },
+}
+_QUICK_LRS = {"curves": (0.05, 0.01), "mnist": (0.05, 0.01), "faces": (0.001, 0.0005)}
+_QUICK_FINETUNE = {"curves": 200, "mnist": 200, "faces": 100}
+
 # Quick: minutes per dataset on 2 CPU cores. The schedule's plateaus are shortened so that
 # μ_max = 0.99 is reached within the budget; the learning-rate grids are the paper's values
 # that suit each dataset at this length; MNIST and FACES train on a subset of their cases.
@@ -69,39 +90,11 @@ _QUICK = Budget(
     "or 10 (FACES); μ_max in {0.9, 0.99}; two paper lrs per dataset; 1 seed",
     base={"task": "autoencoder", "batch_size": 200, "momentum_schedule": "sutskever", "seed": 0},
     blocks=[
-        *_blocks(
-            "curves",
-            (0.05, 0.01),
-            (0.9, 0.99),
-            (1e-3,),
-            {"steps": 2000, "eval_every": 500, "checkpoint_every": 500, "momentum_period": 20},
-        ),
-        *_blocks(
-            "mnist",
-            (0.05, 0.01),
-            (0.9, 0.99),
-            (1e-3,),
-            {
-                "steps": 1000,
-                "eval_every": 500,
-                "checkpoint_every": 500,
-                "momentum_period": 20,
-                "task_options": {"cases": 20_000},
-            },
-        ),
-        *_blocks(
-            "faces",
-            (0.001, 0.0005),
-            (0.9, 0.99),
-            (1e-3,),
-            {
-                "steps": 500,
-                "eval_every": 250,
-                "checkpoint_every": 250,
-                "momentum_period": 10,
-                "task_options": {"cases": 20_000},
-            },
-        ),
+        block
+        for dataset in DATASETS
+        for block in _blocks(
+            dataset, _QUICK_LRS[dataset], (0.9, 0.99), (1e-3,), _QUICK_SETTINGS[dataset]
+        )
     ],
 )
 
@@ -151,44 +144,15 @@ TABLE2 = Protocol(
             "for the last 200 updates (CURVES, MNIST) or 100 (FACES)",
             base={"task": "autoencoder", "batch_size": 200, "momentum_schedule": "sutskever"},
             blocks=[
-                *_nag_blocks(
-                    "curves",
-                    (0.05, 0.01),
+                block
+                for dataset in DATASETS
+                for block in _nag_blocks(
+                    dataset,
+                    _QUICK_LRS[dataset],
                     (0.99,),
-                    200,
-                    {
-                        "steps": 2000,
-                        "eval_every": 500,
-                        "checkpoint_every": 500,
-                        "momentum_period": 20,
-                    },
-                ),
-                *_nag_blocks(
-                    "mnist",
-                    (0.05, 0.01),
-                    (0.99,),
-                    200,
-                    {
-                        "steps": 1000,
-                        "eval_every": 500,
-                        "checkpoint_every": 500,
-                        "momentum_period": 20,
-                        "task_options": {"cases": 20_000},
-                    },
-                ),
-                *_nag_blocks(
-                    "faces",
-                    (0.001, 0.0005),
-                    (0.99,),
-                    100,
-                    {
-                        "steps": 500,
-                        "eval_every": 250,
-                        "checkpoint_every": 250,
-                        "momentum_period": 10,
-                        "task_options": {"cases": 20_000},
-                    },
-                ),
+                    _QUICK_FINETUNE[dataset],
+                    _QUICK_SETTINGS[dataset],
+                )
             ],
         ),
         "paper": Budget(
