@@ -151,7 +151,7 @@ def render_markdown(
 
 
 def render_html(
-    markdown_title: str, protocol: Protocol, budget: str, table: dict, error_name: str
+    protocol: Protocol, budget: str, table: dict[tuple[str, str], Cell], error_name: str
 ) -> str:
     header = "".join(f"<th>{html.escape(c)}</th>" for c in protocol.columns)
     rows = []
@@ -169,7 +169,7 @@ def render_html(
         rows.append(f"<tr><th>{label}</th>{''.join(cells)}</tr>")
     description = html.escape(protocol.budget(budget).description)
     return f"""<!doctype html>
-<html><head><meta charset="utf-8"><title>{html.escape(markdown_title)}</title>
+<html><head><meta charset="utf-8"><title>{html.escape(protocol.title)}</title>
 <style>
 body {{ font-family: sans-serif; margin: 2em; }}
 table {{ border-collapse: collapse; }}
@@ -234,9 +234,7 @@ def write_report(
     error_name = next(iter(results.values())).error_name if results else protocol.metric
     markdown = render_markdown(protocol, budget, table, error_name)
     (out / "table.md").write_text(markdown)
-    (out / "index.html").write_text(
-        render_html(protocol.title, protocol, budget, table, error_name)
-    )
+    (out / "index.html").write_text(render_html(protocol, budget, table, error_name))
     plot_curves(protocol, table, out / "learning_curves.png", error_name)
     write_json(
         {
