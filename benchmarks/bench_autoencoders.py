@@ -3,7 +3,9 @@
 For each autoencoder of Sutskever et al. Table 6, measures updates/s of a NAG step at batch 200
 (forward, backward, optimizer) and compares it with the FLOP-bound estimate
 ``matmul_rate / (6 x parameters x batch)``, where ``matmul_rate`` is the FLOP/s this machine
-reaches on a large matrix product of the run's dtype (measured here, not a datasheet number).
+reaches on a large float32 matrix product (measured here, not a datasheet number). On a CUDA
+device each network is also timed with its forward and backward passes replayed as CUDA graphs
+(the trainer's ``cuda_graphs`` option).
 """
 
 from __future__ import annotations
@@ -34,11 +36,15 @@ def matmul_flops_per_s(device: torch.device, size: int = 2048, repeats: int = 20
     return 2 * size**3 * repeats / (time.perf_counter() - start)
 
 
-def updates_per_s(name: str, device: torch.device, steps: int) -> tuple[float, int]:
+def updates_per_s(
+    name: str, device: torch.device, steps: int, cuda_graphs: bool = False
+) -> tuple[float, int]:
     model = autoencoder(ARCHITECTURES[name]).to(device)
     parameters = sum(p.numel() for p in model.parameters())
     optimizer = NAG(model.parameters(), lr=1e-3, momentum=0.9)
     data = torch.rand(BATCH, ARCHITECTURES[name][0], device=device)
+    if cuda_graphs:
+        torch.cuda.make_graphed_callables(model, (data.clone(),))
     loss_fn = torch.nn.functional.binary_cross_entropy_with_logits
     sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
 
@@ -65,18 +71,22 @@ def main(argv: list[str] | None = None) -> dict:
     device = torch.device(args.device)
     rate = matmul_flops_per_s(device)
     rows, cases = [], {}
+    modes = (False, True) if device.type == "cuda" else (False,)
     for name in ARCHITECTURES:
-        measured, parameters = updates_per_s(name, device, args.steps)
-        bound = rate / (6 * parameters * BATCH)
-        cases[name] = {
-            "parameters": parameters,
-            "updates_per_s": measured,
-            "flop_bound_updates_per_s": bound,
-            "fraction_of_bound": measured / bound,
-        }
-        rows.append(
-            (name, f"{parameters:,}", f"{measured:.1f}", f"{bound:.1f}", f"{measured / bound:.2f}")
-        )
+        for cuda_graphs in modes:
+            measured, parameters = updates_per_s(name, device, args.steps, cuda_graphs)
+            bound = rate / (6 * parameters * BATCH)
+            label = f"{name} (CUDA graphs)" if cuda_graphs else name
+            cases[label] = {
+                "parameters": parameters,
+                "updates_per_s": measured,
+                "flop_bound_updates_per_s": bound,
+                "fraction_of_bound": measured / bound,
+            }
+            rows.append(
+                (label, f"{parameters:,}", f"{measured:.1f}", f"{bound:.1f}",
+                 f"{measured / bound:.2f}")
+            )  # fmt: skip
     matmul = f"{rate / 1e9:.0f} GFLOP/s"
     print(f"NAG training step, batch {BATCH}, {device}; measured matmul rate {matmul}")
     print_table(

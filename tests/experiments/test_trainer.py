@@ -188,3 +188,48 @@ def test_bad_settings_are_config_errors():
     if not torch.cuda.is_available():
         with pytest.raises(ConfigError, match="no CUDA device"):
             train(config(device="cuda"))
+
+
+def test_divergence_check_reports_the_first_crossing_update_of_a_window():
+    from inertia.experiments._trainer import _DivergenceCheck
+
+    check = _DivergenceCheck(threshold=10.0, window=4, first_step=7)
+    losses = [1.0, 2.0, 11.0, float("nan")]
+    reported = [check.add(torch.tensor(value)) for value in losses]
+    assert reported == [None, None, None, 9]  # read only when the window is full
+    assert math.isnan(check.last)
+    check = _DivergenceCheck(threshold=10.0, window=4, first_step=1)
+    assert check.add(torch.tensor(1.0)) is None
+    assert check.add(torch.tensor(float("inf")), flush=True) == 2  # an evaluation flushes
+    check = _DivergenceCheck(threshold=10.0, window=1, first_step=1)
+    assert [check.add(torch.tensor(v)) for v in (1.0, 5.0, 50.0)] == [None, None, 3]
+
+
+def test_cuda_graphs_is_ignored_on_the_cpu(tmp_path):
+    eager = train(config(optimizer="nag"), tmp_path / "eager")
+    graphs = train(config(optimizer="nag", cuda_graphs=True), tmp_path / "graphs")
+    assert graphs.curve == eager.curve
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_cuda_graphs_follow_the_eager_trajectory(tmp_path):
+    cfg = config(
+        task="autoencoder",
+        model="curves",
+        init="sparse",
+        optimizer="nag",
+        momentum=0.99,
+        momentum_schedule="sutskever",
+        momentum_period=10,
+        lr=0.01,
+        batch_size=200,
+        steps=300,
+        eval_every=100,
+        device="cuda",
+        task_options={"cases": 2000, "test_cases": 200},
+    )
+    eager = train(cfg, tmp_path / "eager")
+    graphs = train(cfg.replace(cuda_graphs=True), tmp_path / "graphs")
+    assert graphs.status == eager.status == "completed"
+    for a, b in zip(eager.curve, graphs.curve):
+        assert b["train_error"] == pytest.approx(a["train_error"], rel=1e-3)

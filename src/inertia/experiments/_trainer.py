@@ -204,6 +204,57 @@ def _peak_memory_mb(device: torch.device) -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
 
 
+_GPU_DIVERGENCE_WINDOW = 100
+
+
+class _DivergenceCheck:
+    """Watches the minibatch losses for divergence, reading them ``window`` updates at a time.
+
+    A run diverges at the first update whose loss is not finite or exceeds ``threshold``. With
+    ``window`` > 1 (GPU) the losses stay on the device until ``window`` of them have gathered, so
+    the host never waits for the GPU between updates; the update reported is still the first one
+    that crossed, though training went on for at most ``window - 1`` more updates.
+    """
+
+    def __init__(self, threshold: float, window: int, first_step: int) -> None:
+        self.threshold = threshold
+        self.window = window
+        self.next_step = first_step
+        self.pending: list[Tensor] = []
+        self.last = math.nan
+
+    def _crosses(self, value: float) -> bool:
+        return not math.isfinite(value) or value > self.threshold
+
+    def add(self, loss: Tensor, flush: bool = False) -> int | None:
+        """Record the loss of the next update; the diverging update's number, if one is known."""
+        if self.window == 1:
+            self.last = loss.item()
+            self.next_step += 1
+            return self.next_step - 1 if self._crosses(self.last) else None
+        self.pending.append(loss.detach())
+        if len(self.pending) < self.window and not flush:
+            return None
+        values = torch.stack(self.pending).tolist()
+        self.pending.clear()
+        first, self.next_step = self.next_step, self.next_step + len(values)
+        self.last = values[-1]
+        for offset, value in enumerate(values):
+            if self._crosses(value):
+                return first + offset
+        return None
+
+
+def _graph_model(model: nn.Module, sample: Tensor) -> None:
+    """Capture ``model``'s forward and backward passes as CUDA graphs, in place.
+
+    ``torch.cuda.make_graphed_callables`` replaces ``model.forward`` in training mode; in eval
+    mode (evaluation on other batch sizes) the eager forward runs. Parameters keep their storage,
+    so in-place optimizer updates and ``load_state_dict`` act on the captured graph.
+    """
+    torch.cuda.make_graphed_callables(model, (sample.detach().clone(),))
+
+
 def train(
     config: RunConfig,
     run_dir: str | Path | None = None,
@@ -292,16 +343,26 @@ def train(
 
     status: Literal["completed", "diverged"] = "completed"
     diverged_at: int | None = None
+    if config.cuda_graphs and prepared.device.type == "cuda":
+        _graph_model(model, prepared.inputs[: config.batch_size])
+    divergence = _DivergenceCheck(
+        threshold=config.divergence_factor * max(initial_loss, 1e-12),
+        # On a GPU, reading the loss every update would stall the launch queue.
+        window=1 if prepared.device.type == "cpu" else _GPU_DIVERGENCE_WINDOW,
+        first_step=step + 1,
+    )
+    on_device = permutation.to(prepared.device) if permutation is not None else None
     bar = tqdm(
         total=config.steps, initial=step, unit="upd", disable=not progress, dynamic_ncols=True
     )
     started = time.perf_counter()
     try:
         while step < config.steps:
-            if permutation is None or position + config.batch_size > cases:
+            if on_device is None or position + config.batch_size > cases:
                 permutation = torch.randperm(cases, generator=order)  # a new epoch
+                on_device = permutation.to(prepared.device)
                 position = 0
-            batch = permutation[position : position + config.batch_size].to(prepared.device)
+            batch = on_device[position : position + config.batch_size]
             position += config.batch_size
 
             optimizer.zero_grad(set_to_none=True)
@@ -312,21 +373,21 @@ def train(
             optimizer.step()
             step += 1
 
-            loss_value = loss.item()
-            if not math.isfinite(loss_value) or loss_value > config.divergence_factor * max(
-                initial_loss, 1e-12
-            ):
-                status, diverged_at = "diverged", step
+            evaluation_due = step % config.eval_every == 0 or step == config.steps
+            checkpoint_due = (
+                config.checkpoint_every and step % config.checkpoint_every == 0
+            ) or step == config.steps
+            diverged_step = divergence.add(loss, flush=evaluation_due or checkpoint_due)
+            if diverged_step is not None:
+                status, diverged_at = "diverged", diverged_step
                 break
-            if step % config.eval_every == 0 or step == config.steps:
+            if evaluation_due:
                 elapsed += time.perf_counter() - started
                 curve.append({"step": step, **evaluate(prepared)})
                 started = time.perf_counter()
                 if on_evaluation is not None:
                     on_evaluation(step, curve[-1])
-            if (config.checkpoint_every and step % config.checkpoint_every == 0) or (
-                step == config.steps
-            ):
+            if checkpoint_due:
                 elapsed += time.perf_counter() - started
                 checkpoint()
                 started = time.perf_counter()
@@ -334,7 +395,7 @@ def train(
             if progress and step % 25 == 0:
                 momentum = _momentum_now(optimizer, step)
                 bar.set_postfix(
-                    loss=f"{loss_value:.4g}",
+                    loss=f"{divergence.last:.4g}",
                     lr=f"{optimizer.param_groups[0]['lr']:.3g}",
                     **({"mu": f"{momentum:.4f}"} if momentum is not None else {}),
                 )
