@@ -63,9 +63,14 @@ def test_table2_pairs_every_nag_run_with_its_fine_tuned_twin():
     def canonical(config) -> str:
         return json.dumps(config.to_dict(), sort_keys=True)
 
-    twins = sorted(canonical(r.replace(finetune_steps=0)) for r in runs if r.finetune_steps)
-    assert twins == sorted(canonical(r) for r in runs if r.finetune_steps == 0)
-    assert {r.steps for r in runs} == {750_000}
+    for budget in ("paper", "quick"):
+        runs = list(protocol.budget(budget).runs().values())
+        twins = sorted(canonical(r.replace(finetune_steps=0)) for r in runs if r.finetune_steps)
+        assert twins == sorted(canonical(r) for r in runs if r.finetune_steps == 0)
+    assert {r.steps for r in protocol.budget("paper").runs().values()} == {750_000}
+    quick = protocol.budget("quick").runs().values()
+    # the quick runs reach μ_max = 0.995 (after 99 plateaus) well before fine-tuning starts
+    assert all(99 * r.momentum_period < r.steps - r.finetune_steps for r in quick)
 
 
 def test_table3_scales_and_published_numbers():
