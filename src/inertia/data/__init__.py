@@ -9,11 +9,17 @@ from inertia.data._files import DataError as DataError
 from inertia.data._files import DataFile as DataFile
 from inertia.data._files import data_root as data_root
 from inertia.data._files import locate as locate
+from inertia.data._long_term import LONG_TERM_PROBLEMS as LONG_TERM_PROBLEMS
+from inertia.data._long_term import LongTermProblem as LongTermProblem
+from inertia.data._long_term import SequenceBatch as SequenceBatch
 from inertia.data._mnist import load_mnist as load_mnist
 
 __all__ = [
+    "LONG_TERM_PROBLEMS",
     "DataError",
     "DataFile",
+    "LongTermProblem",
+    "SequenceBatch",
     "data_root",
     "generate_curves",
     "generate_faces",
