@@ -1,0 +1,78 @@
+from __future__ import annotations
+
+import pytest
+import torch
+
+from inertia.init import spectral_radius
+from inertia.nn import CELLS, RecurrentNetwork, leaky_rnn
+
+
+def reference(x, w_ih, w_hh, b, leak, h0, nonlinearity):
+    """The recurrence written out step by step, differentiated by autograd."""
+    f = torch.tanh if nonlinearity == "tanh" else torch.relu
+    h, states = h0, []
+    for t in range(x.shape[0]):
+        h = leak * h + (1 - leak) * f(x[t] @ w_ih.T + b + h @ w_hh.T)
+        states.append(h)
+    return torch.stack(states)
+
+
+@pytest.mark.parametrize("nonlinearity", ["tanh", "relu"])
+@pytest.mark.parametrize("leaky", [False, True])
+def test_leaky_rnn_matches_autograd_and_passes_gradcheck(nonlinearity, leaky):
+    g = torch.Generator().manual_seed(0)
+    d = torch.float64
+    x = torch.randn(7, 3, 2, dtype=d, generator=g, requires_grad=True)
+    w_ih = torch.randn(4, 2, dtype=d, generator=g, requires_grad=True)
+    w_hh = (0.6 * torch.randn(4, 4, dtype=d, generator=g)).requires_grad_()
+    b = torch.randn(4, dtype=d, generator=g, requires_grad=True)
+    h0 = torch.randn(3, 4, dtype=d, generator=g, requires_grad=True)
+    leak = torch.linspace(0, 0.9, 4, dtype=d) if leaky else torch.zeros(4, dtype=d)
+    ours = leaky_rnn(x, w_ih, w_hh, b, leak, h0, nonlinearity)
+    torch.testing.assert_close(ours, reference(x, w_ih, w_hh, b, leak, h0, nonlinearity))
+    assert torch.autograd.gradcheck(
+        lambda *args: leaky_rnn(*args[:4], leak, args[4], nonlinearity), (x, w_ih, w_hh, b, h0)
+    )
+
+
+def test_leaky_rnn_rejects_bad_arguments():
+    x, w = torch.randn(3, 2, 2), torch.randn(2, 2)
+    with pytest.raises(ValueError, match=r"leak \(α\) must lie in \[0, 1\)"):
+        leaky_rnn(x, w, w, torch.zeros(2), leak=torch.tensor([0.5, 1.0]))
+    with pytest.raises(ValueError, match="nonlinearity must be"):
+        leaky_rnn(x, w, w, torch.zeros(2), nonlinearity="sigmoid")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="inputs must be"):
+        leaky_rnn(torch.randn(3, 2), w, w, torch.zeros(2))
+
+
+@pytest.mark.parametrize("cell", CELLS)
+@pytest.mark.parametrize("readout", ["last", "all"])
+def test_every_cell_runs_and_learns_a_step(cell, readout):
+    torch.manual_seed(0)
+    net = RecurrentNetwork(3, 16, 2, cell=cell, readout=readout)
+    x = torch.randn(5, 9, 3)
+    y = net(x)
+    assert y.shape == ((5, 2) if readout == "last" else (5, 9, 2))
+    y.pow(2).sum().backward()
+    assert all(p.grad is not None for p in net.parameters())
+
+
+def test_echo_state_init_follows_table_4():
+    g = torch.Generator().manual_seed(0)
+    net = RecurrentNetwork(2, 100, 1).echo_state_init_(input_scale=0.001, generator=g)
+    w_ih, w_hh, biases = net.recurrent_weights()
+    assert spectral_radius(w_hh) == pytest.approx(1.1, rel=1e-4)
+    assert ((w_hh != 0).sum(1) == 15).all()
+    assert w_ih.std().item() == pytest.approx(0.001, rel=0.2)
+    assert net.output.weight.std().item() == pytest.approx(0.1, rel=0.2)
+    assert all((b == 0).all() for b in biases)
+
+
+def test_input_shift_centers_the_inputs():
+    net = RecurrentNetwork(2, 8, 1, input_shift=torch.tensor([0.5, 0.1]))
+    x = torch.rand(4, 6, 2)
+    same = RecurrentNetwork(2, 8, 1)
+    same.load_state_dict({**net.state_dict(), "input_shift": torch.zeros(2)})
+    torch.testing.assert_close(net(x), same(x - torch.tensor([0.5, 0.1])))
+    with pytest.raises(ValueError, match="input_shift must have shape"):
+        RecurrentNetwork(2, 8, 1, input_shift=torch.zeros(3))
