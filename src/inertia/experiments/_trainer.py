@@ -13,7 +13,7 @@ import json
 import math
 import resource
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, Literal
 
@@ -116,15 +116,35 @@ class Prepared:
     problem: Problem
     model: nn.Module
     optimizer: torch.optim.Optimizer
-    inputs: Tensor
-    targets: Tensor
+    inputs: Tensor | list[Tensor]
+    targets: Tensor | list[Tensor]
     test_inputs: Tensor | None
     test_targets: Tensor | None
     device: torch.device
+    dtype: torch.dtype = torch.float32
 
 
-def _place(tensor: Tensor, device: torch.device, dtype: torch.dtype) -> Tensor:
+def _place_one(tensor: Tensor, device: torch.device, dtype: torch.dtype) -> Tensor:
     return tensor.to(device, dtype) if tensor.is_floating_point() else tensor.to(device)
+
+
+def _place(tensor: Any, device: torch.device, dtype: torch.dtype) -> Any:
+    if isinstance(tensor, list):
+        return [_place_one(part, device, dtype) for part in tensor]
+    return _place_one(tensor, device, dtype)
+
+
+def _chunks(inputs: Any, targets: Any) -> Iterator[tuple[Tensor, Tensor]]:
+    """Evaluation batches: the given chunks, or slices of ``_EVALUATION_BATCH`` cases."""
+    if isinstance(inputs, list):
+        yield from zip(inputs, targets)
+        return
+    for start in range(0, inputs.shape[0], _EVALUATION_BATCH):
+        yield inputs[start : start + _EVALUATION_BATCH], targets[start : start + _EVALUATION_BATCH]
+
+
+def _count(inputs: Any) -> int:
+    return sum(part.shape[0] for part in inputs) if isinstance(inputs, list) else inputs.shape[0]
 
 
 def prepare(config: RunConfig) -> Prepared:
@@ -158,6 +178,7 @@ def prepare(config: RunConfig) -> Prepared:
         test_inputs=_place(problem.test_inputs, device, dtype) if has_test else None,  # type: ignore[arg-type]
         test_targets=_place(problem.test_targets, device, dtype) if has_test else None,  # type: ignore[arg-type]
         device=device,
+        dtype=dtype,
     )
 
 
@@ -179,13 +200,12 @@ def evaluate(prepared: Prepared) -> dict[str, float]:
         sets.append(("test", prepared.test_inputs, prepared.test_targets))  # type: ignore[arg-type]
     for prefix, inputs, targets in sets:
         sums: dict[str, Tensor] = {}
-        for start in range(0, inputs.shape[0], _EVALUATION_BATCH):
-            outputs = prepared.model(inputs[start : start + _EVALUATION_BATCH])
-            batch = prepared.problem.metrics(outputs, targets[start : start + _EVALUATION_BATCH])
+        for chunk_inputs, chunk_targets in _chunks(inputs, targets):
+            batch = prepared.problem.metrics(prepared.model(chunk_inputs), chunk_targets)
             for key, value in batch.items():
                 sums[key] = sums[key] + value.double() if key in sums else value.double()
         for key, value in sums.items():
-            results[f"{prefix}_{key}"] = value.item() / inputs.shape[0]
+            results[f"{prefix}_{key}"] = value.item() / _count(inputs)
     prepared.model.train()
     _swap(prepared.optimizer, "train")
     return results
@@ -286,8 +306,9 @@ def train(
 
     prepared = prepare(config)
     model, optimizer = prepared.model, prepared.optimizer
-    cases = prepared.inputs.shape[0]
-    if config.batch_size > cases:
+    sample_batch = prepared.problem.sample_batch
+    cases = _count(prepared.inputs)
+    if sample_batch is None and config.batch_size > cases:
         raise ConfigError(
             f"config key 'batch_size' ({config.batch_size}) exceeds the {cases} training cases"
         )
@@ -344,6 +365,11 @@ def train(
     status: Literal["completed", "diverged"] = "completed"
     diverged_at: int | None = None
     if config.cuda_graphs and prepared.device.type == "cuda":
+        if sample_batch is not None or isinstance(prepared.inputs, list):
+            raise ConfigError(
+                f"cuda_graphs needs minibatches of one shape; task {config.task!r} draws "
+                "sequences of varying length"
+            )
         _graph_model(model, prepared.inputs[: config.batch_size])
     divergence = _DivergenceCheck(
         threshold=config.divergence_factor * max(initial_loss, 1e-12),
@@ -358,15 +384,20 @@ def train(
     started = time.perf_counter()
     try:
         while step < config.steps:
-            if on_device is None or position + config.batch_size > cases:
-                permutation = torch.randperm(cases, generator=order)  # a new epoch
-                on_device = permutation.to(prepared.device)
-                position = 0
-            batch = on_device[position : position + config.batch_size]
-            position += config.batch_size
+            if sample_batch is not None:  # a fresh draw (generated data)
+                drawn = sample_batch(config.batch_size, order)
+                batch_inputs, batch_targets = _place(list(drawn), prepared.device, prepared.dtype)
+            else:
+                if on_device is None or position + config.batch_size > cases:
+                    permutation = torch.randperm(cases, generator=order)  # a new epoch
+                    on_device = permutation.to(prepared.device)
+                    position = 0
+                batch = on_device[position : position + config.batch_size]
+                position += config.batch_size
+                batch_inputs, batch_targets = prepared.inputs[batch], prepared.targets[batch]  # type: ignore[index]
 
             optimizer.zero_grad(set_to_none=True)
-            loss = prepared.problem.loss(model(prepared.inputs[batch]), prepared.targets[batch])
+            loss = prepared.problem.loss(model(batch_inputs), batch_targets)
             loss.backward()
             if config.clip_grad_norm > 0:
                 nn.utils.clip_grad_norm_(model.parameters(), config.clip_grad_norm)

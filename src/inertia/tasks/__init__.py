@@ -7,17 +7,20 @@ from inertia.tasks._autoencoder import DeepAutoencoder as DeepAutoencoder
 from inertia.tasks._base import AbstractTask as AbstractTask
 from inertia.tasks._base import NoOptions as NoOptions
 from inertia.tasks._base import Problem as Problem
+from inertia.tasks._long_term import LongTermDependencies as LongTermDependencies
 from inertia.tasks._mnist_classification import MnistClassification as MnistClassification
 from inertia.tasks._toy import ToyRegression as ToyRegression
 
 TASKS: dict[str, AbstractTask] = {
-    task.name: task for task in (ToyRegression(), MnistClassification(), DeepAutoencoder())
+    task.name: task
+    for task in (ToyRegression(), MnistClassification(), DeepAutoencoder(), LongTermDependencies())
 }
 
 __all__ = [
     "TASKS",
     "AbstractTask",
     "DeepAutoencoder",
+    "LongTermDependencies",
     "MnistClassification",
     "NoOptions",
     "Problem",

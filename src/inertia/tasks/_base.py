@@ -24,8 +24,9 @@ class Problem:
 
     Attributes:
         model: the network, already initialized (the task's default initialization).
-        train_inputs: all training inputs, first dimension = cases.
-        train_targets: the matching targets.
+        train_inputs: all training inputs, first dimension = cases; or a list of such tensors
+            (chunks of different shapes, e.g. sequences of different lengths).
+        train_targets: the matching targets (a list where ``train_inputs`` is one).
         loss: ``loss(outputs, targets)``, the training objective averaged over the batch.
         metrics: ``metrics(outputs, targets)``: per-batch *sums* of the reported quantities
             (the runner divides by the number of cases), including ``"error"``, the figure the
@@ -37,11 +38,15 @@ class Problem:
             ``"tanh"``, Sutskever et al. section 3.2).
         dataset: the name of the data actually used (e.g. ``curves-synth`` for the stand-in),
             recorded with every result so that no one mistakes it for the original.
+        sample_batch: for problems with unlimited data (generated sequences),
+            ``sample_batch(batch_size, generator) -> (inputs, targets)`` draws a fresh minibatch on
+            the CPU; the runner then trains on draws, and ``train_inputs``/``train_targets`` are a
+            fixed sample of the same distribution on which the training error is measured.
     """
 
     model: nn.Module
-    train_inputs: Tensor
-    train_targets: Tensor
+    train_inputs: Tensor | list[Tensor]
+    train_targets: Tensor | list[Tensor]
     loss: Callable[[Tensor, Tensor], Tensor]
     metrics: Callable[[Tensor, Tensor], dict[str, Tensor]]
     error_name: str
@@ -49,6 +54,7 @@ class Problem:
     test_targets: Tensor | None = None
     sparse_init_nonlinearity: str = "sigmoid"
     dataset: str = ""
+    sample_batch: Callable[[int, torch.Generator], tuple[Tensor, Tensor]] | None = None
 
 
 class AbstractTask(ABC):
