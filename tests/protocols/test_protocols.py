@@ -44,6 +44,15 @@ def test_every_run_of_every_protocol_is_valid(name):
             assert protocol.column(config) in protocol.columns
 
 
+def test_table1_quick_sgd_grid_extends_above_the_paper_rates():
+    runs = PROTOCOLS["table1"].budget("quick").runs().values()
+    sgd = {(r.model, r.lr) for r in runs if r.optimizer == "sgd"}
+    momentum = {(r.model, r.lr) for r in runs if r.optimizer == "nag"}
+    assert momentum < sgd
+    assert {lr for model, lr in sgd if model == "curves"} == {0.2, 0.1, 0.05, 0.01}
+    assert {lr for model, lr in sgd if model == "faces"} == {0.005, 0.002, 0.001, 0.0005}
+
+
 def test_optimizer_columns():
     from inertia.experiments import RunConfig
 
