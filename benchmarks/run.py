@@ -12,6 +12,7 @@ BENCHMARKS = {
     "optim_step": "benchmarks.bench_optim_step",
     "engine": "benchmarks.bench_engine",
     "autoencoders": "benchmarks.bench_autoencoders",
+    "rnn": "benchmarks.bench_rnn",
 }
 
 

@@ -91,3 +91,38 @@ def test_table3_scales_and_published_numbers():
     runs = protocol.budget("paper").runs().values()
     assert {(r.init, r.model, r.optimizer) for r in runs} == {("sparse", "curves", "nag")}
     assert {r.init_scale for r in runs} == {0.25, 0.5, 1.0, 2.0, 4.0}
+
+
+def test_table5_published_numbers_and_columns():
+    protocol = PROTOCOLS["table5"]
+    assert protocol.published[("add T=80", "0.995N")] == 0.00025
+    assert protocol.published[("mem-20 T=80", "biases")] == 8
+    assert protocol.published[("mul T=80", "0.9M")] == 0.029
+    runs = protocol.budget("paper").runs().values()
+    assert {r.steps for r in runs} == {50_000}
+    assert {r.batch_size for r in runs} == {100}
+    tanh = [r for r in runs if r.model == "tanh" and r.optimizer in ("nag", "cm")]
+    assert {r.lr for r in tanh} == {1e-3, 1e-4, 1e-5, 1e-6}
+    assert {r.momentum for r in tanh} == {0.0, 0.9, 0.98, 0.995}
+    assert {r.seed for r in runs} == {0, 1, 2, 3}
+    assert {r.momentum_schedule for r in runs} == {"rnn"}
+
+
+def test_long_term_columns():
+    from inertia.experiments import RunConfig
+    from inertia.protocols._long_term import clipping_column, problem_row, table5_column
+
+    def run(**changes):
+        return RunConfig(task="long-term", **changes)
+
+    assert table5_column(run(optimizer="nag", momentum=0.995)) == "0.995N"
+    assert table5_column(run(optimizer="cm", momentum=0.9)) == "0.9M"
+    assert table5_column(run(optimizer="nag", momentum=0.0)) == "0"
+    assert table5_column(run(model="biases")) == "biases"
+    assert table5_column(run(model="lstm", optimizer="nag", momentum=0.995)) == "LSTM"
+    small = run(optimizer="sgd", task_options={"initialization": "small-random"})
+    assert table5_column(small) == "SGD small"
+    options = {"problem": "memorization-5bit", "length": 200}
+    assert problem_row(run(task_options=options)) == "mem-5 T=200"
+    assert clipping_column(run(optimizer="sgd", clip_grad_norm=1.0)) == "SGD+clip"
+    assert clipping_column(run(model="leaky-tanh", clip_grad_norm=1.0)) == "leaky NAG+clip"
