@@ -89,6 +89,15 @@ def _table5_blocks(
 
 _BASE = {"task": "long-term", "batch_size": 100, "momentum_schedule": "rnn"}
 
+
+def _single(
+    model: str, optimizer: str, momentum: float, lr: float, steps: int, options: dict[str, Any]
+) -> dict[str, Any]:
+    """A block of one run."""
+    return {"model": [model], "optimizer": [optimizer], "momentum": [momentum], "lr": [lr],
+            "steps": [steps], "task_options": [options]}  # fmt: skip
+
+
 TABLE5 = Protocol(
     name="table5",
     title="Sutskever et al. (2013) Table 5: RNNs on long-term-dependency problems, zero-one error",
@@ -100,30 +109,16 @@ TABLE5 = Protocol(
             "the biases baseline (2000 updates); 1 seed",
             base={**_BASE, "eval_every": 2500, "checkpoint_every": 2500, "seed": 0},
             blocks=[
-                {
-                    "model": ["tanh"],
-                    "optimizer": ["nag"],
-                    "momentum": [0.995],
-                    "lr": [0.003],
-                    "steps": [50_000],
-                    "task_options": [_row_options("addition", 80)],
-                },
-                {
-                    "model": ["tanh"],
-                    "optimizer": ["sgd"],
-                    "momentum": [0.0],
-                    "lr": [0.01],
-                    "steps": [50_000],
-                    "task_options": [_row_options("addition", 80, initialization="small-random")],
-                },
-                {
-                    "model": ["biases"],
-                    "optimizer": ["nag"],
-                    "momentum": [0.9],
-                    "lr": [0.003],
-                    "steps": [2000],
-                    "task_options": [_row_options("addition", 80)],
-                },
+                _single("tanh", "nag", 0.995, 0.003, 50_000, _row_options("addition", 80)),
+                _single(
+                    "tanh",
+                    "sgd",
+                    0.0,
+                    0.01,
+                    50_000,
+                    _row_options("addition", 80, initialization="small-random"),
+                ),
+                _single("biases", "nag", 0.9, 0.003, 2000, _row_options("addition", 80)),
             ],
         ),
         "paper": Budget(
