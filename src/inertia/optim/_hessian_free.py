@@ -1,0 +1,622 @@
+"""Hessian-free optimization (Martens 2010; Martens & Sutskever 2011), a ``torch.optim`` optimizer.
+
+Each update minimizes the damped Gauss-Newton quadratic model of the objective,
+
+    q(d) = gᵀd + ½ dᵀ(G + λ I + λ μ_s S) d,          G = Jᵀ H_L J  (generalized Gauss-Newton),
+
+by preconditioned linear conjugate gradient (CG), never forming a matrix: G v is one
+Jacobian-vector product (the "R-operator", taken as the derivative of a vector-Jacobian product
+with respect to its cotangent) followed by one vector-Jacobian product. ``S = J_hᵀ J_h`` is the
+structural damping of Martens & Sutskever (2011), the Gauss-Newton matrix of the distance
+½‖h(θ) − h(θ_k)‖² between the hidden states before and after the update.
+
+The pieces of Martens (2010), each an option: the diagonal preconditioner
+``(diag(F) + λ)^0.75`` with ``F`` the empirical Fisher (sum of squared per-case gradients, section
+4.7); CG warm-started from the previous solution times a decay (section 4.5); the relative-progress
+stopping rule (section 4.4); CG backtracking over saved iterates (section 4.6); the
+Levenberg-Marquardt rule for λ (section 4.1: ×3/2 when the reduction ratio ρ < 1/4, ×2/3 when
+ρ > 3/4); a backtracking line search; the gradient on a large batch and the curvature on a smaller
+one (section 4.3); L2 regularization. The momentum-like HF of Sutskever et al. (2013, section 5
+and appendix A.6) is the same optimizer with few CG iterations, a larger CG decay (their
+"momentum"), no line search and a fixed learning rate.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import torch
+from torch import Tensor, nn
+from torch.optim.optimizer import Optimizer
+
+__all__ = [
+    "OUTPUT_LOSSES",
+    "CGResult",
+    "HessianFree",
+    "conjugate_gradient",
+    "output_loss",
+]
+
+OutputLoss = Literal["logistic-cross-entropy", "softmax-cross-entropy", "squared-error"]
+OUTPUT_LOSSES: tuple[str, ...] = (
+    "logistic-cross-entropy",
+    "softmax-cross-entropy",
+    "squared-error",
+)
+"""The (output nonlinearity, matching loss) pairs whose Gauss-Newton matrix is positive
+semi-definite (Schraudolph 2002): logistic outputs with binary cross-entropy, softmax outputs
+with cross-entropy, linear outputs with squared error. The network returns pre-nonlinearity
+outputs (logits, or the linear outputs themselves)."""
+
+Batch = tuple[Tensor, ...]
+"""What a closure returns: ``(outputs, targets)`` or ``(outputs, targets, hidden)``."""
+
+
+def output_loss(kind: str, outputs: Tensor, targets: Tensor) -> Tensor:
+    """The objective HF minimizes: the loss summed over everything but the first (case)
+    dimension and averaged over cases.
+
+    ``logistic-cross-entropy``: binary cross-entropy of ``sigmoid(outputs)`` against targets in
+    [0, 1] of the outputs' shape. ``softmax-cross-entropy``: ``outputs`` of shape (cases, ...,
+    classes), ``targets`` class indices of shape (cases, ...). ``squared-error``: Σ (outputs −
+    targets)² (no ½, the convention of the autoencoder tables)."""
+    cases = outputs.shape[0]
+    if kind == "logistic-cross-entropy":
+        total = nn.functional.binary_cross_entropy_with_logits(outputs, targets, reduction="sum")
+    elif kind == "softmax-cross-entropy":
+        total = nn.functional.cross_entropy(
+            outputs.reshape(-1, outputs.shape[-1]), targets.reshape(-1), reduction="sum"
+        )
+    elif kind == "squared-error":
+        total = (outputs - targets).pow(2).sum()
+    else:
+        raise ValueError(f"loss must be one of {OUTPUT_LOSSES}, got {kind!r}")
+    return total / cases
+
+
+def _loss_hessian_product(kind: str, outputs: Tensor, vector: Tensor) -> Tensor:
+    """H_L v, the Hessian of :func:`output_loss` with respect to the outputs, times ``vector``."""
+    cases = outputs.shape[0]
+    if kind == "logistic-cross-entropy":
+        probabilities = torch.sigmoid(outputs)
+        return probabilities * (1 - probabilities) * vector / cases
+    if kind == "softmax-cross-entropy":
+        probabilities = torch.softmax(outputs, dim=-1)
+        inner = (probabilities * vector).sum(dim=-1, keepdim=True)
+        return probabilities * (vector - inner) / cases
+    return 2.0 * vector / cases
+
+
+@dataclass
+class CGResult:
+    """Attributes:
+    solution: the last iterate x.
+    iterations: CG iterations run.
+    saved: ``(iteration, x)`` pairs saved for backtracking (Martens 2010, section 4.6: the
+        iterates at ⌈γ^j⌉), the last iterate included.
+    objective: φ(x) = ½ xᵀAx − bᵀx at the last iterate.
+    residual_norm: ‖b − Ax‖ at the last iterate.
+    """
+
+    solution: Tensor
+    iterations: int
+    saved: list[tuple[int, Tensor]]
+    objective: float
+    residual_norm: float
+
+
+def conjugate_gradient(
+    matvec: Callable[[Tensor], Tensor],
+    b: Tensor,
+    x0: Tensor | None = None,
+    *,
+    preconditioner: Tensor | None = None,
+    max_iterations: int = 250,
+    min_iterations: int = 1,
+    tolerance: float = 5e-4,
+    save_factor: float = 1.3,
+) -> CGResult:
+    """Preconditioned linear CG on A x = b for symmetric positive-definite A (Martens 2010,
+    Algorithm 2), i.e. minimization of φ(x) = ½ xᵀAx − bᵀx.
+
+    Stops after ``max_iterations``, when the residual vanishes, or by Martens' relative-progress
+    rule (section 4.4): at iteration i > k = max(10, ⌈0.1 i⌉) with φ_i < 0, stop when
+    (φ_i − φ_{i−k}) / φ_i < k · ``tolerance`` (``tolerance`` = 0 disables the rule).
+
+    Args:
+        matvec: v ↦ A v.
+        b: the right-hand side (a flat vector).
+        x0: the starting point (zero if None).
+        preconditioner: the diagonal of M (CG runs on M⁻¹A); None = no preconditioning.
+        min_iterations: never stop by the progress rule before this many iterations.
+        save_factor: γ of the saved iterates ⌈γ^j⌉.
+    """
+    if max_iterations < 1:
+        raise ValueError(f"max_iterations must be >= 1, got {max_iterations}")
+    if save_factor <= 1:
+        raise ValueError(f"save_factor must be > 1, got {save_factor}")
+    x = torch.zeros_like(b) if x0 is None else x0.clone()
+    residual = b - matvec(x) if x0 is not None else b.clone()
+    preconditioned = residual / preconditioner if preconditioner is not None else residual
+    direction = preconditioned.clone()
+    rz = torch.dot(residual, preconditioned)
+    objectives = [float(-0.5 * torch.dot(x, b + residual))]
+    save_points: set[int] = set()
+    point = 1.0
+    while point <= max_iterations:
+        save_points.add(math.ceil(point))
+        point *= save_factor
+    saved: list[tuple[int, Tensor]] = []
+    iteration = 0
+    while iteration < max_iterations:
+        if float(rz) <= 0.0 or not math.isfinite(float(rz)):
+            break
+        product = matvec(direction)
+        curvature = torch.dot(direction, product)
+        if float(curvature) <= 0.0:  # A is not positive definite along this direction
+            break
+        alpha = rz / curvature
+        x = x + alpha * direction
+        residual = residual - alpha * product
+        preconditioned = residual / preconditioner if preconditioner is not None else residual
+        rz_next = torch.dot(residual, preconditioned)
+        direction = preconditioned + (rz_next / rz) * direction
+        rz = rz_next
+        iteration += 1
+        objectives.append(float(-0.5 * torch.dot(x, b + residual)))
+        if iteration in save_points:
+            saved.append((iteration, x))
+        k = max(10, math.ceil(0.1 * iteration))
+        current = objectives[-1]
+        if (
+            tolerance > 0
+            and iteration >= min_iterations
+            and iteration > k
+            and current < 0
+            and (current - objectives[-1 - k]) / current < k * tolerance
+        ):
+            break
+    if not saved or saved[-1][0] != iteration:
+        saved.append((iteration, x))
+    return CGResult(
+        solution=x,
+        iterations=iteration,
+        saved=saved,
+        objective=objectives[-1],
+        residual_norm=float(residual.norm()),
+    )
+
+
+class _LinearFisherRecorder:
+    """Records, while a closure runs, the inputs and output gradients of every ``nn.Linear``
+    whose weight is optimized, so that Σ_i (∇L_i)² over cases is one product per layer:
+    for case gradients N δ_i a_iᵀ of the mean loss, (1/N) Σ_i (N δ_i a_iᵀ)² = N (δ²)ᵀ(a²)."""
+
+    def __init__(self, parameters: Sequence[Tensor], active: bool = True) -> None:
+        self._parameters = list(parameters)
+        self._ids = {id(p) for p in self._parameters}
+        self._active = active
+        self._module_handle: Any = None
+        self._tensor_handles: list[Any] = []
+        self.records: dict[nn.Linear, tuple[Tensor, list[Tensor]]] = {}
+        self.shared: list[nn.Linear] = []
+
+    def __enter__(self) -> _LinearFisherRecorder:
+        if not self._active:
+            return self
+
+        def hook(module: nn.Module, inputs: tuple[Any, ...], output: Any) -> None:
+            if not isinstance(module, nn.Linear) or id(module.weight) not in self._ids:
+                return
+            if not torch.is_grad_enabled() or not isinstance(output, Tensor):
+                return
+            if module in self.records:  # a layer applied twice: per-case sums do not split
+                self.shared.append(module)
+                return
+            store: list[Tensor] = []
+            self.records[module] = (inputs[0].detach(), store)
+            self._tensor_handles.append(output.register_hook(lambda g: store.append(g.detach())))
+
+        self._module_handle = nn.modules.module.register_module_forward_hook(hook)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._module_handle is not None:
+            self._module_handle.remove()
+            self._module_handle = None
+
+    def release(self) -> None:
+        """Remove the gradient hooks and drop the recorded tensors."""
+        for handle in self._tensor_handles:
+            handle.remove()
+        self._tensor_handles.clear()
+        self.records.clear()
+
+    def fisher_diagonal(self) -> list[Tensor]:
+        """diag(F) = (1/N) Σ_i (∇L_i)², one tensor per parameter."""
+        if self.shared:
+            raise ValueError(
+                "the Martens preconditioner needs per-case gradients; a nn.Linear layer of "
+                f"shape {tuple(self.shared[0].weight.shape)} was applied more than once, so its "
+                "per-case gradients do not split by layer; pass preconditioner='none'"
+            )
+        squares: dict[int, Tensor] = {}
+        for module, (activations, store) in self.records.items():
+            if not store:
+                continue
+            if activations.dim() != 2:
+                raise ValueError(
+                    "the Martens preconditioner needs per-case gradients, which are one product "
+                    "per layer only for nn.Linear layers applied to (cases, features) inputs; "
+                    f"a layer got inputs of shape {tuple(activations.shape)}; pass "
+                    "preconditioner='none'"
+                )
+            delta = store[0]
+            cases = delta.shape[0]
+            squares[id(module.weight)] = cases * delta.pow(2).t() @ activations.pow(2)
+            if module.bias is not None:
+                squares[id(module.bias)] = cases * delta.pow(2).sum(dim=0)
+        missing = [tuple(p.shape) for p in self._parameters if id(p) not in squares]
+        if missing:
+            raise ValueError(
+                "the Martens preconditioner covers the weights and biases of nn.Linear layers; "
+                f"parameters of shapes {missing} belong to other layers (or did not affect the "
+                "loss); pass preconditioner='none'"
+            )
+        return [squares[id(p)] for p in self._parameters]
+
+
+def _flat(tensors: Iterable[Tensor]) -> Tensor:
+    return torch.cat([t.reshape(-1) for t in tensors])
+
+
+class HessianFree(Optimizer):
+    r"""Hessian-free optimization with the generalized Gauss-Newton matrix.
+
+    ``step`` takes closures instead of a loss: ``closure()`` runs the model on the gradient
+    batch and returns ``(outputs, targets)``, the pre-nonlinearity outputs with the graph, or
+    ``(outputs, targets, hidden)`` with the hidden states for structural damping;
+    ``curvature_closure()`` does the same on the (smaller) curvature batch (None: reuse the
+    gradient batch). Neither calls ``backward``.
+
+    Examples:
+        >>> import torch
+        >>> from torch import nn
+        >>> from inertia.optim import HessianFree
+        >>> _ = torch.manual_seed(0)
+        >>> inputs = torch.randn(256, 8)
+        >>> labels = (inputs[:, 0] > 0).long()
+        >>> model = nn.Sequential(nn.Linear(8, 16), nn.Tanh(), nn.Linear(16, 2))
+        >>> optimizer = HessianFree(model.parameters(), loss="softmax-cross-entropy")
+        >>> first = optimizer.step(lambda: (model(inputs), labels))
+        >>> for _ in range(9):  # curvature on a quarter of the batch
+        ...     loss = optimizer.step(
+        ...         lambda: (model(inputs), labels), lambda: (model(inputs[:64]), labels[:64])
+        ...     )
+        >>> bool(loss < 0.1 * first)
+        True
+
+    Args:
+        params: the parameters (one group: HF solves one linear system for all of them).
+        loss: one of :data:`OUTPUT_LOSSES`, the output nonlinearity and its matching loss.
+        lr: the step taken along the CG solution (1 = the Newton step); with ``line_search``
+            the search starts from it.
+        damping: the initial Tikhonov damping λ (adapted by the Levenberg-Marquardt rule when
+            ``adapt_damping``; the current value is ``param_groups[0]["damping"]``).
+        cg_max_iterations: CG iterations per update at most (Martens: 250; the momentum-like
+            variant: a few).
+        cg_min_iterations: CG never stops by the progress rule before this many iterations.
+        cg_tolerance: ε of the relative-progress stopping rule (5e-4; 0 = run to the limit).
+        cg_decay: the warm start is ``cg_decay`` × the previous CG solution (Martens: 0.95;
+            Sutskever et al.'s momentum-like HF: 0.95 → 0.999; 0 = start at zero).
+        preconditioner: ``"martens"`` for ``(diag F + λ)^exponent`` with F the empirical Fisher
+            of the gradient batch (nn.Linear parameters only), ``"none"``.
+        preconditioner_exponent: the exponent (0.75 in Martens 2010).
+        cg_backtracking: pick among the saved CG iterates the one that minimizes the
+            objective (going backwards from the last while the objective decreases).
+        line_search: backtrack the step length by ×0.8 until the Armijo condition
+            f(θ + α d) ≤ f(θ) + 10⁻² α gᵀd holds (α = 0 after 60 failures).
+        adapt_damping: the Levenberg-Marquardt rule on ρ = (f(θ + d) − f(θ)) / q̂(d), q̂ the
+            undamped quadratic model.
+        damping_increase, damping_decrease: the LM factors (3/2 and 2/3).
+        structural_damping: μ_s (Martens & Sutskever 2011); needs closures that return hidden.
+        weight_decay: L2 coefficient w (adds ½ w ‖θ‖² to the objective and w I to G).
+    """
+
+    def __init__(
+        self,
+        params: Iterable[Tensor] | Iterable[dict[str, Any]],
+        loss: str,
+        *,
+        lr: float = 1.0,
+        damping: float = 1.0,
+        cg_max_iterations: int = 250,
+        cg_min_iterations: int = 1,
+        cg_tolerance: float = 5e-4,
+        cg_decay: float = 0.95,
+        preconditioner: str = "martens",
+        preconditioner_exponent: float = 0.75,
+        cg_backtracking: bool = True,
+        line_search: bool = True,
+        adapt_damping: bool = True,
+        damping_increase: float = 1.5,
+        damping_decrease: float = 2.0 / 3.0,
+        structural_damping: float = 0.0,
+        weight_decay: float = 0.0,
+    ) -> None:
+        if loss not in OUTPUT_LOSSES:
+            raise ValueError(
+                f"loss must be one of {OUTPUT_LOSSES} (output nonlinearity and matching loss), "
+                f"got {loss!r}"
+            )
+        if preconditioner not in ("martens", "none"):
+            raise ValueError(f"preconditioner must be 'martens' or 'none', got {preconditioner!r}")
+        checks = [
+            ("lr", lr >= 0, ">= 0"),
+            ("damping", damping >= 0, ">= 0"),
+            ("cg_max_iterations", cg_max_iterations >= 1, ">= 1"),
+            ("cg_min_iterations", cg_min_iterations >= 1, ">= 1"),
+            ("cg_tolerance", cg_tolerance >= 0, ">= 0"),
+            ("cg_decay", 0 <= cg_decay <= 1, "in [0, 1]"),
+            ("preconditioner_exponent", preconditioner_exponent >= 0, ">= 0"),
+            ("damping_increase", damping_increase > 1, "> 1"),
+            ("damping_decrease", 0 < damping_decrease < 1, "in (0, 1)"),
+            ("structural_damping", structural_damping >= 0, ">= 0"),
+            ("weight_decay", weight_decay >= 0, ">= 0"),
+        ]
+        arguments = locals()
+        for name, ok, requirement in checks:
+            if not ok:
+                raise ValueError(f"{name} must be {requirement}, got {arguments[name]!r}")
+        defaults = {
+            "lr": lr,
+            "damping": damping,
+            "cg_max_iterations": cg_max_iterations,
+            "cg_min_iterations": cg_min_iterations,
+            "cg_tolerance": cg_tolerance,
+            "cg_decay": cg_decay,
+            "preconditioner": preconditioner,
+            "preconditioner_exponent": preconditioner_exponent,
+            "cg_backtracking": cg_backtracking,
+            "line_search": line_search,
+            "adapt_damping": adapt_damping,
+            "damping_increase": damping_increase,
+            "damping_decrease": damping_decrease,
+            "structural_damping": structural_damping,
+            "weight_decay": weight_decay,
+        }
+        super().__init__(params, defaults)
+        if len(self.param_groups) != 1:
+            raise ValueError(
+                "HessianFree takes one parameter group (it solves one linear system for all "
+                f"parameters), got {len(self.param_groups)}"
+            )
+        self.loss = loss
+        self.last_step: dict[str, float] = {}
+        """Diagnostics of the latest update: loss before and after, CG iterations, the chosen
+        iterate, ρ, λ, the step length."""
+
+    # -- pieces ---------------------------------------------------------------------------------
+
+    @property
+    def _params(self) -> list[Tensor]:
+        return [p for p in self.param_groups[0]["params"] if p.requires_grad]
+
+    def _objective(self, outputs: Tensor, targets: Tensor) -> Tensor:
+        value = output_loss(self.loss, outputs, targets)
+        weight_decay = self.param_groups[0]["weight_decay"]
+        if weight_decay:
+            value = value + 0.5 * weight_decay * sum(p.pow(2).sum() for p in self._params)
+        return value
+
+    @staticmethod
+    def _unpack(batch: Any, need_hidden: bool) -> Batch:
+        if not isinstance(batch, (tuple, list)) or len(batch) not in (2, 3):
+            raise TypeError(
+                "a HessianFree closure must return (outputs, targets) or (outputs, targets, "
+                f"hidden), got {type(batch).__name__}"
+            )
+        if need_hidden and len(batch) != 3:
+            raise ValueError(
+                "structural_damping > 0 needs closures that return (outputs, targets, hidden)"
+            )
+        return tuple(batch)
+
+    def gauss_newton_operator(
+        self, batch: Batch, structural: float = 0.0
+    ) -> Callable[[Tensor], Tensor]:
+        """v ↦ (G + ``structural`` · J_hᵀJ_h / N) v on the batch ``(outputs, targets[, hidden])``
+        computed with the graph, as a function of flat vectors. Each product is one forward-mode
+        product J v (the derivative of u ↦ Jᵀu along v) and one reverse-mode product Jᵀ(H_L J v);
+        the batch's graph is kept for the next product."""
+        params = self._params
+        outputs = batch[0]
+        targets_of = [(outputs, lambda o, v: _loss_hessian_product(self.loss, o, v), 1.0)]
+        if structural:
+            hidden = batch[2]
+            targets_of.append((hidden, lambda h, v: v / h.shape[0], structural))
+        operators = []
+        for tensor, hessian, scale in targets_of:
+            detached = tensor.detach()
+            cotangent = torch.zeros_like(tensor, requires_grad=True)
+            transposed = torch.autograd.grad(
+                tensor, params, cotangent, create_graph=True, allow_unused=True,
+                materialize_grads=True,
+            )  # fmt: skip
+            operators.append((tensor, detached, cotangent, transposed, hessian, scale))
+        shapes = [p.shape for p in params]
+        sizes = [p.numel() for p in params]
+
+        def product(vector: Tensor) -> Tensor:
+            pieces = [v.view(shape) for v, shape in zip(vector.split(sizes), shapes, strict=True)]
+            total: Tensor | None = None
+            for tensor, detached, cotangent, transposed, hessian, scale in operators:
+                (jacobian_vector,) = torch.autograd.grad(
+                    transposed, cotangent, pieces, retain_graph=True, allow_unused=True,
+                    materialize_grads=True,
+                )  # fmt: skip
+                weighted = hessian(detached, jacobian_vector) * scale
+                back = torch.autograd.grad(
+                    tensor, params, weighted, retain_graph=True, allow_unused=True,
+                    materialize_grads=True,
+                )  # fmt: skip
+                flat = _flat(back)
+                total = flat if total is None else total + flat
+            assert total is not None
+            return total
+
+        return product
+
+    def _evaluate(
+        self,
+        closure: Callable[[], Any],
+        start: list[Tensor],
+        direction: Tensor | None,
+        scale: float,
+    ) -> float:
+        """f(θ + scale · direction) on the closure's batch, with θ = ``start``. The parameters
+        are written through ``.data`` and restored bit for bit, so the graphs kept for the
+        Gauss-Newton products (which saved the parameters) stay valid."""
+        params = self._params
+        with torch.no_grad():
+            try:
+                if direction is not None and scale:
+                    offset = 0
+                    for p, origin in zip(params, start, strict=True):
+                        piece = direction[offset : offset + p.numel()].view_as(p)
+                        p.data.copy_(origin + scale * piece)
+                        offset += p.numel()
+                batch = self._unpack(closure(), need_hidden=False)
+                value = float(self._objective(batch[0], batch[1]))
+            finally:
+                for p, origin in zip(params, start, strict=True):
+                    p.data.copy_(origin)
+        return value
+
+    # -- the update -----------------------------------------------------------------------------
+
+    def step(  # type: ignore[override]
+        self,
+        closure: Callable[[], Any],
+        curvature_closure: Callable[[], Any] | None = None,
+    ) -> Tensor:
+        """One HF update (Martens 2010, Algorithm 1). Returns the objective before the update."""
+        if closure is None or not callable(closure):
+            raise TypeError("HessianFree.step needs a closure that returns (outputs, targets)")
+        group = self.param_groups[0]
+        params = self._params
+        structural = group["structural_damping"]
+        damping = group["damping"]
+        weight_decay = group["weight_decay"]
+
+        # Gradient (and per-case statistics) on the gradient batch.
+        martens = group["preconditioner"] == "martens"
+        reuse = curvature_closure is None
+        recorder = _LinearFisherRecorder(params, active=martens)
+        with torch.enable_grad():
+            with recorder:
+                batch = self._unpack(closure(), need_hidden=reuse and structural > 0)
+            objective = self._objective(batch[0], batch[1])
+            gradient_list = torch.autograd.grad(
+                objective, params, retain_graph=reuse, allow_unused=True, materialize_grads=True
+            )
+        gradient = _flat(gradient_list).detach()
+        f0 = float(objective.detach())
+        start = [p.detach().clone() for p in params]
+        if not math.isfinite(f0):
+            raise FloatingPointError(f"HessianFree: the objective is {f0} at the current point")
+        preconditioner: Tensor | None = None
+        if martens:
+            fisher = _flat(recorder.fisher_diagonal())
+            preconditioner = (fisher + damping + weight_decay).pow(group["preconditioner_exponent"])
+        recorder.release()
+
+        # The damped curvature operator on the curvature batch.
+        with torch.enable_grad():
+            if reuse:
+                curvature_batch = batch
+            else:
+                assert curvature_closure is not None
+                curvature_batch = self._unpack(curvature_closure(), need_hidden=structural > 0)
+            gauss_newton = self.gauss_newton_operator(
+                curvature_batch, structural=structural * damping
+            )
+            plain_gauss_newton = (
+                self.gauss_newton_operator(curvature_batch) if structural else gauss_newton
+            )
+
+        def damped(vector: Tensor) -> Tensor:
+            return gauss_newton(vector) + (damping + weight_decay) * vector
+
+        # CG, warm-started from the decayed previous solution.
+        state = self.state[params[0]]
+        previous = state.get("cg_direction")
+        warm_start = (
+            previous * group["cg_decay"] if previous is not None and group["cg_decay"] else None
+        )
+        result = conjugate_gradient(
+            damped,
+            -gradient,
+            warm_start,
+            preconditioner=preconditioner,
+            max_iterations=group["cg_max_iterations"],
+            min_iterations=group["cg_min_iterations"],
+            tolerance=group["cg_tolerance"],
+        )
+
+        # CG backtracking (section 4.6): walk back from the last iterate while f decreases.
+        chosen_iteration, direction = result.saved[-1]
+        value = self._evaluate(closure, start, direction, 1.0)
+        if group["cg_backtracking"]:
+            for iteration, candidate in reversed(result.saved[:-1]):
+                candidate_value = self._evaluate(closure, start, candidate, 1.0)
+                if candidate_value >= value:
+                    break
+                chosen_iteration, direction, value = iteration, candidate, candidate_value
+
+        # Levenberg-Marquardt: ρ = actual / predicted reduction under the undamped model.
+        with torch.enable_grad():
+            curvature_along = torch.dot(direction, plain_gauss_newton(direction))
+        predicted = float(torch.dot(gradient, direction) + 0.5 * curvature_along)
+        predicted += 0.5 * weight_decay * float(direction.pow(2).sum())
+        ratio = (value - f0) / predicted if predicted < 0 else -math.inf
+        if group["adapt_damping"]:
+            if ratio < 0.25:
+                group["damping"] = damping * group["damping_increase"]
+            elif ratio > 0.75:
+                group["damping"] = damping * group["damping_decrease"]
+
+        # The step length: lr, backtracked by the Armijo rule when asked.
+        rate = group["lr"]
+        slope = float(torch.dot(gradient, direction))
+        if group["line_search"]:
+            trial = value if rate == 1.0 else self._evaluate(closure, start, direction, rate)
+            tries = 0
+            while trial > f0 + 1e-2 * rate * slope:
+                tries += 1
+                if tries > 60:
+                    rate = 0.0
+                    break
+                rate *= 0.8
+                trial = self._evaluate(closure, start, direction, rate)
+        with torch.no_grad():
+            offset = 0
+            for p in params:
+                p.add_(direction[offset : offset + p.numel()].view_as(p), alpha=rate)
+                offset += p.numel()
+        # The warm start keeps the CG solution (not the step actually taken), as Martens does.
+        state["cg_direction"] = result.solution.detach()
+        state["step"] = state.get("step", 0) + 1
+        self.last_step = {
+            "loss": f0,
+            "loss_after_cg": value,
+            "cg_iterations": float(result.iterations),
+            "chosen_iteration": float(chosen_iteration),
+            "reduction_ratio": ratio,
+            "damping": damping,
+            "lr": rate,
+        }
+        return torch.tensor(f0)
