@@ -13,6 +13,7 @@ BENCHMARKS = {
     "engine": "benchmarks.bench_engine",
     "autoencoders": "benchmarks.bench_autoencoders",
     "rnn": "benchmarks.bench_rnn",
+    "hessian_free": "benchmarks.bench_hessian_free",
 }
 
 

@@ -38,8 +38,13 @@ class RunConfig:
         task_options: task-specific settings, validated by the task (e.g. a sequence length).
         init: ``default`` (the task's), ``sparse`` (Martens 2010 SI) or ``torch`` (torch's own).
         init_scale: the SI scale multiplier (Sutskever et al. Table 3).
-        optimizer: ``sgd``, ``cm``, ``nag`` or ``adam``.
-        lr: the learning rate ε.
+        optimizer: ``sgd``, ``cm``, ``nag``, ``adam`` or ``hf`` (Hessian-free).
+        optimizer_options: settings of the optimizer beyond ``lr``, ``momentum`` and
+            ``weight_decay``; for ``hf`` the keyword arguments of
+            :class:`inertia.optim.HessianFree` (e.g. ``cg_max_iterations``) and
+            ``curvature_batch``, the cases of each minibatch used for curvature products
+            (0 = all).
+        lr: the learning rate ε (for ``hf``, the step along the CG solution).
         momentum: μ for ``constant``, μ_max for ``sutskever`` (eq. 3), μ₀ for ``rnn``.
         momentum_schedule: ``constant``, ``sutskever`` or ``rnn``.
         momentum_period: updates per plateau of the ``sutskever`` schedule (250 in eq. 3;
@@ -68,6 +73,7 @@ class RunConfig:
     init: Literal["default", "sparse", "torch"] = "default"
     init_scale: float = 1.0
     optimizer: str = "nag"
+    optimizer_options: dict[str, Any] = dataclasses.field(default_factory=dict)
     lr: float = 0.01
     momentum: float = 0.9
     momentum_schedule: Literal["constant", "sutskever", "rnn"] = "constant"

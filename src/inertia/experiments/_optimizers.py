@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Iterable
+from typing import Any
 
 import torch
 from torch import Tensor
 
 from inertia.experiments._config import ConfigError, RunConfig
-from inertia.optim import CM, NAG, MomentumLike
+from inertia.optim import CM, NAG, HessianFree, MomentumLike
 from inertia.schedules import (
     Constant,
     LowMomentumFinetuning,
@@ -16,7 +18,19 @@ from inertia.schedules import (
     rnn_momentum,
 )
 
-__all__ = ["OPTIMIZERS", "build_optimizer", "momentum_schedule"]
+__all__ = ["HF_OPTIONS", "OPTIMIZERS", "build_optimizer", "momentum_schedule"]
+
+# RunConfig.optimizer_options that ``hf`` accepts: HessianFree's keyword arguments (lr and
+# weight_decay come from their own config keys, the loss from the task) and the trainer's
+# ``curvature_batch``.
+HF_OPTIONS: tuple[str, ...] = (
+    *(
+        name
+        for name, parameter in inspect.signature(HessianFree).parameters.items()
+        if parameter.kind is inspect.Parameter.KEYWORD_ONLY and name not in ("lr", "weight_decay")
+    ),
+    "curvature_batch",
+)
 
 
 def momentum_schedule(config: RunConfig) -> MomentumLike:
@@ -31,6 +45,39 @@ def momentum_schedule(config: RunConfig) -> MomentumLike:
         base = Constant(schedule) if isinstance(schedule, float) else schedule
         schedule = LowMomentumFinetuning(base, config.steps, config.finetune_steps)
     return schedule
+
+
+def _hf(
+    params: Iterable[Tensor], config: RunConfig, output_loss: str | None
+) -> torch.optim.Optimizer:
+    if output_loss is None:
+        raise ConfigError(
+            f"optimizer 'hf' needs the task's output loss (one of the matching pairs of "
+            f"inertia.optim.OUTPUT_LOSSES); task {config.task!r} does not declare one"
+        )
+    unknown = sorted(set(config.optimizer_options) - set(HF_OPTIONS))
+    if unknown:
+        raise ConfigError(
+            f"config key 'optimizer_options' has unknown key(s) {unknown} for optimizer 'hf'; "
+            f"known: {list(HF_OPTIONS)}"
+        )
+    curvature_batch = config.optimizer_options.get("curvature_batch", 0)
+    if not isinstance(curvature_batch, int) or not 0 <= curvature_batch <= config.batch_size:
+        raise ConfigError(
+            "config key 'optimizer_options.curvature_batch' must be an integer in [0, "
+            f"batch_size = {config.batch_size}], got {curvature_batch!r}"
+        )
+    if config.clip_grad_norm:
+        raise ConfigError("config key 'clip_grad_norm' does not apply to optimizer 'hf'")
+    options: dict[str, Any] = {
+        k: v for k, v in config.optimizer_options.items() if k != "curvature_batch"
+    }
+    try:
+        return HessianFree(
+            params, loss=output_loss, lr=config.lr, weight_decay=config.weight_decay, **options
+        )
+    except (TypeError, ValueError) as error:
+        raise ConfigError(f"config key 'optimizer_options' for optimizer 'hf': {error}") from None
 
 
 def _sgd(params: Iterable[Tensor], config: RunConfig) -> torch.optim.Optimizer:
@@ -62,10 +109,21 @@ OPTIMIZERS: dict[str, Callable[[Iterable[Tensor], RunConfig], torch.optim.Optimi
 }
 
 
-def build_optimizer(params: Iterable[Tensor], config: RunConfig) -> torch.optim.Optimizer:
-    """The optimizer named by ``config.optimizer``."""
+def build_optimizer(
+    params: Iterable[Tensor], config: RunConfig, output_loss: str | None = None
+) -> torch.optim.Optimizer:
+    """The optimizer named by ``config.optimizer``; ``output_loss`` is the task's matching loss
+    (``Problem.output_loss``), which Hessian-free needs."""
+    if config.optimizer == "hf":
+        return _hf(params, config, output_loss)
     if config.optimizer not in OPTIMIZERS:
         raise ConfigError(
-            f"config key 'optimizer' must be one of {sorted(OPTIMIZERS)}, got {config.optimizer!r}"
+            f"config key 'optimizer' must be one of {sorted([*OPTIMIZERS, 'hf'])}, "
+            f"got {config.optimizer!r}"
+        )
+    if config.optimizer_options:
+        raise ConfigError(
+            f"config key 'optimizer_options' applies to optimizer 'hf' only; optimizer "
+            f"{config.optimizer!r} got {config.optimizer_options!r}"
         )
     return OPTIMIZERS[config.optimizer](params, config)

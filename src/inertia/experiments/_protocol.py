@@ -102,7 +102,11 @@ class Protocol:
 
 
 def optimizer_column(config: RunConfig) -> str:
-    """Sutskever et al.'s column names: SGD, 0.99N (NAG), 0.9M (CM), and Adam."""
+    """Sutskever et al.'s column names: SGD, 0.99N (NAG), 0.9M (CM), Adam, and the Hessian-free
+    columns: HF-star (Martens 2010, with its line search) and HF-dag (the momentum-like HF of
+    Sutskever et al. section 5: no line search)."""
+    if config.optimizer == "hf":
+        return "HF-dag" if config.optimizer_options.get("line_search") is False else "HF-star"
     if config.optimizer == "sgd" or (config.optimizer in ("cm", "nag") and config.momentum == 0):
         return "SGD"
     if config.optimizer == "adam":

@@ -26,6 +26,7 @@ from inertia.experiments._config import ConfigError, RunConfig, from_mapping
 from inertia.experiments._environment import environment
 from inertia.experiments._optimizers import build_optimizer
 from inertia.init import sparse_init_
+from inertia.optim import HessianFree
 from inertia.tasks import TASKS, AbstractTask, Problem
 
 __all__ = ["CHECKPOINT", "RESULT", "RunResult", "evaluate", "load_result", "prepare", "train"]
@@ -167,7 +168,7 @@ def prepare(config: RunConfig) -> Prepared:
             if module is not problem.model and hasattr(module, "reset_parameters"):
                 module.reset_parameters()
     model = problem.model.to(device, dtype)
-    optimizer = build_optimizer(model.parameters(), config)
+    optimizer = build_optimizer(model.parameters(), config, problem.output_loss)
     has_test = problem.test_inputs is not None and problem.test_targets is not None
     return Prepared(
         problem=problem,
@@ -275,6 +276,20 @@ def _graph_model(model: nn.Module, sample: Tensor) -> None:
     torch.cuda.make_graphed_callables(model, (sample.detach().clone(),))
 
 
+def _hessian_free_step(
+    optimizer: HessianFree, model: nn.Module, inputs: Tensor, targets: Tensor, config: RunConfig
+) -> Tensor:
+    """One HF update: gradient on the minibatch, curvature on its first ``curvature_batch``
+    cases (Martens 2010, section 4.3)."""
+    curvature = config.optimizer_options.get("curvature_batch", 0)
+    if curvature and curvature < inputs.shape[0]:
+        curvature_inputs, curvature_targets = inputs[:curvature], targets[:curvature]
+        return optimizer.step(
+            lambda: (model(inputs), targets), lambda: (model(curvature_inputs), curvature_targets)
+        )
+    return optimizer.step(lambda: (model(inputs), targets))
+
+
 def train(
     config: RunConfig,
     run_dir: str | Path | None = None,
@@ -365,6 +380,8 @@ def train(
     status: Literal["completed", "diverged"] = "completed"
     diverged_at: int | None = None
     if config.cuda_graphs and prepared.device.type == "cuda":
+        if isinstance(optimizer, HessianFree):
+            raise ConfigError("cuda_graphs does not apply to optimizer 'hf'")
         if sample_batch is not None or isinstance(prepared.inputs, list):
             raise ConfigError(
                 f"cuda_graphs needs minibatches of one shape; task {config.task!r} draws "
@@ -396,12 +413,15 @@ def train(
                 position += config.batch_size
                 batch_inputs, batch_targets = prepared.inputs[batch], prepared.targets[batch]  # type: ignore[index]
 
-            optimizer.zero_grad(set_to_none=True)
-            loss = prepared.problem.loss(model(batch_inputs), batch_targets)
-            loss.backward()
-            if config.clip_grad_norm > 0:
-                nn.utils.clip_grad_norm_(model.parameters(), config.clip_grad_norm)
-            optimizer.step()
+            if isinstance(optimizer, HessianFree):
+                loss = _hessian_free_step(optimizer, model, batch_inputs, batch_targets, config)
+            else:
+                optimizer.zero_grad(set_to_none=True)
+                loss = prepared.problem.loss(model(batch_inputs), batch_targets)
+                loss.backward()
+                if config.clip_grad_norm > 0:
+                    nn.utils.clip_grad_norm_(model.parameters(), config.clip_grad_norm)
+                optimizer.step()
             step += 1
 
             evaluation_due = step % config.eval_every == 0 or step == config.steps

@@ -142,4 +142,5 @@ class DeepAutoencoder(AbstractTask):
             test_targets=test if len(test) else None,
             sparse_init_nonlinearity="sigmoid",
             dataset=name,
+            output_loss="logistic-cross-entropy" if logistic else "squared-error",
         )

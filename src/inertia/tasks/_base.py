@@ -38,6 +38,9 @@ class Problem:
             ``"tanh"``, Sutskever et al. section 3.2).
         dataset: the name of the data actually used (e.g. ``curves-synth`` for the stand-in),
             recorded with every result so that no one mistakes it for the original.
+        output_loss: the output nonlinearity and matching loss that ``loss`` computes, one of
+            ``inertia.optim.OUTPUT_LOSSES`` (what Hessian-free needs for its Gauss-Newton
+            products); None where the loss is not one of them.
         sample_batch: for problems with unlimited data (generated sequences),
             ``sample_batch(batch_size, generator) -> (inputs, targets)`` draws a fresh minibatch on
             the CPU; the runner then trains on draws, and ``train_inputs``/``train_targets`` are a
@@ -55,6 +58,7 @@ class Problem:
     sparse_init_nonlinearity: str = "sigmoid"
     dataset: str = ""
     sample_batch: Callable[[int, torch.Generator], tuple[Tensor, Tensor]] | None = None
+    output_loss: str | None = None
 
 
 class AbstractTask(ABC):

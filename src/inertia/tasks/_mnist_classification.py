@@ -65,4 +65,5 @@ class MnistClassification(AbstractTask):
             test_targets=test_labels,
             sparse_init_nonlinearity="sigmoid",
             dataset="mnist",
+            output_loss="softmax-cross-entropy",
         )

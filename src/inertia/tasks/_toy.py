@@ -66,4 +66,5 @@ class ToyRegression(AbstractTask):
             error_name="training squared error per case",
             sparse_init_nonlinearity="tanh",
             dataset="toy-regression",
+            output_loss="squared-error",
         )
