@@ -277,3 +277,22 @@ def test_bad_input_gets_clear_errors():
     recurrent = HessianFree(rnn.parameters(), loss="squared-error")
     with pytest.raises(ValueError, match="preconditioner='none'"):
         recurrent.step(lambda: (rnn(torch.randn(4, 5, 3))[0][:, -1], torch.randn(4, 2)))
+
+
+def test_a_step_to_a_non_finite_objective_is_rejected_without_line_search():
+    layer = nn.Linear(3, 1)
+    inputs, targets = torch.randn(8, 3), torch.randn(8, 1)
+    before = [p.detach().clone() for p in layer.parameters()]
+
+    def closure():
+        outputs = layer(inputs)
+        if not torch.is_grad_enabled():  # the trial points: the objective is NaN there
+            outputs = outputs * float("nan")
+        return outputs, targets
+
+    optimizer = HessianFree(layer.parameters(), loss="squared-error", line_search=False)
+    optimizer.step(closure)
+    for p, q in zip(layer.parameters(), before, strict=True):
+        torch.testing.assert_close(p.detach(), q)
+    assert optimizer.last_step["lr"] == 0.0
+    assert optimizer.param_groups[0]["damping"] == 1.5

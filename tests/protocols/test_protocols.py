@@ -23,7 +23,18 @@ def test_table1_published_numbers_are_spec_table_1():
 
 def test_table1_paper_budget_is_the_published_protocol():
     runs = PROTOCOLS["table1"].budget("paper").runs().values()
-    assert len(runs) == 3 * (6 + 2 * 4 * 6 + 3)
+    assert len(runs) == 3 * (6 + 2 * 4 * 6 + 3 + 3)
+    hf = [r for r in runs if r.optimizer == "hf"]
+    assert sorted(optimizer_column(r) for r in hf) == ["HF-dag"] * 6 + ["HF-star"] * 3
+    for run in hf:
+        options = run.optimizer_options
+        assert 0 < options["curvature_batch"] < run.batch_size
+        if optimizer_column(run) == "HF-star":
+            assert options["cg_max_iterations"] == 250
+            assert options["line_search"] is True
+        else:
+            assert options["cg_decay"] > 0.95
+            assert options["line_search"] is False
     momentum_runs = [r for r in runs if r.optimizer in ("nag", "cm")]
     assert {r.momentum for r in momentum_runs} == {0.9, 0.99, 0.995, 0.999}
     assert {r.lr for r in momentum_runs} == {0.05, 0.01, 0.005, 0.001, 0.0005, 0.0001}

@@ -318,7 +318,9 @@ class HessianFree(Optimizer):
         cg_backtracking: pick among the saved CG iterates the one that minimizes the
             objective (going backwards from the last while the objective decreases).
         line_search: backtrack the step length by ×0.8 until the Armijo condition
-            f(θ + α d) ≤ f(θ) + 10⁻² α gᵀd holds (α = 0 after 60 failures).
+            f(θ + α d) ≤ f(θ) + 10⁻² α gᵀd holds (α = 0 after 60 failures). Without it the
+            step is taken at ``lr`` unless the objective at θ + d is not finite (then no step,
+            and λ grows).
         adapt_damping: the Levenberg-Marquardt rule on ρ = (f(θ + d) − f(θ)) / q̂(d), q̂ the
             undamped quadratic model.
         damping_increase, damping_decrease: the LM factors (3/2 and 2/3).
@@ -582,7 +584,8 @@ class HessianFree(Optimizer):
             curvature_along = torch.dot(direction, plain_gauss_newton(direction))
         predicted = float(torch.dot(gradient, direction) + 0.5 * curvature_along)
         predicted += 0.5 * weight_decay * float(direction.pow(2).sum())
-        ratio = (value - f0) / predicted if predicted < 0 else -math.inf
+        finite = math.isfinite(value)
+        ratio = (value - f0) / predicted if predicted < 0 and finite else -math.inf
         if group["adapt_damping"]:
             if ratio < 0.25:
                 group["damping"] = damping * group["damping_increase"]
@@ -602,6 +605,8 @@ class HessianFree(Optimizer):
                     break
                 rate *= 0.8
                 trial = self._evaluate(closure, start, direction, rate)
+        elif not finite:
+            rate = 0.0  # a step to a non-finite objective is rejected (λ was raised above)
         with torch.no_grad():
             offset = 0
             for p in params:
