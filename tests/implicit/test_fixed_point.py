@@ -1,0 +1,180 @@
+"""FixedPoint: every gradient method against the implicit-function-theorem gradient."""
+
+from __future__ import annotations
+
+import warnings
+
+import pytest
+import torch
+from torch import nn
+
+from inertia.implicit import GRADIENT_METHODS, FixedPoint, FixedPointWarning, anderson
+
+
+class _Contractive(nn.Module):
+    """F(h, x) = tanh(W h + U x + b) with ‖W‖₂ = 0.8: a contraction, so the fixed point is
+    unique and plain iteration converges."""
+
+    def __init__(self, size: int = 5, inputs: int = 3, seed: int = 0) -> None:
+        super().__init__()
+        generator = torch.Generator().manual_seed(seed)
+        weight = torch.randn(size, size, generator=generator, dtype=torch.float64)
+        self.weight = nn.Parameter(0.8 * weight / torch.linalg.matrix_norm(weight, ord=2))
+        self.input_weight = nn.Parameter(
+            torch.randn(size, inputs, generator=generator, dtype=torch.float64)
+        )
+        self.bias = nn.Parameter(0.1 * torch.randn(size, generator=generator, dtype=torch.float64))
+
+    def forward(self, h: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        return torch.tanh(h @ self.weight.T + x @ self.input_weight.T + self.bias)
+
+
+def _problem(seed: int = 0):
+    update = _Contractive(seed=seed)
+    generator = torch.Generator().manual_seed(seed + 10)
+    x = torch.randn(2, 3, generator=generator, dtype=torch.float64, requires_grad=True)
+    readout = torch.randn(2, 5, generator=generator, dtype=torch.float64)
+    return update, x, readout
+
+
+def _gradients(layer: FixedPoint, update: nn.Module, x: torch.Tensor, readout: torch.Tensor):
+    for p in update.parameters():
+        p.grad = None
+    x.grad = None
+    h = layer(x, torch.zeros(2, 5, dtype=torch.float64))
+    (h * readout).sum().backward()
+    return [p.grad.clone() for p in update.parameters()] + [x.grad.clone()]
+
+
+def _exact(update: nn.Module, x: torch.Tensor, readout: torch.Tensor):
+    """dL/dw = (∂F/∂w)ᵀ (I − Jᵀ)⁻¹ g with the Jacobian J formed explicitly, per case."""
+    with torch.no_grad():
+        h = torch.zeros(2, 5, dtype=torch.float64)
+        for _ in range(500):
+            h = update(h, x)
+    zs = []
+    for case in range(2):
+        jacobian = torch.func.jacrev(lambda s, c=case: update(s, x[c].detach()))(h[case])
+        jacobian = jacobian.detach()  # z is a constant of the final backward
+        zs.append(torch.linalg.solve(torch.eye(5, dtype=torch.float64) - jacobian.T, readout[case]))
+    z = torch.stack(zs)
+    for p in update.parameters():
+        p.grad = None
+    x.grad = None
+    (update(h, x) * z).sum().backward()
+    return [p.grad.clone() for p in update.parameters()] + [x.grad.clone()]
+
+
+def _error(got, expected) -> float:
+    return max(float((a - b).norm() / b.norm()) for a, b in zip(got, expected, strict=True))
+
+
+@pytest.mark.filterwarnings("ignore::inertia.implicit.FixedPointWarning")  # small K misses
+@pytest.mark.parametrize("method", GRADIENT_METHODS)
+def test_every_method_tends_to_the_implicit_gradient_as_k_grows(method):
+    update, x, readout = _problem()
+    exact = _exact(update, x, readout)
+    errors = []
+    for truncation in (2, 5, 60):
+        layer = FixedPoint(update, gradient=method, truncation=truncation, max_steps=200,
+                           tolerance=1e-12)  # fmt: skip
+        errors.append(_error(_gradients(layer, update, x, readout), exact))
+        assert layer.stats.converged
+    assert errors[-1] < 1e-7
+    if method in ("tbptt", "neumann_rbp"):  # truncation is their approximation
+        assert errors[0] > errors[1] > errors[2]
+
+
+@pytest.mark.parametrize("truncation", [1, 3, 7])
+def test_neumann_rbp_equals_tbptt_when_the_forward_has_converged(truncation):
+    update, x, readout = _problem(seed=1)
+    common = {"truncation": truncation, "max_steps": 300, "tolerance": 1e-13}
+    neumann = _gradients(FixedPoint(update, gradient="neumann_rbp", **common), update, x, readout)
+    tbptt = _gradients(FixedPoint(update, gradient="tbptt", **common), update, x, readout)
+    for a, b in zip(neumann, tbptt, strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-9, atol=1e-11)
+
+
+def _unstable_linear_map():
+    """F(h, x) = A h + x with an eigenvalue 1.3 of A: the fixed point h* = (I − A)⁻¹x exists,
+    plain iteration and RBP diverge, Anderson (forward) and CG-RBP (backward) do not."""
+    generator = torch.Generator().manual_seed(3)
+    basis = torch.randn(4, 4, generator=generator, dtype=torch.float64)
+    eigenvalues = torch.tensor([1.3, 0.5, -0.4, 0.2], dtype=torch.float64)
+    matrix = nn.Parameter(basis @ torch.diag(eigenvalues) @ torch.linalg.inv(basis))
+    x = torch.randn(1, 4, generator=generator, dtype=torch.float64)
+    readout = torch.randn(1, 4, generator=generator, dtype=torch.float64)
+    return matrix, x, readout
+
+
+def test_rbp_diverges_beyond_spectral_radius_one_and_cg_rbp_does_not():
+    matrix, x, readout = _unstable_linear_map()
+    identity = torch.eye(4, dtype=torch.float64)
+    h_star = torch.linalg.solve(identity - matrix.detach(), x[0])
+    z = torch.linalg.solve(identity - matrix.detach().T, readout[0])
+    exact = torch.outer(z, h_star)  # dL/dA = z h*ᵀ
+
+    def run(gradient: str) -> tuple[torch.Tensor, FixedPoint]:
+        settings = {"truncation": 60, "max_steps": 50, "tolerance": 1e-12}
+        layer = FixedPoint(lambda h, inp: h @ matrix.T + inp, gradient=gradient, **settings,
+                           solver="anderson", anderson_memory=6)  # fmt: skip
+        matrix.grad = None
+        h = layer(x, torch.zeros(1, 4, dtype=torch.float64))
+        torch.testing.assert_close(h[0], h_star)  # Anderson found the fixed point
+        (h * readout).sum().backward()
+        return matrix.grad.clone(), layer
+
+    with pytest.warns(FixedPointWarning, match="rbp backward solve did not converge"):
+        diverged, layer = run("rbp")
+    assert layer.stats.backward_residual > 1e3
+    assert float((diverged - exact).norm() / exact.norm()) > 1e3
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", FixedPointWarning)
+        solved, layer = run("cg_rbp")
+    torch.testing.assert_close(solved, exact)
+    assert layer.stats.backward_residual < 1e-8
+    # Plain iteration does not even find the forward fixed point.
+    with pytest.warns(FixedPointWarning, match="forward pass did not converge"):
+        FixedPoint(lambda h, inp: h @ matrix.T + inp, gradient="rbp", max_steps=50)(
+            x, torch.zeros(1, 4, dtype=torch.float64)
+        )
+
+
+def test_anderson_solves_a_contraction_in_fewer_steps_than_iteration():
+    update, x, _ = _problem(seed=2)
+    with torch.no_grad():
+        plain = FixedPoint(update, gradient="rbp", max_steps=500, tolerance=1e-10)
+        accelerated = FixedPoint(update, gradient="rbp", max_steps=500, tolerance=1e-10,
+                                 solver="anderson")  # fmt: skip
+        h0 = torch.zeros(2, 5, dtype=torch.float64)
+        torch.testing.assert_close(plain(x, h0), accelerated(x, h0))
+    assert accelerated.stats.forward_steps < plain.stats.forward_steps
+    _, steps, residual = anderson(lambda h: update(h, x.detach()), h0, 500, 1e-10)
+    assert residual < 1e-10
+    assert steps == accelerated.stats.forward_steps
+
+
+def test_statistics_and_non_convergence_are_reported():
+    update, x, readout = _problem()
+    layer = FixedPoint(update, gradient="rbp", max_steps=3, tolerance=1e-10)
+    with pytest.warns(FixedPointWarning, match="did not converge in 3 steps"):
+        h = layer(x, torch.zeros(2, 5, dtype=torch.float64))
+    assert not layer.stats.converged
+    assert layer.stats.forward_steps == 3
+    assert layer.stats.forward_residual > 1e-10
+    quiet = FixedPoint(update, gradient="rbp", truncation=100, max_steps=200, tolerance=1e-10)
+    h = quiet(x, torch.zeros(2, 5, dtype=torch.float64))
+    (h * readout).sum().backward()
+    assert quiet.stats.backward_steps > 1
+    assert quiet.stats.backward_residual < 1e-8
+
+
+def test_bad_settings_are_refused_with_the_value():
+    update, _, _ = _problem()
+    with pytest.raises(ValueError, match="gradient must be one of"):
+        FixedPoint(update, gradient="adjoint")
+    with pytest.raises(ValueError, match="use solver='iterate'"):
+        FixedPoint(update, gradient="bptt", solver="anderson")
+    with pytest.raises(ValueError, match="truncation must be >= 1, got 0"):
+        FixedPoint(update, truncation=0)
