@@ -13,9 +13,14 @@ from inertia.data._long_term import LONG_TERM_PROBLEMS as LONG_TERM_PROBLEMS
 from inertia.data._long_term import LongTermProblem as LongTermProblem
 from inertia.data._long_term import SequenceBatch as SequenceBatch
 from inertia.data._mnist import load_mnist as load_mnist
+from inertia.data._planetoid import PLANETOID_DATASETS as PLANETOID_DATASETS
+from inertia.data._planetoid import CitationGraph as CitationGraph
+from inertia.data._planetoid import load_planetoid as load_planetoid
 
 __all__ = [
     "LONG_TERM_PROBLEMS",
+    "PLANETOID_DATASETS",
+    "CitationGraph",
     "DataError",
     "DataFile",
     "LongTermProblem",
@@ -27,5 +32,6 @@ __all__ = [
     "load_faces",
     "load_mnist",
     "load_olivetti",
+    "load_planetoid",
     "locate",
 ]
