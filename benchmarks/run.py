@@ -14,6 +14,7 @@ BENCHMARKS = {
     "autoencoders": "benchmarks.bench_autoencoders",
     "rnn": "benchmarks.bench_rnn",
     "hessian_free": "benchmarks.bench_hessian_free",
+    "rbp": "benchmarks.bench_rbp",
 }
 
 

@@ -1,7 +1,10 @@
-"""Network modules: recurrent networks for the long-term-dependency problems."""
+"""Network modules: recurrent networks for the long-term-dependency problems and the graph
+network of the recurrent back-propagation experiments."""
 
+from inertia.nn._graph import GatedGraphNetwork as GatedGraphNetwork
+from inertia.nn._graph import adjacency as adjacency
 from inertia.nn._leaky_rnn import leaky_rnn as leaky_rnn
 from inertia.nn._recurrent import CELLS as CELLS
 from inertia.nn._recurrent import RecurrentNetwork as RecurrentNetwork
 
-__all__ = ["CELLS", "RecurrentNetwork", "leaky_rnn"]
+__all__ = ["CELLS", "GatedGraphNetwork", "RecurrentNetwork", "adjacency", "leaky_rnn"]
