@@ -5,11 +5,13 @@ The registry is explicit: a protocol is available once listed in :data:`PROTOCOL
 
 from inertia.experiments._protocol import Protocol
 from inertia.protocols._general import MNIST_CLASSIFICATION, TOY
+from inertia.protocols._liao2018 import CITATION
 from inertia.protocols._long_term import CLIPPING, TABLE5
 from inertia.protocols._sutskever2013 import TABLE1, TABLE2, TABLE3
 
 PROTOCOLS: dict[str, Protocol] = {
-    p.name: p for p in (TOY, MNIST_CLASSIFICATION, TABLE1, TABLE2, TABLE3, TABLE5, CLIPPING)
+    p.name: p
+    for p in (TOY, MNIST_CLASSIFICATION, TABLE1, TABLE2, TABLE3, TABLE5, CLIPPING, CITATION)
 }
 
 __all__ = ["PROTOCOLS"]

@@ -7,18 +7,26 @@ from inertia.tasks._autoencoder import DeepAutoencoder as DeepAutoencoder
 from inertia.tasks._base import AbstractTask as AbstractTask
 from inertia.tasks._base import NoOptions as NoOptions
 from inertia.tasks._base import Problem as Problem
+from inertia.tasks._citation import CitationClassification as CitationClassification
 from inertia.tasks._long_term import LongTermDependencies as LongTermDependencies
 from inertia.tasks._mnist_classification import MnistClassification as MnistClassification
 from inertia.tasks._toy import ToyRegression as ToyRegression
 
 TASKS: dict[str, AbstractTask] = {
     task.name: task
-    for task in (ToyRegression(), MnistClassification(), DeepAutoencoder(), LongTermDependencies())
+    for task in (
+        ToyRegression(),
+        MnistClassification(),
+        DeepAutoencoder(),
+        LongTermDependencies(),
+        CitationClassification(),
+    )
 }
 
 __all__ = [
     "TASKS",
     "AbstractTask",
+    "CitationClassification",
     "DeepAutoencoder",
     "LongTermDependencies",
     "MnistClassification",
