@@ -137,3 +137,20 @@ def test_long_term_columns():
     assert problem_row(run(task_options=options)) == "mem-5 T=200"
     assert clipping_column(run(optimizer="sgd", clip_grad_norm=1.0)) == "SGD+clip"
     assert clipping_column(run(model="leaky-tanh", clip_grad_norm=1.0)) == "leaky NAG+clip"
+
+
+def test_hf_momentum_varies_only_the_cg_decay():
+    protocol = PROTOCOLS["hf-momentum"]
+    runs = list(protocol.budget("quick").runs().values())
+    assert sorted(protocol.column(r) for r in runs) == ["0.95", "0.99", "0.995", "0.999"]
+    others = [{k: v for k, v in r.optimizer_options.items() if k != "cg_decay"} for r in runs]
+    assert all(o == others[0] for o in others)
+    assert others[0]["line_search"] is False
+
+
+def test_citation_protocol_runs_every_gradient_method():
+    protocol = PROTOCOLS["liao2018-citation"]
+    quick = protocol.budget("quick").runs().values()
+    assert sorted(r.model for r in quick) == sorted(protocol.columns)
+    paper = protocol.budget("paper").runs().values()
+    assert {(r.lr, r.steps, r.momentum, r.weight_decay) for r in paper} == {(1e-3, 2000, 0.9, 5e-4)}

@@ -7,11 +7,21 @@ from inertia.experiments._protocol import Protocol
 from inertia.protocols._general import MNIST_CLASSIFICATION, TOY
 from inertia.protocols._liao2018 import CITATION
 from inertia.protocols._long_term import CLIPPING, TABLE5
-from inertia.protocols._sutskever2013 import TABLE1, TABLE2, TABLE3
+from inertia.protocols._sutskever2013 import HF_MOMENTUM, TABLE1, TABLE2, TABLE3
 
 PROTOCOLS: dict[str, Protocol] = {
     p.name: p
-    for p in (TOY, MNIST_CLASSIFICATION, TABLE1, TABLE2, TABLE3, TABLE5, CLIPPING, CITATION)
+    for p in (
+        TOY,
+        MNIST_CLASSIFICATION,
+        TABLE1,
+        TABLE2,
+        TABLE3,
+        HF_MOMENTUM,
+        TABLE5,
+        CLIPPING,
+        CITATION,
+    )
 }
 
 __all__ = ["PROTOCOLS"]
