@@ -279,7 +279,8 @@ def test_bad_input_gets_clear_errors():
         recurrent.step(lambda: (rnn(torch.randn(4, 5, 3))[0][:, -1], torch.randn(4, 2)))
 
 
-def test_a_step_to_a_non_finite_objective_is_rejected_without_line_search():
+@pytest.mark.parametrize("line_search", [False, True])
+def test_a_step_to_a_non_finite_objective_is_rejected(line_search):
     layer = nn.Linear(3, 1)
     inputs, targets = torch.randn(8, 3), torch.randn(8, 1)
     before = [p.detach().clone() for p in layer.parameters()]
@@ -290,7 +291,7 @@ def test_a_step_to_a_non_finite_objective_is_rejected_without_line_search():
             outputs = outputs * float("nan")
         return outputs, targets
 
-    optimizer = HessianFree(layer.parameters(), loss="squared-error", line_search=False)
+    optimizer = HessianFree(layer.parameters(), loss="squared-error", line_search=line_search)
     optimizer.step(closure)
     for p, q in zip(layer.parameters(), before, strict=True):
         torch.testing.assert_close(p.detach(), q)

@@ -598,7 +598,7 @@ class HessianFree(Optimizer):
         if group["line_search"]:
             trial = value if rate == 1.0 else self._evaluate(closure, start, direction, rate)
             tries = 0
-            while trial > f0 + 1e-2 * rate * slope:
+            while not trial <= f0 + 1e-2 * rate * slope:  # also rejects a NaN objective
                 tries += 1
                 if tries > 60:
                     rate = 0.0
