@@ -6,7 +6,7 @@ from inertia.experiments._config import RunConfig
 from inertia.experiments._protocol import Budget, Protocol
 from inertia.implicit import GRADIENT_METHODS
 
-__all__ = ["CITATION"]
+__all__ = ["CITATION", "HOPFIELD"]
 
 _DATASETS = ("cora", "citeseer")  # Pubmed needs ind.pubmed.allx (see docs/rbp.md)
 _PCA = {"cora": 64, "citeseer": 64, "pubmed": 16}
@@ -68,4 +68,38 @@ CITATION = Protocol(
     "Liao et al.'s accuracies could not be confirmed here, so no published numbers are shown. "
     "Pubmed is left out: the staged data lack ind.pubmed.allx. The learning rate is fixed "
     "(no selection on test nodes).",
+)
+
+
+def _hopfield_row(config: RunConfig) -> str:
+    return "mnist-10"
+
+
+_HOPFIELD_BASE = {"task": "hopfield", "optimizer": "adam", "lr": 1e-3, "batch_size": 1, "seed": 0}
+
+HOPFIELD = Protocol(
+    name="liao2018-hopfield",
+    title="Liao et al. (2018): Hopfield associative memory, L1 recall error per gradient method",
+    budgets={
+        "quick": Budget(
+            description="10 binarized MNIST digits, half of the on-pixels off; 784 + 1024 + 784 "
+            "units, a = 1, b = 0.5, 50 steps, K = 20; Adam lr 1e-3, batch 1, 100 epochs (1000 "
+            "updates); 1 seed",
+            base={**_HOPFIELD_BASE, "steps": 1000, "eval_every": 100, "checkpoint_every": 200},
+            blocks=[{"model": list(GRADIENT_METHODS)}],
+        ),
+        "paper": Budget(
+            description="as quick, 1000 epochs (10,000 updates), config hopfield.yaml of "
+            "lrjconan/RBP as SPEC 7.2 gives it; 1 seed",
+            base={**_HOPFIELD_BASE, "steps": 10_000, "eval_every": 500, "checkpoint_every": 500},
+            blocks=[{"model": list(GRADIENT_METHODS)}],
+        ),
+    },
+    row=_hopfield_row,
+    column=_method_column,
+    rows=("mnist-10",),
+    columns=GRADIENT_METHODS,
+    notes="Training error: mean absolute error per pixel between the output units and the clean "
+    "digit, from the training corruptions (test_error in the results: a second corruption). "
+    "Liao et al.'s numbers could not be confirmed here, so none are shown.",
 )

@@ -8,6 +8,7 @@ from inertia.tasks._base import AbstractTask as AbstractTask
 from inertia.tasks._base import NoOptions as NoOptions
 from inertia.tasks._base import Problem as Problem
 from inertia.tasks._citation import CitationClassification as CitationClassification
+from inertia.tasks._hopfield import HopfieldMemory as HopfieldMemory
 from inertia.tasks._long_term import LongTermDependencies as LongTermDependencies
 from inertia.tasks._mnist_classification import MnistClassification as MnistClassification
 from inertia.tasks._toy import ToyRegression as ToyRegression
@@ -20,6 +21,7 @@ TASKS: dict[str, AbstractTask] = {
         DeepAutoencoder(),
         LongTermDependencies(),
         CitationClassification(),
+        HopfieldMemory(),
     )
 }
 
@@ -28,6 +30,7 @@ __all__ = [
     "AbstractTask",
     "CitationClassification",
     "DeepAutoencoder",
+    "HopfieldMemory",
     "LongTermDependencies",
     "MnistClassification",
     "NoOptions",
