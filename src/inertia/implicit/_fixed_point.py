@@ -36,7 +36,9 @@ __all__ = [
     "FixedPointStats",
     "FixedPointWarning",
     "anderson",
+    "attach_adjoint",
     "fixed_point_iteration",
+    "solve_adjoint",
 ]
 
 GradientMethod = Literal["bptt", "tbptt", "rbp", "cg_rbp", "neumann_rbp"]
@@ -171,6 +173,90 @@ def _conjugate_gradient_normal(
         rr = rr_next
         steps += 1
     return z, steps, tolerance == 0 or math.sqrt(float(rr)) <= tolerance * reference
+
+
+def solve_adjoint(
+    gradient: str,
+    transpose: Callable[[Tensor], Tensor],
+    output: Tensor,
+    state: Tensor,
+    g: Tensor,
+    truncation: int,
+    tolerance: float,
+    *,
+    warn: bool = True,
+    who: str = "FixedPoint",
+) -> tuple[Tensor, int, float]:
+    """z with (I − Jᵀ) z ≈ g by an RBP method, for ``output = F(state)`` built with a graph.
+
+    ``transpose(v)`` is Jᵀv (one vector-Jacobian product through ``output``). Returns (z, the
+    products used, the relative residual ‖z − Jᵀz − g‖ / ‖g‖); warns with
+    :class:`FixedPointWarning` when the solve missed ``tolerance`` or the residual is not finite.
+    """
+    steps, solved = 0, True
+    if gradient == "neumann_rbp":
+        term, z = g, g.clone()
+        for _ in range(truncation - 1):
+            term = transpose(term)
+            z = z + term
+            steps += 1
+    elif gradient == "rbp":
+        z, solved = g.clone(), tolerance == 0
+        for _ in range(truncation):
+            nxt = transpose(z) + g
+            steps += 1
+            change = _relative(nxt - z, nxt)
+            z = nxt
+            if not math.isfinite(change):
+                break
+            if tolerance > 0 and change < tolerance:
+                solved = True
+                break
+    elif gradient == "cg_rbp":
+        with torch.enable_grad():
+            cotangent = torch.zeros_like(output, requires_grad=True)
+            (transposed,) = torch.autograd.grad(output, state, cotangent, create_graph=True)
+
+        def forward(v: Tensor) -> Tensor:
+            (product,) = torch.autograd.grad(transposed, cotangent, v, retain_graph=True)
+            return product
+
+        z, steps, solved = _conjugate_gradient_normal(transpose, forward, g, truncation, tolerance)
+    else:
+        raise ValueError(f"gradient must be 'rbp', 'cg_rbp' or 'neumann_rbp', got {gradient!r}")
+    residual = _relative(z - transpose(z) - g, g)
+    if warn and (not solved or not math.isfinite(residual)):
+        warnings.warn(
+            f"{who}: the {gradient} backward solve did not converge in {steps} steps (relative "
+            f"residual of (I - J^T) z = g: {residual:.3g})",
+            FixedPointWarning,
+            stacklevel=3,
+        )
+    return z, steps, residual
+
+
+def attach_adjoint(
+    output: Tensor, state: Tensor, solve: Callable[[Callable[[Tensor], Tensor], Tensor], Tensor]
+) -> None:
+    """Make the gradient arriving at ``output = F(state)`` be replaced by ``solve(transpose, g)``
+    (a tensor hook) before it flows on through F to F's parameters and inputs."""
+
+    def transpose(v: Tensor) -> Tensor:
+        (product,) = torch.autograd.grad(output, state, v, retain_graph=True)
+        return product
+
+    solving = [False]  # the Jᵀ products inside the hook backpropagate through `output` too
+
+    def adjoint(g: Tensor) -> Tensor:
+        if solving[0]:
+            return g
+        solving[0] = True
+        try:
+            return solve(transpose, g)
+        finally:
+            solving[0] = False
+
+    output.register_hook(adjoint)
 
 
 class FixedPoint(nn.Module):
@@ -320,67 +406,17 @@ class FixedPoint(nn.Module):
         if not output.requires_grad:
             return output
 
-        def transpose(v: Tensor) -> Tensor:
-            (product,) = torch.autograd.grad(output, state, v, retain_graph=True)
-            return product
-
-        solving = [False]  # the Jᵀ products inside the hook backpropagate through `output` too
-
-        def adjoint(g: Tensor) -> Tensor:
-            if solving[0]:
-                return g
-            solving[0] = True
-            try:
-                return self._adjoint(transpose, output, state, g)
-            finally:
-                solving[0] = False
-
-        output.register_hook(adjoint)
+        attach_adjoint(
+            output, state, lambda transpose, g: self._adjoint(transpose, output, state, g)
+        )
         return output
 
     def _adjoint(
         self, transpose: Callable[[Tensor], Tensor], output: Tensor, state: Tensor, g: Tensor
     ) -> Tensor:
         """z with (I − Jᵀ) z ≈ g by the configured RBP method."""
-        steps, solved = 0, True
-        if self.gradient == "neumann_rbp":
-            term, z = g, g.clone()
-            for _ in range(self.truncation - 1):
-                term = transpose(term)
-                z = z + term
-                steps += 1
-        elif self.gradient == "rbp":
-            z, solved = g.clone(), self.tolerance == 0
-            for _ in range(self.truncation):
-                nxt = transpose(z) + g
-                steps += 1
-                change = _relative(nxt - z, nxt)
-                z = nxt
-                if not math.isfinite(change):
-                    break
-                if self.tolerance > 0 and change < self.tolerance:
-                    solved = True
-                    break
-        else:  # cg_rbp
-            with torch.enable_grad():
-                cotangent = torch.zeros_like(output, requires_grad=True)
-                (transposed,) = torch.autograd.grad(output, state, cotangent, create_graph=True)
-
-            def forward(v: Tensor) -> Tensor:
-                (product,) = torch.autograd.grad(transposed, cotangent, v, retain_graph=True)
-                return product
-
-            z, steps, solved = _conjugate_gradient_normal(
-                transpose, forward, g, self.truncation, self.tolerance
-            )
-        residual = _relative(z - transpose(z) - g, g)
-        self.stats.backward_steps = steps
-        self.stats.backward_residual = residual
-        if self.warn and (not solved or not math.isfinite(residual)):
-            warnings.warn(
-                f"FixedPoint: the {self.gradient} backward solve did not converge in {steps} "
-                f"steps (relative residual of (I - J^T) z = g: {residual:.3g})",
-                FixedPointWarning,
-                stacklevel=2,
-            )
+        z, self.stats.backward_steps, self.stats.backward_residual = solve_adjoint(
+            self.gradient, transpose, output, state, g, self.truncation, self.tolerance,
+            warn=self.warn, who="FixedPoint",
+        )  # fmt: skip
         return z

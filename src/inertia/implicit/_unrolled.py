@@ -1,0 +1,148 @@
+"""Gradients through an unrolled iterative process, such as training (Liao et al. 2018,
+section 5.3; Maclaurin et al. 2015).
+
+An inner optimizer is a dynamical system h_{t+1} = Φ_t(h_t; λ) whose state h holds the weights
+(and velocities) and whose parameters λ are the hyperparameters. After T steps, a meta-objective
+L(h_T) has the hypergradient dL/dλ. The gradient methods are those of :class:`FixedPoint`:
+
+- ``bptt``: back-propagate through all T steps (memory grows with T).
+- ``tbptt``: through the last K steps only (the first T − K run without a graph).
+- ``rbp``, ``cg_rbp``, ``neumann_rbp``: treat h_T as a fixed point of the last map Φ_{T−1}
+  and use dL/dλ ≈ (∂Φ_{T−1}/∂λ)ᵀ z with (I − Jᵀ) z = dL/dh_T, J = ∂Φ_{T−1}/∂h at h_{T−1}
+  (SPEC 7.1). Only the last step keeps a graph: memory does not depend on T or K. The
+  approximation is exact in the limit where training has converged to a fixed point of Φ; it
+  is Liao et al.'s, stated here so that no one mistakes it for the exact hypergradient.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+from torch import Tensor, nn
+
+from inertia.implicit._fixed_point import (
+    GRADIENT_METHODS,
+    FixedPointStats,
+    _relative,
+    attach_adjoint,
+    solve_adjoint,
+)
+
+__all__ = ["Unrolled"]
+
+Step = Callable[[Tensor, int], Tensor]
+"""Φ_t(h): the state after step t (0-based) from the state before it."""
+
+
+class Unrolled(nn.Module):
+    """T steps of a step-dependent map h_{t+1} = Φ_t(h_t), differentiable by any method of
+    :data:`inertia.implicit.GRADIENT_METHODS`.
+
+    ``step(h, t)`` may use autograd inside (an inner optimizer computes gradients of its own
+    loss): steps whose result is not differentiated run under :func:`torch.no_grad`, so read
+    :func:`torch.is_grad_enabled` on entry, compute the inner gradient under
+    :func:`torch.enable_grad` and pass ``create_graph`` = that flag (the inner gradient depends
+    on hyperparameters even where h does not require grad). Hyperparameters are whatever tensors
+    ``step`` closes over.
+
+    Args:
+        step: Φ_t(h, t).
+        steps: T.
+        gradient: one of :data:`GRADIENT_METHODS`.
+        truncation: K, the tracked steps of ``tbptt`` and the Neumann terms or iteration limit of
+            the RBP methods.
+        tolerance: relative tolerance of the ``rbp``/``cg_rbp`` solves (0 = K iterations).
+        warn: emit :class:`FixedPointWarning` when an RBP solve misses its tolerance.
+
+    After each forward pass :attr:`stats` holds T as ``forward_steps`` and the relative size of
+    the last step, ‖h_T − h_{T−1}‖ / ‖h_T‖, as ``forward_residual`` (how far h_T is from a fixed
+    point of the last map: the RBP methods' assumption); ``converged`` is true when that is below
+    ``tolerance`` (or ``tolerance`` is 0). The backward fields are as in :class:`FixedPoint`.
+
+    Examples:
+        >>> import torch
+        >>> from inertia.implicit import Unrolled
+        >>> rate = torch.tensor(0.1, requires_grad=True)
+        >>> target = torch.tensor([1.0, -2.0])
+        >>> descent = Unrolled(lambda w, t: w - rate * (w - target), steps=50, gradient="bptt")
+        >>> w_final = descent(torch.zeros(2))
+        >>> ((w_final - target) ** 2).sum().backward()
+        >>> rate.grad < 0  # a larger rate would have come closer
+        tensor(True)
+    """
+
+    def __init__(
+        self,
+        step: Step,
+        steps: int,
+        gradient: str = "bptt",
+        truncation: int = 50,
+        tolerance: float = 0.0,
+        warn: bool = True,
+    ) -> None:
+        super().__init__()
+        if gradient not in GRADIENT_METHODS:
+            raise ValueError(f"gradient must be one of {GRADIENT_METHODS}, got {gradient!r}")
+        for name, value in (("steps", steps), ("truncation", truncation)):
+            if not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+        if tolerance < 0:
+            raise ValueError(f"tolerance must be >= 0, got {tolerance!r}")
+        self.step = step
+        self.steps = steps
+        self.gradient = gradient
+        self.truncation = truncation
+        self.tolerance = tolerance
+        self.warn = warn
+        self.stats = FixedPointStats()
+
+    def extra_repr(self) -> str:
+        return f"steps={self.steps}, gradient={self.gradient}, truncation={self.truncation}"
+
+    def _run_untracked(self, h: Tensor, start: int, stop: int) -> Tensor:
+        with torch.no_grad():
+            for t in range(start, stop):
+                h = self.step(h.detach(), t).detach()
+        return h
+
+    def _record(self, before: Tensor, after: Tensor) -> None:
+        residual = _relative(after.detach() - before.detach(), after.detach())
+        self.stats = FixedPointStats(
+            forward_steps=self.steps,
+            forward_residual=residual,
+            converged=self.tolerance == 0 or residual < self.tolerance,
+        )
+
+    def forward(self, h0: Tensor) -> Tensor:
+        """h_T from h_0, with the graph the gradient method needs."""
+        if not torch.is_grad_enabled():
+            before = self._run_untracked(h0, 0, self.steps - 1)
+            after = self._run_untracked(before, self.steps - 1, self.steps)
+            self._record(before, after)
+            return after
+        if self.gradient in ("bptt", "tbptt"):
+            tracked = self.steps if self.gradient == "bptt" else min(self.truncation, self.steps)
+            h = self._run_untracked(h0, 0, self.steps - tracked)
+            before = h
+            for t in range(self.steps - tracked, self.steps):
+                before = h
+                h = self.step(h, t)
+            self._record(before, h)
+            return h
+        before = self._run_untracked(h0, 0, self.steps - 1)
+        state = before.detach().requires_grad_(True)
+        output = self.step(state, self.steps - 1)
+        self._record(before, output)
+        if output.requires_grad:
+
+            def solve(transpose: Callable[[Tensor], Tensor], g: Tensor) -> Tensor:
+                z, steps, residual = solve_adjoint(
+                    self.gradient, transpose, output, state, g, self.truncation, self.tolerance,
+                    warn=self.warn, who="Unrolled",
+                )  # fmt: skip
+                self.stats.backward_steps, self.stats.backward_residual = steps, residual
+                return z
+
+            attach_adjoint(output, state, solve)
+        return output
