@@ -35,6 +35,12 @@ def test_yaml_then_overrides(tmp_path):
         ({"device": "tpu"}, "config key 'device' must be 'cpu' | 'cuda' | 'auto', got 'tpu'"),
         ({"finetune_steps": 5000}, "config key 'finetune_steps' must be in [0, steps], got 5000"),
         ({"task_options": 3}, "config key 'task_options' must be dict, got 3"),
+        ({"lr_decay_steps": 50}, "config key 'lr_decay_steps' must be a list of int, got 50"),
+        ({"lr_decay_steps": [1.5]}, "config key 'lr_decay_steps' must be a list of int, got [1.5]"),
+        (
+            {"lr_decay_steps": [50, 20]},
+            "config key 'lr_decay_steps' must be increasing positive update numbers, got [50, 20]",
+        ),
     ],
 )
 def test_errors_are_one_line_and_name_key_and_value(mapping, message):

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import dataclasses
 import math
 
 from inertia.experiments import RunConfig
@@ -35,7 +36,10 @@ def result(error: float, status: str = "completed", **overrides) -> RunResult:
         config=config.to_dict(),
         status=status,  # type: ignore[arg-type]
         final={"train_error": error, "train_loss": error},
-        curve=[{"step": 0, "train_error": 1.0}, {"step": 10, "train_error": error}],
+        curve=[
+            {"step": 0, "train_error": 1.0, "train_loss": 1.0},
+            {"step": 10, "train_error": error, "train_loss": error},
+        ],
         diverged_at=5 if status == "diverged" else None,
         steps_done=10,
         error_name="error",
@@ -86,3 +90,13 @@ def test_partial_cells_are_marked(tmp_path):
     assert "0.4 (1/4 runs) / 0.5" in markdown
     assert (tmp_path / "learning_curves.png").exists()
     assert (tmp_path / "table.json").exists()
+
+
+def test_metric_label_names_a_metric_other_than_train_error(tmp_path):
+    run = {"optimizer": "nag", "momentum": 0.9, "lr": 0.1, "seed": 0}
+    results = {key(**run): result(0.4, **run)}
+    default = write_report(PROTOCOL, "quick", results, tmp_path / "default")
+    assert "Ours: error, `quick` budget" in default  # the task's error_name
+    labelled = dataclasses.replace(PROTOCOL, metric="train_loss", metric_label="meta-objective")
+    markdown = write_report(labelled, "quick", results, tmp_path / "labelled")
+    assert "Ours: meta-objective, `quick` budget" in markdown

@@ -162,6 +162,17 @@ def test_gradient_clipping_bounds_each_update():
     assert norm.item() == pytest.approx(clip, rel=1e-4)
 
 
+def test_lr_decay_steps_scale_the_rate_from_each_milestone(tmp_path):
+    # A factor of 1e-30 from update 5 on freezes the weights there: 10 updates end where 5 did.
+    decayed = config(optimizer="sgd", steps=10, lr_decay_steps=[5], lr_decay_factor=1e-30)
+    train(decayed, tmp_path / "decayed")
+    train(config(optimizer="sgd", steps=5), tmp_path / "five")
+    train(config(optimizer="sgd", steps=10), tmp_path / "ten")
+    for name, value in final_state(tmp_path / "decayed").items():
+        torch.testing.assert_close(value, final_state(tmp_path / "five")[name])
+        assert not torch.allclose(value, final_state(tmp_path / "ten")[name])
+
+
 def test_float64_and_sparse_init(tmp_path):
     cfg = config(precision="float64", init="sparse", init_scale=0.5, steps=20)
     prepared = prepare(cfg)

@@ -45,6 +45,10 @@ class RunConfig:
             ``curvature_batch``, the cases of each minibatch used for curvature products
             (0 = all).
         lr: the learning rate ε (for ``hf``, the step along the CG solution).
+        lr_decay_steps: updates (0-based) from which the learning rate is multiplied by
+            ``lr_decay_factor`` once more; e.g. ``[50]`` with 0.1 runs updates 0-49 at ``lr``
+            and the rest at ``lr / 10`` (Liao et al.'s meta-optimizer).
+        lr_decay_factor: the factor of each decay.
         momentum: μ for ``constant``, μ_max for ``sutskever`` (eq. 3), μ₀ for ``rnn``.
         momentum_schedule: ``constant``, ``sutskever`` or ``rnn``.
         momentum_period: updates per plateau of the ``sutskever`` schedule (250 in eq. 3;
@@ -75,6 +79,8 @@ class RunConfig:
     optimizer: str = "nag"
     optimizer_options: dict[str, Any] = dataclasses.field(default_factory=dict)
     lr: float = 0.01
+    lr_decay_steps: list[int] = dataclasses.field(default_factory=list)
+    lr_decay_factor: float = 0.1
     momentum: float = 0.9
     momentum_schedule: Literal["constant", "sutskever", "rnn"] = "constant"
     momentum_period: int = 250
@@ -96,6 +102,12 @@ class RunConfig:
         _check_types(self)
         checks = [
             ("lr", self.lr >= 0, ">= 0"),
+            (
+                "lr_decay_steps",
+                all(b > a for a, b in zip([0, *self.lr_decay_steps], self.lr_decay_steps)),
+                "increasing positive update numbers",
+            ),
+            ("lr_decay_factor", self.lr_decay_factor > 0, "> 0"),
             ("momentum", 0 <= self.momentum < 1, "in [0, 1)"),
             ("init_scale", self.init_scale > 0, "> 0"),
             ("momentum_period", self.momentum_period >= 1, ">= 1"),
@@ -124,6 +136,8 @@ class RunConfig:
 def _type_name(annotation: Any) -> str:
     if typing.get_origin(annotation) is Literal:
         return " | ".join(repr(a) for a in typing.get_args(annotation))
+    if typing.get_origin(annotation) is list:
+        return f"a list of {_type_name(typing.get_args(annotation)[0])}"
     return getattr(annotation, "__name__", str(annotation))
 
 
@@ -135,6 +149,9 @@ def _matches(value: Any, annotation: Any) -> bool:
         return any(_matches(value, a) for a in typing.get_args(annotation))
     if origin is dict:
         return isinstance(value, dict)
+    if origin is list:
+        (item,) = typing.get_args(annotation)
+        return isinstance(value, list) and all(_matches(v, item) for v in value)
     if annotation is Any:
         return True
     if annotation is float:

@@ -78,6 +78,8 @@ class Protocol:
         published: ``{(row, column): number}`` from the paper; cells absent are "n/a".
         select: fields to pick the best over (after averaging over seeds).
         metric: the key of ``RunResult.final`` reported.
+        metric_label: what ``metric`` is, for captions and axes (default: the task's
+            ``error_name``, which describes ``train_error``).
         notes: shown under the table (sources, what is unconfirmed, deviations).
     """
 
@@ -91,6 +93,7 @@ class Protocol:
     published: Mapping[tuple[str, str], float] = dataclasses.field(default_factory=dict)
     select: Sequence[str] = ("lr",)
     metric: str = "train_error"
+    metric_label: str = ""
     notes: str = ""
 
     def budget(self, name: str) -> Budget:

@@ -231,7 +231,9 @@ def write_report(
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     table = build_table(protocol, budget, results)
-    error_name = next(iter(results.values())).error_name if results else protocol.metric
+    error_name = protocol.metric_label or (
+        next(iter(results.values())).error_name if results else protocol.metric
+    )
     markdown = render_markdown(protocol, budget, table, error_name)
     (out / "table.md").write_text(markdown)
     (out / "index.html").write_text(render_html(protocol, budget, table, error_name))

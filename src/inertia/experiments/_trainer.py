@@ -413,6 +413,10 @@ def train(
                 position += config.batch_size
                 batch_inputs, batch_targets = prepared.inputs[batch], prepared.targets[batch]  # type: ignore[index]
 
+            if config.lr_decay_steps:
+                decays = sum(step >= milestone for milestone in config.lr_decay_steps)
+                for group in optimizer.param_groups:
+                    group["lr"] = config.lr * config.lr_decay_factor**decays
             if isinstance(optimizer, HessianFree):
                 loss = _hessian_free_step(optimizer, model, batch_inputs, batch_targets, config)
             else:
