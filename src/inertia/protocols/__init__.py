@@ -5,7 +5,7 @@ The registry is explicit: a protocol is available once listed in :data:`PROTOCOL
 
 from inertia.experiments._protocol import Protocol
 from inertia.protocols._general import MNIST_CLASSIFICATION, TOY
-from inertia.protocols._liao2018 import CITATION, HOPFIELD
+from inertia.protocols._liao2018 import CITATION, HOPFIELD, HYPERGRADIENT
 from inertia.protocols._long_term import CLIPPING, TABLE5
 from inertia.protocols._sutskever2013 import HF_MOMENTUM, TABLE1, TABLE2, TABLE3
 
@@ -22,6 +22,7 @@ PROTOCOLS: dict[str, Protocol] = {
         CLIPPING,
         CITATION,
         HOPFIELD,
+        HYPERGRADIENT,
     )
 }
 

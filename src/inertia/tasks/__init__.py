@@ -9,6 +9,9 @@ from inertia.tasks._base import NoOptions as NoOptions
 from inertia.tasks._base import Problem as Problem
 from inertia.tasks._citation import CitationClassification as CitationClassification
 from inertia.tasks._hopfield import HopfieldMemory as HopfieldMemory
+from inertia.tasks._hypergradient import (
+    HyperparameterOptimization as HyperparameterOptimization,
+)
 from inertia.tasks._long_term import LongTermDependencies as LongTermDependencies
 from inertia.tasks._mnist_classification import MnistClassification as MnistClassification
 from inertia.tasks._toy import ToyRegression as ToyRegression
@@ -22,6 +25,7 @@ TASKS: dict[str, AbstractTask] = {
         LongTermDependencies(),
         CitationClassification(),
         HopfieldMemory(),
+        HyperparameterOptimization(),
     )
 }
 
@@ -31,6 +35,7 @@ __all__ = [
     "CitationClassification",
     "DeepAutoencoder",
     "HopfieldMemory",
+    "HyperparameterOptimization",
     "LongTermDependencies",
     "MnistClassification",
     "NoOptions",
