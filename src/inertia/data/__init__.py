@@ -13,25 +13,35 @@ from inertia.data._long_term import LONG_TERM_PROBLEMS as LONG_TERM_PROBLEMS
 from inertia.data._long_term import LongTermProblem as LongTermProblem
 from inertia.data._long_term import SequenceBatch as SequenceBatch
 from inertia.data._mnist import load_mnist as load_mnist
+from inertia.data._music import MUSIC_DATASETS as MUSIC_DATASETS
+from inertia.data._music import load_music as load_music
+from inertia.data._music import rolls_from_notes as rolls_from_notes
 from inertia.data._planetoid import PLANETOID_DATASETS as PLANETOID_DATASETS
 from inertia.data._planetoid import CitationGraph as CitationGraph
 from inertia.data._planetoid import load_planetoid as load_planetoid
+from inertia.data._ptb import TokenizedCorpus as TokenizedCorpus
+from inertia.data._ptb import load_ptb as load_ptb
 
 __all__ = [
     "LONG_TERM_PROBLEMS",
+    "MUSIC_DATASETS",
     "PLANETOID_DATASETS",
     "CitationGraph",
     "DataError",
     "DataFile",
     "LongTermProblem",
     "SequenceBatch",
+    "TokenizedCorpus",
     "data_root",
     "generate_curves",
     "generate_faces",
     "load_curves",
     "load_faces",
     "load_mnist",
+    "load_music",
     "load_olivetti",
     "load_planetoid",
+    "load_ptb",
     "locate",
+    "rolls_from_notes",
 ]

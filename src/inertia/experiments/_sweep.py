@@ -157,6 +157,7 @@ def _objective(
     base: dict[str, object],
     settings: SweepSettings,
     folder: Path,
+    metric: str,
 ) -> Callable[[optuna.Trial], float]:
     def objective(trial: optuna.Trial) -> float:
         cell = trial.suggest_categorical("cell", list(runs))
@@ -175,20 +176,20 @@ def _objective(
             config = config.replace(data_dir=settings.data_dir)
 
         def report(step: int, metrics: dict[str, float]) -> None:
-            value = metrics["train_error"]
+            value = metrics[metric]
             if value == value and abs(value) != float("inf"):  # finite values only
                 trial.report(value, step)
 
         result = train(config, folder / cell_folder(cell), resume=True, on_evaluation=report)
         trial.set_user_attr(_RESULT_ATTRIBUTE, result.to_dict())
         if settings.progress:
-            error = result.final["train_error"]
+            value = result.final[metric]
             print(
                 f"[worker {os.getpid()}] {cell_label(cell, base)}: {result.status}, "
-                f"train_error {error:.6g}, {result.updates_per_s:.0f} updates/s",
+                f"{metric} {value:.6g}, {result.updates_per_s:.2g} updates/s",
                 flush=True,
             )
-        return result.final["train_error"]
+        return result.final[metric]
 
     return objective
 
@@ -200,7 +201,7 @@ def _worker(protocol: Protocol, budget: str, settings: SweepSettings, threads: i
     cells = list(runs)
     folder = Path(settings.runs_dir) / study.study_name
     base = dict(protocol.budget(budget).base)
-    objective = _objective(study, runs, base, settings, folder)
+    objective = _objective(study, runs, base, settings, folder, protocol.metric)
     poll = max(1.0, settings.heartbeat_s / 2)
     while True:
         with warnings.catch_warnings():
