@@ -205,8 +205,11 @@ def evaluate(prepared: Prepared) -> dict[str, float]:
             batch = prepared.problem.metrics(prepared.model(chunk_inputs), chunk_targets)
             for key, value in batch.items():
                 sums[key] = sums[key] + value.double() if key in sums else value.double()
-        for key, value in sums.items():
-            results[f"{prefix}_{key}"] = value.item() / _count(inputs)
+        averages = {key: value.item() / _count(inputs) for key, value in sums.items()}
+        if prepared.problem.derived_metrics is not None:
+            averages.update(prepared.problem.derived_metrics(averages))
+        for key, value in averages.items():
+            results[f"{prefix}_{key}"] = value
     prepared.model.train()
     _swap(prepared.optimizer, "train")
     return results

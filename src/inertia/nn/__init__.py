@@ -1,17 +1,24 @@
-"""Network modules: recurrent networks for the long-term-dependency problems and the graph
-network of the recurrent back-propagation experiments."""
+"""Network modules: recurrent networks for the long-term-dependency problems and polyphonic
+music (with NADE outputs), and the graph and Hopfield networks of the recurrent
+back-propagation experiments."""
 
 from inertia.nn._graph import GatedGraphNetwork as GatedGraphNetwork
 from inertia.nn._graph import adjacency as adjacency
 from inertia.nn._hopfield import HopfieldNetwork as HopfieldNetwork
 from inertia.nn._leaky_rnn import leaky_rnn as leaky_rnn
+from inertia.nn._polyphonic import NADE as NADE
+from inertia.nn._polyphonic import OUTPUT_MODELS as OUTPUT_MODELS
+from inertia.nn._polyphonic import PolyphonicRNN as PolyphonicRNN
 from inertia.nn._recurrent import CELLS as CELLS
 from inertia.nn._recurrent import RecurrentNetwork as RecurrentNetwork
 
 __all__ = [
     "CELLS",
+    "NADE",
+    "OUTPUT_MODELS",
     "GatedGraphNetwork",
     "HopfieldNetwork",
+    "PolyphonicRNN",
     "RecurrentNetwork",
     "adjacency",
     "leaky_rnn",

@@ -14,6 +14,7 @@ from inertia.tasks._hypergradient import (
 )
 from inertia.tasks._long_term import LongTermDependencies as LongTermDependencies
 from inertia.tasks._mnist_classification import MnistClassification as MnistClassification
+from inertia.tasks._polyphonic import PolyphonicMusic as PolyphonicMusic
 from inertia.tasks._toy import ToyRegression as ToyRegression
 
 TASKS: dict[str, AbstractTask] = {
@@ -26,6 +27,7 @@ TASKS: dict[str, AbstractTask] = {
         CitationClassification(),
         HopfieldMemory(),
         HyperparameterOptimization(),
+        PolyphonicMusic(),
     )
 }
 
@@ -39,6 +41,7 @@ __all__ = [
     "LongTermDependencies",
     "MnistClassification",
     "NoOptions",
+    "PolyphonicMusic",
     "Problem",
     "ToyRegression",
 ]

@@ -38,6 +38,9 @@ class Problem:
             ``"tanh"``, Sutskever et al. section 3.2).
         dataset: the name of the data actually used (e.g. ``curves-synth`` for the stand-in),
             recorded with every result so that no one mistakes it for the original.
+        derived_metrics: ``derived_metrics(averages) -> more``: quantities that are not averages
+            over cases (e.g. a ratio of two sums, which equals the ratio of their averages),
+            computed from one split's averaged metrics and reported beside them.
         output_loss: the output nonlinearity and matching loss that ``loss`` computes, one of
             ``inertia.optim.OUTPUT_LOSSES`` (what Hessian-free needs for its Gauss-Newton
             products); None where the loss is not one of them.
@@ -59,6 +62,7 @@ class Problem:
     dataset: str = ""
     sample_batch: Callable[[int, torch.Generator], tuple[Tensor, Tensor]] | None = None
     output_loss: str | None = None
+    derived_metrics: Callable[[dict[str, float]], dict[str, float]] | None = None
 
 
 class AbstractTask(ABC):
