@@ -6,6 +6,7 @@ import dataclasses
 import html
 import math
 import statistics
+import textwrap
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
@@ -208,16 +209,17 @@ def plot_curves(
                 steps, values = zip(*curve)
                 axis.plot(steps, values, marker="o", ms=3, label=column)
                 drawn = True
-        axis.set_title(row_label(protocol, row, table))
+        axis.set_title(textwrap.fill(row_label(protocol, row, table), 50), fontsize=10)
         axis.set_xlabel("update")
-        axis.set_ylabel(error_name)
+        axis.set_ylabel(textwrap.fill(error_name, 45), fontsize=9)
         if drawn:
             if all(v > 0 for c in protocol.columns for _, v in table[(row, c)].curve):
                 axis.set_yscale("log")
             axis.legend(fontsize=8)
         else:
             axis.text(0.5, 0.5, "not run", ha="center", va="center", transform=axis.transAxes)
-    figure.suptitle(f"{protocol.title}\n(best setting per column, mean over seeds)", fontsize=10)
+    title = textwrap.fill(protocol.title, max(60, 55 * len(rows)))
+    figure.suptitle(f"{title}\n(best setting per column, mean over seeds)", fontsize=10)
     figure.tight_layout()
     figure.savefig(path, dpi=110)
     plt.close(figure)
