@@ -100,3 +100,20 @@ def test_metric_label_names_a_metric_other_than_train_error(tmp_path):
     labelled = dataclasses.replace(PROTOCOL, metric="train_loss", metric_label="meta-objective")
     markdown = write_report(labelled, "quick", results, tmp_path / "labelled")
     assert "Ours: meta-objective, `quick` budget" in markdown
+
+
+def test_select_metric_picks_the_setting_and_metric_is_reported():
+    results = {}
+    # lr 0.1 is better on validation, lr 0.01 on test: the table must report lr 0.1's test value.
+    for lr, valid, test in ((0.1, 0.2, 0.5), (0.01, 0.3, 0.4)):
+        run = {"optimizer": "nag", "momentum": 0.9, "lr": lr, "seed": 0}
+        outcome = result(0.1, **run)
+        outcome.final.update({"valid_error": valid, "test_error": test})
+        outcome.curve = [{"step": 0, "test_error": 1.0}, {"step": 10, "test_error": test}]
+        results[key(**run)] = outcome
+    protocol = dataclasses.replace(PROTOCOL, metric="test_error", select_metric="valid_error")
+    cell = build_table(protocol, "quick", results)[("toy-regression", "0.9N")]
+    assert cell.chosen == {"lr": 0.1}
+    assert cell.ours == 0.5
+    assert "best over lr by valid_error" in render_markdown(protocol, "quick", build_table(
+        protocol, "quick", results), "error")  # fmt: skip

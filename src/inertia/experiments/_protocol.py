@@ -65,7 +65,8 @@ class Protocol:
     Each run lands in table cell ``(row(config), column(config))``. Within a cell, the metric
     (final training error at θ) is averaged over seeds for each setting of ``select`` fields (the
     learning rate), and the best average is reported — the papers' rule ("best final training
-    error over lr").
+    error over lr"). With a ``select_metric`` (e.g. ``valid_error``), the setting with the best
+    average of that is chosen and its ``metric`` (e.g. ``test_error``) reported.
 
     Attributes:
         name: the registry name (``inertia sweep NAME``).
@@ -80,6 +81,7 @@ class Protocol:
         metric: the key of ``RunResult.final`` reported.
         metric_label: what ``metric`` is, for captions and axes (default: the task's
             ``error_name``, which describes ``train_error``).
+        select_metric: the key that picks the setting (default: ``metric``).
         notes: shown under the table (sources, what is unconfirmed, deviations).
     """
 
@@ -94,6 +96,7 @@ class Protocol:
     select: Sequence[str] = ("lr",)
     metric: str = "train_error"
     metric_label: str = ""
+    select_metric: str = ""
     notes: str = ""
 
     def budget(self, name: str) -> Budget:

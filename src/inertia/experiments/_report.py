@@ -68,6 +68,7 @@ def build_table(
         setting = tuple((field, result.config[field]) for field in protocol.select)
         groups[(protocol.row(config), protocol.column(config))][setting].append(result)
     metric = protocol.metric
+    chooser = protocol.select_metric or metric
     table: dict[tuple[str, str], Cell] = {}
     for row in protocol.rows:
         for column in protocol.columns:
@@ -75,7 +76,7 @@ def build_table(
             settings = groups.get(key, {})
             best: tuple[float, tuple, list[RunResult]] | None = None
             for setting, runs in settings.items():
-                value = statistics.fmean(r.final[metric] for r in runs)
+                value = statistics.fmean(r.final[chooser] for r in runs)
                 if (
                     best is None
                     or value < best[0]
@@ -83,7 +84,7 @@ def build_table(
                 ):
                     best = (value, setting, runs)
             table[key] = Cell(
-                ours=best[0] if best else None,
+                ours=statistics.fmean(r.final[metric] for r in best[2]) if best else None,
                 published=protocol.published.get(key),
                 chosen=dict(best[1]) if best else {},
                 runs_done=sum(len(runs) for runs in settings.values()),
@@ -122,6 +123,11 @@ def _cell_text(cell: Cell) -> str:
     return f"{ours} / {_number(cell.published)}"
 
 
+def _chosen_by(protocol: Protocol) -> str:
+    chooser = protocol.select_metric
+    return f" by {chooser}" if chooser and chooser != protocol.metric else ""
+
+
 def render_markdown(
     protocol: Protocol, budget: str, table: dict[tuple[str, str], Cell], error_name: str
 ) -> str:
@@ -130,7 +136,7 @@ def render_markdown(
         f"## {protocol.title}",
         "",
         f"Each cell: **ours / published**. Ours: {error_name}, `{budget}` budget ({description}); "
-        f"mean over seeds, best over {', '.join(protocol.select)}. "
+        f"mean over seeds, best over {', '.join(protocol.select)}{_chosen_by(protocol)}. "
         "'not run': no complete run yet; 'n/a': no published number.",
         "",
         "| | " + " | ".join(protocol.columns) + " |",
@@ -181,7 +187,7 @@ th, td {{ border: 1px solid #bbb; padding: 0.4em 0.7em; text-align: center; }}
 <h2>{html.escape(protocol.title)}</h2>
 <p>Each cell: <b>ours</b> (top) and the published number (grey). Ours: {html.escape(error_name)},
 <code>{html.escape(budget)}</code> budget ({description}); mean over seeds, best over
-{html.escape(", ".join(protocol.select))}.</p>
+{html.escape(", ".join(protocol.select) + _chosen_by(protocol))}.</p>
 <table><tr><th></th>{header}</tr>
 {chr(10).join(rows)}
 </table>

@@ -123,6 +123,8 @@ class Prepared:
     test_targets: Tensor | None
     device: torch.device
     dtype: torch.dtype = torch.float32
+    validation_inputs: Tensor | None = None
+    validation_targets: Tensor | None = None
 
 
 def _place_one(tensor: Tensor, device: torch.device, dtype: torch.dtype) -> Tensor:
@@ -170,6 +172,9 @@ def prepare(config: RunConfig) -> Prepared:
     model = problem.model.to(device, dtype)
     optimizer = build_optimizer(model.parameters(), config, problem.output_loss)
     has_test = problem.test_inputs is not None and problem.test_targets is not None
+    has_validation = (
+        problem.validation_inputs is not None and problem.validation_targets is not None
+    )
     return Prepared(
         problem=problem,
         model=model,
@@ -180,6 +185,12 @@ def prepare(config: RunConfig) -> Prepared:
         test_targets=_place(problem.test_targets, device, dtype) if has_test else None,  # type: ignore[arg-type]
         device=device,
         dtype=dtype,
+        validation_inputs=_place(problem.validation_inputs, device, dtype)
+        if has_validation
+        else None,
+        validation_targets=_place(problem.validation_targets, device, dtype)
+        if has_validation
+        else None,
     )
 
 
@@ -192,11 +203,14 @@ def _swap(optimizer: torch.optim.Optimizer, mode: Literal["eval", "train"]) -> N
 
 @torch.no_grad()
 def evaluate(prepared: Prepared) -> dict[str, float]:
-    """Metrics on the whole training set (and test set, if any) at the true iterate θ."""
+    """Metrics on the whole training set (and the validation and test sets, if any) at the
+    true iterate θ, prefixed ``train_``, ``valid_``, ``test_``."""
     _swap(prepared.optimizer, "eval")
     prepared.model.eval()
     results: dict[str, float] = {}
     sets = [("train", prepared.inputs, prepared.targets)]
+    if prepared.validation_inputs is not None:
+        sets.append(("valid", prepared.validation_inputs, prepared.validation_targets))  # type: ignore[arg-type]
     if prepared.test_inputs is not None:
         sets.append(("test", prepared.test_inputs, prepared.test_targets))  # type: ignore[arg-type]
     for prefix, inputs, targets in sets:

@@ -34,6 +34,9 @@ class Problem:
         error_name: what ``"error"`` means, for tables (e.g. "training squared error per case").
         test_inputs: optional held-out inputs, evaluated with the same metrics.
         test_targets: their targets.
+        validation_inputs: optional inputs for model selection (``valid_*`` metrics; a
+            protocol's ``select_metric`` can pick settings by them), evaluated like the test set.
+        validation_targets: their targets.
         sparse_init_nonlinearity: the unit type ``init=sparse`` assumes (``"sigmoid"`` or
             ``"tanh"``, Sutskever et al. section 3.2).
         dataset: the name of the data actually used (e.g. ``curves-synth`` for the stand-in),
@@ -63,6 +66,8 @@ class Problem:
     sample_batch: Callable[[int, torch.Generator], tuple[Tensor, Tensor]] | None = None
     output_loss: str | None = None
     derived_metrics: Callable[[dict[str, float]], dict[str, float]] | None = None
+    validation_inputs: Tensor | list[Tensor] | None = None
+    validation_targets: Tensor | list[Tensor] | None = None
 
 
 class AbstractTask(ABC):

@@ -4,8 +4,9 @@ the frames before it.
 
 Training cases are subsequences of ``chunk`` steps (the RNN's state starts afresh in each, as in
 Boulanger-Lewandowski's code; each step's input is the true previous frame, zero before a
-sequence's first), padded at the end; test cases are whole sequences of the ``evaluate_on``
-split, padded within groups of similar length. Every target row carries a weight: 0 on padding,
+sequence's first), padded at the end; validation and test cases are whole sequences of the
+standard ``valid`` and ``test`` splits (metrics ``valid_*`` and ``test_*``), padded within groups
+of similar length. Every target row carries a weight: 0 on padding,
 cases/steps of its split elsewhere, so that the runner's per-case averages come out per time step:
 
 - ``loss``/``error``: negative log-likelihood per time step, in nats (exact for both output
@@ -43,7 +44,6 @@ class PolyphonicOptions:
     cell: recurrent cell, one of ``inertia.nn.CELLS``.
     leak_low, leak_high: the per-unit α range of the leaky cells.
     chunk: steps per training subsequence (100).
-    evaluate_on: the split scored as "test": ``test`` or ``valid``.
     """
 
     dataset: str = "jsb"
@@ -53,7 +53,6 @@ class PolyphonicOptions:
     leak_low: float = 0.0
     leak_high: float = 0.9
     chunk: int = 100
-    evaluate_on: str = "test"
 
     def __post_init__(self) -> None:
         if self.dataset not in MUSIC_DATASETS:
@@ -62,11 +61,6 @@ class PolyphonicOptions:
             )
         if self.cell not in CELLS:
             raise ValueError(f"polyphonic option 'cell' must be one of {CELLS}, got {self.cell!r}")
-        if self.evaluate_on not in ("test", "valid"):
-            raise ValueError(
-                f"polyphonic option 'evaluate_on' must be 'test' or 'valid', got "
-                f"{self.evaluate_on!r}"
-            )
         for key in ("hidden", "nade_hidden", "chunk"):
             if getattr(self, key) < 1:
                 raise ValueError(
@@ -179,9 +173,11 @@ class PolyphonicMusic(AbstractTask):
 
     def build(self, model, options, generator, data_dir):  # type: ignore[no-untyped-def]
         train_rolls = load_music(options.dataset, "train", data_dir)
-        test_rolls = load_music(options.dataset, options.evaluate_on, data_dir)
         inputs, targets = chunk_sequences(train_rolls, options.chunk)
-        test_inputs, test_targets = group_sequences(test_rolls)
+        valid_inputs, valid_targets = group_sequences(
+            load_music(options.dataset, "valid", data_dir)
+        )
+        test_inputs, test_targets = group_sequences(load_music(options.dataset, "test", data_dir))
         network = PolyphonicRNN(
             notes=inputs.shape[-1],
             hidden_size=options.hidden,
@@ -200,8 +196,9 @@ class PolyphonicMusic(AbstractTask):
             error_name="negative log-likelihood per time step (nats)",
             test_inputs=test_inputs,  # type: ignore[arg-type]
             test_targets=test_targets,  # type: ignore[arg-type]
+            validation_inputs=valid_inputs,
+            validation_targets=valid_targets,
             sparse_init_nonlinearity="tanh",
-            dataset=f"{options.dataset} (train chunks of {options.chunk}; "
-            f"{options.evaluate_on} sequences)",
+            dataset=options.dataset,
             derived_metrics=_accuracy,
         )
