@@ -1,0 +1,105 @@
+"""Bengio, Boulanger-Lewandowski & Pascanu (2012): the optimization techniques for RNNs added one
+at a time, on polyphonic music (task ``polyphonic``).
+
+Rows add the techniques cumulatively to plain SGD, in the paper's order: gradient clipping (C),
+leaky integration (L), rectifier units (R, with leaky integration: the ``leaky-relu`` cell) and
+Nesterov momentum (N, our exact NAG, which the paper's "simplified Nesterov momentum" rewrites
+with a look-ahead parameter). Columns are the dataset with the independent-logistic output
+(``RNN``) or the NADE output (``RNN-NADE``). Each cell is the test NLL per time step at the
+learning rate with the best validation NLL (``select_metric = valid_error``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from inertia.experiments._config import RunConfig
+from inertia.experiments._protocol import Budget, Protocol
+
+__all__ = ["BENGIO2012", "ablation_row"]
+
+ROWS = ("SGD", "SGD+C", "SGD+CL", "SGD+CLR", "SGD+CLRN")
+_CELLS = {"SGD": "tanh", "SGD+C": "tanh", "SGD+CL": "leaky-tanh", "SGD+CLR": "leaky-relu",
+          "SGD+CLRN": "leaky-relu"}  # fmt: skip
+_OUTPUTS = {"logistic": "RNN", "nade": "RNN-NADE"}
+DATASETS = ("jsb", "nottingham", "musedata", "piano-midi")
+
+
+def ablation_row(config: RunConfig) -> str:
+    """``SGD``, ``SGD+C``, ... from the run's cell, clipping and optimizer."""
+    cell = config.task_options.get("cell", "tanh")
+    row = "SGD"
+    if config.clip_grad_norm > 0:
+        row += "+C"
+    if cell.startswith("leaky"):
+        row += "L" if row != "SGD" else "+L"
+    if cell.endswith("relu"):
+        row += "R" if row != "SGD" else "+R"
+    if config.optimizer == "nag" and config.momentum > 0:
+        row += "N" if row != "SGD" else "+N"
+    return row
+
+
+def _column(config: RunConfig) -> str:
+    model = "logistic" if config.model == "default" else config.model
+    return f"{config.task_options.get('dataset', 'jsb')} {_OUTPUTS[model]}"
+
+
+def _blocks(
+    datasets: tuple[str, ...], sizes: dict[str, Any], clip: float, sgd_lrs: list[float],
+    nag_lrs: list[float],
+) -> list[dict[str, Any]]:  # fmt: skip
+    blocks = []
+    for dataset in datasets:
+        for row in ROWS:
+            options = {"dataset": dataset, "cell": _CELLS[row], **sizes}
+            nesterov = row.endswith("N")
+            blocks.append({
+                "model": ["logistic", "nade"],
+                "task_options": [options],
+                "clip_grad_norm": [clip if "C" in row[3:] else 0.0],
+                "optimizer": ["nag" if nesterov else "sgd"],
+                "momentum": [0.9 if nesterov else 0.0],
+                "lr": nag_lrs if nesterov else sgd_lrs,
+            })  # fmt: skip
+    return blocks
+
+
+_SGD_LRS = [0.03, 0.1, 0.3]
+_NAG_LRS = [0.003, 0.01, 0.03]
+_BASE = {"task": "polyphonic", "seed": 0, "momentum_schedule": "constant", "batch_size": 10}
+
+BENGIO2012 = Protocol(
+    name="bengio2012",
+    title="Bengio, Boulanger-Lewandowski & Pascanu (2012): RNN optimization techniques on "
+    "polyphonic music, test NLL per time step",
+    budgets={
+        "quick": Budget(
+            description="JSB Chorales; RNN of 200 units (NADE: 50 hidden units); training "
+            "subsequences of 100 steps, minibatches of 10; 1000 updates; clipping at norm 5, "
+            "leaky α spread over [0, 0.9], NAG μ = 0.9; lr from {0.03, 0.1, 0.3} (SGD rows) or "
+            "{0.003, 0.01, 0.03} (N row) by validation NLL; 1 seed",
+            base={**_BASE, "steps": 1000, "eval_every": 250, "checkpoint_every": 250},
+            blocks=_blocks(("jsb",), {"hidden": 200, "nade_hidden": 50}, 5.0, _SGD_LRS, _NAG_LRS),
+        ),
+        "paper": Budget(
+            description="all four datasets; RNN of 400 units (NADE: 100 hidden units); "
+            "subsequences of 100 steps, minibatches of 10; 50,000 updates; clipping at norm "
+            "5, leaky α in [0, 0.9], NAG μ = 0.9; lr by validation NLL from the quick grids "
+            "(our reading: the paper's sizes and schedules could not be checked); 1 seed",
+            base={**_BASE, "steps": 50_000, "eval_every": 2500, "checkpoint_every": 2500},
+            blocks=_blocks(DATASETS, {"hidden": 400, "nade_hidden": 100}, 5.0, _SGD_LRS, _NAG_LRS),
+        ),
+    },
+    row=ablation_row,
+    column=_column,
+    rows=ROWS,
+    columns=tuple(f"{d} {o}" for d in DATASETS for o in _OUTPUTS.values()),
+    metric="test_error",
+    metric_label="test negative log-likelihood per time step (nats)",
+    select_metric="valid_error",
+    notes="C: gradient-norm clipping; L: leaky integration; R: rectifier units (leaky-relu "
+    "cell); N: Nesterov momentum (exact NAG). The runs also record the frame-level accuracy "
+    "(test_accuracy, Bay et al. 2009). Bengio et al.'s numbers could not be confirmed here, so "
+    "none are shown beside ours.",
+)
