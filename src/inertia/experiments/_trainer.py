@@ -137,13 +137,15 @@ def _place(tensor: Any, device: torch.device, dtype: torch.dtype) -> Any:
     return _place_one(tensor, device, dtype)
 
 
-def _chunks(inputs: Any, targets: Any) -> Iterator[tuple[Tensor, Tensor]]:
-    """Evaluation batches: the given chunks, or slices of ``_EVALUATION_BATCH`` cases."""
+def _chunks(
+    inputs: Any, targets: Any, size: int = _EVALUATION_BATCH
+) -> Iterator[tuple[Tensor, Tensor]]:
+    """Evaluation batches: the given chunks, or slices of ``size`` cases."""
     if isinstance(inputs, list):
         yield from zip(inputs, targets)
         return
-    for start in range(0, inputs.shape[0], _EVALUATION_BATCH):
-        yield inputs[start : start + _EVALUATION_BATCH], targets[start : start + _EVALUATION_BATCH]
+    for start in range(0, inputs.shape[0], size):
+        yield inputs[start : start + size], targets[start : start + size]
 
 
 def _count(inputs: Any) -> int:
@@ -208,14 +210,19 @@ def evaluate(prepared: Prepared) -> dict[str, float]:
     _swap(prepared.optimizer, "eval")
     prepared.model.eval()
     results: dict[str, float] = {}
-    sets = [("train", prepared.inputs, prepared.targets)]
+    subset = prepared.problem.train_evaluation_cases
+    if subset is not None and not isinstance(prepared.inputs, list):
+        sets = [("train", prepared.inputs[:subset], prepared.targets[:subset])]  # type: ignore[index]
+    else:
+        sets = [("train", prepared.inputs, prepared.targets)]
     if prepared.validation_inputs is not None:
         sets.append(("valid", prepared.validation_inputs, prepared.validation_targets))  # type: ignore[arg-type]
     if prepared.test_inputs is not None:
         sets.append(("test", prepared.test_inputs, prepared.test_targets))  # type: ignore[arg-type]
     for prefix, inputs, targets in sets:
         sums: dict[str, Tensor] = {}
-        for chunk_inputs, chunk_targets in _chunks(inputs, targets):
+        size = prepared.problem.evaluation_batch or _EVALUATION_BATCH
+        for chunk_inputs, chunk_targets in _chunks(inputs, targets, size):
             batch = prepared.problem.metrics(prepared.model(chunk_inputs), chunk_targets)
             for key, value in batch.items():
                 sums[key] = sums[key] + value.double() if key in sums else value.double()

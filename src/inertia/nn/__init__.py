@@ -5,6 +5,7 @@ back-propagation experiments."""
 from inertia.nn._graph import GatedGraphNetwork as GatedGraphNetwork
 from inertia.nn._graph import adjacency as adjacency
 from inertia.nn._hopfield import HopfieldNetwork as HopfieldNetwork
+from inertia.nn._language import LanguageRNN as LanguageRNN
 from inertia.nn._leaky_rnn import leaky_rnn as leaky_rnn
 from inertia.nn._polyphonic import NADE as NADE
 from inertia.nn._polyphonic import OUTPUT_MODELS as OUTPUT_MODELS
@@ -18,6 +19,7 @@ __all__ = [
     "OUTPUT_MODELS",
     "GatedGraphNetwork",
     "HopfieldNetwork",
+    "LanguageRNN",
     "PolyphonicRNN",
     "RecurrentNetwork",
     "adjacency",

@@ -15,6 +15,7 @@ from inertia.tasks._hypergradient import (
 from inertia.tasks._long_term import LongTermDependencies as LongTermDependencies
 from inertia.tasks._mnist_classification import MnistClassification as MnistClassification
 from inertia.tasks._polyphonic import PolyphonicMusic as PolyphonicMusic
+from inertia.tasks._text import PennTreebank as PennTreebank
 from inertia.tasks._toy import ToyRegression as ToyRegression
 
 TASKS: dict[str, AbstractTask] = {
@@ -28,6 +29,7 @@ TASKS: dict[str, AbstractTask] = {
         HopfieldMemory(),
         HyperparameterOptimization(),
         PolyphonicMusic(),
+        PennTreebank(),
     )
 }
 
@@ -41,6 +43,7 @@ __all__ = [
     "LongTermDependencies",
     "MnistClassification",
     "NoOptions",
+    "PennTreebank",
     "PolyphonicMusic",
     "Problem",
     "ToyRegression",

@@ -37,6 +37,10 @@ class Problem:
         validation_inputs: optional inputs for model selection (``valid_*`` metrics; a
             protocol's ``select_metric`` can pick settings by them), evaluated like the test set.
         validation_targets: their targets.
+        evaluation_batch: cases per evaluation batch where the default (5000) would not fit in
+            memory (e.g. a 10,000-way softmax at every step).
+        train_evaluation_cases: measure the ``train_*`` metrics on the first this many training
+            cases only (None: all), where a full pass would dominate the run's time.
         sparse_init_nonlinearity: the unit type ``init=sparse`` assumes (``"sigmoid"`` or
             ``"tanh"``, Sutskever et al. section 3.2).
         dataset: the name of the data actually used (e.g. ``curves-synth`` for the stand-in),
@@ -68,6 +72,8 @@ class Problem:
     derived_metrics: Callable[[dict[str, float]], dict[str, float]] | None = None
     validation_inputs: Tensor | list[Tensor] | None = None
     validation_targets: Tensor | list[Tensor] | None = None
+    evaluation_batch: int | None = None
+    train_evaluation_cases: int | None = None
 
 
 class AbstractTask(ABC):

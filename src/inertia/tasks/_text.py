@@ -1,0 +1,169 @@
+"""Penn Treebank language modelling, characters or words (Bengio, Boulanger-Lewandowski &
+Pascanu 2012, section 4): predict each token from the ones before it.
+
+Training cases are consecutive windows of ``chunk`` tokens (input: the tokens, target: the next
+ones; the RNN's state starts afresh in each window). Validation and test cases are windows of
+``chunk`` scored tokens preceded by ``context`` unscored ones, so that every scored prediction
+sees at least ``context`` tokens of history (``<eos>`` padding before a split's first token).
+Target rows hold (next token id, weight): 0 on unscored positions, cases/scored tokens elsewhere,
+so that the runner's per-case averages are per token:
+
+- ``loss``: cross-entropy per token in nats; ``error``: the same in bits (bits per character
+  at the character level); ``perplexity`` = exp(loss) (the word-level figure).
+
+The model name is unused (``default``); the recurrent cell is an option.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import torch
+from torch import Tensor
+from torch.nn import functional
+
+from inertia.data import load_ptb
+from inertia.data._ptb import EOS
+from inertia.nn import CELLS, LanguageRNN
+from inertia.tasks._base import AbstractTask, Problem
+
+__all__ = ["PennTreebank", "TextOptions", "scored_windows", "training_windows"]
+
+
+@dataclasses.dataclass(frozen=True)
+class TextOptions:
+    """Attributes:
+    level: ``char`` or ``word``.
+    hidden: recurrent units (200).
+    embedding: input-layer width (0: min(vocabulary, hidden)).
+    cell: the recurrent cell, one of ``inertia.nn.CELLS``.
+    leak_low, leak_high: α range of the leaky cells.
+    chunk: tokens per training window and scored tokens per evaluation window (100).
+    context: unscored tokens before each evaluation window (100).
+    train_evaluation_tokens: training tokens on which ``train_*`` metrics are measured (0: all;
+        the word-level softmax makes a full pass over 929k tokens slow on a CPU).
+    """
+
+    level: str = "char"
+    hidden: int = 200
+    embedding: int = 0
+    cell: str = "tanh"
+    leak_low: float = 0.0
+    leak_high: float = 0.9
+    chunk: int = 100
+    context: int = 100
+    train_evaluation_tokens: int = 0
+
+    def __post_init__(self) -> None:
+        if self.level not in ("char", "word"):
+            raise ValueError(f"ptb option 'level' must be 'char' or 'word', got {self.level!r}")
+        if self.cell not in CELLS:
+            raise ValueError(f"ptb option 'cell' must be one of {CELLS}, got {self.cell!r}")
+        for key, minimum in (("hidden", 1), ("embedding", 0), ("chunk", 1), ("context", 0),
+                             ("train_evaluation_tokens", 0)):  # fmt: skip
+            if getattr(self, key) < minimum:
+                raise ValueError(
+                    f"ptb option {key!r} must be >= {minimum}, got {getattr(self, key)}"
+                )
+        if not 0 <= self.leak_low <= self.leak_high < 1:
+            raise ValueError(
+                "ptb options 'leak_low' <= 'leak_high' must lie in [0, 1), got "
+                f"{self.leak_low}, {self.leak_high}"
+            )
+
+
+def _targets(ids: Tensor, weights: Tensor) -> Tensor:
+    return torch.stack([ids.float(), weights], dim=-1)
+
+
+def training_windows(ids: Tensor, chunk: int) -> tuple[Tensor, Tensor]:
+    """Consecutive windows of ``chunk`` tokens: inputs ``(cases, chunk)`` int64 and targets
+    ``(cases, chunk, 2)`` (next id, weight cases/tokens); a last incomplete window is dropped."""
+    cases = (ids.numel() - 1) // chunk
+    inputs = ids[: cases * chunk].view(cases, chunk)
+    following = ids[1 : cases * chunk + 1].view(cases, chunk)
+    return inputs, _targets(following, torch.full(following.shape, 1.0 / chunk))
+
+
+def scored_windows(ids: Tensor, chunk: int, context: int, pad: int) -> tuple[Tensor, Tensor]:
+    """Windows that score every next-token prediction of ``ids`` exactly once, each after
+    ``context`` unscored tokens (``pad`` ids before the start). Returns inputs
+    ``(cases, context + chunk)`` and targets ``(cases, context + chunk, 2)``."""
+    padded = torch.cat([torch.full((context,), pad, dtype=ids.dtype), ids])
+    predictions = ids.numel() - 1  # ids[t + 1] from ids[: t + 1]
+    cases = math.ceil(predictions / chunk)
+    length = context + chunk
+    inputs = torch.full((cases, length), pad, dtype=ids.dtype)
+    following = torch.full((cases, length), pad, dtype=ids.dtype)
+    weights = torch.zeros(cases, length)
+    for case in range(cases):
+        start = case * chunk  # the first scored prediction is of ids[start + 1]
+        end = min(start + chunk, predictions)
+        window = padded[start : context + end]  # inputs up to ids[end - 1]
+        inputs[case, : window.numel()] = window
+        following[case, : window.numel()] = padded[start + 1 : context + end + 1]
+        weights[case, context : context + end - start] = 1.0
+    return inputs, _targets(following, weights * cases / predictions)
+
+
+def _cross_entropy(logits: Tensor, targets: Tensor) -> Tensor:
+    ids, weights = targets[..., 0].long(), targets[..., 1]
+    return functional.cross_entropy(logits.transpose(1, 2), ids, reduction="none") * weights
+
+
+def _loss(logits: Tensor, targets: Tensor) -> Tensor:
+    return _cross_entropy(logits, targets).sum() / targets[..., 1].sum()
+
+
+def _metrics(logits: Tensor, targets: Tensor) -> dict[str, Tensor]:
+    total = _cross_entropy(logits, targets).sum()
+    return {"loss": total, "error": total / math.log(2)}
+
+
+def _perplexity(averages: dict[str, float]) -> dict[str, float]:
+    return {"perplexity": math.exp(min(averages["loss"], 700.0))}
+
+
+class PennTreebank(AbstractTask):
+    """Next-token prediction on Penn Treebank with a recurrent softmax model."""
+
+    name = "ptb"
+    description = (
+        "Penn Treebank language modelling (characters: bits per character; words: perplexity) "
+        "with an RNN (Bengio et al. 2012)"
+    )
+    Options = TextOptions
+
+    def build(self, model, options, generator, data_dir):  # type: ignore[no-untyped-def]
+        splits = {split: load_ptb(options.level, split, data_dir)
+                  for split in ("train", "valid", "test")}  # fmt: skip
+        vocabulary = splits["train"].vocabulary
+        pad = vocabulary.index(EOS)
+        inputs, targets = training_windows(splits["train"].ids, options.chunk)
+        evaluated = {
+            split: scored_windows(splits[split].ids, options.chunk, options.context, pad)
+            for split in ("valid", "test")
+        }
+        network = LanguageRNN(
+            len(vocabulary), options.hidden, options.embedding or None, cell=options.cell,
+            leak_range=(options.leak_low, options.leak_high),
+        )  # fmt: skip
+        length = options.context + options.chunk
+        train_cases = options.train_evaluation_tokens // options.chunk or None
+        return Problem(
+            model=network,
+            train_inputs=inputs,
+            train_targets=targets,
+            loss=_loss,
+            metrics=_metrics,
+            error_name=f"bits per {'character' if options.level == 'char' else 'word'}",
+            test_inputs=evaluated["test"][0],
+            test_targets=evaluated["test"][1],
+            validation_inputs=evaluated["valid"][0],
+            validation_targets=evaluated["valid"][1],
+            dataset=f"ptb-{options.level}",
+            derived_metrics=_perplexity,
+            evaluation_batch=max(1, 2_000_000 // (length * len(vocabulary))),
+            train_evaluation_cases=train_cases,
+        )
