@@ -4,7 +4,7 @@ The registry is explicit: a protocol is available once listed in :data:`PROTOCOL
 """
 
 from inertia.experiments._protocol import Protocol
-from inertia.protocols._bengio2012 import BENGIO2012
+from inertia.protocols._bengio2012 import BENGIO2012, BENGIO2012_TEXT
 from inertia.protocols._general import MNIST_CLASSIFICATION, TOY
 from inertia.protocols._liao2018 import CITATION, HOPFIELD, HYPERGRADIENT
 from inertia.protocols._long_term import CLIPPING, TABLE5
@@ -25,6 +25,7 @@ PROTOCOLS: dict[str, Protocol] = {
         HOPFIELD,
         HYPERGRADIENT,
         BENGIO2012,
+        BENGIO2012_TEXT,
     )
 }
 

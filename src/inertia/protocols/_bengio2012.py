@@ -16,7 +16,7 @@ from typing import Any
 from inertia.experiments._config import RunConfig
 from inertia.experiments._protocol import Budget, Protocol
 
-__all__ = ["BENGIO2012", "ablation_row"]
+__all__ = ["BENGIO2012", "BENGIO2012_TEXT", "ablation_row"]
 
 ROWS = ("SGD", "SGD+C", "SGD+CL", "SGD+CLR", "SGD+CLRN")
 _CELLS = {"SGD": "tanh", "SGD+C": "tanh", "SGD+CL": "leaky-tanh", "SGD+CLR": "leaky-relu",
@@ -102,4 +102,75 @@ BENGIO2012 = Protocol(
     "cell); N: Nesterov momentum (exact NAG). The runs also record the frame-level accuracy "
     "(test_accuracy, Bay et al. 2009). Bengio et al.'s numbers could not be confirmed here, so "
     "none are shown beside ours.",
+)
+
+
+def _text_blocks(
+    levels: dict[str, dict[str, Any]], clip: float, sgd_lrs: list[float], nag_lrs: list[float]
+) -> list[dict[str, Any]]:
+    blocks = []
+    for level, sizes in levels.items():
+        for row in ROWS:
+            nesterov = row.endswith("N")
+            blocks.append({
+                "task_options": [{"level": level, "cell": _CELLS[row], **sizes}],
+                "clip_grad_norm": [clip if "C" in row[3:] else 0.0],
+                "optimizer": ["nag" if nesterov else "sgd"],
+                "momentum": [0.9 if nesterov else 0.0],
+                "lr": nag_lrs if nesterov else sgd_lrs,
+            })  # fmt: skip
+    return blocks
+
+
+def _text_column(config: RunConfig) -> str:
+    return f"ptb-{config.task_options.get('level', 'char')}"
+
+
+_TEXT_BASE = {"task": "ptb", "seed": 0, "momentum_schedule": "constant", "batch_size": 32}
+_CHAR = {"hidden": 200, "chunk": 100, "context": 100, "train_evaluation_tokens": 100_000}
+
+BENGIO2012_TEXT = Protocol(
+    name="bengio2012-text",
+    title="Bengio, Boulanger-Lewandowski & Pascanu (2012): RNN optimization techniques on Penn "
+    "Treebank, test bits per token",
+    budgets={
+        "quick": Budget(
+            description="characters; RNN of 200 units; windows of 100 characters, minibatches "
+            "of 32; 1000 updates; evaluation windows score 100 characters after 100 of context; "
+            "clipping at norm 5, leaky α in [0, 0.9], NAG μ = 0.9; lr from {0.1, 0.3} (SGD "
+            "rows) or {0.01, 0.03} (N row) by validation bits per character; 1 seed",
+            base={**_TEXT_BASE, "steps": 1000, "eval_every": 500, "checkpoint_every": 250},
+            blocks=_text_blocks({"char": _CHAR}, 5.0, [0.1, 0.3], [0.01, 0.03]),
+        ),
+        "paper": Budget(
+            description="characters (RNN of 400 units, windows of 100) and words (RNN of 400 "
+            "units, windows of 35 after 35 of context); minibatches of 32; 50,000 updates; "
+            "clipping at norm 5; lr by validation from the quick grids (our reading: the "
+            "paper's sizes and schedules could not be checked); 1 seed",
+            base={**_TEXT_BASE, "steps": 50_000, "eval_every": 5000, "checkpoint_every": 2500},
+            blocks=_text_blocks(
+                {
+                    "char": {**_CHAR, "hidden": 400},
+                    "word": {
+                        "hidden": 400,
+                        "chunk": 35,
+                        "context": 35,
+                        "train_evaluation_tokens": 100_000,
+                    },
+                },
+                5.0,
+                [0.1, 0.3],
+                [0.01, 0.03],
+            ),
+        ),
+    },
+    row=ablation_row,
+    column=_text_column,
+    rows=ROWS,
+    columns=("ptb-char", "ptb-word"),
+    metric="test_error",
+    select_metric="valid_error",
+    notes="Bits per character (ptb-char) or per word (ptb-word; perplexity = 2^bits, also "
+    "recorded as test_perplexity). C, L, R, N as in bengio2012. Bengio et al.'s numbers could "
+    "not be confirmed here, so none are shown beside ours.",
 )
