@@ -94,6 +94,6 @@ def test_logistic_outputs_are_independent_bernoullis():
 
 def test_bad_output_model_is_named():
     with pytest.raises(ValueError, match="output_model must be one of"):
-        PolyphonicRNN(output_model="rbm")
+        PolyphonicRNN(output_model="gaussian")
     with pytest.raises(ValueError, match="NADE needs visible >= 1"):
         NADE(0, 3)

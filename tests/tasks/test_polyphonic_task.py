@@ -61,7 +61,7 @@ def _manual(prepared, rolls: list[torch.Tensor]) -> tuple[float, float]:
     return nll / steps, tp / (tp + fp + fn)
 
 
-@pytest.mark.parametrize("model", ["logistic", "nade"])
+@pytest.mark.parametrize("model", ["logistic", "nade", "rbm"])
 def test_metrics_are_per_time_step_and_frame_accuracy_over_whole_sequences(shared_data, model):
     config = RunConfig(
         task="polyphonic", model=model, task_options={"hidden": 16, "nade_hidden": 8},

@@ -10,6 +10,7 @@ from inertia.nn._leaky_rnn import leaky_rnn as leaky_rnn
 from inertia.nn._polyphonic import NADE as NADE
 from inertia.nn._polyphonic import OUTPUT_MODELS as OUTPUT_MODELS
 from inertia.nn._polyphonic import PolyphonicRNN as PolyphonicRNN
+from inertia.nn._rbm import RBM as RBM
 from inertia.nn._recurrent import CELLS as CELLS
 from inertia.nn._recurrent import RecurrentNetwork as RecurrentNetwork
 
@@ -17,6 +18,7 @@ __all__ = [
     "CELLS",
     "NADE",
     "OUTPUT_MODELS",
+    "RBM",
     "GatedGraphNetwork",
     "HopfieldNetwork",
     "LanguageRNN",

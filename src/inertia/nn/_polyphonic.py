@@ -9,6 +9,10 @@ state u_{t-1} gives the distribution of the next frame v_t ∈ {0, 1}^88:
   b_t = b + W_ub u_{t−1} (visible) and c_t = c + W_uc u_{t−1} (hidden):
   P(v) = Π_i P(v_i | v_<i), P(v_i = 1 | v_<i) = σ(b_i + V_i · h_i), h_i = σ(c + W_{:,<i} v_<i).
   The log-likelihood is exact.
+- ``rbm`` (RNN-RBM, Boulanger-Lewandowski et al. 2012): an RBM (:class:`inertia.nn.RBM`) whose
+  visible and hidden biases the RNN sets at each step, trained by contrastive divergence (CD-k,
+  back-propagated through the biases); its log-likelihood is exact for small hidden layers and
+  an AIS estimate otherwise.
 
 Both are one :class:`inertia.nn.RecurrentNetwork` whose linear read-out produces the output
 logits, or the NADE's conditional biases (88 + H values per step), followed by the output model;
@@ -24,12 +28,13 @@ import torch
 from torch import Tensor, nn
 from torch.nn import functional
 
+from inertia.nn._rbm import RBM
 from inertia.nn._recurrent import Cell, RecurrentNetwork
 
 __all__ = ["NADE", "OUTPUT_MODELS", "PolyphonicRNN"]
 
-OutputModel = Literal["logistic", "nade"]
-OUTPUT_MODELS: tuple[str, ...] = ("logistic", "nade")
+OutputModel = Literal["logistic", "nade", "rbm"]
+OUTPUT_MODELS: tuple[str, ...] = ("logistic", "nade", "rbm")
 
 
 class NADE(nn.Module):
@@ -117,15 +122,18 @@ class PolyphonicRNN(nn.Module):
     Args:
         notes: frame dimension D (88).
         hidden_size: recurrent units.
-        output_model: ``logistic`` or ``nade``.
+        output_model: ``logistic``, ``nade`` or ``rbm``.
         nade_hidden: the NADE's hidden units.
+        rbm_hidden: the RBM's hidden units (exact likelihood up to 12).
+        cd_steps: k of the RBM's CD-k training.
         cell: the recurrent cell, one of :data:`inertia.nn.CELLS`.
         leak_range: α range of the leaky cells.
 
     ``forward(inputs)`` takes the shifted frames ``(batch, time, D)`` (input t = frame t − 1,
     zero at t = 0) and returns the read-out ``(batch, time, D)`` (``logistic``) or
-    ``(batch, time, D + nade_hidden)`` (``nade``); :meth:`log_prob` and :meth:`predict` turn it
-    into per-step log-likelihoods and predicted frames.
+    ``(batch, time, D + H)`` (the NADE's or RBM's conditional biases); :meth:`log_prob`,
+    :meth:`training_nll` and :meth:`predict` turn it into per-step log-likelihoods, the training
+    objective and predicted frames.
     """
 
     def __init__(
@@ -135,40 +143,65 @@ class PolyphonicRNN(nn.Module):
         output_model: OutputModel = "logistic",
         nade_hidden: int = 150,
         cell: Cell = "tanh",
+        rbm_hidden: int = 10,
+        cd_steps: int = 10,
         leak_range: tuple[float, float] = (0.0, 0.9),
     ) -> None:
         super().__init__()
         if output_model not in OUTPUT_MODELS:
             raise ValueError(f"output_model must be one of {OUTPUT_MODELS}, got {output_model!r}")
         self.notes, self.output_model = notes, output_model
-        extra = nade_hidden if output_model == "nade" else 0
+        if cd_steps < 1:
+            raise ValueError(f"cd_steps must be >= 1, got {cd_steps}")
+        extra = {"logistic": 0, "nade": nade_hidden, "rbm": rbm_hidden}[output_model]
         self.rnn = RecurrentNetwork(notes, hidden_size, notes + extra, cell=cell, readout="all",
                                     leak_range=leak_range)  # fmt: skip
         self.nade = NADE(notes, nade_hidden) if output_model == "nade" else None
+        self.rbm = RBM(notes, rbm_hidden) if output_model == "rbm" else None
+        self.cd_steps = cd_steps
 
     def forward(self, inputs: Tensor) -> Tensor:
         return self.rnn(inputs)
 
+    def _conditional(self, readout: Tensor, hidden: int) -> tuple[Tensor, Tensor]:
+        visible, hidden_bias = readout.split([self.notes, hidden], dim=-1)
+        return visible.reshape(-1, self.notes), hidden_bias.reshape(-1, hidden)
+
     def log_prob(self, readout: Tensor, frames: Tensor) -> Tensor:
-        """log P(v_t | v_<t) per step, ``(batch, time)``."""
-        if self.nade is None:
+        """log P(v_t | v_<t) per step, ``(batch, time)`` (for ``rbm``: without gradients, exact
+        or AIS with a fixed seed, so that evaluations repeat)."""
+        if self.nade is None and self.rbm is None:
             return -functional.binary_cross_entropy_with_logits(
                 readout, frames, reduction="none"
             ).sum(-1)
-        shape = frames.shape[:-1]
-        visible, hidden = readout.split([self.notes, self.nade.hidden], dim=-1)
-        flat = self.nade.log_prob(
-            frames.reshape(-1, self.notes),
-            visible.reshape(-1, self.notes),
-            hidden.reshape(-1, self.nade.hidden),
-        )
+        shape, flat_frames = frames.shape[:-1], frames.reshape(-1, self.notes)
+        if self.nade is not None:
+            flat = self.nade.log_prob(flat_frames, *self._conditional(readout, self.nade.hidden))
+        else:
+            assert self.rbm is not None
+            generator = torch.Generator(readout.device).manual_seed(0)
+            b, c = self._conditional(readout.detach(), self.rbm.hidden)
+            flat = self.rbm.log_prob(flat_frames, b, c, generator)
         return flat.view(shape)
+
+    def training_nll(self, readout: Tensor, frames: Tensor) -> Tensor:
+        """The per-step training objective, ``(batch, time)``: −log P for ``logistic`` and
+        ``nade``; for ``rbm`` the CD-k surrogate F(v) − F(ṽ), whose gradient estimates −∂log P."""
+        if self.rbm is None:
+            return -self.log_prob(readout, frames)
+        b, c = self._conditional(readout, self.rbm.hidden)
+        flat = self.rbm.contrastive_divergence(frames.reshape(-1, self.notes), self.cd_steps, b, c)
+        return flat.view(frames.shape[:-1])
 
     @torch.no_grad()
     def predict(self, readout: Tensor) -> Tensor:
         """The predicted next frames, ``(batch, time, D)`` in {0, 1}: notes with probability
-        above ½ (``logistic``) or NADE's greedy vector (``nade``)."""
-        if self.nade is None:
-            return (readout > 0).to(readout.dtype)
-        visible, hidden = readout.split([self.notes, self.nade.hidden], dim=-1)
-        return self.nade.greedy(visible, hidden)
+        above ½ (``logistic``), NADE's greedy vector (``nade``) or the RBM's thresholded
+        mean-field fixed point (``rbm``)."""
+        if self.nade is not None:
+            visible, hidden = readout.split([self.notes, self.nade.hidden], dim=-1)
+            return self.nade.greedy(visible, hidden)
+        if self.rbm is not None:
+            visible, hidden = readout.split([self.notes, self.rbm.hidden], dim=-1)
+            return self.rbm.mean_field(visible, hidden)
+        return (readout > 0).to(readout.dtype)

@@ -15,8 +15,9 @@ cases/steps of its split elsewhere, so that the runner's per-case averages come 
   (Bay et al. 2009's frame-level accuracy), of the predicted frame: notes with probability above
   ½ (logistic outputs) or NADE's greedy vector.
 
-The model name is the output model (``logistic``: independent notes, ``nade``: RNN-NADE); the
-recurrent cell and its sizes are options (:class:`inertia.nn.PolyphonicRNN`).
+The model name is the output model (``logistic``: independent notes, ``nade``: RNN-NADE,
+``rbm``: RNN-RBM trained by CD-k, its NLL exact up to 12 hidden units, else AIS); the recurrent
+cell and its sizes are options (:class:`inertia.nn.PolyphonicRNN`).
 """
 
 from __future__ import annotations
@@ -41,6 +42,9 @@ class PolyphonicOptions:
     dataset: ``jsb``, ``nottingham``, ``musedata`` or ``piano-midi``.
     hidden: recurrent units (200).
     nade_hidden: the NADE's hidden units (100).
+    rbm_hidden: the RBM's hidden units (10; the likelihood is exact up to 12, above that an
+        AIS estimate).
+    cd_steps: k of the RBM's CD-k training (10).
     cell: recurrent cell, one of ``inertia.nn.CELLS``.
     leak_low, leak_high: the per-unit α range of the leaky cells.
     chunk: steps per training subsequence (100).
@@ -49,6 +53,8 @@ class PolyphonicOptions:
     dataset: str = "jsb"
     hidden: int = 200
     nade_hidden: int = 100
+    rbm_hidden: int = 10
+    cd_steps: int = 10
     cell: str = "tanh"
     leak_low: float = 0.0
     leak_high: float = 0.9
@@ -61,7 +67,7 @@ class PolyphonicOptions:
             )
         if self.cell not in CELLS:
             raise ValueError(f"polyphonic option 'cell' must be one of {CELLS}, got {self.cell!r}")
-        for key in ("hidden", "nade_hidden", "chunk"):
+        for key in ("hidden", "nade_hidden", "rbm_hidden", "cd_steps", "chunk"):
             if getattr(self, key) < 1:
                 raise ValueError(
                     f"polyphonic option {key!r} must be >= 1, got {getattr(self, key)}"
@@ -135,8 +141,8 @@ class _Objective:
 
     def loss(self, readout: Tensor, targets: Tensor) -> Tensor:
         frames, weight = targets[..., :-1], targets[..., -1]
-        nll = -self.model.log_prob(readout, frames)
-        return (nll * weight).sum() / weight.sum()
+        objective = self.model.training_nll(readout, frames)
+        return (objective * weight).sum() / weight.sum()
 
     def metrics(self, readout: Tensor, targets: Tensor) -> dict[str, Tensor]:
         frames, weight = targets[..., :-1], targets[..., -1]
@@ -166,9 +172,10 @@ class PolyphonicMusic(AbstractTask):
     name = "polyphonic"
     description = (
         "polyphonic music (JSB, Nottingham, MuseData, Piano-midi.de) next-frame NLL per step "
-        "(Bengio et al. 2012); models: logistic (independent notes), nade (RNN-NADE)"
+        "(Bengio et al. 2012); models: logistic (independent notes), nade (RNN-NADE), rbm "
+        "(RNN-RBM)"
     )
-    models = ("logistic", "nade", "default")
+    models = ("logistic", "nade", "rbm", "default")
     Options = PolyphonicOptions
 
     def build(self, model, options, generator, data_dir):  # type: ignore[no-untyped-def]
@@ -183,6 +190,8 @@ class PolyphonicMusic(AbstractTask):
             hidden_size=options.hidden,
             output_model="logistic" if model == "default" else model,
             nade_hidden=options.nade_hidden,
+            rbm_hidden=options.rbm_hidden,
+            cd_steps=options.cd_steps,
             cell=options.cell,
             leak_range=(options.leak_low, options.leak_high),
         )
