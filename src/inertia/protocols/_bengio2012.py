@@ -5,8 +5,9 @@ Rows add the techniques cumulatively to plain SGD, in the paper's order: gradien
 leaky integration (L), rectifier units (R, with leaky integration: the ``leaky-relu`` cell) and
 Nesterov momentum (N, our exact NAG, which the paper's "simplified Nesterov momentum" rewrites
 with a look-ahead parameter). Columns are the dataset with the independent-logistic output
-(``RNN``) or the NADE output (``RNN-NADE``). Each cell is the test NLL per time step at the
-learning rate with the best validation NLL (``select_metric = valid_error``).
+(``RNN``), the NADE output (``RNN-NADE``) or, in the row with every technique, the RBM output
+(``RNN-RBM``, CD-10, exact likelihood with 10 hidden units). Each cell is the test NLL per time
+step at the learning rate with the best validation NLL (``select_metric = valid_error``).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ __all__ = ["BENGIO2012", "BENGIO2012_TEXT", "ablation_row"]
 ROWS = ("SGD", "SGD+C", "SGD+CL", "SGD+CLR", "SGD+CLRN")
 _CELLS = {"SGD": "tanh", "SGD+C": "tanh", "SGD+CL": "leaky-tanh", "SGD+CLR": "leaky-relu",
           "SGD+CLRN": "leaky-relu"}  # fmt: skip
-_OUTPUTS = {"logistic": "RNN", "nade": "RNN-NADE"}
+_OUTPUTS = {"logistic": "RNN", "nade": "RNN-NADE", "rbm": "RNN-RBM"}
 DATASETS = ("jsb", "nottingham", "musedata", "piano-midi")
 
 
@@ -55,7 +56,7 @@ def _blocks(
             options = {"dataset": dataset, "cell": _CELLS[row], **sizes}
             nesterov = row.endswith("N")
             blocks.append({
-                "model": ["logistic", "nade"],
+                "model": ["logistic", "nade", "rbm"] if row == ROWS[-1] else ["logistic", "nade"],
                 "task_options": [options],
                 "clip_grad_norm": [clip if "C" in row[3:] else 0.0],
                 "optimizer": ["nag" if nesterov else "sgd"],
@@ -75,7 +76,8 @@ BENGIO2012 = Protocol(
     "polyphonic music, test NLL per time step",
     budgets={
         "quick": Budget(
-            description="JSB Chorales; RNN of 200 units (NADE: 50 hidden units); training "
+            description="JSB Chorales; RNN of 200 units (NADE: 50 hidden units; RBM, SGD+CLRN "
+            "row only: 10 hidden units, CD-10); training "
             "subsequences of 100 steps, minibatches of 10; 1000 updates; clipping at norm 5, "
             "leaky α spread over [0, 0.9], NAG μ = 0.9; lr from {0.03, 0.1, 0.3} (SGD rows) or "
             "{0.003, 0.01, 0.03} (N row) by validation NLL; 1 seed",
@@ -126,6 +128,8 @@ def _text_column(config: RunConfig) -> str:
     return f"ptb-{config.task_options.get('level', 'char')}"
 
 
+_TEXT_SGD_LRS = [0.3, 1.0]
+_TEXT_NAG_LRS = [0.03, 0.1]
 _TEXT_BASE = {"task": "ptb", "seed": 0, "momentum_schedule": "constant", "batch_size": 32}
 _CHAR = {"hidden": 200, "chunk": 100, "context": 100, "train_evaluation_tokens": 100_000}
 
@@ -136,11 +140,11 @@ BENGIO2012_TEXT = Protocol(
     budgets={
         "quick": Budget(
             description="characters; RNN of 200 units; windows of 100 characters, minibatches "
-            "of 32; 1000 updates; evaluation windows score 100 characters after 100 of context; "
-            "clipping at norm 5, leaky α in [0, 0.9], NAG μ = 0.9; lr from {0.1, 0.3} (SGD "
-            "rows) or {0.01, 0.03} (N row) by validation bits per character; 1 seed",
-            base={**_TEXT_BASE, "steps": 1000, "eval_every": 500, "checkpoint_every": 250},
-            blocks=_text_blocks({"char": _CHAR}, 5.0, [0.1, 0.3], [0.01, 0.03]),
+            "of 32; 2000 updates; evaluation windows score 100 characters after 100 of context; "
+            "clipping at norm 5, leaky α in [0, 0.9], NAG μ = 0.9; lr from {0.3, 1} (SGD rows) "
+            "or {0.03, 0.1} (N row) by validation bits per character; 1 seed",
+            base={**_TEXT_BASE, "steps": 2000, "eval_every": 500, "checkpoint_every": 500},
+            blocks=_text_blocks({"char": _CHAR}, 5.0, _TEXT_SGD_LRS, _TEXT_NAG_LRS),
         ),
         "paper": Budget(
             description="characters (RNN of 400 units, windows of 100) and words (RNN of 400 "
