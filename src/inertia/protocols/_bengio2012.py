@@ -46,24 +46,30 @@ def _column(config: RunConfig) -> str:
     return f"{config.task_options.get('dataset', 'jsb')} {_OUTPUTS[model]}"
 
 
+def _techniques(row: str, clip: float, sgd_lrs: list[float], nag_lrs: list[float]) -> dict:
+    """The run settings of an ablation row (besides the cell, which is a task option)."""
+    nesterov = row.endswith("N")
+    return {
+        "clip_grad_norm": [clip if "C" in row[3:] else 0.0],
+        "optimizer": ["nag" if nesterov else "sgd"],
+        "momentum": [0.9 if nesterov else 0.0],
+        "lr": nag_lrs if nesterov else sgd_lrs,
+    }
+
+
 def _blocks(
     datasets: tuple[str, ...], sizes: dict[str, Any], clip: float, sgd_lrs: list[float],
     nag_lrs: list[float],
 ) -> list[dict[str, Any]]:  # fmt: skip
-    blocks = []
-    for dataset in datasets:
-        for row in ROWS:
-            options = {"dataset": dataset, "cell": _CELLS[row], **sizes}
-            nesterov = row.endswith("N")
-            blocks.append({
-                "model": ["logistic", "nade", "rbm"] if row == ROWS[-1] else ["logistic", "nade"],
-                "task_options": [options],
-                "clip_grad_norm": [clip if "C" in row[3:] else 0.0],
-                "optimizer": ["nag" if nesterov else "sgd"],
-                "momentum": [0.9 if nesterov else 0.0],
-                "lr": nag_lrs if nesterov else sgd_lrs,
-            })  # fmt: skip
-    return blocks
+    return [
+        {
+            "model": ["logistic", "nade", "rbm"] if row == ROWS[-1] else ["logistic", "nade"],
+            "task_options": [{"dataset": dataset, "cell": _CELLS[row], **sizes}],
+            **_techniques(row, clip, sgd_lrs, nag_lrs),
+        }
+        for dataset in datasets
+        for row in ROWS
+    ]
 
 
 _SGD_LRS = [0.03, 0.1, 0.3]
@@ -110,18 +116,14 @@ BENGIO2012 = Protocol(
 def _text_blocks(
     levels: dict[str, dict[str, Any]], clip: float, sgd_lrs: list[float], nag_lrs: list[float]
 ) -> list[dict[str, Any]]:
-    blocks = []
-    for level, sizes in levels.items():
-        for row in ROWS:
-            nesterov = row.endswith("N")
-            blocks.append({
-                "task_options": [{"level": level, "cell": _CELLS[row], **sizes}],
-                "clip_grad_norm": [clip if "C" in row[3:] else 0.0],
-                "optimizer": ["nag" if nesterov else "sgd"],
-                "momentum": [0.9 if nesterov else 0.0],
-                "lr": nag_lrs if nesterov else sgd_lrs,
-            })  # fmt: skip
-    return blocks
+    return [
+        {
+            "task_options": [{"level": level, "cell": _CELLS[row], **sizes}],
+            **_techniques(row, clip, sgd_lrs, nag_lrs),
+        }
+        for level, sizes in levels.items()
+        for row in ROWS
+    ]
 
 
 def _text_column(config: RunConfig) -> str:

@@ -10,7 +10,7 @@ from typing import Any, ClassVar
 import torch
 from torch import Tensor, nn
 
-__all__ = ["AbstractTask", "NoOptions", "Problem"]
+__all__ = ["AbstractTask", "NoOptions", "Problem", "check_leak_range"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -96,3 +96,11 @@ class AbstractTask(ABC):
 
         Tensors may be returned on the CPU in float32; the runner moves and casts them.
         """
+
+
+def check_leak_range(task: str, low: float, high: float) -> None:
+    """Reject leak options outside 0 <= low <= high < 1 (the α range of the leaky cells)."""
+    if not 0 <= low <= high < 1:
+        raise ValueError(
+            f"{task} options 'leak_low' <= 'leak_high' must lie in [0, 1), got {low}, {high}"
+        )

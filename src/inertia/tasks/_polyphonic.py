@@ -29,7 +29,7 @@ from torch import Tensor
 
 from inertia.data import MUSIC_DATASETS, load_music
 from inertia.nn import CELLS, PolyphonicRNN
-from inertia.tasks._base import AbstractTask, Problem
+from inertia.tasks._base import AbstractTask, Problem, check_leak_range
 
 __all__ = ["PolyphonicMusic", "PolyphonicOptions", "chunk_sequences", "group_sequences"]
 
@@ -72,11 +72,7 @@ class PolyphonicOptions:
                 raise ValueError(
                     f"polyphonic option {key!r} must be >= 1, got {getattr(self, key)}"
                 )
-        if not 0 <= self.leak_low <= self.leak_high < 1:
-            raise ValueError(
-                "polyphonic options 'leak_low' <= 'leak_high' must lie in [0, 1), got "
-                f"{self.leak_low}, {self.leak_high}"
-            )
+        check_leak_range("polyphonic", self.leak_low, self.leak_high)
 
 
 def _shifted(roll: Tensor) -> Tensor:

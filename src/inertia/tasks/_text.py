@@ -26,7 +26,7 @@ from torch.nn import functional
 from inertia.data import load_ptb
 from inertia.data._ptb import EOS
 from inertia.nn import CELLS, LanguageRNN
-from inertia.tasks._base import AbstractTask, Problem
+from inertia.tasks._base import AbstractTask, Problem, check_leak_range
 
 __all__ = ["PennTreebank", "TextOptions", "scored_windows", "training_windows"]
 
@@ -66,11 +66,7 @@ class TextOptions:
                 raise ValueError(
                     f"ptb option {key!r} must be >= {minimum}, got {getattr(self, key)}"
                 )
-        if not 0 <= self.leak_low <= self.leak_high < 1:
-            raise ValueError(
-                "ptb options 'leak_low' <= 'leak_high' must lie in [0, 1), got "
-                f"{self.leak_low}, {self.leak_high}"
-            )
+        check_leak_range("ptb", self.leak_low, self.leak_high)
 
 
 def _targets(ids: Tensor, weights: Tensor) -> Tensor:
