@@ -160,6 +160,6 @@ class PennTreebank(AbstractTask):
             validation_targets=evaluated["valid"][1],
             dataset=f"ptb-{options.level}",
             derived_metrics=_perplexity,
-            evaluation_batch=max(1, 2_000_000 // (length * len(vocabulary))),
+            evaluation_batch=max(1, 20_000_000 // (length * len(vocabulary))),  # logits <= 80 MB
             train_evaluation_cases=train_cases,
         )
