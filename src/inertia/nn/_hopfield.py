@@ -48,7 +48,7 @@ class HopfieldNetwork(nn.Module):
         self.leak, self.gain = leak, gain
         units = inputs + hidden + outputs
         self.raw_weight = nn.Parameter(init_std * torch.randn(units, units))
-        self.register_buffer("off_diagonal", 1.0 - torch.eye(units))
+        self.register_buffer("off_diagonal", 1.0 - torch.eye(units), persistent=False)
         self._free: Tensor | None = None
         self.propagation = FixedPoint(self._update, gradient=gradient, truncation=truncation,
                                       max_steps=steps, tolerance=0.0)  # fmt: skip

@@ -133,8 +133,9 @@ class UnrolledTraining(nn.Module):
         for name, split_images, split_labels in zip(
             ("train", "validation", "test"), images, labels, strict=True
         ):
-            self.register_buffer(f"{name}_images", split_images)
-            self.register_buffer(f"{name}_labels", split_labels)
+            # The data move with the module but stay out of its state_dict (checkpoints).
+            self.register_buffer(f"{name}_images", split_images, persistent=False)
+            self.register_buffer(f"{name}_labels", split_labels, persistent=False)
         self.register_buffer("order", order)
         self.register_buffer("initial_weights", initial_weights)
         self.unrolled = Unrolled(
