@@ -244,3 +244,20 @@ def test_cuda_graphs_follow_the_eager_trajectory(tmp_path):
     assert graphs.status == eager.status == "completed"
     for a, b in zip(eager.curve, graphs.curve):
         assert b["train_error"] == pytest.approx(a["train_error"], rel=1e-3)
+
+
+def test_evaluation_batch_and_training_subset():
+    prepared = prepare(config())
+    full = evaluate(prepared)
+    prepared.problem.evaluation_batch = 7  # batching must not change any average
+    batched = evaluate(prepared)
+    assert batched.keys() == full.keys()
+    for key, value in full.items():
+        assert batched[key] == pytest.approx(value, rel=1e-6)
+    prepared.problem.train_evaluation_cases = 10
+    subset = evaluate(prepared)
+    with torch.no_grad():
+        outputs = prepared.model(prepared.inputs[:10])
+        by_hand = prepared.problem.metrics(outputs, prepared.targets[:10])
+    assert subset["train_error"] == pytest.approx(float(by_hand["error"]) / 10, rel=1e-6)
+    assert subset["train_error"] != pytest.approx(full["train_error"], rel=1e-6)
