@@ -76,3 +76,14 @@ def test_input_shift_centers_the_inputs():
     torch.testing.assert_close(net(x), same(x - torch.tensor([0.5, 0.1])))
     with pytest.raises(ValueError, match="input_shift must have shape"):
         RecurrentNetwork(2, 8, 1, input_shift=torch.zeros(3))
+
+
+@pytest.mark.parametrize("cell", ["tanh", "relu", "leaky-relu"])
+def test_rescale_recurrent_sets_the_spectral_radius(cell):
+    torch.manual_seed(0)
+    network = RecurrentNetwork(3, 20, 2, cell=cell).rescale_recurrent_(0.5)
+    _, weight_hh, _ = network.recurrent_weights()
+    radius = torch.linalg.eigvals(weight_hh.detach().double()).abs().max()
+    assert float(radius) == pytest.approx(0.5, rel=1e-6)
+    with pytest.raises(ValueError, match="not lstm"):
+        RecurrentNetwork(3, 20, 2, cell="lstm").rescale_recurrent_(0.5)

@@ -100,6 +100,8 @@ def test_training_lowers_the_test_nll(shared_data, tmp_path):
         ({"cell": "gru"}, "option 'cell' must be one of"),
         ({"chunk": 0}, "option 'chunk' must be >= 1, got 0"),
         ({"leak_low": 0.5, "leak_high": 0.2}, "must lie in"),
+        ({"recurrent_radius": -1.0}, "option 'recurrent_radius' must be >= 0"),
+        ({"cell": "lstm", "recurrent_radius": 0.5}, "and 0 for the lstm cell"),
     ],
 )
 def test_bad_polyphonic_options_are_named(changes, message):

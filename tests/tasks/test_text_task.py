@@ -78,6 +78,7 @@ def test_char_model_learns(shared_data, tmp_path):
         ({"cell": "gru"}, "option 'cell' must be one of"),
         ({"chunk": 0}, "option 'chunk' must be >= 1, got 0"),
         ({"context": -1}, "option 'context' must be >= 0, got -1"),
+        ({"recurrent_radius": -0.5}, "option 'recurrent_radius' must be >= 0"),
     ],
 )
 def test_bad_text_options_are_named(changes, message):

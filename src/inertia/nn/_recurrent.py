@@ -133,6 +133,19 @@ class RecurrentNetwork(nn.Module):
         return self
 
     @torch.no_grad()
+    def rescale_recurrent_(self, spectral_radius: float) -> RecurrentNetwork:
+        """Scale the hidden-to-hidden matrix to the given spectral radius (e.g. below 1 for
+        rectifier units, whose activations are unbounded); not for the LSTM."""
+        if self.cell == "lstm":
+            raise ValueError("rescale_recurrent_ applies to the simple recurrent cells, not lstm")
+        if spectral_radius <= 0:
+            raise ValueError(f"spectral_radius must be > 0, got {spectral_radius}")
+        _, weight_hh, _ = self.recurrent_weights()
+        current = torch.linalg.eigvals(weight_hh.double()).abs().max()
+        weight_hh.mul_(float(spectral_radius / current))
+        return self
+
+    @torch.no_grad()
     def small_random_init_(
         self, std: float = 0.01, generator: torch.Generator | None = None
     ) -> RecurrentNetwork:

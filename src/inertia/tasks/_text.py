@@ -39,6 +39,8 @@ class TextOptions:
     embedding: input-layer width (0: min(vocabulary, hidden)).
     cell: the recurrent cell, one of ``inertia.nn.CELLS``.
     leak_low, leak_high: α range of the leaky cells.
+    recurrent_radius: rescale the initial hidden-to-hidden matrix to this spectral radius (0:
+        keep torch's uniform initialization, radius about 0.6 at 200 units).
     chunk: tokens per training window and scored tokens per evaluation window (100).
     context: unscored tokens before each evaluation window (100).
     train_evaluation_tokens: training tokens on which ``train_*`` metrics are measured (0: all;
@@ -51,6 +53,7 @@ class TextOptions:
     cell: str = "tanh"
     leak_low: float = 0.0
     leak_high: float = 0.9
+    recurrent_radius: float = 0.0
     chunk: int = 100
     context: int = 100
     train_evaluation_tokens: int = 0
@@ -67,6 +70,11 @@ class TextOptions:
                     f"ptb option {key!r} must be >= {minimum}, got {getattr(self, key)}"
                 )
         check_leak_range("ptb", self.leak_low, self.leak_high)
+        if self.recurrent_radius < 0 or (self.recurrent_radius > 0 and self.cell == "lstm"):
+            raise ValueError(
+                f"ptb option 'recurrent_radius' must be >= 0 (and 0 for the lstm cell), got "
+                f"{self.recurrent_radius}"
+            )
 
 
 def _targets(ids: Tensor, weights: Tensor) -> Tensor:
@@ -145,6 +153,8 @@ class PennTreebank(AbstractTask):
             len(vocabulary), options.hidden, options.embedding or None, cell=options.cell,
             leak_range=(options.leak_low, options.leak_high),
         )  # fmt: skip
+        if options.recurrent_radius:
+            network.rnn.rescale_recurrent_(options.recurrent_radius)
         length = options.context + options.chunk
         train_cases = options.train_evaluation_tokens // options.chunk or None
         return Problem(
