@@ -10,7 +10,7 @@ from typing import Any, ClassVar
 import torch
 from torch import Tensor, nn
 
-__all__ = ["AbstractTask", "NoOptions", "Problem", "check_leak_range"]
+__all__ = ["AbstractTask", "NoOptions", "Problem", "check_recurrent_options"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -98,9 +98,18 @@ class AbstractTask(ABC):
         """
 
 
-def check_leak_range(task: str, low: float, high: float) -> None:
-    """Reject leak options outside 0 <= low <= high < 1 (the α range of the leaky cells)."""
-    if not 0 <= low <= high < 1:
+def check_recurrent_options(
+    task: str, cell: str, leak_low: float, leak_high: float, recurrent_radius: float
+) -> None:
+    """Reject leak options outside 0 <= low <= high < 1 (the α range of the leaky cells) and a
+    negative initial recurrent spectral radius (or any for the LSTM, which it does not apply to)."""
+    if not 0 <= leak_low <= leak_high < 1:
         raise ValueError(
-            f"{task} options 'leak_low' <= 'leak_high' must lie in [0, 1), got {low}, {high}"
+            f"{task} options 'leak_low' <= 'leak_high' must lie in [0, 1), got {leak_low}, "
+            f"{leak_high}"
+        )
+    if recurrent_radius < 0 or (recurrent_radius > 0 and cell == "lstm"):
+        raise ValueError(
+            f"{task} option 'recurrent_radius' must be >= 0 (and 0 for the lstm cell), got "
+            f"{recurrent_radius}"
         )

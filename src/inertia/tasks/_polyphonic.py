@@ -29,7 +29,7 @@ from torch import Tensor
 
 from inertia.data import MUSIC_DATASETS, load_music
 from inertia.nn import CELLS, PolyphonicRNN
-from inertia.tasks._base import AbstractTask, Problem, check_leak_range
+from inertia.tasks._base import AbstractTask, Problem, check_recurrent_options
 
 __all__ = ["PolyphonicMusic", "PolyphonicOptions", "chunk_sequences", "group_sequences"]
 
@@ -75,12 +75,9 @@ class PolyphonicOptions:
                 raise ValueError(
                     f"polyphonic option {key!r} must be >= 1, got {getattr(self, key)}"
                 )
-        check_leak_range("polyphonic", self.leak_low, self.leak_high)
-        if self.recurrent_radius < 0 or (self.recurrent_radius > 0 and self.cell == "lstm"):
-            raise ValueError(
-                f"polyphonic option 'recurrent_radius' must be >= 0 (and 0 for the lstm cell), got "
-                f"{self.recurrent_radius}"
-            )
+        check_recurrent_options(
+            "polyphonic", self.cell, self.leak_low, self.leak_high, self.recurrent_radius
+        )
 
 
 def _shifted(roll: Tensor) -> Tensor:

@@ -26,7 +26,7 @@ from torch.nn import functional
 from inertia.data import load_ptb
 from inertia.data._ptb import EOS
 from inertia.nn import CELLS, LanguageRNN
-from inertia.tasks._base import AbstractTask, Problem, check_leak_range
+from inertia.tasks._base import AbstractTask, Problem, check_recurrent_options
 
 __all__ = ["PennTreebank", "TextOptions", "scored_windows", "training_windows"]
 
@@ -69,12 +69,9 @@ class TextOptions:
                 raise ValueError(
                     f"ptb option {key!r} must be >= {minimum}, got {getattr(self, key)}"
                 )
-        check_leak_range("ptb", self.leak_low, self.leak_high)
-        if self.recurrent_radius < 0 or (self.recurrent_radius > 0 and self.cell == "lstm"):
-            raise ValueError(
-                f"ptb option 'recurrent_radius' must be >= 0 (and 0 for the lstm cell), got "
-                f"{self.recurrent_radius}"
-            )
+        check_recurrent_options(
+            "ptb", self.cell, self.leak_low, self.leak_high, self.recurrent_radius
+        )
 
 
 def _targets(ids: Tensor, weights: Tensor) -> Tensor:
