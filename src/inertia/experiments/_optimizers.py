@@ -14,11 +14,12 @@ from inertia.optim import CM, NAG, HessianFree, MomentumLike
 from inertia.schedules import (
     Constant,
     LowMomentumFinetuning,
+    PiecewiseConstant,
     SutskeverMomentum,
     rnn_momentum,
 )
 
-__all__ = ["HF_OPTIONS", "OPTIMIZERS", "build_optimizer", "momentum_schedule"]
+__all__ = ["HF_OPTIONS", "OPTIMIZERS", "build_optimizer", "lr_schedule", "momentum_schedule"]
 
 # RunConfig.optimizer_options that ``hf`` accepts: HessianFree's keyword arguments (lr and
 # weight_decay come from their own config keys, the loss from the task) and the trainer's
@@ -45,6 +46,18 @@ def momentum_schedule(config: RunConfig) -> MomentumLike:
         base = Constant(schedule) if isinstance(schedule, float) else schedule
         schedule = LowMomentumFinetuning(base, config.steps, config.finetune_steps)
     return schedule
+
+
+def lr_schedule(config: RunConfig) -> PiecewiseConstant | None:
+    """The learning rate by update: ``lr`` times ``lr_decay_factor`` once more from each of
+    ``lr_decay_steps``; None without decay steps (the optimizer keeps ``lr``)."""
+    if not config.lr_decay_steps:
+        return None
+    decays = range(len(config.lr_decay_steps) + 1)
+    return PiecewiseConstant(
+        boundaries=tuple(config.lr_decay_steps),
+        values=tuple(config.lr * config.lr_decay_factor**count for count in decays),
+    )
 
 
 def _hf(

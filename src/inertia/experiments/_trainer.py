@@ -24,7 +24,7 @@ from tqdm.auto import tqdm
 from inertia.experiments._checkpoint import load_checkpoint, save_checkpoint, write_json
 from inertia.experiments._config import ConfigError, RunConfig, from_mapping
 from inertia.experiments._environment import environment
-from inertia.experiments._optimizers import build_optimizer
+from inertia.experiments._optimizers import build_optimizer, lr_schedule
 from inertia.init import sparse_init_
 from inertia.optim import HessianFree
 from inertia.tasks import TASKS, AbstractTask, Problem
@@ -137,6 +137,15 @@ def _place(tensor: Any, device: torch.device, dtype: torch.dtype) -> Any:
     return _place_one(tensor, device, dtype)
 
 
+def _place_split(
+    inputs: Any, targets: Any, device: torch.device, dtype: torch.dtype
+) -> tuple[Any, Any]:
+    """An optional held-out split on the device: (None, None) unless both parts are given."""
+    if inputs is None or targets is None:
+        return None, None
+    return _place(inputs, device, dtype), _place(targets, device, dtype)
+
+
 def _chunks(
     inputs: Any, targets: Any, size: int = _EVALUATION_BATCH
 ) -> Iterator[tuple[Tensor, Tensor]]:
@@ -173,9 +182,11 @@ def prepare(config: RunConfig) -> Prepared:
                 module.reset_parameters()
     model = problem.model.to(device, dtype)
     optimizer = build_optimizer(model.parameters(), config, problem.output_loss)
-    has_test = problem.test_inputs is not None and problem.test_targets is not None
-    has_validation = (
-        problem.validation_inputs is not None and problem.validation_targets is not None
+    test_inputs, test_targets = _place_split(
+        problem.test_inputs, problem.test_targets, device, dtype
+    )
+    validation_inputs, validation_targets = _place_split(
+        problem.validation_inputs, problem.validation_targets, device, dtype
     )
     return Prepared(
         problem=problem,
@@ -183,16 +194,12 @@ def prepare(config: RunConfig) -> Prepared:
         optimizer=optimizer,
         inputs=_place(problem.train_inputs, device, dtype),
         targets=_place(problem.train_targets, device, dtype),
-        test_inputs=_place(problem.test_inputs, device, dtype) if has_test else None,  # type: ignore[arg-type]
-        test_targets=_place(problem.test_targets, device, dtype) if has_test else None,  # type: ignore[arg-type]
+        test_inputs=test_inputs,
+        test_targets=test_targets,
         device=device,
         dtype=dtype,
-        validation_inputs=_place(problem.validation_inputs, device, dtype)
-        if has_validation
-        else None,
-        validation_targets=_place(problem.validation_targets, device, dtype)
-        if has_validation
-        else None,
+        validation_inputs=validation_inputs,
+        validation_targets=validation_targets,
     )
 
 
@@ -219,9 +226,9 @@ def evaluate(prepared: Prepared) -> dict[str, float]:
         sets.append(("valid", prepared.validation_inputs, prepared.validation_targets))  # type: ignore[arg-type]
     if prepared.test_inputs is not None:
         sets.append(("test", prepared.test_inputs, prepared.test_targets))  # type: ignore[arg-type]
+    size = prepared.problem.evaluation_batch or _EVALUATION_BATCH
     for prefix, inputs, targets in sets:
         sums: dict[str, Tensor] = {}
-        size = prepared.problem.evaluation_batch or _EVALUATION_BATCH
         for chunk_inputs, chunk_targets in _chunks(inputs, targets, size):
             batch = prepared.problem.metrics(prepared.model(chunk_inputs), chunk_targets)
             for key, value in batch.items():
@@ -352,6 +359,7 @@ def train(
             f"config key 'batch_size' ({config.batch_size}) exceeds the {cases} training cases"
         )
     order = torch.Generator().manual_seed(config.seed)
+    learning_rate = lr_schedule(config)
     step, position, elapsed = 0, 0, 0.0
     permutation: Tensor | None = None
     curve: list[dict[str, float]] = []
@@ -437,10 +445,9 @@ def train(
                 position += config.batch_size
                 batch_inputs, batch_targets = prepared.inputs[batch], prepared.targets[batch]  # type: ignore[index]
 
-            if config.lr_decay_steps:
-                decays = sum(step >= milestone for milestone in config.lr_decay_steps)
+            if learning_rate is not None:
                 for group in optimizer.param_groups:
-                    group["lr"] = config.lr * config.lr_decay_factor**decays
+                    group["lr"] = learning_rate(step)
             if isinstance(optimizer, HessianFree):
                 loss = _hessian_free_step(optimizer, model, batch_inputs, batch_targets, config)
             else:
