@@ -85,13 +85,17 @@ def _tokens(text: str) -> list[str]:
 
 
 @functools.lru_cache(maxsize=4)
-def _load(level: str, root: str, download: bool) -> dict[str, list[str]]:
+def _load(
+    level: str, root: str, download: bool
+) -> tuple[dict[str, list[str]], tuple[str, ...], dict[str, int]]:
+    """The splits' tokens, the training vocabulary (sorted) and each type's id."""
     splits = {}
     for split in ("train", "valid", "test"):
         spec = PTB_FILES[(level, split)]
         content = locate(spec, root, download)
         splits[split] = _tokens(content.decode("utf-8"))
-    return splits
+    vocabulary = tuple(sorted(set(splits["train"])))
+    return splits, vocabulary, {token: i for i, token in enumerate(vocabulary)}
 
 
 def load_ptb(
@@ -117,9 +121,7 @@ def load_ptb(
         raise ValueError(f"PTB level must be 'word' or 'char', got {level!r}")
     if split not in ("train", "valid", "test"):
         raise ValueError(f"PTB split must be 'train', 'valid' or 'test', got {split!r}")
-    splits = _load(level, str(data_root(root).resolve()), download)
-    vocabulary = tuple(sorted(set(splits["train"])))
-    index = {token: i for i, token in enumerate(vocabulary)}
+    splits, vocabulary, index = _load(level, str(data_root(root).resolve()), download)
     try:
         ids = torch.tensor([index[token] for token in splits[split]], dtype=torch.int64)
     except KeyError as error:

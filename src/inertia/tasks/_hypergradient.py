@@ -238,9 +238,8 @@ class HyperparameterOptimization(AbstractTask):
             )
             for _ in range(math.ceil((options.steps - 1) / per_epoch))
         ]
-        order = torch.cat(permutations)[: options.steps - 1] if permutations else None
-        if order is None:
-            order = torch.zeros(0, options.batch, dtype=torch.long)
+        empty = torch.zeros(0, options.batch, dtype=torch.long)  # steps = 1: no minibatch
+        order = torch.cat([empty, *permutations])[: options.steps - 1]
         network = UnrolledTraining(
             sizes,
             [images[:cut].clone(), images[cut:].clone(), test_images],
