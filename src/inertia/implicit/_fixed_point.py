@@ -350,9 +350,14 @@ class FixedPoint(nn.Module):
             return anderson(step, h0, steps, self.tolerance, memory=self.anderson_memory)
         return fixed_point_iteration(step, h0, steps, self.tolerance)
 
-    def _record_forward(self, h: Tensor, steps: int, x: Tensor) -> None:
-        with torch.no_grad():
-            residual = _relative(self.update(h, x) - h, h)
+    def _record_forward(
+        self, h: Tensor, steps: int, x: Tensor, image: Tensor | None = None
+    ) -> None:
+        """Stats of the forward pass; ``image`` is F(h) when the caller has it already."""
+        if image is None:
+            with torch.no_grad():
+                image = self.update(h, x)
+        residual = _relative(image.detach() - h, h)
         converged = self.tolerance == 0 or residual < self.tolerance
         self.stats = FixedPointStats(forward_steps=steps, forward_residual=residual,
                                      converged=converged)  # fmt: skip
@@ -400,9 +405,9 @@ class FixedPoint(nn.Module):
     def _implicit(self, x: Tensor, h0: Tensor) -> Tensor:
         with torch.no_grad():
             h_star, steps, _ = self._solve(x, h0, self.max_steps)
-        self._record_forward(h_star, steps, x)
         state = h_star.detach().requires_grad_(True)
         output = self.update(state, x)  # one more application: the graph to w and x
+        self._record_forward(h_star, steps, x, image=output)
         if not output.requires_grad:
             return output
 
