@@ -154,3 +154,28 @@ def test_citation_protocol_runs_every_gradient_method():
     assert sorted(r.model for r in quick) == sorted(protocol.columns)
     paper = protocol.budget("paper").runs().values()
     assert {(r.lr, r.steps, r.momentum, r.weight_decay) for r in paper} == {(1e-3, 2000, 0.9, 5e-4)}
+
+
+@pytest.mark.parametrize("name", ["bengio2012", "bengio2012-text"])
+def test_bengio2012_quick_budget_switches_every_technique_on_and_off(name):
+    protocol = PROTOCOLS[name]
+    runs = list(protocol.budget("quick").runs().values())
+    rows = {protocol.row(run) for run in runs}
+    assert rows == set(protocol.rows)
+    for technique in "CLRN":
+        without = "SGD+" + "".join(t for t in "CLRN" if t != technique)
+        assert {"SGD+CLRN", without} <= rows
+        for run in runs:
+            row = protocol.row(run)
+            if row == without:  # the full set minus one technique, the others as in SGD+CLRN
+                cell = run.task_options["cell"]
+                assert (run.clip_grad_norm > 0) == (technique != "C")
+                assert cell.startswith("leaky") == (technique != "L")
+                assert cell.endswith("relu") == (technique != "R")
+                assert (run.optimizer == "nag") == (technique != "N")
+    if name == "bengio2012":
+        rbm = {protocol.row(run) for run in runs if run.model == "rbm"}
+        assert rbm == {"SGD+CLRN"}
+        for row in rows:
+            models = {run.model for run in runs if protocol.row(run) == row}
+            assert {"logistic", "nade"} <= models

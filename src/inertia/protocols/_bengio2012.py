@@ -1,11 +1,14 @@
 """Bengio, Boulanger-Lewandowski & Pascanu (2012): the optimization techniques for RNNs added one
 at a time, on polyphonic music (task ``polyphonic``).
 
-Rows add the techniques cumulatively to plain SGD, in the paper's order: gradient clipping (C),
-leaky integration (L), rectifier units (R, with leaky integration: the ``leaky-relu`` cell) and
-Nesterov momentum (N, our exact NAG, which the paper's "simplified Nesterov momentum" rewrites
-with a look-ahead parameter); rectifier rows start their recurrent matrix at spectral radius
-0.5. Columns are the dataset with the independent-logistic output
+The first rows add the techniques cumulatively to plain SGD, in the paper's order: gradient
+clipping (C), leaky integration (L), rectifier units (R, with leaky integration: the
+``leaky-relu`` cell) and Nesterov momentum (N, our exact NAG, which the paper's "simplified
+Nesterov momentum" rewrites with a look-ahead parameter); the last rows take one technique at a
+time out of the full set (``SGD+LRN`` has no clipping, ``SGD+CRN`` no leaky integration,
+``SGD+CLN`` no rectifiers; ``SGD+CLR`` is the one without Nesterov momentum), so that every
+technique is seen both switched on and switched off. Rectifier rows start their recurrent matrix
+at spectral radius 0.5. Columns are the dataset with the independent-logistic output
 (``RNN``), the NADE output (``RNN-NADE``) or, in the row with every technique, the RBM output
 (``RNN-RBM``, CD-10, exact likelihood with 10 hidden units). Each cell is the test NLL per time
 step at the learning rate with the best validation NLL (``select_metric = valid_error``).
@@ -20,9 +23,13 @@ from inertia.experiments._protocol import Budget, Protocol
 
 __all__ = ["BENGIO2012", "BENGIO2012_TEXT", "ablation_row"]
 
-ROWS = ("SGD", "SGD+C", "SGD+CL", "SGD+CLR", "SGD+CLRN")
+CUMULATIVE_ROWS = ("SGD", "SGD+C", "SGD+CL", "SGD+CLR", "SGD+CLRN")
+LEAVE_ONE_OUT_ROWS = ("SGD+LRN", "SGD+CRN", "SGD+CLN")
+ROWS = CUMULATIVE_ROWS + LEAVE_ONE_OUT_ROWS
+ALL_TECHNIQUES = "SGD+CLRN"
 _CELLS = {"SGD": "tanh", "SGD+C": "tanh", "SGD+CL": "leaky-tanh", "SGD+CLR": "leaky-relu",
-          "SGD+CLRN": "leaky-relu"}  # fmt: skip
+          "SGD+CLRN": "leaky-relu", "SGD+LRN": "leaky-relu", "SGD+CRN": "relu",
+          "SGD+CLN": "leaky-tanh"}  # fmt: skip
 _OUTPUTS = {"logistic": "RNN", "nade": "RNN-NADE", "rbm": "RNN-RBM"}
 DATASETS = ("jsb", "nottingham", "musedata", "piano-midi")
 
@@ -68,21 +75,23 @@ def _techniques(row: str, clip: float, sgd_lrs: list[float], nag_lrs: list[float
 
 def _blocks(
     datasets: tuple[str, ...], sizes: dict[str, Any], clip: float, sgd_lrs: list[float],
-    nag_lrs: list[float],
+    nag_lrs: list[float], rows: tuple[str, ...] = ROWS,
 ) -> list[dict[str, Any]]:  # fmt: skip
     return [
         {
-            "model": ["logistic", "nade", "rbm"] if row == ROWS[-1] else ["logistic", "nade"],
+            "model": ["logistic", "nade", "rbm"] if row == ALL_TECHNIQUES else ["logistic", "nade"],
             "task_options": [{"dataset": dataset, **_cell(row), **sizes}],
             **_techniques(row, clip, sgd_lrs, nag_lrs),
         }
         for dataset in datasets
-        for row in ROWS
+        for row in rows
     ]
 
 
 _SGD_LRS = [0.03, 0.1, 0.3]
 _NAG_LRS = [0.003, 0.01, 0.03]
+_QUICK_SIZES = {"hidden": 200, "nade_hidden": 50}
+_SETS_BLOCKS = _blocks(DATASETS, _QUICK_SIZES, 5.0, [0.1, 0.3], [0.01, 0.03], CUMULATIVE_ROWS)
 _BASE = {"task": "polyphonic", "seed": 0, "momentum_schedule": "constant", "batch_size": 10}
 
 BENGIO2012 = Protocol(
@@ -97,7 +106,14 @@ BENGIO2012 = Protocol(
             "leaky α spread over [0, 0.9], NAG μ = 0.9; lr from {0.03, 0.1, 0.3} (SGD rows) or "
             "{0.003, 0.01, 0.03} (N row) by validation NLL; 1 seed",
             base={**_BASE, "steps": 1000, "eval_every": 250, "checkpoint_every": 250},
-            blocks=_blocks(("jsb",), {"hidden": 200, "nade_hidden": 50}, 5.0, _SGD_LRS, _NAG_LRS),
+            blocks=_blocks(("jsb",), _QUICK_SIZES, 5.0, _SGD_LRS, _NAG_LRS),
+        ),
+        "sets": Budget(
+            description="the quick budget's settings on all four music sets, the rows that add "
+            "one technique at a time; lr from {0.1, 0.3} (SGD rows) or {0.01, 0.03} (N row), "
+            "the part of the quick grid that JSB chose from, by validation NLL; 1 seed",
+            base={**_BASE, "steps": 1000, "eval_every": 250, "checkpoint_every": 250},
+            blocks=_SETS_BLOCKS,
         ),
         "paper": Budget(
             description="all four datasets; RNN of 400 units (NADE: 100 hidden units); "
@@ -116,7 +132,9 @@ BENGIO2012 = Protocol(
     metric_label="test negative log-likelihood per time step (nats)",
     select_metric="valid_error",
     notes="C: gradient-norm clipping; L: leaky integration; R: rectifier units (leaky-relu "
-    "cell); N: Nesterov momentum (exact NAG). The runs also record the frame-level accuracy "
+    "cell); N: Nesterov momentum (exact NAG). The first five rows add one technique at a time; "
+    "SGD+LRN, SGD+CRN and SGD+CLN take C, L or R out of the full set (SGD+CLR is the full set "
+    "without N). The runs also record the frame-level accuracy "
     "(test_accuracy, Bay et al. 2009). Bengio et al.'s numbers could not be confirmed here, so "
     "none are shown beside ours.",
 )
