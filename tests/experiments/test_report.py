@@ -80,8 +80,23 @@ def test_mean_over_seeds_then_best_over_lr():
     assert table[("toy-regression", "Adam")].runs_planned == 0  # not in this budget
 
     markdown = render_markdown(PROTOCOL, "quick", table, "error")
-    row = "| toy-regression (toy-synth) | diverged / n/a | 0.26 / 0.5 | not run / n/a | — / n/a |"
-    assert row in markdown  # the row names the data its runs used
+    assert "| | SGD | 0.9N | 0.99M |\n" in markdown  # Adam has no run in this budget: not shown
+    row = "| toy-regression (toy-synth) | diverged / n/a | 0.26 / 0.5 | not run / n/a |"
+    assert row + "\n" in markdown  # the row names the data its runs used
+
+
+def test_protocol_without_published_numbers_shows_ours_alone(tmp_path):
+    unpublished = dataclasses.replace(PROTOCOL, published={}, rows=["toy-regression", "other"])
+    run = {"optimizer": "nag", "momentum": 0.9, "lr": 0.1, "seed": 0}
+    markdown = write_report(unpublished, "quick", {key(**run): result(0.4, **run)}, tmp_path)
+    assert "/ n/a" not in markdown
+    assert "ours / published" not in markdown
+    assert "no published numbers are shown" in markdown
+    assert "| toy-regression (toy-synth) | not run | 0.4 (1/4 runs) | not run |\n" in markdown
+    assert "| other | — | — | — |\n" in markdown
+    html_text = (tmp_path / "index.html").read_text()
+    assert 'class="paper"' not in html_text.split("<table>")[1]
+    assert (tmp_path / "learning_curves.png").exists()
 
 
 def test_partial_cells_are_marked(tmp_path):

@@ -18,6 +18,8 @@ from inertia.experiments._trainer import RunResult
 
 __all__ = ["Cell", "build_table", "render_html", "render_markdown", "write_report"]
 
+_PANELS_PER_LINE = 4  # learning-curve panels side by side; more rows of a table wrap
+
 
 @dataclasses.dataclass
 class Cell:
@@ -105,22 +107,50 @@ def _number(value: float | None) -> str:
     return f"{value:.4g}"
 
 
+def shown_columns(protocol: Protocol, table: dict[tuple[str, str], Cell]) -> list[str]:
+    """The protocol's columns that have runs in this budget (all of them if none has)."""
+    planned = [
+        c for c in protocol.columns if any(table[(r, c)].runs_planned for r in protocol.rows)
+    ]
+    return planned or list(protocol.columns)
+
+
 def row_label(protocol: Protocol, row: str, table: dict[tuple[str, str], Cell]) -> str:
-    """The row's name, plus the data actually used when it differs (``curves (curves-synth)``)."""
-    used = sorted({name for column in protocol.columns for name in table[(row, column)].datasets})
-    return f"{row} ({', '.join(used)})" if used and used != [row] else row
+    """The row's name, plus the data its runs used where neither the row nor a column names it
+    (``curves (curves-synth)``; a ``jsb RNN`` column already says ``jsb``)."""
+    columns = shown_columns(protocol, table)
+    used = sorted({name for column in columns for name in table[(row, column)].datasets})
+    unnamed = [name for name in used if name not in row and not any(name in c for c in columns)]
+    return f"{row} ({', '.join(unnamed)})" if unnamed else row
 
 
-def _cell_text(cell: Cell) -> str:
+def _ours_text(cell: Cell) -> str:
     if cell.runs_planned == 0:
-        ours = "—"
-    elif cell.ours is None:
-        ours = "not run"
-    else:
-        ours = _number(cell.ours)
-        if cell.runs_done < cell.runs_planned:
-            ours += f" ({cell.runs_done}/{cell.runs_planned} runs)"
-    return f"{ours} / {_number(cell.published)}"
+        return "—"
+    if cell.ours is None:
+        return "not run"
+    ours = _number(cell.ours)
+    if cell.runs_done < cell.runs_planned:
+        ours += f" ({cell.runs_done}/{cell.runs_planned} runs)"
+    return ours
+
+
+def _cell_text(protocol: Protocol, cell: Cell) -> str:
+    """``ours / published``, or ours alone for a protocol without published numbers."""
+    if not protocol.published:
+        return _ours_text(cell)
+    return f"{_ours_text(cell)} / {_number(cell.published)}"
+
+
+def _legend(protocol: Protocol) -> tuple[str, str]:
+    """What a cell holds, and what its markers mean, for the table's caption."""
+    if not protocol.published:
+        return "Each cell: **ours** (no published numbers are shown; see the notes below)", (
+            "'not run': no complete run yet."
+        )
+    return "Each cell: **ours / published**", "'not run': no complete run yet; 'n/a': no " + (
+        "published number."
+    )
 
 
 def _chosen_by(protocol: Protocol) -> str:
@@ -132,18 +162,20 @@ def render_markdown(
     protocol: Protocol, budget: str, table: dict[tuple[str, str], Cell], error_name: str
 ) -> str:
     description = protocol.budget(budget).description
+    columns = shown_columns(protocol, table)
+    legend, markers = _legend(protocol)
     lines = [
         f"## {protocol.title}",
         "",
-        f"Each cell: **ours / published**. Ours: {error_name}, `{budget}` budget ({description}); "
+        f"{legend}. Ours: {error_name}, `{budget}` budget ({description}); "
         f"mean over seeds, best over {', '.join(protocol.select)}{_chosen_by(protocol)}. "
-        "'not run': no complete run yet; 'n/a': no published number.",
+        f"{markers}",
         "",
-        "| | " + " | ".join(protocol.columns) + " |",
-        "|---" * (len(protocol.columns) + 1) + "|",
+        "| | " + " | ".join(columns) + " |",
+        "|---" * (len(columns) + 1) + "|",
     ]
     for row in protocol.rows:
-        cells = [_cell_text(table[(row, column)]) for column in protocol.columns]
+        cells = [_cell_text(protocol, table[(row, column)]) for column in columns]
         lines.append(f"| {row_label(protocol, row, table)} | " + " | ".join(cells) + " |")
     chosen = [
         f"{row}/{column}: " + ", ".join(f"{k}={v}" for k, v in cell.chosen.items())
@@ -160,21 +192,30 @@ def render_markdown(
 def render_html(
     protocol: Protocol, budget: str, table: dict[tuple[str, str], Cell], error_name: str
 ) -> str:
-    header = "".join(f"<th>{html.escape(c)}</th>" for c in protocol.columns)
+    columns = shown_columns(protocol, table)
+    header = "".join(f"<th>{html.escape(c)}</th>" for c in columns)
     rows = []
     for row in protocol.rows:
         cells = []
-        for column in protocol.columns:
+        for column in columns:
             cell = table[(row, column)]
-            ours, published = _cell_text(cell).split(" / ")
+            published = (
+                f'<br><span class="paper">{html.escape(_number(cell.published))}</span>'
+                if protocol.published
+                else ""
+            )
             cls = "missing" if cell.ours is None else ""
             cells.append(
-                f'<td class="{cls}"><b>{html.escape(ours)}</b><br>'
-                f'<span class="paper">{html.escape(published)}</span></td>'
+                f'<td class="{cls}"><b>{html.escape(_ours_text(cell))}</b>{published}</td>'
             )
         label = html.escape(row_label(protocol, row, table))
         rows.append(f"<tr><th>{label}</th>{''.join(cells)}</tr>")
     description = html.escape(protocol.budget(budget).description)
+    caption = (
+        "Each cell: <b>ours</b> (top) and the published number (grey)."
+        if protocol.published
+        else "Each cell: <b>ours</b> (no published numbers are shown; see the notes below)."
+    )
     return f"""<!doctype html>
 <html><head><meta charset="utf-8"><title>{html.escape(protocol.title)}</title>
 <style>
@@ -185,7 +226,7 @@ th, td {{ border: 1px solid #bbb; padding: 0.4em 0.7em; text-align: center; }}
 .missing {{ background: #f4f4f4; color: #999; }}
 </style></head><body>
 <h2>{html.escape(protocol.title)}</h2>
-<p>Each cell: <b>ours</b> (top) and the published number (grey). Ours: {html.escape(error_name)},
+<p>{caption} Ours: {html.escape(error_name)},
 <code>{html.escape(budget)}</code> budget ({description}); mean over seeds, best over
 {html.escape(", ".join(protocol.select) + _chosen_by(protocol))}.</p>
 <table><tr><th></th>{header}</tr>
@@ -206,10 +247,17 @@ def plot_curves(
     import matplotlib.pyplot as plt
 
     rows = list(protocol.rows)
-    figure, axes = plt.subplots(1, len(rows), figsize=(5.5 * len(rows), 4.2), squeeze=False)
-    for axis, row in zip(axes[0], rows):
+    columns = shown_columns(protocol, table)
+    across = min(len(rows), _PANELS_PER_LINE)
+    down = -(-len(rows) // across)
+    figure, axes = plt.subplots(
+        down, across, figsize=(5.5 * across, 4.2 * down + 0.6), squeeze=False
+    )
+    for axis in axes.flat[len(rows) :]:
+        axis.set_visible(False)
+    for axis, row in zip(axes.flat, rows):
         drawn = False
-        for column in protocol.columns:
+        for column in columns:
             curve = table[(row, column)].curve
             if curve:
                 steps, values = zip(*curve)
@@ -219,12 +267,12 @@ def plot_curves(
         axis.set_xlabel("update")
         axis.set_ylabel(textwrap.fill(error_name, 45), fontsize=9)
         if drawn:
-            if all(v > 0 for c in protocol.columns for _, v in table[(row, c)].curve):
+            if all(v > 0 for c in columns for _, v in table[(row, c)].curve):
                 axis.set_yscale("log")
             axis.legend(fontsize=8)
         else:
             axis.text(0.5, 0.5, "not run", ha="center", va="center", transform=axis.transAxes)
-    title = textwrap.fill(protocol.title, max(60, 55 * len(rows)))
+    title = textwrap.fill(protocol.title, max(60, 55 * across))
     figure.suptitle(f"{title}\n(best setting per column, mean over seeds)", fontsize=10)
     figure.tight_layout()
     figure.savefig(path, dpi=110)
