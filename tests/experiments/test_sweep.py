@@ -126,7 +126,9 @@ def test_cli_sweep_then_report(tmp_path):
         check=True,
     )
     assert "| toy-regression |" in reported.stdout
-    assert "n/a" in (out / "table.md").read_text()
+    table = (out / "table.md").read_text()
+    assert "no published numbers" in table
+    assert "n/a" not in table
     assert (out / "learning_curves.png").read_bytes()[:4] == b"\x89PNG"
     assert "<table>" in (out / "index.html").read_text()
     unknown = subprocess.run([*base, "sweep", "tablex"], capture_output=True, text=True)
