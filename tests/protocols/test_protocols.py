@@ -119,6 +119,42 @@ def test_table5_published_numbers_and_columns():
     assert {r.momentum_schedule for r in runs} == {"rnn"}
 
 
+def test_table5_baselines_sit_beside_the_paper_columns():
+    """Issue 7: Adam and LSTM baselines in a budget of their own and in the paper budget; the
+    LSTM cell holds NAG and Adam runs, so the table picks over (optimizer, lr), never averaging
+    the two optimizers together."""
+    from inertia.experiments._report import build_table
+    from inertia.experiments._trainer import RunResult
+
+    protocol = PROTOCOLS["table5"]
+    baselines = list(protocol.budget("baselines").runs().values())
+    assert {protocol.row(r) for r in baselines} == {"add T=80"}
+    assert {protocol.column(r) for r in baselines} == {"Adam", "LSTM"}
+    assert {r.optimizer for r in baselines} == {"adam"}
+    paper = protocol.budget("paper").runs().values()
+    lstm = {(r.optimizer, r.lr) for r in paper if r.model == "lstm"}
+    assert {optimizer for optimizer, _ in lstm} == {"nag", "adam"}
+    assert protocol.select == ("optimizer", "lr")
+
+    def finished(error: float, **config) -> RunResult:
+        return RunResult(
+            config=config, status="completed", final={"train_error": error},
+            curve=[{"step": 0, "train_error": error}], diverged_at=None, steps_done=1,
+            error_name="error", wall_time_s=1.0, updates_per_s=1.0, peak_memory_mb=1.0,
+            environment={},
+        )  # fmt: skip
+
+    common = {"task": "long-term", "model": "lstm", "lr": 1e-3, "seed": 0,
+              "task_options": {"problem": "addition", "length": 80}}  # fmt: skip
+    results = {
+        "nag": finished(0.8, optimizer="nag", momentum=0.995, **common),
+        "adam": finished(0.1, optimizer="adam", momentum=0.0, **common),
+    }
+    cell = build_table(protocol, "paper", results)[("add T=80", "LSTM")]
+    assert cell.ours == 0.1  # the better optimizer, not the mean 0.45 of the two
+    assert cell.chosen == {"optimizer": "adam", "lr": 1e-3}
+
+
 def test_long_term_columns():
     from inertia.experiments import RunConfig
     from inertia.protocols._long_term import clipping_column, problem_row, table5_column
@@ -131,6 +167,8 @@ def test_long_term_columns():
     assert table5_column(run(optimizer="nag", momentum=0.0)) == "0"
     assert table5_column(run(model="biases")) == "biases"
     assert table5_column(run(model="lstm", optimizer="nag", momentum=0.995)) == "LSTM"
+    assert table5_column(run(model="lstm", optimizer="adam")) == "LSTM"
+    assert table5_column(run(optimizer="adam")) == "Adam"
     small = run(optimizer="sgd", task_options={"initialization": "small-random"})
     assert table5_column(small) == "SGD small"
     options = {"problem": "memorization-5bit", "length": 200}
