@@ -5,7 +5,7 @@ import math
 
 from inertia.experiments import RunConfig
 from inertia.experiments._protocol import Budget, Protocol, cell_key, optimizer_column
-from inertia.experiments._report import build_table, render_markdown, write_report
+from inertia.experiments._report import build_table, plotted_rows, render_markdown, write_report
 from inertia.experiments._trainer import RunResult
 
 PROTOCOL = Protocol(
@@ -94,6 +94,8 @@ def test_protocol_without_published_numbers_shows_ours_alone(tmp_path):
     assert "no published numbers are shown" in markdown
     assert "| toy-regression (toy-synth) | not run | 0.4 (1/4 runs) | not run |\n" in markdown
     assert "| other | — | — | — |\n" in markdown
+    table = build_table(unpublished, "quick", {})
+    assert plotted_rows(unpublished, table) == ["toy-regression"]  # 'other' has no run planned
     html_text = (tmp_path / "index.html").read_text()
     assert 'class="paper"' not in html_text.split("<table>")[1]
     assert (tmp_path / "learning_curves.png").exists()

@@ -115,6 +115,16 @@ def shown_columns(protocol: Protocol, table: dict[tuple[str, str], Cell]) -> lis
     return planned or list(protocol.columns)
 
 
+def plotted_rows(protocol: Protocol, table: dict[tuple[str, str], Cell]) -> list[str]:
+    """The protocol's rows that have runs in this budget (all of them if none has): the table
+    keeps every row for its published numbers, the learning curves only those with a curve to
+    draw."""
+    planned = [
+        r for r in protocol.rows if any(table[(r, c)].runs_planned for c in protocol.columns)
+    ]
+    return planned or list(protocol.rows)
+
+
 def row_label(protocol: Protocol, row: str, table: dict[tuple[str, str], Cell]) -> str:
     """The row's name, plus the data its runs used where neither the row nor a column names it
     (``curves (curves-synth)``; a ``jsb RNN`` column already says ``jsb``)."""
@@ -246,7 +256,7 @@ def plot_curves(
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    rows = list(protocol.rows)
+    rows = plotted_rows(protocol, table)
     columns = shown_columns(protocol, table)
     across = min(len(rows), _PANELS_PER_LINE)
     down = -(-len(rows) // across)
