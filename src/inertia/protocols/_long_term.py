@@ -101,6 +101,9 @@ def _single(
             "steps": [steps], "task_options": [options]}  # fmt: skip
 
 
+_ADD_80 = _row_options("addition", 80)
+_ONE_SEED = {**_BASE, "eval_every": 2500, "checkpoint_every": 2500, "seed": 0}
+
 TABLE5 = Protocol(
     name="table5",
     title="Sutskever et al. (2013) Table 5: RNNs on long-term-dependency problems, zero-one error",
@@ -110,9 +113,9 @@ TABLE5 = Protocol(
             "updates, then 0.995) from the ESN-style initialization against plain SGD from "
             "N(0, 0.01), 80,000 updates of 100 sequences each, lr 1e-4 (NAG, from the paper's "
             "grid) and 0.01 (SGD); the biases baseline (2000 updates); 1 seed",
-            base={**_BASE, "eval_every": 2500, "checkpoint_every": 2500, "seed": 0},
+            base=_ONE_SEED,
             blocks=[
-                _single("tanh", "nag", 0.995, 1e-4, 80_000, _row_options("addition", 80)),
+                _single("tanh", "nag", 0.995, 1e-4, 80_000, _ADD_80),
                 _single(
                     "tanh",
                     "sgd",
@@ -121,7 +124,7 @@ TABLE5 = Protocol(
                     80_000,
                     _row_options("addition", 80, initialization="small-random"),
                 ),
-                _single("biases", "nag", 0.9, 0.003, 2000, _row_options("addition", 80)),
+                _single("biases", "nag", 0.9, 0.003, 2000, _ADD_80),
             ],
         ),
         "baselines": Budget(
@@ -129,11 +132,11 @@ TABLE5 = Protocol(
             "tanh RNN from the ESN-style initialization trained with Adam, lr in {1e-3, 1e-4}, "
             "20,000 updates; an LSTM (100 cells) trained with Adam, lr 1e-3, 10,000 updates; "
             "100 sequences per update, 1 seed",
-            base={**_BASE, "eval_every": 2500, "checkpoint_every": 2500, "seed": 0},
+            base=_ONE_SEED,
             blocks=[
-                _single("tanh", "adam", 0.0, 1e-3, 20_000, _row_options("addition", 80)),
-                _single("tanh", "adam", 0.0, 1e-4, 20_000, _row_options("addition", 80)),
-                _single("lstm", "adam", 0.0, 1e-3, 10_000, _row_options("addition", 80)),
+                _single("tanh", "adam", 0.0, 1e-3, 20_000, _ADD_80),
+                _single("tanh", "adam", 0.0, 1e-4, 20_000, _ADD_80),
+                _single("lstm", "adam", 0.0, 1e-3, 10_000, _ADD_80),
             ],
         ),
         "paper": Budget(
