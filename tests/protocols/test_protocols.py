@@ -217,3 +217,20 @@ def test_bengio2012_quick_budget_switches_every_technique_on_and_off(name):
         for row in rows:
             models = {run.model for run in runs if protocol.row(run) == row}
             assert {"logistic", "nade"} <= models
+
+
+def test_bengio2012_sets_budget_runs_each_cumulative_cell_once_at_a_quick_grid_rate():
+    protocol = PROTOCOLS["bengio2012"]
+    quick = protocol.budget("quick").runs().values()
+    grid = {(protocol.row(r), r.model): set() for r in quick}
+    for run in quick:
+        grid[(protocol.row(run), run.model)].add(run.lr)
+    sets = list(protocol.budget("sets").runs().values())
+    cells = [(r.task_options["dataset"], protocol.row(r), r.model) for r in sets]
+    assert len(cells) == len(set(cells))  # one run per cell: no lr grid
+    assert {d for d, _, _ in cells} == {"nottingham", "musedata", "piano-midi"}
+    assert {row for _, row, _ in cells} == {"SGD", "SGD+C", "SGD+CL", "SGD+CLR", "SGD+CLRN"}
+    for run in sets:
+        assert run.lr in grid[(protocol.row(run), run.model)]
+        twin = next(q for q in quick if protocol.row(q) == protocol.row(run))
+        assert {**run.task_options, "dataset": "jsb"} == twin.task_options

@@ -91,7 +91,30 @@ def _blocks(
 _SGD_LRS = [0.03, 0.1, 0.3]
 _NAG_LRS = [0.003, 0.01, 0.03]
 _QUICK_SIZES = {"hidden": 200, "nade_hidden": 50}
-_SETS_BLOCKS = _blocks(DATASETS, _QUICK_SIZES, 5.0, [0.1, 0.3], [0.01, 0.03], CUMULATIVE_ROWS)
+# The learning rate that JSB's validation NLL chose in the quick budget, by (row, output model);
+# the 'sets' budget reuses it on the other three sets (one run per cell instead of a grid).
+JSB_QUICK_LRS = {
+    ("SGD", "logistic"): 0.1, ("SGD", "nade"): 0.1,
+    ("SGD+C", "logistic"): 0.1, ("SGD+C", "nade"): 0.3,
+    ("SGD+CL", "logistic"): 0.3, ("SGD+CL", "nade"): 0.3,
+    ("SGD+CLR", "logistic"): 0.1, ("SGD+CLR", "nade"): 0.3,
+    ("SGD+CLRN", "logistic"): 0.03, ("SGD+CLRN", "nade"): 0.03, ("SGD+CLRN", "rbm"): 0.03,
+}  # fmt: skip
+
+
+def _sets_blocks(datasets: tuple[str, ...], sizes: dict[str, Any]) -> list[dict[str, Any]]:
+    """One run per (dataset, cumulative row, output model), at JSB's chosen lr."""
+    return [
+        {
+            "model": [model],
+            "task_options": [{"dataset": dataset, **_cell(row), **sizes}],
+            **_techniques(row, 5.0, [lr], [lr]),
+        }
+        for dataset in datasets
+        for (row, model), lr in JSB_QUICK_LRS.items()
+    ]
+
+
 _BASE = {"task": "polyphonic", "seed": 0, "momentum_schedule": "constant", "batch_size": 10}
 
 BENGIO2012 = Protocol(
@@ -109,11 +132,12 @@ BENGIO2012 = Protocol(
             blocks=_blocks(("jsb",), _QUICK_SIZES, 5.0, _SGD_LRS, _NAG_LRS),
         ),
         "sets": Budget(
-            description="the quick budget's settings on all four music sets, the rows that add "
-            "one technique at a time; lr from {0.1, 0.3} (SGD rows) or {0.01, 0.03} (N row), "
-            "the part of the quick grid that JSB chose from, by validation NLL; 1 seed",
+            description="the quick budget's settings on the other three music sets "
+            "(Nottingham, MuseData, Piano-midi.de), the rows that add one technique at a time; "
+            "each cell at the lr that JSB's validation NLL chose in the quick budget (one run "
+            "per cell, no grid); 1 seed",
             base={**_BASE, "steps": 1000, "eval_every": 250, "checkpoint_every": 250},
-            blocks=_SETS_BLOCKS,
+            blocks=_sets_blocks(DATASETS[1:], _QUICK_SIZES),
         ),
         "paper": Budget(
             description="all four datasets; RNN of 400 units (NADE: 100 hidden units); "
