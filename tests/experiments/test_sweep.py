@@ -134,3 +134,55 @@ def test_cli_sweep_then_report(tmp_path):
     unknown = subprocess.run([*base, "sweep", "tablex"], capture_output=True, text=True)
     assert unknown.returncode == 2
     assert "unknown protocol 'tablex'" in unknown.stderr
+
+
+SLEEPER = """
+import os, time
+
+
+def sleep(pid_file, threads):
+    with open(pid_file, "a") as f:
+        f.write(f"{os.getpid()}\\n")
+    time.sleep(600)
+"""
+
+DRIVER = """
+import sys
+import sleeper
+from inertia.experiments._sweep import run_workers
+
+if __name__ == "__main__":
+    run_workers(sleeper.sleep, (sys.argv[1],), 2)
+"""
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def test_killing_a_sweep_stops_its_worker_processes(tmp_path):
+    """A sweep stopped with SIGTERM (``kill``) takes its workers with it instead of leaving
+    orphans that go on writing runs and the sweep database."""
+    (tmp_path / "sleeper.py").write_text(SLEEPER)
+    (tmp_path / "driver.py").write_text(DRIVER)
+    pid_file = tmp_path / "pids"
+    env = {**os.environ, "PYTHONPATH": str(tmp_path)}
+    driver = subprocess.Popen([sys.executable, str(tmp_path / "driver.py"), str(pid_file)], env=env)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and (
+        not pid_file.exists() or len(pid_file.read_text().split()) < 2
+    ):
+        time.sleep(0.2)
+    workers = [int(pid) for pid in pid_file.read_text().split()]
+    assert len(workers) == 2
+    assert all(_alive(pid) for pid in workers)
+    driver.send_signal(signal.SIGTERM)
+    assert driver.wait(timeout=60) != 0
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and any(_alive(pid) for pid in workers):
+        time.sleep(0.2)
+    assert not any(_alive(pid) for pid in workers)

@@ -14,12 +14,15 @@ or a PostgreSQL URL, so workers on several machines can share one sweep. Guarant
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import multiprocessing
 import os
+import signal
+import threading
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import optuna
@@ -247,6 +250,31 @@ def run_sweep(protocol: Protocol, budget: str, settings: SweepSettings) -> Sweep
     return sweep_status(study, cells)
 
 
+def _raise_system_exit(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
+@contextlib.contextmanager
+def _terminate_on_exit(processes: list) -> Iterator[None]:
+    """Stop the worker processes when the sweep itself stops early (Ctrl-C, ``kill``, an
+    error), instead of leaving them running as orphans: SIGTERM becomes SystemExit while the
+    block runs, and on the way out every live worker is terminated and reaped. The runs they
+    leave unfinished resume from their last checkpoint on the next sweep."""
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _raise_system_exit) if in_main_thread else None
+    try:
+        yield
+    finally:
+        if in_main_thread:
+            signal.signal(signal.SIGTERM, previous)
+        for process in processes:
+            if process.is_alive():
+                process.terminate()
+        for process in processes:
+            if process.pid is not None:
+                process.join()
+
+
 def run_workers(target: Callable[..., None], arguments: tuple, workers: int) -> None:
     """Call ``target(*arguments, threads)`` in this process (one worker) or in ``workers``
     spawned processes sharing the cores; raise if any of them fails."""
@@ -256,10 +284,11 @@ def run_workers(target: Callable[..., None], arguments: tuple, workers: int) -> 
         return
     context = multiprocessing.get_context("spawn")
     processes = [context.Process(target=target, args=(*arguments, threads)) for _ in range(workers)]
-    for process in processes:
-        process.start()
-    for process in processes:
-        process.join()
+    with _terminate_on_exit(processes):
+        for process in processes:
+            process.start()
+        for process in processes:
+            process.join()
     failed = [p.exitcode for p in processes if p.exitcode != 0]
     if failed:
         raise RuntimeError(f"{len(failed)} worker process(es) failed (exit codes {failed})")
