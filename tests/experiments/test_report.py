@@ -101,6 +101,27 @@ def test_protocol_without_published_numbers_shows_ours_alone(tmp_path):
     assert (tmp_path / "learning_curves.png").exists()
 
 
+def test_budget_of_our_own_columns_shows_ours_alone(tmp_path):
+    """The protocol publishes a number for 0.9N only; a budget that runs only SGD shows ours
+    alone, without a column of 'n/a'."""
+    sgd_only = dataclasses.replace(
+        PROTOCOL,
+        budgets={
+            "ours": Budget(
+                description="SGD only",
+                base={"task": "toy-regression", "steps": 10},
+                blocks=[{"optimizer": ["sgd"], "momentum": [0.0], "lr": [0.1], "seed": [0]}],
+            )
+        },
+    )
+    run = {"optimizer": "sgd", "momentum": 0.0, "lr": 0.1, "seed": 0}
+    markdown = write_report(sgd_only, "ours", {key(**run): result(0.3, **run)}, tmp_path)
+    assert "| | SGD |\n" in markdown
+    assert "| toy-regression (toy-synth) | 0.3 |\n" in markdown
+    assert "n/a" not in markdown
+    assert 'class="paper"' not in (tmp_path / "index.html").read_text().split("<table>")[1]
+
+
 def test_partial_cells_are_marked(tmp_path):
     run = {"optimizer": "nag", "momentum": 0.9, "lr": 0.1, "seed": 0}
     markdown = write_report(PROTOCOL, "quick", {key(**run): result(0.4, **run)}, tmp_path)

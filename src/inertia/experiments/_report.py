@@ -145,16 +145,22 @@ def _ours_text(cell: Cell) -> str:
     return ours
 
 
-def _cell_text(protocol: Protocol, cell: Cell) -> str:
-    """``ours / published``, or ours alone for a protocol without published numbers."""
-    if not protocol.published:
+def shows_published(table: dict[tuple[str, str], Cell], columns: list[str]) -> bool:
+    """Whether any shown cell has a published number (a protocol without any, or a budget whose
+    columns are all our additions, shows ours alone)."""
+    return any(cell.published is not None for (_, c), cell in table.items() if c in columns)
+
+
+def _cell_text(cell: Cell, published: bool) -> str:
+    """``ours / published``, or ours alone where the table shows no published numbers."""
+    if not published:
         return _ours_text(cell)
     return f"{_ours_text(cell)} / {_number(cell.published)}"
 
 
-def _legend(protocol: Protocol) -> tuple[str, str]:
+def _legend(published: bool) -> tuple[str, str]:
     """What a cell holds, and what its markers mean, for the table's caption."""
-    if not protocol.published:
+    if not published:
         return "Each cell: **ours** (no published numbers are shown; see the notes below)", (
             "'not run': no complete run yet."
         )
@@ -173,7 +179,8 @@ def render_markdown(
 ) -> str:
     description = protocol.budget(budget).description
     columns = shown_columns(protocol, table)
-    legend, markers = _legend(protocol)
+    published = shows_published(table, columns)
+    legend, markers = _legend(published)
     lines = [
         f"## {protocol.title}",
         "",
@@ -185,7 +192,7 @@ def render_markdown(
         "|---" * (len(columns) + 1) + "|",
     ]
     for row in protocol.rows:
-        cells = [_cell_text(protocol, table[(row, column)]) for column in columns]
+        cells = [_cell_text(table[(row, column)], published) for column in columns]
         lines.append(f"| {row_label(protocol, row, table)} | " + " | ".join(cells) + " |")
     chosen = [
         f"{row}/{column}: " + ", ".join(f"{k}={v}" for k, v in cell.chosen.items())
@@ -203,6 +210,7 @@ def render_html(
     protocol: Protocol, budget: str, table: dict[tuple[str, str], Cell], error_name: str
 ) -> str:
     columns = shown_columns(protocol, table)
+    with_published = shows_published(table, columns)
     header = "".join(f"<th>{html.escape(c)}</th>" for c in columns)
     rows = []
     for row in protocol.rows:
@@ -211,7 +219,7 @@ def render_html(
             cell = table[(row, column)]
             published = (
                 f'<br><span class="paper">{html.escape(_number(cell.published))}</span>'
-                if protocol.published
+                if with_published
                 else ""
             )
             cls = "missing" if cell.ours is None else ""
@@ -223,7 +231,7 @@ def render_html(
     description = html.escape(protocol.budget(budget).description)
     caption = (
         "Each cell: <b>ours</b> (top) and the published number (grey)."
-        if protocol.published
+        if with_published
         else "Each cell: <b>ours</b> (no published numbers are shown; see the notes below)."
     )
     return f"""<!doctype html>
