@@ -8,6 +8,7 @@ import math
 import statistics
 import textwrap
 from collections import defaultdict
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -107,22 +108,25 @@ def _number(value: float | None) -> str:
     return f"{value:.4g}"
 
 
+def _with_runs(
+    names: Sequence[str], others: Sequence[str], runs_planned: Callable[[str, str], int]
+) -> list[str]:
+    """The ``names`` (rows or columns) with a run planned against any of ``others``; all of
+    them if none has one. ``runs_planned(name, other)`` counts the runs of that cell."""
+    planned = [name for name in names if any(runs_planned(name, other) for other in others)]
+    return planned or list(names)
+
+
 def shown_columns(protocol: Protocol, table: dict[tuple[str, str], Cell]) -> list[str]:
     """The protocol's columns that have runs in this budget (all of them if none has)."""
-    planned = [
-        c for c in protocol.columns if any(table[(r, c)].runs_planned for r in protocol.rows)
-    ]
-    return planned or list(protocol.columns)
+    return _with_runs(protocol.columns, protocol.rows, lambda c, r: table[(r, c)].runs_planned)
 
 
 def plotted_rows(protocol: Protocol, table: dict[tuple[str, str], Cell]) -> list[str]:
     """The protocol's rows that have runs in this budget (all of them if none has): the table
     keeps every row for its published numbers, the learning curves only those with a curve to
     draw."""
-    planned = [
-        r for r in protocol.rows if any(table[(r, c)].runs_planned for c in protocol.columns)
-    ]
-    return planned or list(protocol.rows)
+    return _with_runs(protocol.rows, protocol.columns, lambda r, c: table[(r, c)].runs_planned)
 
 
 def row_label(protocol: Protocol, row: str, table: dict[tuple[str, str], Cell]) -> str:
