@@ -3,8 +3,8 @@
 - ``inertia demo [--out DIR] [--data-dir DIR]``: the quick reproduction (quadratic figures of
   Sutskever et al. 2013 section 2.2, and the quick budget of the demo protocols) into a folder.
 - ``inertia train [--config FILE] [--run-dir DIR] [--resume] [--quiet] [--key=value ...]``
-- ``inertia sweep PROTOCOL [--budget quick|paper] [--workers N] [--storage URL] ...``
-- ``inertia report PROTOCOL [--budget quick|paper] [--out DIR] ...``
+- ``inertia sweep PROTOCOL [--budget BUDGET] [--workers N] [--storage URL] ...``
+- ``inertia report PROTOCOL [--budget BUDGET] [--out DIR] ...``
 - ``inertia tune --search lr=log:1e-4:1e-1 [--trials N] [--sampler tpe|random] [--key=value ...]``
 - ``inertia tasks``: the registered tasks and protocols.
 
@@ -202,7 +202,7 @@ def _tasks(args: argparse.Namespace) -> int:
         if fields:
             options = ", ".join(f"{f.name}={f.default!r}" for f in fields)
             print(f"      task_options: {options}")
-    print("protocols (inertia sweep NAME --budget=quick|paper):")
+    print("protocols (inertia sweep NAME --budget=BUDGET, one of those listed):")
     for name, protocol in sorted(PROTOCOLS.items()):
         print(f"  {name}: {protocol.title}")
         for budget_name, budget in protocol.budgets.items():
@@ -222,7 +222,12 @@ def _add_storage_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _add_sweep_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("protocol", help="a registered protocol (see `inertia tasks`)")
-    parser.add_argument("--budget", default="quick", help="quick (default) or paper")
+    parser.add_argument(
+        "--budget",
+        default="quick",
+        help="one of the protocol's budgets: quick (default), paper, or a protocol's own "
+        "(e.g. sets, words, baselines; `inertia tasks` lists each protocol's)",
+    )
     _add_storage_arguments(parser)
 
 

@@ -234,3 +234,21 @@ def test_bengio2012_sets_budget_runs_each_cumulative_cell_once_at_a_quick_grid_r
         assert run.lr in grid[(protocol.row(run), run.model)]
         twin = next(q for q in quick if protocol.row(q) == protocol.row(run))
         assert {**run.task_options, "dataset": "jsb"} == twin.task_options
+
+
+def test_bengio2012_words_budget_runs_each_row_once_at_the_character_level_rate():
+    protocol = PROTOCOLS["bengio2012-text"]
+    quick = list(protocol.budget("quick").runs().values())
+    words = list(protocol.budget("words").runs().values())
+    rows = [protocol.row(r) for r in words]
+    assert sorted(rows) == sorted(protocol.rows)  # every row once: no lr grid
+    for run in words:
+        assert run.task_options["level"] == "word"
+        assert protocol.column(run) == "ptb-word"
+        twins = [q for q in quick if protocol.row(q) == protocol.row(run)]
+        assert run.lr in {q.lr for q in twins}
+        assert {(q.optimizer, q.momentum, q.clip_grad_norm) for q in twins} == {
+            (run.optimizer, run.momentum, run.clip_grad_norm)
+        }
+        char_cell = {k: twins[0].task_options.get(k) for k in ("cell", "recurrent_radius")}
+        assert {k: run.task_options.get(k) for k in char_cell} == char_cell

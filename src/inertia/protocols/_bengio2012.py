@@ -185,6 +185,25 @@ _TEXT_SGD_LRS = [0.3, 1.0]
 _TEXT_NAG_LRS = [0.03, 0.1]
 _TEXT_BASE = {"task": "ptb", "seed": 0, "momentum_schedule": "constant", "batch_size": 32}
 _CHAR = {"hidden": 200, "chunk": 100, "context": 100, "train_evaluation_tokens": 100_000}
+_WORD = {"hidden": 200, "chunk": 35, "context": 35, "train_evaluation_tokens": 35_000}
+# The learning rate that the character-level quick budget's validation chose, by row; the
+# 'words' budget reuses it at the word level (one run per row instead of a grid).
+PTB_CHAR_QUICK_LRS = {
+    "SGD": 1.0, "SGD+C": 1.0, "SGD+CL": 1.0, "SGD+CLR": 1.0,
+    "SGD+CLRN": 0.1, "SGD+LRN": 0.1, "SGD+CRN": 0.1, "SGD+CLN": 0.1,
+}  # fmt: skip
+
+
+def _words_blocks(sizes: dict[str, Any]) -> list[dict[str, Any]]:
+    """One word-level run per row, at the character-level quick budget's chosen lr."""
+    return [
+        {
+            "task_options": [{"level": "word", **_cell(row), **sizes}],
+            **_techniques(row, 5.0, [lr], [lr]),
+        }
+        for row, lr in PTB_CHAR_QUICK_LRS.items()
+    ]
+
 
 BENGIO2012_TEXT = Protocol(
     name="bengio2012-text",
@@ -198,6 +217,14 @@ BENGIO2012_TEXT = Protocol(
             "or {0.03, 0.1} (N row) by validation bits per character; 1 seed",
             base={**_TEXT_BASE, "steps": 2000, "eval_every": 500, "checkpoint_every": 500},
             blocks=_text_blocks({"char": _CHAR}, 5.0, _TEXT_SGD_LRS, _TEXT_NAG_LRS),
+        ),
+        "words": Budget(
+            description="words; RNN of 200 units; windows of 35 words, minibatches of 32; "
+            "1000 updates; evaluation windows score 35 words after 35 of context; clipping at "
+            "norm 5, leaky α in [0, 0.9], NAG μ = 0.9; each row at the lr that the "
+            "character-level quick budget's validation chose (one run per row, no grid); 1 seed",
+            base={**_TEXT_BASE, "steps": 1000, "eval_every": 500, "checkpoint_every": 250},
+            blocks=_words_blocks(_WORD),
         ),
         "paper": Budget(
             description="characters (RNN of 400 units, windows of 100) and words (RNN of 400 "
