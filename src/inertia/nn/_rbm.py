@@ -131,14 +131,19 @@ class RBM(nn.Module):
         bits = torch.arange(self.hidden, device=b.device)
         configurations = ((codes.unsqueeze(1) >> bits) & 1).to(b.dtype)  # (2^H, H)
         projected = configurations @ self.weight  # (2^H, D)
-        results = []
+        # One preallocated output written block by block: appending thousands of small
+        # per-block results between the large temporaries fragmented the heap (an evaluation
+        # of 272k MuseData frames grew past 20 GB).
+        result = torch.empty(b.shape[0], dtype=b.dtype, device=b.device)
         block = max(1, _EXACT_BLOCK_ELEMENTS // (projected.numel()))
         for start in range(0, b.shape[0], block):
             block_b = b[start : start + block]
             block_c = c[start : start + block]
             visible_terms = functional.softplus(block_b.unsqueeze(1) + projected).sum(-1)
-            results.append(torch.logsumexp(visible_terms + block_c @ configurations.T, dim=1))
-        return torch.cat(results)
+            torch.logsumexp(
+                visible_terms + block_c @ configurations.T, dim=1, out=result[start : start + block]
+            )
+        return result
 
     def _log_partition_ais(self, b: Tensor, c: Tensor, generator: torch.Generator | None) -> Tensor:
         chains, count = self.ais_chains, b.shape[0]
