@@ -93,11 +93,13 @@ def test_protocol_without_published_numbers_shows_ours_alone(tmp_path):
     assert "ours / published" not in markdown
     assert "no published numbers are shown" in markdown
     assert "| toy-regression (toy-synth) | not run | 0.4 (1/4 runs) | not run |\n" in markdown
-    assert "| other | — | — | — |\n" in markdown
+    assert "| other |" not in markdown  # no run planned and nothing published: a row of dashes
     table = build_table(unpublished, "quick", {})
     assert plotted_rows(unpublished, table) == ["toy-regression"]  # 'other' has no run planned
     html_text = (tmp_path / "index.html").read_text()
     assert 'class="paper"' not in html_text.split("<table>")[1]
+    assert "<th>toy-regression (toy-synth)</th>" in html_text
+    assert "<th>other</th>" not in html_text
     assert (tmp_path / "learning_curves.png").exists()
 
 

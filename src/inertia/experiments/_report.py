@@ -129,6 +129,14 @@ def plotted_rows(protocol: Protocol, table: dict[tuple[str, str], Cell]) -> list
     return _with_runs(protocol.rows, protocol.columns, lambda r, c: table[(r, c)].runs_planned)
 
 
+def shown_rows(
+    protocol: Protocol, table: dict[tuple[str, str], Cell], with_published: bool
+) -> list[str]:
+    """Every row where published numbers are shown beside ours; otherwise only the rows with
+    runs in this budget (a row without runs or published numbers would be all dashes)."""
+    return list(protocol.rows) if with_published else plotted_rows(protocol, table)
+
+
 def row_label(protocol: Protocol, row: str, table: dict[tuple[str, str], Cell]) -> str:
     """The row's name, plus the data its runs used where neither the row nor a column names it
     (``curves (curves-synth)``; a ``jsb RNN`` column already says ``jsb``)."""
@@ -195,7 +203,7 @@ def render_markdown(
         "| | " + " | ".join(columns) + " |",
         "|---" * (len(columns) + 1) + "|",
     ]
-    for row in protocol.rows:
+    for row in shown_rows(protocol, table, published):
         cells = [_cell_text(table[(row, column)], published) for column in columns]
         lines.append(f"| {row_label(protocol, row, table)} | " + " | ".join(cells) + " |")
     chosen = [
@@ -217,7 +225,7 @@ def render_html(
     with_published = shows_published(table, columns)
     header = "".join(f"<th>{html.escape(c)}</th>" for c in columns)
     rows = []
-    for row in protocol.rows:
+    for row in shown_rows(protocol, table, with_published):
         cells = []
         for column in columns:
             cell = table[(row, column)]
