@@ -5,7 +5,13 @@ import math
 
 from inertia.experiments import RunConfig
 from inertia.experiments._protocol import Budget, Protocol, cell_key, optimizer_column
-from inertia.experiments._report import build_table, plotted_rows, render_markdown, write_report
+from inertia.experiments._report import (
+    build_table,
+    diverged_columns,
+    plotted_rows,
+    render_markdown,
+    write_report,
+)
 from inertia.experiments._trainer import RunResult
 
 PROTOCOL = Protocol(
@@ -76,6 +82,8 @@ def test_mean_over_seeds_then_best_over_lr():
     assert (nag.runs_done, nag.runs_planned) == (4, 4)
     assert nag.curve == [(0, 1.0), (10, 0.26)]
     assert math.isinf(table[("toy-regression", "SGD")].ours)
+    # its learning-curve panel names it rather than leaving it out silently
+    assert diverged_columns(table, "toy-regression", ["SGD", "0.9N", "0.99M"]) == ["SGD"]
     assert table[("toy-regression", "0.99M")].ours is None  # planned, not run
     assert table[("toy-regression", "Adam")].runs_planned == 0  # not in this budget
 

@@ -137,6 +137,16 @@ def shown_rows(
     return list(protocol.rows) if with_published else plotted_rows(protocol, table)
 
 
+def diverged_columns(
+    table: dict[tuple[str, str], Cell], row: str, columns: Sequence[str]
+) -> list[str]:
+    """The columns whose cell in ``row`` diverged (every run of the chosen setting): they have
+    no curve to draw, so the learning-curve panel names them instead."""
+    return [
+        c for c in columns if table[(row, c)].ours is not None and math.isinf(table[(row, c)].ours)
+    ]
+
+
 def row_label(protocol: Protocol, row: str, table: dict[tuple[str, str], Cell]) -> str:
     """The row's name, plus the data its runs used where neither the row nor a column names it
     (``curves (curves-synth)``; a ``jsb RNN`` column already says ``jsb``)."""
@@ -293,7 +303,11 @@ def plot_curves(
                 steps, values = zip(*curve)
                 axis.plot(steps, values, marker="o", ms=3, label=column)
                 drawn = True
-        axis.set_title(textwrap.fill(row_label(protocol, row, table), 50), fontsize=10)
+        diverged = diverged_columns(table, row, columns)
+        title = textwrap.fill(row_label(protocol, row, table), 50)
+        if diverged and drawn:
+            title += "\n" + textwrap.fill("diverged: " + ", ".join(diverged), 60)
+        axis.set_title(title, fontsize=10)
         axis.set_xlabel("update")
         axis.set_ylabel(textwrap.fill(error_name, 45), fontsize=9)
         if drawn:
@@ -301,7 +315,8 @@ def plot_curves(
                 axis.set_yscale("log")
             axis.legend(fontsize=8)
         else:
-            axis.text(0.5, 0.5, "not run", ha="center", va="center", transform=axis.transAxes)
+            note = "diverged" if diverged else "not run"
+            axis.text(0.5, 0.5, note, ha="center", va="center", transform=axis.transAxes)
     title = textwrap.fill(protocol.title, max(60, 55 * across))
     figure.suptitle(f"{title}\n(best setting per column, mean over seeds)", fontsize=10)
     figure.tight_layout()
