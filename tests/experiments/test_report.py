@@ -101,7 +101,7 @@ def test_protocol_without_published_numbers_shows_ours_alone(tmp_path):
     assert "ours / published" not in markdown
     assert "no published numbers are shown" in markdown
     assert "| toy-regression (toy-synth) | not run | 0.4 (1/4 runs) | not run |\n" in markdown
-    assert "| other |" not in markdown  # no run planned and nothing published: a row of dashes
+    assert "| other |" not in markdown  # no run planned and nothing published: left out
     table = build_table(unpublished, "quick", {})
     assert plotted_rows(unpublished, table) == ["toy-regression"]  # 'other' has no run planned
     html_text = (tmp_path / "index.html").read_text()

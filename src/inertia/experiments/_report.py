@@ -140,8 +140,8 @@ def shown_rows(
 def diverged_columns(
     table: dict[tuple[str, str], Cell], row: str, columns: Sequence[str]
 ) -> list[str]:
-    """The columns whose cell in ``row`` diverged (every run of the chosen setting): they have
-    no curve to draw, so the learning-curve panel names them instead."""
+    """The columns whose cell in ``row`` reports diverged (every setting has a diverged run):
+    they have no curve to draw, so the learning-curve panel names them instead."""
     return [
         c for c in columns if table[(row, c)].ours is not None and math.isinf(table[(row, c)].ours)
     ]
