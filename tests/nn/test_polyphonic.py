@@ -37,7 +37,8 @@ def test_nade_is_autoregressive_and_matches_its_definition():
     logits = nade.conditional_logits(v)
     for i in range(5):
         h = torch.sigmoid(nade.hidden_bias + nade.weight[:, :i] @ v[0, :i])
-        assert float(logits[0, i]) == pytest.approx(float(nade.visible_bias[i] + nade.read[i] @ h))
+        expected = (nade.visible_bias[i] + nade.read[i] @ h).detach()
+        assert float(logits[0, i].detach()) == pytest.approx(float(expected))
         changed = v.clone()
         changed[0, i:] = 1 - changed[0, i:]  # dimensions i.. do not enter conditional i
         assert float(nade.conditional_logits(changed)[0, i]) == pytest.approx(float(logits[0, i]))
