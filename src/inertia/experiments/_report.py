@@ -123,9 +123,9 @@ def shown_columns(protocol: Protocol, table: dict[tuple[str, str], Cell]) -> lis
 
 
 def plotted_rows(protocol: Protocol, table: dict[tuple[str, str], Cell]) -> list[str]:
-    """The protocol's rows that have runs in this budget (all of them if none has): the table
-    keeps every row for its published numbers, the learning curves only those with a curve to
-    draw."""
+    """The protocol's rows that have runs in this budget (all of them if none has): the rows
+    the learning curves draw, and the table's rows where no published numbers are shown
+    (:func:`shown_rows`)."""
     return _with_runs(protocol.rows, protocol.columns, lambda r, c: table[(r, c)].runs_planned)
 
 

@@ -102,14 +102,19 @@ JSB_QUICK_LRS = {
 }  # fmt: skip
 
 
+def _at_rate(row: str, lr: float, task_options: dict[str, Any]) -> dict[str, Any]:
+    """The block of one run of ``row`` at ``lr`` (clipping at norm 5 where the row clips): the
+    budgets that reuse a rate another budget's validation chose instead of a grid."""
+    return {
+        "task_options": [{**task_options, **_cell(row)}],
+        **_techniques(row, 5.0, [lr], [lr]),
+    }
+
+
 def _sets_blocks(datasets: tuple[str, ...], sizes: dict[str, Any]) -> list[dict[str, Any]]:
     """One run per (dataset, cumulative row, output model), at JSB's chosen lr."""
     return [
-        {
-            "model": [model],
-            "task_options": [{"dataset": dataset, **_cell(row), **sizes}],
-            **_techniques(row, 5.0, [lr], [lr]),
-        }
+        {"model": [model], **_at_rate(row, lr, {"dataset": dataset, **sizes})}
         for dataset in datasets
         for (row, model), lr in JSB_QUICK_LRS.items()
     ]
@@ -196,13 +201,7 @@ PTB_CHAR_QUICK_LRS = {
 
 def _words_blocks(sizes: dict[str, Any]) -> list[dict[str, Any]]:
     """One word-level run per row, at the character-level quick budget's chosen lr."""
-    return [
-        {
-            "task_options": [{"level": "word", **_cell(row), **sizes}],
-            **_techniques(row, 5.0, [lr], [lr]),
-        }
-        for row, lr in PTB_CHAR_QUICK_LRS.items()
-    ]
+    return [_at_rate(row, lr, {"level": "word", **sizes}) for row, lr in PTB_CHAR_QUICK_LRS.items()]
 
 
 BENGIO2012_TEXT = Protocol(
