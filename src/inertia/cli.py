@@ -206,7 +206,7 @@ def _tasks(args: argparse.Namespace) -> int:
     for name, protocol in sorted(PROTOCOLS.items()):
         print(f"  {name}: {protocol.title}")
         for budget_name, budget in protocol.budgets.items():
-            print(f"      {budget_name}: {len(budget.runs())} runs; {budget.description}")
+            print(f"      {budget_name}: {len(budget.plan())} runs; {budget.about}")
     return 0
 
 

@@ -4,7 +4,7 @@ import dataclasses
 import math
 
 from inertia.experiments import RunConfig
-from inertia.experiments._protocol import Budget, Protocol, cell_key, optimizer_column
+from inertia.experiments._protocol import Block, Budget, Protocol, cell_key
 from inertia.experiments._report import (
     build_table,
     diverged_columns,
@@ -19,17 +19,27 @@ PROTOCOL = Protocol(
     title="unit",
     budgets={
         "quick": Budget(
-            description="test",
+            about="test",
             base={"task": "toy-regression", "steps": 10},
             blocks=[
-                {"optimizer": ["nag"], "momentum": [0.9], "lr": [0.1, 0.01], "seed": [0, 1]},
-                {"optimizer": ["sgd"], "momentum": [0.0], "lr": [0.1], "seed": [0, 1]},
-                {"optimizer": ["cm"], "momentum": [0.99], "lr": [0.1], "seed": [0]},
+                Block(
+                    "toy-regression",
+                    "0.9N",
+                    {"optimizer": ["nag"], "momentum": [0.9], "lr": [0.1, 0.01], "seed": [0, 1]},
+                ),
+                Block(
+                    "toy-regression",
+                    "SGD",
+                    {"optimizer": ["sgd"], "momentum": [0.0], "lr": [0.1], "seed": [0, 1]},
+                ),
+                Block(
+                    "toy-regression",
+                    "0.99M",
+                    {"optimizer": ["cm"], "momentum": [0.99], "lr": [0.1], "seed": [0]},
+                ),
             ],
         )
     },
-    row=lambda config: config.task,
-    column=optimizer_column,
     rows=["toy-regression"],
     columns=["SGD", "0.9N", "0.99M", "Adam"],
     published={("toy-regression", "0.9N"): 0.5},
@@ -118,9 +128,15 @@ def test_budget_of_our_own_columns_shows_ours_alone(tmp_path):
         PROTOCOL,
         budgets={
             "ours": Budget(
-                description="SGD only",
+                about="SGD only",
                 base={"task": "toy-regression", "steps": 10},
-                blocks=[{"optimizer": ["sgd"], "momentum": [0.0], "lr": [0.1], "seed": [0]}],
+                blocks=[
+                    Block(
+                        "toy-regression",
+                        "SGD",
+                        {"optimizer": ["sgd"], "momentum": [0.0], "lr": [0.1], "seed": [0]},
+                    )
+                ],
             )
         },
     )
@@ -165,3 +181,39 @@ def test_select_metric_picks_the_setting_and_metric_is_reported():
     assert cell.ours == 0.5
     assert "best over lr by valid_error" in render_markdown(protocol, "quick", build_table(
         protocol, "quick", results), "error")  # fmt: skip
+
+
+def test_a_result_outside_the_budget_is_left_out():
+    run = {"optimizer": "nag", "momentum": 0.9, "lr": 0.3, "seed": 0}  # lr 0.3 is not planned
+    table = build_table(PROTOCOL, "quick", {key(**run): result(0.01, **run)})
+    assert table[("toy-regression", "0.9N")].ours is None
+
+
+def test_budget_description_is_generated_from_its_blocks():
+    text = PROTOCOL.budget("quick").describe()
+    first, *cells = text.split("\n")
+    assert first == "test. 7 runs, seed(s) 0, 1; all runs: task=toy-regression, steps=10."
+    assert cells == [
+        "- toy-regression / 0.9N: optimizer=nag; momentum=0.9; lr in {0.1, 0.01}",
+        "- toy-regression / SGD: optimizer=sgd; momentum=0; lr=0.1",
+        "- toy-regression / 0.99M: optimizer=cm; momentum=0.99; lr=0.1",
+    ]
+    markdown = render_markdown(PROTOCOL, "quick", build_table(PROTOCOL, "quick", {}), "error")
+    assert "Budget `quick`: " + text in markdown
+
+
+def test_a_run_in_two_cells_or_outside_the_table_is_rejected():
+    import pytest
+
+    from inertia.experiments import ConfigError
+
+    twice = Budget(
+        about="twice",
+        base={"task": "toy-regression"},
+        blocks=[Block("toy-regression", "0.9N", {"lr": [0.1]}),
+                Block("toy-regression", "SGD", {"lr": [0.1, 0.2]})],
+    )  # fmt: skip
+    with pytest.raises(ConfigError, match="declared in cell"):
+        twice.plan()
+    with pytest.raises(ConfigError, match="not among its rows and columns"):
+        dataclasses.replace(PROTOCOL, columns=["SGD", "0.9N"])

@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 from inertia.experiments import ConfigError, RunConfig, train
-from inertia.experiments._protocol import optimizer_column
 
 HF = {
     "optimizer": "hf",
@@ -38,12 +37,6 @@ def test_hf_trains_the_toy_regression_and_resumes_exactly(tmp_path):
     resumed = train(config, tmp_path / "resumed", resume=True)
     assert resumed.curve[:2] == result.curve[:2]
     assert resumed.final["train_error"] == pytest.approx(result.final["train_error"], rel=1e-5)
-
-
-def test_hf_columns():
-    assert optimizer_column(RunConfig(**HF)) == "HF-star"
-    dagger = RunConfig(**{**HF, "optimizer_options": {"line_search": False, "cg_decay": 0.99}})
-    assert optimizer_column(dagger) == "HF-dag"
 
 
 @pytest.mark.parametrize(

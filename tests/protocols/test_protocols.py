@@ -1,12 +1,49 @@
 from __future__ import annotations
 
+import gzip
 import json
+import pickle
+from pathlib import Path
 
 import pytest
 
-from inertia.experiments._protocol import optimizer_column
+from inertia.experiments import RunConfig
 from inertia.protocols import PROTOCOLS
+from inertia.protocols._labels import momentum_column
 from inertia.tasks import TASKS
+
+# Every run of every budget (its key, i.e. its identity in sweep databases and run folders) and
+# its table cell, as the protocols declared them before they became data (issue 16): existing
+# sweeps keep counting only while these stay the same.
+RUN_KEYS = Path(__file__).with_name("run_keys.json.gz")
+
+
+def labelled(name: str, budget: str) -> list[tuple[str, str, RunConfig]]:
+    """(row, column, config) of every run of a budget."""
+    plan = PROTOCOLS[name].budget(budget).plan()
+    return [(run.row, run.column, run.config()) for run in plan.values()]
+
+
+def test_run_keys_and_cells_are_unchanged():
+    with gzip.open(RUN_KEYS, "rt") as file:
+        expected = json.load(file)
+    found = {
+        f"{name}/{budget_name}": {key: [run.row, run.column] for key, run in budget.plan().items()}
+        for name, protocol in PROTOCOLS.items()
+        for budget_name, budget in protocol.budgets.items()
+    }
+    assert sorted(found) == sorted(expected)
+    for name, runs in expected.items():
+        assert found[name] == runs, name
+
+
+@pytest.mark.parametrize("name", sorted(PROTOCOLS))
+def test_protocols_are_plain_data_that_pickle(name):
+    protocol = PROTOCOLS[name]
+    copy = pickle.loads(pickle.dumps(protocol))
+    assert copy == protocol
+    for budget in protocol.budgets:
+        assert copy.budget(budget).plan() == protocol.budget(budget).plan()
 
 
 def test_table1_published_numbers_are_spec_table_1():
@@ -22,14 +59,15 @@ def test_table1_published_numbers_are_spec_table_1():
 
 
 def test_table1_paper_budget_is_the_published_protocol():
-    runs = PROTOCOLS["table1"].budget("paper").runs().values()
+    cells = labelled("table1", "paper")
+    runs = [run for _, _, run in cells]
     assert len(runs) == 3 * (6 + 2 * 4 * 6 + 3 + 3)
-    hf = [r for r in runs if r.optimizer == "hf"]
-    assert sorted(optimizer_column(r) for r in hf) == ["HF-dag"] * 6 + ["HF-star"] * 3
-    for run in hf:
+    hf = [(column, r) for _, column, r in cells if r.optimizer == "hf"]
+    assert sorted(column for column, _ in hf) == ["HF-dag"] * 6 + ["HF-star"] * 3
+    for column, run in hf:
         options = run.optimizer_options
         assert 0 < options["curvature_batch"] < run.batch_size
-        if optimizer_column(run) == "HF-star":
+        if column == "HF-star":
             assert options["cg_max_iterations"] == 250
             assert options["line_search"] is True
         else:
@@ -46,13 +84,13 @@ def test_table1_paper_budget_is_the_published_protocol():
 @pytest.mark.parametrize("name", sorted(PROTOCOLS))
 def test_every_run_of_every_protocol_is_valid(name):
     protocol = PROTOCOLS[name]
-    for budget in protocol.budgets.values():
-        for config in budget.runs().values():
+    for budget in protocol.budgets:
+        for row, column, config in labelled(name, budget):
             task = TASKS[config.task]
             assert config.model in task.models
             task.Options(**config.task_options)  # options the task accepts
-            assert protocol.row(config) in protocol.rows
-            assert protocol.column(config) in protocol.columns
+            assert row in protocol.rows
+            assert column in protocol.columns
 
 
 def test_table1_quick_sgd_grid_extends_above_the_paper_rates():
@@ -64,13 +102,21 @@ def test_table1_quick_sgd_grid_extends_above_the_paper_rates():
     assert {lr for model, lr in sgd if model == "faces"} == {0.005, 0.002, 0.001, 0.0005}
 
 
-def test_optimizer_columns():
-    from inertia.experiments import RunConfig
+def test_momentum_columns():
+    assert momentum_column("sgd", 0.0) == "SGD"
+    assert momentum_column("nag", 0.0) == "SGD"
+    assert momentum_column("nag", 0.995) == "0.995N"
+    assert momentum_column("cm", 0.9) == "0.9M"
 
-    assert optimizer_column(RunConfig(optimizer="sgd", momentum=0.0)) == "SGD"
-    assert optimizer_column(RunConfig(optimizer="nag", momentum=0.995)) == "0.995N"
-    assert optimizer_column(RunConfig(optimizer="cm", momentum=0.9)) == "0.9M"
-    assert optimizer_column(RunConfig(optimizer="adam")) == "Adam"
+
+@pytest.mark.parametrize("name", ["table1", "mnist-classification"])
+def test_optimizer_columns_name_the_optimizer_and_momentum_of_their_runs(name):
+    for budget in PROTOCOLS[name].budgets:
+        for _, column, run in labelled(name, budget):
+            if run.optimizer == "adam":
+                assert column == "Adam"
+            elif run.optimizer != "hf":
+                assert column == momentum_column(run.optimizer, run.momentum)
 
 
 def test_table2_pairs_every_nag_run_with_its_fine_tuned_twin():
@@ -127,10 +173,10 @@ def test_table5_baselines_sit_beside_the_paper_columns():
     from inertia.experiments._trainer import RunResult
 
     protocol = PROTOCOLS["table5"]
-    baselines = list(protocol.budget("baselines").runs().values())
-    assert {protocol.row(r) for r in baselines} == {"add T=80"}
-    assert {protocol.column(r) for r in baselines} == {"Adam", "LSTM"}
-    assert {r.optimizer for r in baselines} == {"adam"}
+    baselines = labelled("table5", "baselines")
+    assert {row for row, _, _ in baselines} == {"add T=80"}
+    assert {column for _, column, _ in baselines} == {"Adam", "LSTM"}
+    assert {r.optimizer for _, _, r in baselines} == {"adam"}
     paper = protocol.budget("paper").runs().values()
     lstm = {(r.optimizer, r.lr) for r in paper if r.model == "lstm"}
     assert {optimizer for optimizer, _ in lstm} == {"nag", "adam"}
@@ -144,43 +190,47 @@ def test_table5_baselines_sit_beside_the_paper_columns():
             environment={},
         )  # fmt: skip
 
-    common = {"task": "long-term", "model": "lstm", "lr": 1e-3, "seed": 0,
-              "task_options": {"problem": "addition", "length": 80}}  # fmt: skip
+    plan = protocol.budget("paper").plan()
+    lstm = [run for run in plan.values() if (run.row, run.column) == ("add T=80", "LSTM")]
+    nag = next(r for r in lstm if r.overrides["optimizer"] == "nag" and r.overrides["lr"] == 1e-3)
+    adam = next(r for r in lstm if r.overrides["optimizer"] == "adam" and r.overrides["lr"] == 1e-3)
     results = {
-        "nag": finished(0.8, optimizer="nag", momentum=0.995, **common),
-        "adam": finished(0.1, optimizer="adam", momentum=0.0, **common),
+        nag.key: finished(0.8, **{**nag.overrides, "seed": 0}),
+        adam.key: finished(0.1, **{**adam.overrides, "seed": 0}),
     }
     cell = build_table(protocol, "paper", results)[("add T=80", "LSTM")]
     assert cell.ours == 0.1  # the better optimizer, not the mean 0.45 of the two
     assert cell.chosen == {"optimizer": "adam", "lr": 1e-3}
 
 
-def test_long_term_columns():
-    from inertia.experiments import RunConfig
-    from inertia.protocols._long_term import clipping_column, problem_row, table5_column
-
-    def run(**changes):
-        return RunConfig(task="long-term", **changes)
-
-    assert table5_column(run(optimizer="nag", momentum=0.995)) == "0.995N"
-    assert table5_column(run(optimizer="cm", momentum=0.9)) == "0.9M"
-    assert table5_column(run(optimizer="nag", momentum=0.0)) == "0"
-    assert table5_column(run(model="biases")) == "biases"
-    assert table5_column(run(model="lstm", optimizer="nag", momentum=0.995)) == "LSTM"
-    assert table5_column(run(model="lstm", optimizer="adam")) == "LSTM"
-    assert table5_column(run(optimizer="adam")) == "Adam"
-    small = run(optimizer="sgd", task_options={"initialization": "small-random"})
-    assert table5_column(small) == "SGD small"
-    options = {"problem": "memorization-5bit", "length": 200}
-    assert problem_row(run(task_options=options)) == "mem-5 T=200"
-    assert clipping_column(run(optimizer="sgd", clip_grad_norm=1.0)) == "SGD+clip"
-    assert clipping_column(run(model="leaky-tanh", clip_grad_norm=1.0)) == "leaky NAG+clip"
+def test_long_term_columns_name_their_runs():
+    for budget in PROTOCOLS["table5"].budgets:
+        for row, column, run in labelled("table5", budget):
+            options = run.task_options
+            short = {"addition": "add", "multiplication": "mul", "memorization-5bit": "mem-5",
+                     "memorization-20bit": "mem-20"}[options["problem"]]  # fmt: skip
+            assert row == f"{short} T={options['length']}"
+            if run.model in ("biases", "lstm"):
+                assert column == {"biases": "biases", "lstm": "LSTM"}[run.model]
+            elif run.optimizer == "adam":
+                assert column == "Adam"
+            elif options.get("initialization") == "small-random":
+                assert column == "SGD small"
+            elif run.momentum == 0:
+                assert column == "0"
+            else:
+                assert column == momentum_column(run.optimizer, run.momentum)
+    for _, column, run in labelled("clipping", "paper"):
+        method = "SGD" if run.optimizer == "sgd" else "NAG"
+        prefix = "leaky " if run.model == "leaky-tanh" else ""
+        assert column == prefix + method + ("+clip" if run.clip_grad_norm else "")
 
 
 def test_hf_momentum_varies_only_the_cg_decay():
-    protocol = PROTOCOLS["hf-momentum"]
-    runs = list(protocol.budget("quick").runs().values())
-    assert sorted(protocol.column(r) for r in runs) == ["0.95", "0.99", "0.995", "0.999"]
+    cells = labelled("hf-momentum", "quick")
+    runs = [run for _, _, run in cells]
+    assert sorted(column for _, column, _ in cells) == ["0.95", "0.99", "0.995", "0.999"]
+    assert all(column == f"{r.optimizer_options['cg_decay']:g}" for _, column, r in cells)
     others = [{k: v for k, v in r.optimizer_options.items() if k != "cg_decay"} for r in runs]
     assert all(o == others[0] for o in others)
     assert others[0]["line_search"] is False
@@ -197,55 +247,64 @@ def test_citation_protocol_runs_every_gradient_method():
 @pytest.mark.parametrize("name", ["bengio2012", "bengio2012-text"])
 def test_bengio2012_quick_budget_switches_every_technique_on_and_off(name):
     protocol = PROTOCOLS[name]
-    runs = list(protocol.budget("quick").runs().values())
-    rows = {protocol.row(run) for run in runs}
+    cells = labelled(name, "quick")
+    rows = {row for row, _, _ in cells}
     assert rows == set(protocol.rows)
     for technique in "CLRN":
         without = "SGD+" + "".join(t for t in "CLRN" if t != technique)
         assert {"SGD+CLRN", without} <= rows
-        for run in runs:
-            row = protocol.row(run)
+        for row, _, run in cells:
             if row == without:  # the full set minus one technique, the others as in SGD+CLRN
                 cell = run.task_options["cell"]
                 assert (run.clip_grad_norm > 0) == (technique != "C")
                 assert cell.startswith("leaky") == (technique != "L")
                 assert cell.endswith("relu") == (technique != "R")
                 assert (run.optimizer == "nag") == (technique != "N")
+    for row, column, run in cells:  # the row's label says which techniques its runs use
+        techniques = (
+            "C" * (run.clip_grad_norm > 0)
+            + "L" * run.task_options["cell"].startswith("leaky")
+            + "R" * run.task_options["cell"].endswith("relu")
+            + "N" * (run.optimizer == "nag")
+        )
+        assert row == "SGD" + ("+" + techniques if techniques else "")
+        if name == "bengio2012":
+            output = {"logistic": "RNN", "nade": "RNN-NADE", "rbm": "RNN-RBM"}[run.model]
+            assert column == f"{run.task_options['dataset']} {output}"
     if name == "bengio2012":
-        rbm = {protocol.row(run) for run in runs if run.model == "rbm"}
+        rbm = {row for row, _, run in cells if run.model == "rbm"}
         assert rbm == {"SGD+CLRN"}
         for row in rows:
-            models = {run.model for run in runs if protocol.row(run) == row}
+            models = {run.model for r, _, run in cells if r == row}
             assert {"logistic", "nade"} <= models
 
 
 def test_bengio2012_sets_budget_runs_each_cumulative_cell_once_at_a_quick_grid_rate():
-    protocol = PROTOCOLS["bengio2012"]
-    quick = protocol.budget("quick").runs().values()
-    grid = {(protocol.row(r), r.model): set() for r in quick}
-    for run in quick:
-        grid[(protocol.row(run), run.model)].add(run.lr)
-    sets = list(protocol.budget("sets").runs().values())
-    cells = [(r.task_options["dataset"], protocol.row(r), r.model) for r in sets]
+    quick = labelled("bengio2012", "quick")
+    grid: dict[tuple[str, str], set[float]] = {}
+    for row, _, run in quick:
+        grid.setdefault((row, run.model), set()).add(run.lr)
+    sets = labelled("bengio2012", "sets")
+    cells = [(r.task_options["dataset"], row, r.model) for row, _, r in sets]
     assert len(cells) == len(set(cells))  # one run per cell: no lr grid
     assert {d for d, _, _ in cells} == {"nottingham", "musedata", "piano-midi"}
     assert {row for _, row, _ in cells} == {"SGD", "SGD+C", "SGD+CL", "SGD+CLR", "SGD+CLRN"}
-    for run in sets:
-        assert run.lr in grid[(protocol.row(run), run.model)]
-        twin = next(q for q in quick if protocol.row(q) == protocol.row(run))
+    for row, _, run in sets:
+        assert run.lr in grid[(row, run.model)]
+        twin = next(q for r, _, q in quick if r == row)
         assert {**run.task_options, "dataset": "jsb"} == twin.task_options
 
 
 def test_bengio2012_words_budget_runs_each_row_once_at_the_character_level_rate():
     protocol = PROTOCOLS["bengio2012-text"]
-    quick = list(protocol.budget("quick").runs().values())
-    words = list(protocol.budget("words").runs().values())
-    rows = [protocol.row(r) for r in words]
+    quick = labelled("bengio2012-text", "quick")
+    words = labelled("bengio2012-text", "words")
+    rows = [row for row, _, _ in words]
     assert sorted(rows) == sorted(protocol.rows)  # every row once: no lr grid
-    for run in words:
+    for row, column, run in words:
         assert run.task_options["level"] == "word"
-        assert protocol.column(run) == "ptb-word"
-        twins = [q for q in quick if protocol.row(q) == protocol.row(run)]
+        assert column == "ptb-word"
+        twins = [q for r, _, q in quick if r == row]
         assert run.lr in {q.lr for q in twins}
         assert {(q.optimizer, q.momentum, q.clip_grad_norm) for q in twins} == {
             (run.optimizer, run.momentum, run.clip_grad_norm)

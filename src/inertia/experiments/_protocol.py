@@ -1,4 +1,12 @@
-"""Protocols: a paper's table as data — a grid of runs per budget and a rule to fill each cell."""
+"""Protocols: a paper's table as data — per budget, blocks of runs that each fill one labelled cell.
+
+A :class:`Block` names its table cell (row and column labels, as the paper prints them) and the
+grid of runs that fill it; a :class:`Budget` is a list of blocks over shared settings; a
+:class:`Protocol` adds the published numbers, the display order and the rule that picks each
+cell's reported value. Everything is plain data (no callables), so a protocol pickles to sweep
+workers as it is, and the engine needs no registry of protocols. The engine knows no paper
+vocabulary: labels such as ``0.99N`` or ``HF-dag`` are written where the protocol is declared.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +14,12 @@ import dataclasses
 import hashlib
 import itertools
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from inertia.experiments._config import ConfigError, RunConfig
 
-__all__ = ["Budget", "Protocol", "cell_key"]
+__all__ = ["Block", "Budget", "PlannedRun", "Protocol", "cell_key"]
 
 
 def cell_key(overrides: Mapping[str, Any]) -> str:
@@ -19,15 +27,56 @@ def cell_key(overrides: Mapping[str, Any]) -> str:
     return json.dumps(dict(overrides), sort_keys=True, separators=(",", ":"))
 
 
-def cell_label(key: str, base: Mapping[str, Any]) -> str:
-    """The settings that set a run apart from its budget's shared ones, e.g. ``lr=0.01 seed=1``."""
-    overrides = json.loads(key)
-    return " ".join(f"{k}={v}" for k, v in overrides.items() if base.get(k) != v) or "base"
-
-
 def cell_folder(key: str) -> str:
-    """A short, stable folder name for a cell."""
+    """A short, stable folder name for a run."""
     return hashlib.sha256(key.encode()).hexdigest()[:16]
+
+
+@dataclasses.dataclass(frozen=True)
+class Block:
+    """The runs of one table cell: every combination of the ``grid``'s values.
+
+    Attributes:
+        row: the cell's row label (e.g. ``curves``, ``add T=80``).
+        column: the cell's column label (e.g. ``0.99N``).
+        grid: config fields mapped to the values to try; the runs are the Cartesian product
+            (e.g. ``{"lr": [0.05, 0.01], "seed": [0, 1]}``: four runs).
+    """
+
+    row: str
+    column: str
+    grid: Mapping[str, Sequence[Any]]
+
+
+@dataclasses.dataclass(frozen=True)
+class PlannedRun:
+    """One run of a budget: its key (identity in a sweep), settings and table cell."""
+
+    key: str
+    overrides: dict[str, Any]
+    row: str
+    column: str
+
+    def config(self) -> RunConfig:
+        return RunConfig(**self.overrides)
+
+    def label(self, base: Mapping[str, Any]) -> str:
+        """``row / column`` and the settings that set the run apart from the budget's shared
+        ones, e.g. ``curves / 0.99N: lr=0.01 seed=1``."""
+        own = " ".join(f"{k}={v}" for k, v in self.overrides.items() if base.get(k) != v)
+        return f"{self.row} / {self.column}: {own or 'base'}"
+
+
+def _values(values: Sequence[Any]) -> str:
+    return ", ".join(_value(v) for v in values)
+
+
+def _value(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}: {_value(v)}" for k, v in value.items()) + "}"
+    return str(value)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -35,47 +84,81 @@ class Budget:
     """One budget of a protocol (``quick``: minutes on 2 CPU cores; ``paper``: the published one).
 
     Attributes:
-        description: what the budget is, in words (shown in reports).
+        about: what the budget is for and why its settings were chosen, in words; the settings
+            themselves are listed by :meth:`describe` from the blocks, so they cannot drift.
         base: config fields shared by every run of the budget (e.g. ``steps``).
-        blocks: each block maps config fields to lists of values; the runs are the union of the
-            blocks' Cartesian products (so SGD need not be crossed with momentum values).
+        blocks: the cells' grids; a block's fields override ``base``.
     """
 
-    description: str
+    about: str
     base: Mapping[str, Any]
-    blocks: Sequence[Mapping[str, Sequence[Any]]]
+    blocks: Sequence[Block]
 
-    def runs(self) -> dict[str, RunConfig]:
-        """The runs, keyed by :func:`cell_key` of their overrides, in a stable order."""
-        runs: dict[str, RunConfig] = {}
+    def plan(self) -> dict[str, PlannedRun]:
+        """The runs, keyed by :func:`cell_key` of their overrides, in a stable order.
+
+        Raises:
+            ConfigError: one run is declared in two different cells.
+        """
+        runs: dict[str, PlannedRun] = {}
         for block in self.blocks:
-            fields = sorted(block)
-            for values in itertools.product(*(block[f] for f in fields)):
+            fields = sorted(block.grid)
+            for values in itertools.product(*(block.grid[f] for f in fields)):
                 overrides = {**self.base, **dict(zip(fields, values))}
                 key = cell_key(overrides)
-                if key not in runs:
-                    runs[key] = RunConfig(**overrides)
+                known = runs.get(key)
+                if known is not None and (known.row, known.column) != (block.row, block.column):
+                    raise ConfigError(
+                        f"run {key} is declared in cell ({known.row}, {known.column}) and in "
+                        f"({block.row}, {block.column})"
+                    )
+                runs.setdefault(key, PlannedRun(key, overrides, block.row, block.column))
         return runs
+
+    def runs(self) -> dict[str, RunConfig]:
+        """The runs as validated configs, keyed like :meth:`plan`."""
+        return {key: run.config() for key, run in self.plan().items()}
+
+    def describe(self) -> str:
+        """The budget in words: ``about``, the shared settings, and per group of cells the
+        settings that vary, generated from the blocks."""
+        plan = self.plan()
+        seeds = sorted({run.overrides.get("seed", 0) for run in plan.values()})
+        shared = ", ".join(f"{k}={_value(v)}" for k, v in self.base.items() if k != "seed")
+        groups: dict[str, list[str]] = {}
+        for block in self.blocks:
+            settings = "; ".join(f"{k} in {{{_values(v)}}}" if len(v) > 1 else f"{k}={_value(v[0])}"
+                                 for k, v in block.grid.items() if k != "seed")  # fmt: skip
+            groups.setdefault(settings or "shared settings", []).append(
+                f"{block.row} / {block.column}"
+            )
+        lines = [
+            f"{self.about.rstrip('.')}. {len(plan)} runs, seed(s) {_values(seeds)}; "
+            f"all runs: {shared}."
+        ]
+        for settings, cells in groups.items():
+            named = list(dict.fromkeys(cells))
+            shown = ", ".join(named[:6]) + (f" and {len(named) - 6} more" if len(named) > 6 else "")
+            lines.append(f"- {shown}: {settings}")
+        return "\n".join(lines)
 
 
 @dataclasses.dataclass(frozen=True)
 class Protocol:
-    """A table of a paper (or of ours) and the grid of runs that fills it.
+    """A table of a paper (or of ours) and the runs that fill it, per budget.
 
-    Each run lands in table cell ``(row(config), column(config))``. Within a cell, the metric
-    (final training error at θ) is averaged over seeds for each setting of ``select`` fields (the
-    learning rate), and the best average is reported — the papers' rule ("best final training
-    error over lr"). With a ``select_metric`` (e.g. ``valid_error``), the setting with the best
-    average of that is chosen and its ``metric`` (e.g. ``test_error``) reported.
+    Within a cell, the metric (final training error at θ) is averaged over seeds for each setting
+    of the ``select`` fields (the learning rate), and the best average is reported — the papers'
+    rule ("best final training error over lr"). With a ``select_metric`` (e.g. ``valid_error``),
+    the setting with the best average of that is chosen and its ``metric`` (e.g.
+    ``test_error``) reported.
 
     Attributes:
         name: the registry name (``inertia sweep NAME``).
         title: the table's caption.
-        budgets: ``{"quick": Budget, "paper": Budget}``.
-        row: maps a run to its row label.
-        column: maps a run to its column label.
-        rows: row labels in display order.
-        columns: column labels in display order.
+        budgets: ``{"quick": Budget, "paper": Budget, ...}``.
+        rows: row labels in display order (every block's row must be one).
+        columns: column labels in display order (every block's column must be one).
         published: ``{(row, column): number}`` from the paper; cells absent are "n/a".
         select: fields to pick the best over (after averaging over seeds).
         metric: the key of ``RunResult.final`` reported.
@@ -88,8 +171,6 @@ class Protocol:
     name: str
     title: str
     budgets: Mapping[str, Budget]
-    row: Callable[[RunConfig], str]
-    column: Callable[[RunConfig], str]
     rows: Sequence[str]
     columns: Sequence[str]
     published: Mapping[tuple[str, str], float] = dataclasses.field(default_factory=dict)
@@ -99,22 +180,18 @@ class Protocol:
     select_metric: str = ""
     notes: str = ""
 
+    def __post_init__(self) -> None:
+        for budget_name, budget in self.budgets.items():
+            for block in budget.blocks:
+                if block.row not in self.rows or block.column not in self.columns:
+                    raise ConfigError(
+                        f"protocol {self.name!r} budget {budget_name!r}: block cell "
+                        f"({block.row!r}, {block.column!r}) is not among its rows and columns"
+                    )
+
     def budget(self, name: str) -> Budget:
         if name not in self.budgets:
             raise ConfigError(
                 f"protocol {self.name!r} has budgets {sorted(self.budgets)}, got {name!r}"
             )
         return self.budgets[name]
-
-
-def optimizer_column(config: RunConfig) -> str:
-    """Sutskever et al.'s column names: SGD, 0.99N (NAG), 0.9M (CM), Adam, and the Hessian-free
-    columns: HF-star (Martens 2010, with its line search) and HF-dag (the momentum-like HF of
-    Sutskever et al. section 5: no line search)."""
-    if config.optimizer == "hf":
-        return "HF-dag" if config.optimizer_options.get("line_search") is False else "HF-star"
-    if config.optimizer == "sgd" or (config.optimizer in ("cm", "nag") and config.momentum == 0):
-        return "SGD"
-    if config.optimizer == "adam":
-        return "Adam"
-    return f"{config.momentum:g}{'N' if config.optimizer == 'nag' else 'M'}"

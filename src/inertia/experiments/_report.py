@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 from inertia.experiments._checkpoint import write_json
-from inertia.experiments._config import RunConfig
 from inertia.experiments._protocol import Protocol
 from inertia.experiments._trainer import RunResult
 
@@ -59,17 +58,20 @@ def _mean_curve(results: list[RunResult], metric: str) -> list[tuple[int, float]
 def build_table(
     protocol: Protocol, budget: str, results: dict[str, RunResult]
 ) -> dict[tuple[str, str], Cell]:
-    """Fill every (row, column) of the protocol from the complete runs in ``results``."""
+    """Fill every (row, column) of the protocol from the complete runs in ``results`` (keyed
+    by run key; runs that the budget does not plan are left out)."""
+    plan = protocol.budget(budget).plan()
     planned: dict[tuple[str, str], int] = defaultdict(int)
-    for config in protocol.budget(budget).runs().values():
-        planned[(protocol.row(config), protocol.column(config))] += 1
+    for run in plan.values():
+        planned[(run.row, run.column)] += 1
     groups: dict[tuple[str, str], dict[tuple, list[RunResult]]] = defaultdict(
         lambda: defaultdict(list)
     )
-    for result in results.values():
-        config = RunConfig(**result.config)
+    for key, result in results.items():
+        if key not in plan:
+            continue
         setting = tuple((field, result.config[field]) for field in protocol.select)
-        groups[(protocol.row(config), protocol.column(config))][setting].append(result)
+        groups[(plan[key].row, plan[key].column)][setting].append(result)
     metric = protocol.metric
     chooser = protocol.select_metric or metric
     table: dict[tuple[str, str], Cell] = {}
@@ -199,14 +201,13 @@ def _chosen_by(protocol: Protocol) -> str:
 def render_markdown(
     protocol: Protocol, budget: str, table: dict[tuple[str, str], Cell], error_name: str
 ) -> str:
-    description = protocol.budget(budget).description
     columns = shown_columns(protocol, table)
     published = shows_published(table, columns)
     legend, markers = _legend(published)
     lines = [
         f"## {protocol.title}",
         "",
-        f"{legend}. Ours: {error_name}, `{budget}` budget ({description}); "
+        f"{legend}. Ours: {error_name}, `{budget}` budget (below); "
         f"mean over seeds, best over {', '.join(protocol.select)}{_chosen_by(protocol)}. "
         f"{markers}",
         "",
@@ -225,6 +226,7 @@ def render_markdown(
         lines += ["", "Chosen settings: " + "; ".join(chosen) + "."]
     if protocol.notes:
         lines += ["", protocol.notes]
+    lines += ["", f"Budget `{budget}`: {protocol.budget(budget).describe()}"]
     return "\n".join(lines) + "\n"
 
 
@@ -250,7 +252,10 @@ def render_html(
             )
         label = html.escape(row_label(protocol, row, table))
         rows.append(f"<tr><th>{label}</th>{''.join(cells)}</tr>")
-    description = html.escape(protocol.budget(budget).description)
+    about, *settings = protocol.budget(budget).describe().split("\n")
+    items = "".join(f"<li>{html.escape(line.removeprefix('- '))}</li>" for line in settings)
+    description = f"<p>Budget <code>{html.escape(budget)}</code>: {html.escape(about)}</p>"
+    description += f"<ul>{items}</ul>"
     caption = (
         "Each cell: <b>ours</b> (top) and the published number (grey)."
         if with_published
@@ -267,12 +272,13 @@ th, td {{ border: 1px solid #bbb; padding: 0.4em 0.7em; text-align: center; }}
 </style></head><body>
 <h2>{html.escape(protocol.title)}</h2>
 <p>{caption} Ours: {html.escape(error_name)},
-<code>{html.escape(budget)}</code> budget ({description}); mean over seeds, best over
+<code>{html.escape(budget)}</code> budget (below); mean over seeds, best over
 {html.escape(", ".join(protocol.select) + _chosen_by(protocol))}.</p>
 <table><tr><th></th>{header}</tr>
 {chr(10).join(rows)}
 </table>
 <p>{html.escape(protocol.notes)}</p>
+{description}
 <img src="learning_curves.png" alt="learning curves" style="max-width: 100%">
 </body></html>
 """

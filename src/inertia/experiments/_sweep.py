@@ -28,8 +28,8 @@ from pathlib import Path
 import optuna
 import torch
 
-from inertia.experiments._config import ConfigError, RunConfig
-from inertia.experiments._protocol import Protocol, cell_folder, cell_label
+from inertia.experiments._config import ConfigError
+from inertia.experiments._protocol import PlannedRun, Protocol, cell_folder
 from inertia.experiments._trainer import RunResult, train
 
 __all__ = [
@@ -105,7 +105,7 @@ def study_name(protocol: Protocol, budget: str) -> str:
 
 def open_study(protocol: Protocol, budget: str, settings: SweepSettings) -> optuna.Study:
     """Create or load the sweep's study (one per protocol and budget)."""
-    cells = list(protocol.budget(budget).runs())
+    cells = list(protocol.budget(budget).plan())
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     return optuna.create_study(
         study_name=study_name(protocol, budget),
@@ -156,7 +156,7 @@ def completed_results(study: optuna.Study) -> dict[str, RunResult]:
 
 def _objective(
     study: optuna.Study,
-    runs: dict[str, RunConfig],
+    runs: dict[str, PlannedRun],
     base: dict[str, object],
     settings: SweepSettings,
     folder: Path,
@@ -174,7 +174,7 @@ def _objective(
             if complete or earlier_running:
                 trial.set_user_attr(_DUPLICATE_ATTRIBUTE, other.number)
                 raise optuna.TrialPruned(f"cell already handled by trial {other.number}")
-        config = runs[cell]
+        config = runs[cell].config()
         if settings.data_dir:
             config = config.replace(data_dir=settings.data_dir)
 
@@ -188,7 +188,7 @@ def _objective(
         if settings.progress:
             value = result.final[metric]
             print(
-                f"[worker {os.getpid()}] {cell_label(cell, base)}: {result.status}, "
+                f"[worker {os.getpid()}] {runs[cell].label(base)}: {result.status}, "
                 f"{metric} {value:.6g}, {result.updates_per_s:.2g} updates/s",
                 flush=True,
             )
@@ -200,7 +200,7 @@ def _objective(
 def _worker(protocol: Protocol, budget: str, settings: SweepSettings, threads: int) -> None:
     torch.set_num_threads(threads)
     study = open_study(protocol, budget, settings)
-    runs = protocol.budget(budget).runs()
+    runs = protocol.budget(budget).plan()
     cells = list(runs)
     folder = Path(settings.runs_dir) / study.study_name
     base = dict(protocol.budget(budget).base)
@@ -230,8 +230,10 @@ def run_sweep(protocol: Protocol, budget: str, settings: SweepSettings) -> Sweep
     Raises:
         RuntimeError: a worker failed (its error was printed); completed runs are kept.
     """
+    for run in protocol.budget(budget).plan().values():
+        run.config()  # every run's settings are valid before any starts (ConfigError)
     study = open_study(protocol, budget, settings)  # created once, before workers race for it
-    cells = list(protocol.budget(budget).runs())
+    cells = list(protocol.budget(budget).plan())
     before = sweep_status(study, cells)
     if before.done:
         if settings.progress:
@@ -243,10 +245,10 @@ def run_sweep(protocol: Protocol, budget: str, settings: SweepSettings) -> Sweep
             f"{settings.workers} worker(s), storage {settings.storage}",
             flush=True,
         )
-    if settings.workers == 1:  # in this process: the protocol need not be registered
+    if settings.workers == 1:
         _worker(protocol, budget, settings, os.cpu_count() or 1)
-    else:  # spawned processes find the protocol by name
-        run_workers(_run_worker, (protocol.name, budget, settings), settings.workers)
+    else:  # the protocol is plain data: spawned workers receive it pickled
+        run_workers(_worker, (protocol, budget, settings), settings.workers)
     return sweep_status(study, cells)
 
 
@@ -292,9 +294,3 @@ def run_workers(target: Callable[..., None], arguments: tuple, workers: int) -> 
     failed = [p.exitcode for p in processes if p.exitcode != 0]
     if failed:
         raise RuntimeError(f"{len(failed)} worker process(es) failed (exit codes {failed})")
-
-
-def _run_worker(protocol_name: str, budget: str, settings: SweepSettings, threads: int) -> None:
-    from inertia.protocols import PROTOCOLS
-
-    _worker(PROTOCOLS[protocol_name], budget, settings, threads)

@@ -18,10 +18,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from inertia.experiments._config import RunConfig
-from inertia.experiments._protocol import Budget, Protocol
+from inertia.experiments._protocol import Block, Budget, Protocol
 
-__all__ = ["BENGIO2012", "BENGIO2012_TEXT", "ablation_row"]
+__all__ = ["BENGIO2012", "BENGIO2012_TEXT"]
 
 CUMULATIVE_ROWS = ("SGD", "SGD+C", "SGD+CL", "SGD+CLR", "SGD+CLRN")
 LEAVE_ONE_OUT_ROWS = ("SGD+LRN", "SGD+CRN", "SGD+CLN")
@@ -32,26 +31,6 @@ _CELLS = {"SGD": "tanh", "SGD+C": "tanh", "SGD+CL": "leaky-tanh", "SGD+CLR": "le
           "SGD+CLN": "leaky-tanh"}  # fmt: skip
 _OUTPUTS = {"logistic": "RNN", "nade": "RNN-NADE", "rbm": "RNN-RBM"}
 DATASETS = ("jsb", "nottingham", "musedata", "piano-midi")
-
-
-def ablation_row(config: RunConfig) -> str:
-    """``SGD``, ``SGD+C``, ... from the run's cell, clipping and optimizer."""
-    cell = config.task_options.get("cell", "tanh")
-    row = "SGD"
-    if config.clip_grad_norm > 0:
-        row += "+C"
-    if cell.startswith("leaky"):
-        row += "L" if row != "SGD" else "+L"
-    if cell.endswith("relu"):
-        row += "R" if row != "SGD" else "+R"
-    if config.optimizer == "nag" and config.momentum > 0:
-        row += "N" if row != "SGD" else "+N"
-    return row
-
-
-def _column(config: RunConfig) -> str:
-    model = "logistic" if config.model == "default" else config.model
-    return f"{config.task_options.get('dataset', 'jsb')} {_OUTPUTS[model]}"
 
 
 def _cell(row: str) -> dict[str, Any]:
@@ -73,19 +52,25 @@ def _techniques(row: str, clip: float, sgd_lrs: list[float], nag_lrs: list[float
     }
 
 
+def _outputs(row: str) -> tuple[str, ...]:
+    """The output models of a row: the RBM only in the row with every technique."""
+    return ("logistic", "nade", "rbm") if row == ALL_TECHNIQUES else ("logistic", "nade")
+
+
 def _blocks(
     datasets: tuple[str, ...], sizes: dict[str, Any], clip: float, sgd_lrs: list[float],
-    nag_lrs: list[float], rows: tuple[str, ...] = ROWS,
-) -> list[dict[str, Any]]:  # fmt: skip
+    nag_lrs: list[float],
+) -> list[Block]:  # fmt: skip
     return [
-        {
-            "model": ["logistic", "nade", "rbm"] if row == ALL_TECHNIQUES else ["logistic", "nade"],
+        Block(row, f"{dataset} {_OUTPUTS[model]}", {
+            "model": [model],
             "task_options": [{"dataset": dataset, **_cell(row), **sizes}],
             **_techniques(row, clip, sgd_lrs, nag_lrs),
-        }
+        })
         for dataset in datasets
-        for row in rows
-    ]
+        for row in ROWS
+        for model in _outputs(row)
+    ]  # fmt: skip
 
 
 _SGD_LRS = [0.03, 0.1, 0.3]
@@ -111,13 +96,14 @@ def _at_rate(row: str, lr: float, task_options: dict[str, Any]) -> dict[str, Any
     }
 
 
-def _sets_blocks(datasets: tuple[str, ...], sizes: dict[str, Any]) -> list[dict[str, Any]]:
+def _sets_blocks(datasets: tuple[str, ...], sizes: dict[str, Any]) -> list[Block]:
     """One run per (dataset, cumulative row, output model), at JSB's chosen lr."""
     return [
-        {"model": [model], **_at_rate(row, lr, {"dataset": dataset, **sizes})}
+        Block(row, f"{dataset} {_OUTPUTS[model]}",
+              {"model": [model], **_at_rate(row, lr, {"dataset": dataset, **sizes})})
         for dataset in datasets
         for (row, model), lr in JSB_QUICK_LRS.items()
-    ]
+    ]  # fmt: skip
 
 
 _BASE = {"task": "polyphonic", "seed": 0, "momentum_schedule": "constant", "batch_size": 10}
@@ -128,33 +114,25 @@ BENGIO2012 = Protocol(
     "polyphonic music, test NLL per time step",
     budgets={
         "quick": Budget(
-            description="JSB Chorales; RNN of 200 units (NADE: 50 hidden units; RBM, SGD+CLRN "
-            "row only: 10 hidden units, CD-10); training "
-            "subsequences of 100 steps, minibatches of 10; 1000 updates; clipping at norm 5, "
-            "leaky α spread over [0, 0.9], NAG μ = 0.9; lr from {0.03, 0.1, 0.3} (SGD rows) or "
-            "{0.003, 0.01, 0.03} (N row) by validation NLL; 1 seed",
+            about="JSB Chorales with the sizes a 2-core CPU trains in minutes; each row's rate "
+            "chosen on validation NLL from a small grid (SGD rows and the N rows have their own)",
             base={**_BASE, "steps": 1000, "eval_every": 250, "checkpoint_every": 250},
             blocks=_blocks(("jsb",), _QUICK_SIZES, 5.0, _SGD_LRS, _NAG_LRS),
         ),
         "sets": Budget(
-            description="the quick budget's settings on the other three music sets "
-            "(Nottingham, MuseData, Piano-midi.de), the rows that add one technique at a time; "
-            "each cell at the lr that JSB's validation NLL chose in the quick budget (one run "
-            "per cell, no grid); 1 seed",
+            about="The quick budget's settings on the other three music sets, the rows that add "
+            "one technique at a time, each cell at the rate that JSB's validation chose in the "
+            "quick budget (one run per cell, no grid)",
             base={**_BASE, "steps": 1000, "eval_every": 250, "checkpoint_every": 250},
             blocks=_sets_blocks(DATASETS[1:], _QUICK_SIZES),
         ),
         "paper": Budget(
-            description="all four datasets; RNN of 400 units (NADE: 100 hidden units); "
-            "subsequences of 100 steps, minibatches of 10; 50,000 updates; clipping at norm "
-            "5, leaky α in [0, 0.9], NAG μ = 0.9; lr by validation NLL from the quick grids "
-            "(our reading: the paper's sizes and schedules could not be checked); 1 seed",
+            about="All four datasets with a larger network and the quick grids (our reading: the "
+            "paper's sizes and schedules could not be checked)",
             base={**_BASE, "steps": 50_000, "eval_every": 2500, "checkpoint_every": 2500},
             blocks=_blocks(DATASETS, {"hidden": 400, "nade_hidden": 100}, 5.0, _SGD_LRS, _NAG_LRS),
         ),
     },
-    row=ablation_row,
-    column=_column,
     rows=ROWS,
     columns=tuple(f"{d} {o}" for d in DATASETS for o in _OUTPUTS.values()),
     metric="test_error",
@@ -171,19 +149,15 @@ BENGIO2012 = Protocol(
 
 def _text_blocks(
     levels: dict[str, dict[str, Any]], clip: float, sgd_lrs: list[float], nag_lrs: list[float]
-) -> list[dict[str, Any]]:
+) -> list[Block]:
     return [
-        {
+        Block(row, f"ptb-{level}", {
             "task_options": [{"level": level, **_cell(row), **sizes}],
             **_techniques(row, clip, sgd_lrs, nag_lrs),
-        }
+        })
         for level, sizes in levels.items()
         for row in ROWS
-    ]
-
-
-def _text_column(config: RunConfig) -> str:
-    return f"ptb-{config.task_options.get('level', 'char')}"
+    ]  # fmt: skip
 
 
 _TEXT_SGD_LRS = [0.3, 1.0]
@@ -199,9 +173,12 @@ PTB_CHAR_QUICK_LRS = {
 }  # fmt: skip
 
 
-def _words_blocks(sizes: dict[str, Any]) -> list[dict[str, Any]]:
+def _words_blocks(sizes: dict[str, Any]) -> list[Block]:
     """One word-level run per row, at the character-level quick budget's chosen lr."""
-    return [_at_rate(row, lr, {"level": "word", **sizes}) for row, lr in PTB_CHAR_QUICK_LRS.items()]
+    return [
+        Block(row, "ptb-word", _at_rate(row, lr, {"level": "word", **sizes}))
+        for row, lr in PTB_CHAR_QUICK_LRS.items()
+    ]
 
 
 BENGIO2012_TEXT = Protocol(
@@ -210,26 +187,20 @@ BENGIO2012_TEXT = Protocol(
     "Treebank, test bits per token",
     budgets={
         "quick": Budget(
-            description="characters; RNN of 200 units; windows of 100 characters, minibatches "
-            "of 32; 2000 updates; evaluation windows score 100 characters after 100 of context; "
-            "clipping at norm 5, leaky α in [0, 0.9], NAG μ = 0.9; lr from {0.3, 1} (SGD rows) "
-            "or {0.03, 0.1} (N row) by validation bits per character; 1 seed",
+            about="PTB characters with the sizes a 2-core CPU trains in minutes; each row's "
+            "rate chosen on validation bits per character from a small grid",
             base={**_TEXT_BASE, "steps": 2000, "eval_every": 500, "checkpoint_every": 500},
             blocks=_text_blocks({"char": _CHAR}, 5.0, _TEXT_SGD_LRS, _TEXT_NAG_LRS),
         ),
         "words": Budget(
-            description="words; RNN of 200 units; windows of 35 words, minibatches of 32; "
-            "1000 updates; evaluation windows score 35 words after 35 of context; clipping at "
-            "norm 5, leaky α in [0, 0.9], NAG μ = 0.9; each row at the lr that the "
-            "character-level quick budget's validation chose (one run per row, no grid); 1 seed",
+            about="PTB words; each row at the rate that the character-level quick budget's "
+            "validation chose (one run per row, no grid)",
             base={**_TEXT_BASE, "steps": 1000, "eval_every": 500, "checkpoint_every": 250},
             blocks=_words_blocks(_WORD),
         ),
         "paper": Budget(
-            description="characters (RNN of 400 units, windows of 100) and words (RNN of 400 "
-            "units, windows of 35 after 35 of context); minibatches of 32; 50,000 updates; "
-            "clipping at norm 5; lr by validation from the quick grids (our reading: the "
-            "paper's sizes and schedules could not be checked); 1 seed",
+            about="Characters and words with a larger network; rates by validation (our "
+            "reading: the paper's sizes and schedules could not be checked)",
             base={**_TEXT_BASE, "steps": 50_000, "eval_every": 5000, "checkpoint_every": 2500},
             blocks=_text_blocks(
                 {
@@ -247,8 +218,6 @@ BENGIO2012_TEXT = Protocol(
             ),
         ),
     },
-    row=ablation_row,
-    column=_text_column,
     rows=ROWS,
     columns=("ptb-char", "ptb-word"),
     metric="test_error",

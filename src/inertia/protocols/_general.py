@@ -2,74 +2,66 @@
 
 from __future__ import annotations
 
-from inertia.experiments._protocol import Budget, Protocol, optimizer_column
+from collections.abc import Sequence
+
+from inertia.experiments._protocol import Block, Budget, Protocol
+from inertia.protocols._labels import optimizer_blocks
 
 __all__ = ["MNIST_CLASSIFICATION", "TOY"]
+
+
+def _toy_budget(steps: int, eval_every: int, checkpoint_every: int) -> Budget:
+    return Budget(
+        about="NAG on the toy regression at two learning rates and two seeds",
+        base={
+            "task": "toy-regression",
+            "optimizer": "nag",
+            "momentum": 0.9,
+            "steps": steps,
+            "batch_size": 64,
+            "eval_every": eval_every,
+            "checkpoint_every": checkpoint_every,
+        },
+        blocks=[Block("toy-regression", "0.9N", {"lr": [0.003, 0.01], "seed": [0, 1]})],
+    )
+
 
 TOY = Protocol(
     name="toy",
     title="Smoke test: NAG on the toy regression, 2 learning rates x 2 seeds",
-    budgets={
-        "quick": Budget(
-            description="100 updates per run, batch 64",
-            base={
-                "task": "toy-regression",
-                "optimizer": "nag",
-                "momentum": 0.9,
-                "steps": 100,
-                "batch_size": 64,
-                "eval_every": 50,
-                "checkpoint_every": 50,
-            },
-            blocks=[{"lr": [0.003, 0.01], "seed": [0, 1]}],
-        ),
-        "paper": Budget(
-            description="2000 updates per run, batch 64",
-            base={
-                "task": "toy-regression",
-                "optimizer": "nag",
-                "momentum": 0.9,
-                "steps": 2000,
-                "batch_size": 64,
-                "eval_every": 250,
-                "checkpoint_every": 500,
-            },
-            blocks=[{"lr": [0.003, 0.01], "seed": [0, 1]}],
-        ),
-    },
-    row=lambda config: config.task,
-    column=optimizer_column,
+    budgets={"quick": _toy_budget(100, 50, 50), "paper": _toy_budget(2000, 250, 500)},
     rows=["toy-regression"],
     columns=["0.9N"],
     notes="A protocol for checking an installation and the sweep machinery; nothing published.",
 )
 
-_MNIST_COLUMNS = ["SGD", "0.9M", "0.99M", "0.9N", "0.99N", "Adam"]
+_MNIST_MODELS = ("mlp", "lenet5")
 
 
-def _mnist_budget(description: str, steps: int, eval_every: int, lrs, adam_lrs, seeds) -> Budget:  # type: ignore[no-untyped-def]
-    base = {
-        "task": "mnist-classification",
-        "steps": steps,
-        "batch_size": 128,
-        "eval_every": eval_every,
-        "checkpoint_every": eval_every,
-        "momentum_schedule": "constant",
-    }
-    models = ["mlp", "lenet5"]
+def _mnist_budget(
+    about: str,
+    steps: int,
+    eval_every: int,
+    lrs: Sequence[float],
+    adam_lrs: Sequence[float],
+    seeds: Sequence[int],
+) -> Budget:
     return Budget(
-        description=description,
-        base=base,
+        about=about,
+        base={
+            "task": "mnist-classification",
+            "steps": steps,
+            "batch_size": 128,
+            "eval_every": eval_every,
+            "checkpoint_every": eval_every,
+            "momentum_schedule": "constant",
+        },
         blocks=[
-            {"model": models, "optimizer": ["sgd"], "momentum": [0.0], "lr": lrs, "seed": seeds},
-            {
-                "model": models,
-                "optimizer": ["cm", "nag"],
-                "momentum": [0.9, 0.99],
-                "lr": lrs,
-                "seed": seeds,
-            },
-            {"model": models, "optimizer": ["adam"], "lr": adam_lrs, "seed": seeds},
+            block
+            for model in _MNIST_MODELS
+            for block in optimizer_blocks(
+                model, {"model": [model], "seed": list(seeds)}, lrs, (0.9, 0.99), adam_lrs
+            )
         ],
     )
 
@@ -79,8 +71,7 @@ MNIST_CLASSIFICATION = Protocol(
     title="MNIST classification: training error at θ after a fixed budget, best lr per cell",
     budgets={
         "quick": _mnist_budget(
-            "600 updates of batch 128 (1.3 epochs), lr in {0.01, 0.03}, Adam lr in {1e-3, 3e-3}, "
-            "1 seed",
+            "a little over one epoch, two rates per optimizer",
             steps=600,
             eval_every=300,
             lrs=[0.01, 0.03],
@@ -88,8 +79,7 @@ MNIST_CLASSIFICATION = Protocol(
             seeds=[0],
         ),
         "paper": _mnist_budget(
-            "20,000 updates of batch 128 (43 epochs), lr in {0.001, 0.003, 0.01, 0.03, 0.1}, "
-            "Adam lr in {1e-4, 3e-4, 1e-3, 3e-3}, 3 seeds",
+            "43 epochs, a grid of rates per optimizer, three seeds",
             steps=20_000,
             eval_every=1000,
             lrs=[0.001, 0.003, 0.01, 0.03, 0.1],
@@ -97,10 +87,8 @@ MNIST_CLASSIFICATION = Protocol(
             seeds=[0, 1, 2],
         ),
     },
-    row=lambda config: config.model,
-    column=optimizer_column,
-    rows=["mlp", "lenet5"],
-    columns=_MNIST_COLUMNS,
+    rows=list(_MNIST_MODELS),
+    columns=["SGD", "0.9M", "0.99M", "0.9N", "0.99N", "Adam"],
     notes="Our general task (LeCun et al. 2015's setting, today's units): no published numbers. "
     "Momentum is constant at the column's μ (with the eq. (3) schedule, short budgets never "
     "reach μ > 0.83, so 0.9 and 0.99 would be the same runs).",

@@ -3,8 +3,7 @@
 
 from __future__ import annotations
 
-from inertia.experiments._config import RunConfig
-from inertia.experiments._protocol import Budget, Protocol
+from inertia.experiments._protocol import Block, Budget, Protocol
 from inertia.implicit import GRADIENT_METHODS
 
 __all__ = ["CITATION", "HOPFIELD", "HYPERGRADIENT"]
@@ -13,21 +12,18 @@ _DATASETS = ("cora", "citeseer")  # Pubmed needs ind.pubmed.allx (see docs/rbp.m
 _PCA = {"cora": 64, "citeseer": 64, "pubmed": 16}
 
 
-def _dataset_row(config: RunConfig) -> str:
-    return str(config.task_options.get("dataset", "cora"))
+def _method_blocks(row: str, grid: dict | None = None) -> list[Block]:
+    """One column per gradient method (the task's ``model``) of one row."""
+    return [Block(row, method, {"model": [method], **(grid or {})}) for method in GRADIENT_METHODS]
 
 
-def _method_column(config: RunConfig) -> str:
-    return "neumann_rbp" if config.model == "default" else config.model
-
-
-def _blocks(datasets: tuple[str, ...], extra: dict) -> list[dict]:
+def _blocks(datasets: tuple[str, ...]) -> list[Block]:
     return [
-        {
-            "model": list(GRADIENT_METHODS),
-            "task_options": [{"dataset": dataset, "pca": _PCA[dataset], **extra}],
-        }
+        block
         for dataset in datasets
+        for block in _method_blocks(
+            dataset, {"task_options": [{"dataset": dataset, "pca": _PCA[dataset]}]}
+        )
     ]
 
 
@@ -45,23 +41,18 @@ CITATION = Protocol(
     title="Liao et al. (2018): GNN node classification, test error per gradient method",
     budgets={
         "quick": Budget(
-            description="Cora, Liao split (1% train / 49% validation / 50% test, seed 0), "
-            "64 PCA features, 100 propagation steps, K = 5; 200 updates of SGD with momentum "
-            "0.9, lr 0.05 (larger than the paper's 1e-3 so that 200 updates suffice), weight "
-            "decay 5e-4; 1 seed",
+            about="Cora on the Liao split with the paper's network and truncation, at a "
+            "larger rate than the paper's so that a short run learns",
             base={**_BASE, "lr": 0.05, "steps": 200, "eval_every": 25, "checkpoint_every": 50},
-            blocks=_blocks(("cora",), {}),
+            blocks=_blocks(("cora",)),
         ),
         "paper": Budget(
-            description="Cora and Citeseer, Liao split, PCA to 64, 100 propagation steps, "
-            "K = 5; 2000 updates (epochs) of SGD with momentum 0.9, lr 1e-3, weight decay 5e-4 "
-            "(config cora.yaml of lrjconan/RBP as SPEC 7.3 gives it); 1 seed",
+            about="Cora and Citeseer with config cora.yaml of lrjconan/RBP as SPEC 7.3 gives it: "
+            "the Liao split, PCA features, SGD with momentum and weight decay",
             base={**_BASE, "lr": 1e-3, "steps": 2000, "eval_every": 100, "checkpoint_every": 100},
-            blocks=_blocks(_DATASETS, {}),
+            blocks=_blocks(_DATASETS),
         ),
     },
-    row=_dataset_row,
-    column=_method_column,
     rows=_DATASETS,
     columns=GRADIENT_METHODS,
     metric="test_error",
@@ -72,10 +63,6 @@ CITATION = Protocol(
 )
 
 
-def _hopfield_row(config: RunConfig) -> str:
-    return "mnist-10"
-
-
 _HOPFIELD_BASE = {"task": "hopfield", "optimizer": "adam", "lr": 1e-3, "batch_size": 1, "seed": 0}
 
 HOPFIELD = Protocol(
@@ -83,31 +70,23 @@ HOPFIELD = Protocol(
     title="Liao et al. (2018): Hopfield associative memory, L1 recall error per gradient method",
     budgets={
         "quick": Budget(
-            description="10 binarized MNIST digits, half of the on-pixels off; 784 + 1024 + 784 "
-            "units, a = 1, b = 0.5, 50 steps, K = 20; Adam lr 1e-3, batch 1, 100 epochs (1000 "
-            "updates); 1 seed",
+            about="The Hopfield network of SPEC 7.2 on ten binarized MNIST digits, half of "
+            "their on-pixels off, a tenth of the paper's epochs",
             base={**_HOPFIELD_BASE, "steps": 1000, "eval_every": 100, "checkpoint_every": 200},
-            blocks=[{"model": list(GRADIENT_METHODS)}],
+            blocks=_method_blocks("mnist-10"),
         ),
         "paper": Budget(
-            description="as quick, 1000 epochs (10,000 updates), config hopfield.yaml of "
-            "lrjconan/RBP as SPEC 7.2 gives it; 1 seed",
+            about="Config hopfield.yaml of lrjconan/RBP as SPEC 7.2 gives it",
             base={**_HOPFIELD_BASE, "steps": 10_000, "eval_every": 500, "checkpoint_every": 500},
-            blocks=[{"model": list(GRADIENT_METHODS)}],
+            blocks=_method_blocks("mnist-10"),
         ),
     },
-    row=_hopfield_row,
-    column=_method_column,
     rows=("mnist-10",),
     columns=GRADIENT_METHODS,
     notes="Training error: mean absolute error per pixel between the output units and the clean "
     "digit, from the training corruptions (test_error in the results: a second corruption). "
     "Liao et al.'s numbers could not be confirmed here, so none are shown.",
 )
-
-
-def _mnist_row(config: RunConfig) -> str:
-    return "mnist"
 
 
 _HYPERGRADIENT_BASE = {
@@ -126,10 +105,9 @@ HYPERGRADIENT = Protocol(
     "meta-objective per hypergradient method",
     budgets={
         "quick": Budget(
-            description="MNIST MLP 784-50-50-50-10 (tanh), 100 unrolled steps of SGD with "
-            "momentum (batch 200, last step on all 10,000 training images), lr and momentum "
-            "per tensor from e^-1 and 1/2, K = 50; meta-optimizer Adam lr 0.05, x0.1 from "
-            "meta-iteration 15, 30 meta-iterations; 1 seed",
+            about="The MLP of SPEC 7.4 trained by unrolled SGD with momentum (last step on "
+            "all training images), per-tensor lr and momentum as hyperparameters, Adam as the "
+            "meta-optimizer; a third of the paper's meta-iterations",
             base={
                 **_HYPERGRADIENT_BASE,
                 "steps": 30,
@@ -137,11 +115,10 @@ HYPERGRADIENT = Protocol(
                 "eval_every": 5,
                 "checkpoint_every": 5,
             },
-            blocks=[{"model": list(GRADIENT_METHODS)}],
+            blocks=_method_blocks("mnist"),
         ),
         "paper": Budget(
-            description="as quick with 100 meta-iterations, x0.1 from meta-iteration 50 "
-            "(config hypergrad.yaml of lrjconan/RBP as SPEC 7.4 gives it); 1 seed",
+            about="Config hypergrad.yaml of lrjconan/RBP as SPEC 7.4 gives it",
             base={
                 **_HYPERGRADIENT_BASE,
                 "steps": 100,
@@ -149,11 +126,9 @@ HYPERGRADIENT = Protocol(
                 "eval_every": 5,
                 "checkpoint_every": 10,
             },
-            blocks=[{"model": list(GRADIENT_METHODS)}],
+            blocks=_method_blocks("mnist"),
         ),
     },
-    row=_mnist_row,
-    column=_method_column,
     rows=("mnist",),
     columns=GRADIENT_METHODS,
     metric="train_loss",

@@ -3,10 +3,11 @@ long-term-dependency problems (task ``long-term``)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
-from inertia.experiments._config import RunConfig
-from inertia.experiments._protocol import Budget, Protocol
+from inertia.experiments._protocol import Block, Budget, Protocol
+from inertia.protocols._labels import momentum_column
 
 __all__ = ["CLIPPING", "TABLE5"]
 
@@ -29,76 +30,52 @@ ROWS = {
     "mem-5 T=200": ("memorization-5bit", 200),
     "mem-20 T=80": ("memorization-20bit", 80),
 }
-_SHORT = {"addition": "add", "multiplication": "mul", "memorization-5bit": "mem-5",
-          "memorization-20bit": "mem-20"}  # fmt: skip
 MU_0 = (0.0, 0.9, 0.98, 0.995)
 PAPER_LRS = (1e-3, 1e-4, 1e-5, 1e-6)
-
-
-def problem_row(config: RunConfig) -> str:
-    """``add T=80`` and the like, from the run's task options."""
-    options = config.task_options
-    problem = options.get("problem", "addition")
-    return f"{_SHORT.get(problem, problem)} T={options.get('length', 80)}"
-
-
-def table5_column(config: RunConfig) -> str:
-    """Table 5's columns (``biases``, ``0``, ``0.995N``, ``0.9M``, ...) plus ours: ``SGD small``
-    (plain SGD from a small random initialization), ``Adam`` (tanh RNN, ESN-style init) and
-    ``LSTM`` (NAG or Adam; the table picks the better optimizer and lr)."""
-    if config.model == "biases":
-        return "biases"
-    if config.model == "lstm":
-        return "LSTM"
-    if config.optimizer == "adam":
-        return "Adam"
-    if config.task_options.get("initialization") == "small-random":
-        return "SGD small"
-    if config.momentum == 0 or config.optimizer == "sgd":
-        return "0"
-    return f"{config.momentum:g}{'N' if config.optimizer == 'nag' else 'M'}"
 
 
 def _row_options(problem: str, length: int, **extra: Any) -> dict[str, Any]:
     return {"problem": problem, "length": length, **extra}
 
 
+def _run(model: str, optimizer: str, momentum: float, lrs: Sequence[float],
+         options: dict[str, Any], **fixed: Any) -> dict[str, list[Any]]:  # fmt: skip
+    """The grid of one model and optimizer over ``lrs`` on one problem."""
+    return {"model": [model], "optimizer": [optimizer], "momentum": [momentum], "lr": list(lrs),
+            "task_options": [options], **{k: [v] for k, v in fixed.items()}}  # fmt: skip
+
+
 def _table5_blocks(
     rows: dict[str, tuple[str, int]], mu_0: tuple[float, ...], lrs: tuple[float, ...],
     adam_lrs: tuple[float, ...], seeds: tuple[int, ...],
-) -> list[dict[str, Any]]:  # fmt: skip
-    blocks: list[dict[str, Any]] = []
-    for problem, length in rows.values():
-        options = [_row_options(problem, length)]
-        common = {"task_options": options, "seed": list(seeds)}
+) -> list[Block]:  # fmt: skip
+    """Table 5's columns, plus ours: ``SGD small`` (plain SGD from a small random
+    initialization), ``Adam`` (tanh RNN, ESN-style init) and ``LSTM`` (NAG or Adam: the cell
+    picks the better optimizer and lr)."""
+    blocks: list[Block] = []
+    for row, (problem, length) in rows.items():
+        options = _row_options(problem, length)
+        seed = {"seed": list(seeds)}
         blocks += [
-            {**common, "model": ["biases"], "optimizer": ["nag"], "momentum": [0.9],
-             "lr": [max(lrs)]},
-            {**common, "model": ["tanh"], "optimizer": ["nag"], "momentum": [0.0], "lr": list(lrs)},
-            {**common, "model": ["tanh"], "optimizer": ["nag", "cm"],
-             "momentum": [mu for mu in mu_0 if mu > 0], "lr": list(lrs)},
-            {**common, "model": ["tanh"], "optimizer": ["adam"], "momentum": [0.0],
-             "lr": list(adam_lrs)},
-            {**common, "model": ["lstm"], "optimizer": ["nag"], "momentum": [max(mu_0)],
-             "lr": list(lrs)},
-            {**common, "model": ["lstm"], "optimizer": ["adam"], "momentum": [0.0],
-             "lr": list(adam_lrs)},
-            {"seed": list(seeds), "model": ["tanh"], "optimizer": ["sgd"], "momentum": [0.0],
-             "lr": list(lrs),
-             "task_options": [_row_options(problem, length, initialization="small-random")]},
+            Block(row, "biases", {**_run("biases", "nag", 0.9, [max(lrs)], options), **seed}),
+            Block(row, "0", {**_run("tanh", "nag", 0.0, lrs, options), **seed}),
+            *(
+                Block(row, momentum_column(optimizer, mu),
+                      {**_run("tanh", optimizer, mu, lrs, options), **seed})
+                for optimizer in ("nag", "cm")
+                for mu in mu_0
+                if mu > 0
+            ),
+            Block(row, "Adam", {**_run("tanh", "adam", 0.0, adam_lrs, options), **seed}),
+            Block(row, "LSTM", {**_run("lstm", "nag", max(mu_0), lrs, options), **seed}),
+            Block(row, "LSTM", {**_run("lstm", "adam", 0.0, adam_lrs, options), **seed}),
+            Block(row, "SGD small", {**_run("tanh", "sgd", 0.0, lrs, _row_options(
+                problem, length, initialization="small-random")), **seed}),
         ]  # fmt: skip
     return blocks
 
 
 _BASE = {"task": "long-term", "batch_size": 100, "momentum_schedule": "rnn"}
-
-
-def _single(
-    model: str, optimizer: str, momentum: float, lr: float, steps: int, options: dict[str, Any]
-) -> dict[str, Any]:
-    """A block of one run."""
-    return {"model": [model], "optimizer": [optimizer], "momentum": [momentum], "lr": [lr],
-            "steps": [steps], "task_options": [options]}  # fmt: skip
 
 
 _ADD_80 = _row_options("addition", 80)
@@ -109,47 +86,55 @@ TABLE5 = Protocol(
     title="Sutskever et al. (2013) Table 5: RNNs on long-term-dependency problems, zero-one error",
     budgets={
         "quick": Budget(
-            description="the claim of section 4 on one row, add T=80: NAG (μ = 0.9 for 1000 "
-            "updates, then 0.995) from the ESN-style initialization against plain SGD from "
-            "N(0, 0.01), 80,000 updates of 100 sequences each, lr 1e-4 (NAG, from the paper's "
-            "grid) and 0.01 (SGD); the biases baseline (2000 updates); 1 seed",
+            about="The claim of section 4 on one row: NAG (μ = 0.9, then μ_0) from the "
+            "ESN-style initialization at a rate from the paper's grid against plain SGD from "
+            "a small random initialization, both long enough for NAG to leave the plateau; "
+            "the biases baseline",
             base=_ONE_SEED,
             blocks=[
-                _single("tanh", "nag", 0.995, 1e-4, 80_000, _ADD_80),
-                _single(
-                    "tanh",
-                    "sgd",
-                    0.0,
-                    0.01,
-                    80_000,
-                    _row_options("addition", 80, initialization="small-random"),
+                Block(
+                    "add T=80", "0.995N", _run("tanh", "nag", 0.995, [1e-4], _ADD_80, steps=80_000)
                 ),
-                _single("biases", "nag", 0.9, 0.003, 2000, _ADD_80),
+                Block(
+                    "add T=80",
+                    "SGD small",
+                    _run(
+                        "tanh",
+                        "sgd",
+                        0.0,
+                        [0.01],
+                        _row_options("addition", 80, initialization="small-random"),
+                        steps=80_000,
+                    ),
+                ),
+                Block(
+                    "add T=80", "biases", _run("biases", "nag", 0.9, [0.003], _ADD_80, steps=2000)
+                ),
             ],
         ),
         "baselines": Budget(
-            description="our baselines on add T=80, beside the quick budget's NAG and SGD: the "
-            "tanh RNN from the ESN-style initialization trained with Adam, lr in {1e-3, 1e-4}, "
-            "20,000 updates; an LSTM (100 cells) trained with Adam, lr 1e-3, 10,000 updates; "
-            "100 sequences per update, 1 seed",
+            about="Our baselines on add T=80, beside the quick budget's NAG and SGD: the tanh "
+            "RNN from the ESN-style initialization trained with Adam, and an LSTM of as many "
+            "cells trained with Adam",
             base=_ONE_SEED,
             blocks=[
-                _single("tanh", "adam", 0.0, 1e-3, 20_000, _ADD_80),
-                _single("tanh", "adam", 0.0, 1e-4, 20_000, _ADD_80),
-                _single("lstm", "adam", 0.0, 1e-3, 10_000, _ADD_80),
+                Block(
+                    "add T=80",
+                    "Adam",
+                    _run("tanh", "adam", 0.0, [1e-3, 1e-4], _ADD_80, steps=20_000),
+                ),
+                Block("add T=80", "LSTM", _run("lstm", "adam", 0.0, [1e-3], _ADD_80, steps=10_000)),
             ],
         ),
         "paper": Budget(
-            description="50,000 updates of 100 sequences; μ = 0.9 for 1000 updates, then μ_0 in "
-            "{0, 0.9, 0.98, 0.995}; NAG and CM; lr in {1e-3, 1e-4, 1e-5, 1e-6}; ESN-style "
-            "initialization (Table 4); 4 seeds; Adam (lr in {1e-2, 1e-3, 1e-4}), LSTM (NAG "
-            "μ_0 = 0.995 and Adam, each on its lr grid) and SGD from N(0, 0.01) added",
+            about="The published protocol (SPEC 4): μ = 0.9 for 1000 updates, then μ_0; NAG and "
+            "CM over the paper's rates; the ESN-style initialization (Table 4); Adam, the LSTM "
+            "(NAG and Adam, each on its grid) and SGD from a small random initialization are "
+            "our additions",
             base={**_BASE, "steps": 50_000, "eval_every": 2500, "checkpoint_every": 5000},
             blocks=_table5_blocks(ROWS, MU_0, PAPER_LRS, (1e-2, 1e-3, 1e-4), (0, 1, 2, 3)),
         ),
     },
-    row=problem_row,
-    column=table5_column,
     rows=tuple(ROWS),
     columns=(*_PUBLISHED_COLUMNS, "SGD small", "Adam", "LSTM"),
     published=PUBLISHED,
@@ -162,29 +147,26 @@ TABLE5 = Protocol(
 )
 
 
-def clipping_column(config: RunConfig) -> str:
-    """``SGD``, ``SGD+clip``, ``NAG``, ``NAG+clip`` and ``leaky NAG+clip`` (leaky-tanh units)."""
-    method = "SGD" if config.optimizer == "sgd" else "NAG"
-    clipped = "+clip" if config.clip_grad_norm > 0 else ""
-    prefix = "leaky " if config.model.startswith("leaky") else ""
-    return f"{prefix}{method}{clipped}"
-
-
 def _clipping_blocks(
     rows: dict[str, tuple[str, int]], lrs: tuple[float, ...], clip: float, seeds: tuple[int, ...]
-) -> list[dict[str, Any]]:
-    blocks: list[dict[str, Any]] = []
-    for problem, length in rows.values():
-        common = {"task_options": [_row_options(problem, length)], "seed": list(seeds),
-                  "lr": list(lrs)}  # fmt: skip
-        blocks += [
-            {**common, "model": ["tanh"], "optimizer": ["sgd"], "momentum": [0.0],
-             "clip_grad_norm": [0.0, clip]},
-            {**common, "model": ["tanh"], "optimizer": ["nag"], "momentum": [0.995],
-             "clip_grad_norm": [0.0, clip]},
-            {**common, "model": ["leaky-tanh"], "optimizer": ["nag"], "momentum": [0.995],
-             "clip_grad_norm": [clip]},
-        ]  # fmt: skip
+) -> list[Block]:
+    """SGD and NAG (μ_0 = 0.995) without and with clipping at ``clip``, and leaky-tanh units
+    with NAG and clipping."""
+    blocks: list[Block] = []
+    for row, (problem, length) in rows.items():
+        options = _row_options(problem, length)
+        seed = {"seed": list(seeds)}
+        for optimizer, mu in (("sgd", 0.0), ("nag", 0.995)):
+            name = "SGD" if optimizer == "sgd" else "NAG"
+            blocks += [
+                Block(row, name + suffix, {**_run("tanh", optimizer, mu, lrs, options),
+                                           "clip_grad_norm": [norm], **seed})
+                for suffix, norm in (("", 0.0), ("+clip", clip))
+            ]  # fmt: skip
+        blocks.append(
+            Block(row, "leaky NAG+clip", {**_run("leaky-tanh", "nag", 0.995, lrs, options),
+                                          "clip_grad_norm": [clip], **seed})
+        )  # fmt: skip
     return blocks
 
 
@@ -196,24 +178,21 @@ CLIPPING = Protocol(
     "and leaky integration on long-term-dependency problems, zero-one error",
     budgets={
         "quick": Budget(
-            description="add T=40 only, 12,000 updates of 100 sequences, lr in {0.01, 0.003}; "
-            "otherwise as the paper budget; 1 seed",
+            about="The paper budget's comparison on the addition row only, at a length and "
+            "duration that 2 CPU cores finish in minutes, two rates",
             base={**_BASE, "steps": 12_000, "eval_every": 1000, "checkpoint_every": 2000},
             blocks=_clipping_blocks(
                 {"add T=40": CLIPPING_ROWS["add T=40"]}, (0.01, 0.003), 1.0, (0,)
             ),
         ),
         "paper": Budget(
-            description="50,000 updates of 100 sequences; ESN-style initialization; SGD and NAG "
-            "(μ = 0.9 for 1000 updates, then 0.995), each without and with clipping the "
-            "gradient norm at 1; leaky-tanh units (α spread over [0, 0.9]) with NAG and "
-            "clipping; lr in {1e-2, 1e-3, 1e-4}; 2 seeds",
+            about="The ESN-style initialization; SGD and NAG (μ = 0.9 for 1000 updates, then "
+            "μ_0), each without and with clipping the gradient norm; leaky-tanh units (α spread "
+            "over [0, 0.9]) with NAG and clipping",
             base={**_BASE, "steps": 50_000, "eval_every": 2500, "checkpoint_every": 5000},
             blocks=_clipping_blocks(CLIPPING_ROWS, (1e-2, 1e-3, 1e-4), 1.0, (0, 1)),
         ),
     },
-    row=problem_row,
-    column=clipping_column,
     rows=tuple(CLIPPING_ROWS),
     columns=("SGD", "SGD+clip", "NAG", "NAG+clip", "leaky NAG+clip"),
     published={},

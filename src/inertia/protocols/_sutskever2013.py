@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from inertia.experiments._config import RunConfig
-from inertia.experiments._protocol import Budget, Protocol, optimizer_column
+from inertia.experiments._protocol import Block, Budget, Protocol
+from inertia.protocols._labels import optimizer_blocks
 
 __all__ = ["HF_MOMENTUM", "TABLE1", "TABLE2", "TABLE3"]
 
@@ -29,18 +29,12 @@ PUBLISHED = {
 }
 
 
-def _blocks(
-    dataset: str, lrs: tuple[float, ...], mu_max: tuple[float, ...], adam_lrs: tuple[float, ...],
-    extra: dict[str, Any], sgd_lrs: tuple[float, ...] = (),
-) -> list[dict[str, Any]]:  # fmt: skip
-    common = {"model": [dataset], **{key: [value] for key, value in extra.items()}}
-    return [
-        {**common, "optimizer": ["sgd"], "momentum": [0.0], "lr": list(sgd_lrs or lrs)},
-        {**common, "optimizer": ["nag", "cm"], "momentum": list(mu_max), "lr": list(lrs)},
-        {**common, "optimizer": ["adam"], "momentum": [0.0], "lr": list(adam_lrs)},
-    ]
-
-
+# Hessian-free columns (issue 5). HF-star: Martens (2010), with its line search and up to 250 CG
+# iterations, the gradient on large batches and the curvature on a tenth of them. HF-dag: the
+# momentum-like HF of Sutskever et al. (2013, section 5, appendix A.6): smaller batches, few CG
+# iterations, a larger CG decay (their "momentum"), no line search, lr 1. Neither paper gives one
+# batch size for all three datasets; these are our reading.
+_HF_STAR = {"line_search": True, "cg_max_iterations": 250, "cg_decay": 0.95}
 # Hessian-free columns (issue 5). HF-star: Martens (2010), with its line search and up to 250 CG
 # iterations, the gradient on large batches and the curvature on a tenth of them. HF-dag: the
 # momentum-like HF of Sutskever et al. (2013, section 5, appendix A.6): smaller batches, few CG
@@ -50,27 +44,28 @@ _HF_STAR = {"line_search": True, "cg_max_iterations": 250, "cg_decay": 0.95}
 _HF_DAGGER = {"line_search": False, "cg_max_iterations": 20, "cg_decay": 0.995}
 _HF_PAPER_BATCH = {"curves": 20_000, "mnist": 20_000, "faces": 20_000}
 
-
 # Without a line search a full step (lr 1) can diverge at small batches (it did on CURVES with
 # batches of 1000), so HF-dag picks its rate from {1, 0.3} like the other columns pick theirs.
 _HF_DAGGER_LRS = (1.0, 0.3)
 
 
-def _hf_blocks(dataset: str, star: dict[str, Any], dagger: dict[str, Any]) -> list[dict[str, Any]]:
-    """HF-star (lr 1) and HF-dag (lr from :data:`_HF_DAGGER_LRS`) runs; ``star`` and ``dagger``
-    give batch_size, steps, optimizer_options and the evaluation cadence."""
+def _singletons(settings: dict[str, Any]) -> dict[str, list[Any]]:
+    """Fixed settings as grid fields of one value each."""
+    return {key: [value] for key, value in settings.items()}
+
+
+def _hf_blocks(dataset: str, star: dict[str, Any], dagger: dict[str, Any]) -> list[Block]:
+    """HF-star (lr 1) and HF-dag (lr from :data:`_HF_DAGGER_LRS`) of one row; ``star`` and
+    ``dagger`` give batch_size, steps, optimizer_options and the evaluation cadence."""
     return [
-        {
-            "model": [dataset],
-            "optimizer": ["hf"],
-            "lr": list(lrs),
-            **{key: [value] for key, value in settings.items()},
-        }
-        for settings, lrs in ((star, (1.0,)), (dagger, _HF_DAGGER_LRS))
-    ]
+        Block(dataset, column,
+              {"model": [dataset], "optimizer": ["hf"], "lr": list(lrs), **_singletons(settings)})
+        for column, settings, lrs in (("HF-star", star, (1.0,)),
+                                      ("HF-dag", dagger, _HF_DAGGER_LRS))
+    ]  # fmt: skip
 
 
-def _hf_paper(dataset: str) -> list[dict[str, Any]]:
+def _hf_paper(dataset: str) -> list[Block]:
     batch = _HF_PAPER_BATCH[dataset]
     cadence = {"eval_every": 100, "checkpoint_every": 20}
     star = {"batch_size": batch, "steps": 2000, **cadence,
@@ -80,12 +75,24 @@ def _hf_paper(dataset: str) -> list[dict[str, Any]]:
     return _hf_blocks(dataset, star, dagger)
 
 
+def _autoencoder_blocks(
+    dataset: str,
+    lrs: tuple[float, ...],
+    mu_max: tuple[float, ...],
+    adam_lrs: tuple[float, ...],
+    settings: dict[str, Any],
+    sgd_lrs: tuple[float, ...] = (),
+) -> list[Block]:
+    """SGD, NAG and CM at each μ_max, and Adam, on one dataset."""
+    common = {"model": [dataset], **_singletons(settings)}
+    return optimizer_blocks(dataset, common, lrs, mu_max, adam_lrs, sgd_lrs, adam_momentum=True)
+
+
 _PAPER = Budget(
-    description="750,000 updates of batch 200, eq. (3) schedule (period 250), SI, "
-    "lr in {0.05, 0.01, 0.005, 0.001, 0.0005, 0.0001}; Adam lr in {1e-4, 3e-4, 1e-3}; "
-    "HF-star: 2000 updates on batches of 20,000 (curvature on 2000), CG <= 250, line search; "
-    "HF-dag: 20,000 updates on batches of 2000 (curvature 500), CG <= 20, CG decay 0.995, "
-    "lr in {1, 0.3}, no line search (our reading of both); 1 seed",
+    about="The published protocol (Sutskever et al. section 3 and appendix A.1): SI, the eq. (3) "
+    "schedule, the paper's learning-rate grid, best final training error per cell; Adam is our "
+    "addition. HF-star follows Martens (2010) with its line search on large batches, HF-dag the "
+    "momentum-like HF of section 5 (our reading of the batch sizes of both)",
     base={
         "task": "autoencoder",
         "batch_size": 200,
@@ -99,7 +106,7 @@ _PAPER = Budget(
         block
         for dataset in DATASETS
         for block in (
-            *_blocks(dataset, PAPER_LRS, MU_MAX, (1e-4, 3e-4, 1e-3), {}),
+            *_autoencoder_blocks(dataset, PAPER_LRS, MU_MAX, (1e-4, 3e-4, 1e-3), {}),
             *_hf_paper(dataset),
         )
     ],
@@ -157,18 +164,16 @@ _TABLE2_QUICK: dict[str, dict[str, Any]] = {
 # μ_max = 0.99 is reached within the budget; the learning-rate grids are the paper's values
 # that suit each dataset at this length; MNIST and FACES train on a subset of their cases.
 _QUICK = Budget(
-    description="CURVES 2000, MNIST 1000 (first 20,000 cases), FACES 500 updates (first 20,000 "
-    "cases) of batch 200; eq. (3) schedule with 20-update plateaus (μ = 0.99 from update 980) "
-    "or 10 (FACES); μ_max in {0.9, 0.99}; two paper lrs per dataset, SGD two larger ones as "
-    "well; CURVES also HF-star (100 updates on batches of 5000, curvature 1000, CG <= 50) and "
-    "HF-dag (400 updates on batches of 1000, curvature 250, CG <= 10, CG decay 0.99, lr in "
-    "{1, 0.3}); 1 seed",
+    about="Minutes per dataset on 2 CPU cores: the eq. (3) schedule with shortened plateaus so "
+    "that the highest μ_max is reached within the budget, two of the paper's rates per dataset "
+    "(SGD's grid extended upwards until its best rate is interior), MNIST and FACES on a subset "
+    "of their cases; HF on CURVES only",
     base={"task": "autoencoder", "batch_size": 200, "momentum_schedule": "sutskever", "seed": 0},
     blocks=[
         *(
             block
             for dataset in DATASETS
-            for block in _blocks(
+            for block in _autoencoder_blocks(
                 dataset,
                 _QUICK_LRS[dataset],
                 (0.9, 0.99),
@@ -185,8 +190,6 @@ TABLE1 = Protocol(
     name="table1",
     title="Sutskever et al. (2013) Table 1: deep autoencoders, training squared error per case",
     budgets={"quick": _QUICK, "paper": _PAPER},
-    row=lambda config: config.model,
-    column=optimizer_column,
     rows=DATASETS,
     columns=(*_COLUMNS, "Adam", "SGD_C", "HF-dag", "HF-star"),
     published=PUBLISHED,
@@ -200,24 +203,28 @@ TABLE1 = Protocol(
 )
 
 
-def _finetune_column(config: RunConfig) -> str:
-    return "after" if config.finetune_steps > 0 else "before"
-
-
-def _nag_blocks(
+def _finetune_blocks(
     dataset: str, lrs: tuple[float, ...], mu_max: tuple[float, ...], finetune: int,
-    extra: dict[str, Any],
-) -> list[dict[str, Any]]:  # fmt: skip
+    settings: dict[str, Any],
+) -> list[Block]:  # fmt: skip
+    """NAG without (``before``) and with (``after``) ``finetune`` updates of low momentum."""
+    common = {"model": [dataset], "optimizer": ["nag"], "momentum": list(mu_max),
+              "lr": list(lrs), **_singletons(settings)}  # fmt: skip
     return [
-        {
-            "model": [dataset],
-            "optimizer": ["nag"],
-            "momentum": list(mu_max),
-            "lr": list(lrs),
-            "finetune_steps": [0, finetune],
-            **{key: [value] for key, value in extra.items()},
-        }
+        Block(dataset, column, {**common, "finetune_steps": [steps]})
+        for column, steps in (("before", 0), ("after", finetune))
     ]
+
+
+def _table2_quick_settings(settings: dict[str, Any]) -> dict[str, Any]:
+    steps = settings["steps"]
+    return {
+        "steps": steps,
+        "momentum_period": settings["momentum_period"],
+        "eval_every": steps // 10,
+        "checkpoint_every": steps // 10,
+        **({"task_options": settings["task_options"]} if "task_options" in settings else {}),
+    }
 
 
 TABLE2 = Protocol(
@@ -225,46 +232,34 @@ TABLE2 = Protocol(
     title="Sutskever et al. (2013) Table 2: NAG before and after low-momentum fine-tuning",
     budgets={
         "quick": Budget(
-            description="NAG with μ_max = 0.995 (eq. 3 with 50-update plateaus, 25 for FACES), "
-            "without and with fine-tuning at μ = 0.9: CURVES 20,000 updates (last 1000 "
-            "fine-tuned), lr 0.01; MNIST 10,000 (last 1000) on its first 20,000 cases, lr 0.01; "
-            "FACES 5000 (last 500) on its first 20,000 cases, lr 0.001; batch 200; 1 seed",
+            about="NAG with μ_max = 0.995 run long enough to settle at high momentum before the "
+            "fine-tuning phase (the shortest settings that showed the paper's effect, "
+            "docs/autoencoders.md), without and with fine-tuning at μ = 0.9; MNIST and FACES "
+            "on a subset of their cases",
             base={"task": "autoencoder", "batch_size": 200, "momentum_schedule": "sutskever"},
             blocks=[
                 block
                 for dataset, settings in _TABLE2_QUICK.items()
-                for block in _nag_blocks(
+                for block in _finetune_blocks(
                     dataset,
                     (settings["lr"],),
                     (0.995,),
                     settings["finetune"],
-                    {
-                        "steps": settings["steps"],
-                        "momentum_period": settings["momentum_period"],
-                        "eval_every": settings["steps"] // 10,
-                        "checkpoint_every": settings["steps"] // 10,
-                        **(
-                            {"task_options": settings["task_options"]}
-                            if "task_options" in settings
-                            else {}
-                        ),
-                    },
+                    _table2_quick_settings(settings),
                 )
             ],
         ),
         "paper": Budget(
-            description="table1's paper settings for NAG; fine-tuning (μ = 0.9) for the last "
-            "1000 of 750,000 updates",
+            about="table1's paper settings for NAG, without and with fine-tuning (μ = 0.9) for "
+            "the last 1000 updates",
             base=dict(_PAPER.base),
             blocks=[
                 block
                 for dataset in DATASETS
-                for block in _nag_blocks(dataset, PAPER_LRS, MU_MAX, 1000, {})
+                for block in _finetune_blocks(dataset, PAPER_LRS, MU_MAX, 1000, {})
             ],
         ),
     },
-    row=lambda config: config.model,
-    column=_finetune_column,
     rows=DATASETS,
     columns=("before", "after"),
     published={
@@ -284,8 +279,9 @@ TABLE2 = Protocol(
 SI_SCALES = (0.25, 0.5, 1.0, 2.0, 4.0)
 
 
-def _scale_column(config: RunConfig) -> str:
-    return f"{config.init_scale:g}"
+def _scale_blocks(lrs: tuple[float, ...]) -> list[Block]:
+    return [Block("curves", f"{scale:g}", {"init_scale": [scale], "lr": list(lrs)})
+            for scale in SI_SCALES]  # fmt: skip
 
 
 TABLE3 = Protocol(
@@ -293,8 +289,7 @@ TABLE3 = Protocol(
     title="Sutskever et al. (2013) Table 3: CURVES training error vs the SI scale multiplier",
     budgets={
         "quick": Budget(
-            description="CURVES, NAG μ_max 0.99, 2000 updates of batch 200, 20-update plateaus, "
-            "lr in {0.05, 0.01}",
+            about="CURVES with table1's quick settings for NAG at μ_max 0.99",
             base={
                 "task": "autoencoder",
                 "model": "curves",
@@ -308,11 +303,11 @@ TABLE3 = Protocol(
                 "eval_every": 500,
                 "checkpoint_every": 500,
             },
-            blocks=[{"init_scale": list(SI_SCALES), "lr": [0.05, 0.01]}],
+            blocks=_scale_blocks((0.05, 0.01)),
         ),
         "paper": Budget(
-            description="CURVES, NAG μ_max 0.999 (the best CURVES column of Table 1), table1's "
-            "paper settings and learning rates",
+            about="CURVES, NAG with the best CURVES μ_max of Table 1, table1's paper settings "
+            "and learning rates",
             base={
                 **_PAPER.base,
                 "model": "curves",
@@ -320,11 +315,9 @@ TABLE3 = Protocol(
                 "momentum": 0.999,
                 "init": "sparse",
             },
-            blocks=[{"init_scale": list(SI_SCALES), "lr": list(PAPER_LRS)}],
+            blocks=_scale_blocks(PAPER_LRS),
         ),
     },
-    row=lambda config: config.model,
-    column=_scale_column,
     rows=("curves",),
     columns=tuple(f"{scale:g}" for scale in SI_SCALES),
     published={
@@ -342,8 +335,17 @@ TABLE3 = Protocol(
 CG_DECAYS = (0.95, 0.99, 0.995, 0.999)
 
 
-def _decay_column(config: RunConfig) -> str:
-    return f"{config.optimizer_options.get('cg_decay', 0.95):g}"
+def _decay_blocks(
+    datasets: tuple[str, ...], lrs: tuple[float, ...], options: dict[str, Any]
+) -> list[Block]:
+    """One column per CG decay: HF-dag with ``options`` and that decay."""
+    return [
+        Block(dataset, f"{decay:g}",
+              {**({"model": [dataset]} if len(datasets) > 1 else {}), "lr": list(lrs),
+               "optimizer_options": [{**_HF_DAGGER, "cg_decay": decay, **options}]})
+        for dataset in datasets
+        for decay in CG_DECAYS
+    ]  # fmt: skip
 
 
 HF_MOMENTUM = Protocol(
@@ -351,37 +353,23 @@ HF_MOMENTUM = Protocol(
     title="Momentum-like HF (Sutskever et al. 2013, section 5): training error vs the CG decay",
     budgets={
         "quick": Budget(
-            description="CURVES, HF-dag as in table1's quick budget (400 updates on batches of "
-            "1000, curvature 250, CG <= 10, no line search, lr 0.3) with CG decay in {0.95, "
-            "0.99, 0.995, 0.999}; 1 seed",
+            about="CURVES, HF-dag as in table1's quick budget at its better rate, one run per "
+            "CG decay",
             base={
                 "task": "autoencoder",
                 "model": "curves",
                 "optimizer": "hf",
-                "lr": 0.3,
                 "batch_size": 1000,
                 "steps": 400,
                 "eval_every": 50,
                 "checkpoint_every": 50,
             },
-            blocks=[
-                {
-                    "optimizer_options": [
-                        {
-                            **_HF_DAGGER,
-                            "cg_max_iterations": 10,
-                            "cg_decay": decay,
-                            "curvature_batch": 250,
-                        }
-                        for decay in CG_DECAYS
-                    ]
-                }
-            ],
+            blocks=_decay_blocks(
+                ("curves",), (0.3,), {"cg_max_iterations": 10, "curvature_batch": 250}
+            ),
         ),
         "paper": Budget(
-            description="table1's paper HF-dag settings (20,000 updates on batches of 2000, "
-            "curvature 500, CG <= 20, no line search, lr in {1, 0.3}) with CG decay in {0.95, "
-            "0.99, 0.995, 0.999}; all three datasets; 1 seed",
+            about="table1's paper HF-dag settings with each CG decay, on all three datasets",
             base={
                 "task": "autoencoder",
                 "optimizer": "hf",
@@ -390,20 +378,9 @@ HF_MOMENTUM = Protocol(
                 "eval_every": 1000,
                 "checkpoint_every": 500,
             },
-            blocks=[
-                {
-                    "model": list(DATASETS),
-                    "lr": list(_HF_DAGGER_LRS),
-                    "optimizer_options": [
-                        {**_HF_DAGGER, "cg_decay": decay, "curvature_batch": 500}
-                        for decay in CG_DECAYS
-                    ],
-                }
-            ],
+            blocks=_decay_blocks(DATASETS, _HF_DAGGER_LRS, {"curvature_batch": 500}),
         ),
     },
-    row=lambda config: config.model,
-    column=_decay_column,
     rows=DATASETS,
     columns=tuple(f"{decay:g}" for decay in CG_DECAYS),
     notes="The CG decay is the factor on the previous CG solution that starts the next CG run; "

@@ -1,0 +1,53 @@
+"""The papers' column vocabulary (Sutskever et al. 2013: ``SGD``, ``0.99N``, ``0.9M``) and the
+blocks that fill such columns."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from inertia.experiments._protocol import Block
+
+__all__ = ["momentum_column", "optimizer_blocks"]
+
+
+def momentum_column(optimizer: str, momentum: float) -> str:
+    """Sutskever et al.'s column name: ``0.99N`` (NAG, μ or μ_max 0.99), ``0.9M`` (CM), ``SGD``
+    (no momentum)."""
+    if optimizer == "sgd" or momentum == 0:
+        return "SGD"
+    return f"{momentum:g}{'N' if optimizer == 'nag' else 'M'}"
+
+
+def optimizer_blocks(
+    row: str,
+    common: Mapping[str, Sequence[Any]],
+    lrs: Sequence[float],
+    momenta: Sequence[float],
+    adam_lrs: Sequence[float],
+    sgd_lrs: Sequence[float] = (),
+    adam_momentum: bool = False,
+) -> list[Block]:
+    """The columns SGD, NAG and CM at each μ in ``momenta``, and Adam, of one row.
+
+    Args:
+        row: the row label.
+        common: grid fields shared by the row's blocks (e.g. the model and seeds).
+        lrs: the NAG and CM rates (and SGD's, unless ``sgd_lrs`` is given).
+        momenta: μ (or μ_max) values; one NAG and one CM column each.
+        adam_lrs: Adam's rates.
+        sgd_lrs: SGD's rates where its grid differs.
+        adam_momentum: record ``momentum = 0`` in Adam's runs (which ignore it), as the
+            autoencoder tables' run keys do.
+    """
+    blocks = [Block(row, "SGD", {**common, "optimizer": ["sgd"], "momentum": [0.0],
+                                 "lr": list(sgd_lrs or lrs)})]  # fmt: skip
+    blocks += [
+        Block(row, momentum_column(optimizer, mu),
+              {**common, "optimizer": [optimizer], "momentum": [mu], "lr": list(lrs)})
+        for optimizer in ("nag", "cm")
+        for mu in momenta
+    ]  # fmt: skip
+    adam = {**common, "optimizer": ["adam"], "lr": list(adam_lrs)}
+    blocks.append(Block(row, "Adam", {**adam, "momentum": [0.0]} if adam_momentum else adam))
+    return blocks
