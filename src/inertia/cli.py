@@ -57,7 +57,7 @@ def _quadratic_section(out: Path) -> list[str]:
 
 
 def _settings(args: argparse.Namespace, runs_dir: Path, progress: bool):  # type: ignore[no-untyped-def]
-    from inertia.experiments._sweep import SweepSettings, default_storage
+    from inertia.experiments import SweepSettings, default_storage
 
     runs_dir.mkdir(parents=True, exist_ok=True)
     return SweepSettings(
@@ -72,8 +72,7 @@ def _settings(args: argparse.Namespace, runs_dir: Path, progress: bool):  # type
 
 
 def _sweep_and_report(protocol_name: str, budget: str, settings, out: Path) -> str:  # type: ignore[no-untyped-def]
-    from inertia.experiments._report import write_report
-    from inertia.experiments._sweep import completed_results, open_study, run_sweep
+    from inertia.experiments import completed_results, open_study, run_sweep, write_report
 
     protocol = _protocol(protocol_name)
     run_sweep(protocol, budget, settings)
@@ -144,7 +143,7 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _sweep(args: argparse.Namespace) -> int:
-    from inertia.experiments._sweep import run_sweep
+    from inertia.experiments import run_sweep
 
     protocol = _protocol(args.protocol)
     settings = _settings(args, Path(args.runs_dir), progress=not args.quiet)
@@ -155,7 +154,7 @@ def _sweep(args: argparse.Namespace) -> int:
 
 
 def _tune(args: argparse.Namespace) -> int:
-    from inertia.experiments._tune import Tuning, parse_search, run_tuning
+    from inertia.experiments import Tuning, parse_search, run_tuning
 
     base = _config_from_arguments(args.config, args.overrides)
     tuning = Tuning(
@@ -176,8 +175,7 @@ def _tune(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
-    from inertia.experiments._report import write_report
-    from inertia.experiments._sweep import completed_results, open_study
+    from inertia.experiments import completed_results, open_study, write_report
 
     protocol = _protocol(args.protocol)
     settings = _settings(args, Path(args.runs_dir), progress=False)
@@ -314,9 +312,28 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# What `pip install 'inertia[experiments]'` adds to the torch-only core.
+_ENGINE_PACKAGES = ("optuna", "matplotlib", "yaml", "tqdm", "scipy", "numpy", "pydantic")
+
+
+def _missing_engine(error: ImportError) -> str | None:
+    """The message for an optional package of the engine that is not installed, else None."""
+    name = (error.name or "").split(".")[0]
+    if name not in _ENGINE_PACKAGES:
+        return None
+    return f"the experiment engine needs {name}, not installed: pip install 'inertia[experiments]'"
+
+
 def main(argv: list[str] | None = None) -> int:
-    from inertia.data import DataError
-    from inertia.experiments import ConfigError
+    try:
+        from inertia.data import DataError
+        from inertia.experiments import ConfigError
+    except ImportError as error:
+        message = _missing_engine(error)
+        if message is None:
+            raise
+        print(f"inertia: {message}", file=sys.stderr)
+        return 2
 
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
@@ -332,6 +349,12 @@ def main(argv: list[str] | None = None) -> int:
     except (DataError, RuntimeError) as error:
         print(f"inertia {args.command}: {error}", file=sys.stderr)
         return 1
+    except ImportError as error:
+        message = _missing_engine(error)
+        if message is None:
+            raise
+        print(f"inertia {args.command}: {message}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -19,10 +19,12 @@ from inertia.data._music import rolls_from_notes as rolls_from_notes
 from inertia.data._planetoid import PLANETOID_DATASETS as PLANETOID_DATASETS
 from inertia.data._planetoid import CitationGraph as CitationGraph
 from inertia.data._planetoid import load_planetoid as load_planetoid
+from inertia.data._ptb import EOS as EOS
 from inertia.data._ptb import TokenizedCorpus as TokenizedCorpus
 from inertia.data._ptb import load_ptb as load_ptb
 
 __all__ = [
+    "EOS",
     "LONG_TERM_PROBLEMS",
     "MUSIC_DATASETS",
     "PLANETOID_DATASETS",

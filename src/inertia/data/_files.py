@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import importlib
 import io
 import os
 import tempfile
@@ -20,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-__all__ = ["DataError", "DataFile", "data_root", "locate", "read_mat"]
+__all__ = ["DataError", "DataFile", "data_root", "locate", "read_mat", "require"]
 
 ENVIRONMENT_VARIABLE = "INERTIA_DATA"
 
@@ -128,12 +129,29 @@ def locate(
     )
 
 
+def require(module: str, purpose: str) -> Any:
+    """Import ``module``, an optional dependency (NumPy, SciPy) that only some file formats need;
+    without it, an ``ImportError`` that says how to install it.
+
+    Args:
+        module: the module to import, e.g. ``"scipy.io"``.
+        purpose: what needs it, for the message (e.g. ``"reading MATLAB files"``).
+    """
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        raise ImportError(
+            f"{purpose} needs {module.split('.')[0]}, which the core install leaves out: "
+            "pip install 'inertia[experiments]'"
+        ) from None
+
+
 def read_mat(content: bytes, name: str) -> dict[str, Any]:
     """The arrays of a MATLAB v5 file's bytes (scipy), without its ``__header__``-style keys."""
-    import scipy.io  # imported on use: only the CURVES and FACES loaders need it
+    scipy_io = require("scipy.io", "reading MATLAB files")  # only some loaders need it
 
     try:
-        arrays = scipy.io.loadmat(io.BytesIO(content))
+        arrays = scipy_io.loadmat(io.BytesIO(content))
     except (ValueError, NotImplementedError) as error:
         raise DataError(f"{name}: not a MATLAB v5 file scipy can read ({error})") from None
     return {key: value for key, value in arrays.items() if not key.startswith("__")}

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import functools
+import math
 import os
 
-import numpy as np
 import torch
 from torch import Tensor
 
@@ -44,13 +44,22 @@ MNIST_FILES = {
 }
 
 
-def _parse_idx(content: bytes, name: str, magic: int) -> np.ndarray:
-    header = np.frombuffer(content[:4], dtype=">u4")[0]
+def _parse_idx(content: bytes, name: str, magic: int) -> Tensor:
+    """The unsigned bytes of an idx file (LeCun's format: big-endian magic, dimensions, data)."""
+    if len(content) < 4:
+        raise DataError(f"{name}: {len(content)} bytes, too short for an idx file")
+    header = int.from_bytes(content[:4], "big")
     if header != magic:
         raise DataError(f"{name}: not an idx file with magic {magic} (found {header})")
     dims = int(content[3])
-    shape = tuple(int(d) for d in np.frombuffer(content[4 : 4 + 4 * dims], dtype=">u4"))
-    return np.frombuffer(content, dtype=np.uint8, offset=4 + 4 * dims).reshape(shape)
+    shape = tuple(int.from_bytes(content[4 + 4 * i : 8 + 4 * i], "big") for i in range(dims))
+    offset = 4 + 4 * dims
+    if len(content) != offset + math.prod(shape):
+        raise DataError(
+            f"{name}: {len(content) - offset} data bytes where its header says {shape}; the "
+            "file is truncated or corrupt: delete it to download it again"
+        )
+    return torch.frombuffer(bytearray(content[offset:]), dtype=torch.uint8).reshape(shape)
 
 
 @functools.lru_cache(maxsize=4)
@@ -60,8 +69,8 @@ def _load(split: str, root: str, download: bool) -> tuple[Tensor, Tensor]:
     labels = _parse_idx(locate(labels_spec, root, download), labels_spec.name, 2049)
     if images.shape[0] != labels.shape[0]:
         raise DataError(f"MNIST {split}: {images.shape[0]} images but {labels.shape[0]} labels")
-    pixels = torch.from_numpy(images.reshape(images.shape[0], -1).astype(np.float32) / 255.0)
-    return pixels, torch.from_numpy(labels.astype(np.int64))
+    pixels = images.reshape(images.shape[0], -1).to(torch.float32) / 255.0
+    return pixels, labels.to(torch.int64)
 
 
 def load_mnist(

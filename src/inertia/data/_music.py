@@ -21,11 +21,10 @@ import io
 import os
 import pickle
 
-import numpy as np
 import torch
 from torch import Tensor
 
-from inertia.data._files import DataError, DataFile, data_root, locate, read_mat
+from inertia.data._files import DataError, DataFile, data_root, locate, read_mat, require
 
 __all__ = ["MUSIC_DATASETS", "MUSIC_FILES", "load_music", "rolls_from_notes"]
 
@@ -76,6 +75,7 @@ def rolls_from_notes(sequence: list[list[int]], name: str = "sequence") -> Tenso
 
 
 def _from_mat(content: bytes, name: str) -> dict[str, list[Tensor]]:
+    np = require("numpy", "reading MATLAB piano rolls")
     arrays = read_mat(content, name)
     splits = {}
     for split in _SPLITS:

@@ -17,11 +17,10 @@ import os
 import pickle
 from typing import Any
 
-import numpy as np
 import torch
 from torch import Tensor
 
-from inertia.data._files import DataError, DataFile, data_root, locate
+from inertia.data._files import DataError, DataFile, data_root, locate, require
 
 __all__ = ["PLANETOID_DATASETS", "PLANETOID_FILES", "CitationGraph", "load_planetoid"]
 
@@ -75,7 +74,8 @@ class _RestrictedUnpickler(pickle.Unpickler):
     """Builds NumPy arrays, SciPy CSR matrices, lists and defaultdicts, and nothing else."""
 
     def find_class(self, module: str, name: str) -> Any:
-        import scipy.sparse
+        np = require("numpy", "reading Planetoid files")
+        sparse = require("scipy.sparse", "reading Planetoid files")
 
         try:
             from numpy._core.multiarray import _reconstruct  # type: ignore[attr-defined]
@@ -86,7 +86,7 @@ class _RestrictedUnpickler(pickle.Unpickler):
             ("numpy", "dtype"): np.dtype,
             ("numpy", "ndarray"): np.ndarray,
             ("numpy.core.multiarray", "_reconstruct"): _reconstruct,
-            ("scipy.sparse.csr", "csr_matrix"): scipy.sparse.csr_matrix,
+            ("scipy.sparse.csr", "csr_matrix"): sparse.csr_matrix,
             ("__builtin__", "list"): list,
             ("builtins", "list"): list,
             ("collections", "defaultdict"): collections.defaultdict,
@@ -158,6 +158,7 @@ class CitationGraph:
 
 @functools.lru_cache(maxsize=3)
 def _load(name: str, root: str, download: bool) -> CitationGraph:
+    np = require("numpy", "reading Planetoid files")
     parts: dict[str, Any] = {}
     for part in _PARTS:
         spec = PLANETOID_FILES[(name, part)]

@@ -1,4 +1,10 @@
-"""The experiment engine: typed run configs, the generic training loop, checkpoints."""
+"""The experiment engine: typed run configs, the generic training loop, checkpoints, protocols,
+sweeps, tuning and reports (``pip install 'inertia[experiments]'``).
+
+Sweeps, tuning and reports are imported on first use (they bring Optuna and matplotlib).
+"""
+
+from typing import Any
 
 from inertia.experiments._checkpoint import load_checkpoint as load_checkpoint
 from inertia.experiments._checkpoint import save_checkpoint as save_checkpoint
@@ -12,18 +18,59 @@ from inertia.experiments._config import parse_overrides as parse_overrides
 from inertia.experiments._optimizers import OPTIMIZERS as OPTIMIZERS
 from inertia.experiments._optimizers import build_optimizer as build_optimizer
 from inertia.experiments._optimizers import momentum_schedule as momentum_schedule
+from inertia.experiments._protocol import Block as Block
+from inertia.experiments._protocol import Budget as Budget
+from inertia.experiments._protocol import PlannedRun as PlannedRun
+from inertia.experiments._protocol import Protocol as Protocol
+from inertia.experiments._protocol import cell_folder as cell_folder
+from inertia.experiments._protocol import cell_key as cell_key
 from inertia.experiments._trainer import RunResult as RunResult
 from inertia.experiments._trainer import evaluate as evaluate
 from inertia.experiments._trainer import load_result as load_result
 from inertia.experiments._trainer import prepare as prepare
 from inertia.experiments._trainer import train as train
 
+_LAZY = {
+    "SweepSettings": "_sweep",
+    "completed_results": "_sweep",
+    "default_storage": "_sweep",
+    "open_study": "_sweep",
+    "run_sweep": "_sweep",
+    "sweep_status": "_sweep",
+    "build_table": "_report",
+    "write_report": "_report",
+    "Tuning": "_tune",
+    "parse_search": "_tune",
+    "run_tuning": "_tune",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """The sweep, tuning and report functions, imported when first asked for (PEP 562)."""
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(f"inertia.experiments.{_LAZY[name]}"), name)
+    raise AttributeError(f"module 'inertia.experiments' has no attribute {name!r}")
+
+
 __all__ = [
     "OPTIMIZERS",
+    "Block",
+    "Budget",
     "ConfigError",
+    "PlannedRun",
+    "Protocol",
     "RunConfig",
     "RunResult",
+    "SweepSettings",
+    "Tuning",
     "build_optimizer",
+    "build_table",
+    "cell_folder",
+    "cell_key",
+    "completed_results",
+    "default_storage",
     "evaluate",
     "from_mapping",
     "load_checkpoint",
@@ -31,9 +78,15 @@ __all__ = [
     "load_result",
     "merge",
     "momentum_schedule",
+    "open_study",
     "parse_overrides",
+    "parse_search",
     "prepare",
+    "run_sweep",
+    "run_tuning",
     "save_checkpoint",
+    "sweep_status",
     "train",
     "write_json",
+    "write_report",
 ]

@@ -11,7 +11,7 @@ from typing import Any, cast
 
 import torch
 from torch import Tensor
-from torch.optim.optimizer import Optimizer, _default_to_fused_or_foreach
+from torch.optim import Optimizer
 
 from inertia import _docs
 from inertia.functional import cm as cm_kernel
@@ -154,10 +154,8 @@ class _MomentumOptimizer(Optimizer):
                 bucket[3].append(state)  # type: ignore[arg-type]
             for params, grads, velocities, states in buckets.values():
                 foreach = group["foreach"]
-                if foreach is None:
-                    _, foreach = _default_to_fused_or_foreach(
-                        params, differentiable=False, use_fused=False
-                    )
+                if foreach is None:  # torch's default: the foreach path on accelerators only
+                    foreach = all(p.device.type not in ("cpu", "meta") for p in params)
                 self._update(
                     group_index,
                     params,

@@ -3,7 +3,7 @@
 The registry is explicit: a protocol is available once listed in :data:`PROTOCOLS`.
 """
 
-from inertia.experiments._protocol import Protocol
+from inertia.experiments import Protocol
 from inertia.protocols._bengio2012 import BENGIO2012, BENGIO2012_TEXT
 from inertia.protocols._general import MNIST_CLASSIFICATION, TOY
 from inertia.protocols._liao2018 import CITATION, HOPFIELD, HYPERGRADIENT

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from inertia.experiments._protocol import Block, Budget, Protocol
+from inertia.experiments import Block, Budget, Protocol
 
 __all__ = ["BENGIO2012", "BENGIO2012_TEXT"]
 

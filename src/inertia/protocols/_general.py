@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from inertia.experiments._protocol import Block, Budget, Protocol
+from inertia.experiments import Block, Budget, Protocol
 from inertia.protocols._labels import optimizer_blocks
 
 __all__ = ["MNIST_CLASSIFICATION", "TOY"]

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from inertia.experiments._protocol import Block
+from inertia.experiments import Block
 
 __all__ = ["momentum_column", "optimizer_blocks"]
 

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from inertia.experiments._protocol import Block, Budget, Protocol
+from inertia.experiments import Block, Budget, Protocol
 from inertia.implicit import GRADIENT_METHODS
 
 __all__ = ["CITATION", "HOPFIELD", "HYPERGRADIENT"]

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from inertia.experiments._protocol import Block, Budget, Protocol
+from inertia.experiments import Block, Budget, Protocol
 from inertia.protocols._labels import momentum_column
 
 __all__ = ["CLIPPING", "TABLE5"]

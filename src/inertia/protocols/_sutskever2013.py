@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from inertia.experiments._protocol import Block, Budget, Protocol
+from inertia.experiments import Block, Budget, Protocol
 from inertia.protocols._labels import optimizer_blocks
 
 __all__ = ["HF_MOMENTUM", "TABLE1", "TABLE2", "TABLE3"]

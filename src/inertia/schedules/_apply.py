@@ -7,7 +7,7 @@ from typing import Any
 
 from torch.optim import Optimizer
 
-from inertia.optim._momentum import _MomentumOptimizer
+from inertia.optim import CM, NAG
 from inertia.schedules._schedules import Schedule
 
 __all__ = ["HyperparameterScheduler"]
@@ -78,7 +78,7 @@ class HyperparameterScheduler:
                         f"param group {index} of {type(optimizer).__name__} has no {key!r} "
                         f"hyperparameter to schedule (it has {present})"
                     )
-        self.holds_momentum = isinstance(optimizer, _MomentumOptimizer)
+        self.holds_momentum = isinstance(optimizer, (CM, NAG))
         if self.holds_momentum and self.momentum_schedules is not None:
             for group, schedule in zip(optimizer.param_groups, self.momentum_schedules):
                 group["momentum"] = schedule

@@ -23,8 +23,7 @@ import torch
 from torch import Tensor
 from torch.nn import functional
 
-from inertia.data import load_ptb
-from inertia.data._ptb import EOS
+from inertia.data import EOS, load_ptb
 from inertia.nn import CELLS, LanguageRNN
 from inertia.tasks._base import AbstractTask, Problem, check_recurrent_options
 
