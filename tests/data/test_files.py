@@ -9,7 +9,7 @@ from functools import partial
 import pytest
 import torch
 
-from inertia.data import DataError, DataFile, load_mnist, locate
+from inertia.data import DataError, DataFile, DataNotFound, load_curves, load_mnist, locate
 
 
 def test_mnist_from_shared_data(shared_data):
@@ -37,7 +37,7 @@ def test_mnist_from_shared_data(shared_data):
 
 
 def test_missing_file_error_names_file_and_fix(tmp_path):
-    with pytest.raises(DataError, match=r"train-images-idx3-ubyte not found.*INERTIA_DATA"):
+    with pytest.raises(DataNotFound, match=r"train-images-idx3-ubyte not found.*INERTIA_DATA"):
         load_mnist("train", root=tmp_path, download=False)
 
 
@@ -45,8 +45,48 @@ def test_corrupt_file_is_detected(tmp_path):
     spec = DataFile("thing.bin", "set", hashlib.sha256(b"good").hexdigest())
     (tmp_path / "set").mkdir()
     (tmp_path / "set" / "thing.bin").write_bytes(b"bad")
-    with pytest.raises(DataError, match="corrupt"):
+    with pytest.raises(DataError, match="corrupt") as raised:
         locate(spec, tmp_path, download=False)
+    assert not isinstance(raised.value, DataNotFound)
+
+
+@pytest.mark.parametrize(
+    "content", [gzip.compress(b"content")[:-9], b"not gzip at all"], ids=["truncated", "not-gzip"]
+)
+def test_broken_gzip_copy_is_named(tmp_path, content):
+    spec = DataFile("thing.bin", "set", hashlib.sha256(b"content").hexdigest())
+    (tmp_path / "set").mkdir()
+    path = tmp_path / "set" / "thing.bin.gz"
+    path.write_bytes(content)
+    with pytest.raises(DataError, match=f"{path} is not a whole gzip file") as raised:
+        locate(spec, tmp_path, download=False)
+    assert not isinstance(raised.value, DataNotFound)
+
+
+def test_truncated_idx_file_is_named(tmp_path):
+    from inertia.data._mnist import MNIST_FILES
+
+    (tmp_path / "mnist").mkdir()
+    for (split, part), spec in MNIST_FILES.items():
+        header = (2051 if part == "images" else 2049).to_bytes(4, "big")
+        header += (60000 if split == "train" else 10000).to_bytes(4, "big")
+        (tmp_path / "mnist" / spec.name).write_bytes(header + b"\0" * 10)
+    unverified = {key: DataFile(f.name, f.subdir, "") for key, f in MNIST_FILES.items()}
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("inertia.data._mnist.MNIST_FILES", unverified)
+        with pytest.raises(DataError, match="truncated or corrupt"):
+            load_mnist("test", root=tmp_path, download=False)
+
+
+def test_stand_in_is_used_only_when_the_original_is_missing(tmp_path):
+    from inertia.data._curves import CURVES_FILE
+
+    _, name = load_curves("test", root=tmp_path, download=False)
+    assert name == "curves-synth"  # missing: the stand-in, named as such
+    (tmp_path / CURVES_FILE.subdir).mkdir()
+    (tmp_path / CURVES_FILE.subdir / CURVES_FILE.name).write_bytes(b"not a MATLAB file")
+    with pytest.raises(DataError):  # present but broken: never silently replaced
+        load_curves("test", root=tmp_path, download=False)
 
 
 def test_gzipped_copy_is_accepted_and_env_variable_is_used(tmp_path, monkeypatch):

@@ -7,6 +7,7 @@ from inertia.data._faces import load_faces as load_faces
 from inertia.data._faces import load_olivetti as load_olivetti
 from inertia.data._files import DataError as DataError
 from inertia.data._files import DataFile as DataFile
+from inertia.data._files import DataNotFound as DataNotFound
 from inertia.data._files import data_root as data_root
 from inertia.data._files import locate as locate
 from inertia.data._long_term import LONG_TERM_PROBLEMS as LONG_TERM_PROBLEMS
@@ -31,6 +32,7 @@ __all__ = [
     "CitationGraph",
     "DataError",
     "DataFile",
+    "DataNotFound",
     "LongTermProblem",
     "SequenceBatch",
     "TokenizedCorpus",

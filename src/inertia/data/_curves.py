@@ -15,7 +15,7 @@ import os
 import torch
 from torch import Tensor
 
-from inertia.data._files import DataError, DataFile, locate, read_mat
+from inertia.data._files import DataError, DataFile, DataNotFound, locate, read_mat
 
 __all__ = ["CURVES_FILE", "generate_curves", "load_curves"]
 
@@ -99,7 +99,7 @@ def load_curves(
     try:
         return _from_mat(locate(CURVES_FILE, root, download), split), "curves"
     except DataError as error:
-        if not synthetic_fallback or "not found" not in str(error):
+        if not synthetic_fallback or not isinstance(error, DataNotFound):
             raise
     cases = TRAIN_CASES if split == "train" else TEST_CASES
     return _cached_curves(cases, seed if split == "train" else seed + 1), "curves-synth"

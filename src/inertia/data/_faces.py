@@ -18,7 +18,7 @@ import torch
 from torch import Tensor
 from torch.nn import functional
 
-from inertia.data._files import DataError, DataFile, data_root, locate, read_mat
+from inertia.data._files import DataError, DataFile, DataNotFound, data_root, locate, read_mat
 
 __all__ = ["FACES_FILE", "OLIVETTI_FILE", "generate_faces", "load_faces", "load_olivetti"]
 
@@ -133,7 +133,7 @@ def load_faces(
     try:
         return _from_prepared(locate(FACES_FILE, root, download=False), split), "faces"
     except DataError as error:
-        if not synthetic_fallback or "not found" not in str(error):
+        if not synthetic_fallback or not isinstance(error, DataNotFound):
             raise
     cases = TRAIN_CASES if split == "train" else TEST_CASES
     return _cached_faces(

@@ -17,17 +17,23 @@ import os
 import tempfile
 import urllib.error
 import urllib.request
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-__all__ = ["DataError", "DataFile", "data_root", "locate", "read_mat", "require"]
+__all__ = ["DataError", "DataFile", "DataNotFound", "data_root", "locate", "read_mat", "require"]
 
 ENVIRONMENT_VARIABLE = "INERTIA_DATA"
 
 
 class DataError(FileNotFoundError):
     """A data file is missing, corrupt or could not be downloaded."""
+
+
+class DataNotFound(DataError):  # noqa: N818 (named like FileNotFoundError, its base)
+    """A data file is in none of the places searched and could not be downloaded (as opposed
+    to present but corrupt): loaders with a stand-in fall back on this error alone."""
 
 
 @dataclass(frozen=True)
@@ -62,10 +68,18 @@ def _candidates(root: Path, spec: DataFile) -> list[Path]:
 
 
 def _read(path: Path) -> bytes:
-    if path.suffix == ".gz":
-        with gzip.open(path, "rb") as handle:
-            return handle.read()
-    return path.read_bytes()
+    try:
+        if path.suffix == ".gz":
+            with gzip.open(path, "rb") as handle:
+                return handle.read()
+        return path.read_bytes()
+    except (EOFError, gzip.BadGzipFile, zlib.error) as error:
+        raise DataError(
+            f"{path} is not a whole gzip file ({error}); delete it to download it again, or "
+            "replace it with a good copy"
+        ) from None
+    except OSError as error:
+        raise DataError(f"{path} cannot be read: {error.strerror or error}") from None
 
 
 def _verify(path: Path, content: bytes, spec: DataFile) -> None:
@@ -122,7 +136,7 @@ def locate(
         if not problem:
             return _read(destination)
     searched = ", ".join(str(p) for p in candidates)
-    raise DataError(
+    raise DataNotFound(
         f"{spec.name} not found (looked for {searched}); {problem}. Put the file (or its .gz) "
         f"in {base / spec.subdir}, or point {ENVIRONMENT_VARIABLE} (or the data_dir setting) at "
         f"a folder that holds {spec.subdir}/{spec.name}."
@@ -152,6 +166,6 @@ def read_mat(content: bytes, name: str) -> dict[str, Any]:
 
     try:
         arrays = scipy_io.loadmat(io.BytesIO(content))
-    except (ValueError, NotImplementedError) as error:
+    except (ValueError, NotImplementedError, scipy_io.matlab.MatReadError) as error:
         raise DataError(f"{name}: not a MATLAB v5 file scipy can read ({error})") from None
     return {key: value for key, value in arrays.items() if not key.startswith("__")}

@@ -24,7 +24,15 @@ import pickle
 import torch
 from torch import Tensor
 
-from inertia.data._files import DataError, DataFile, data_root, locate, read_mat, require
+from inertia.data._files import (
+    DataError,
+    DataFile,
+    DataNotFound,
+    data_root,
+    locate,
+    read_mat,
+    require,
+)
 
 __all__ = ["MUSIC_DATASETS", "MUSIC_FILES", "load_music", "rolls_from_notes"]
 
@@ -109,13 +117,12 @@ def _load(name: str, root: str, download: bool) -> dict[str, list[Tensor]]:
     spec = MUSIC_FILES[name]
     try:
         return _from_mat(locate(spec, root, download=False), spec.name)
-    except DataError as missing:
-        if "not found" not in str(missing):
-            raise  # present but corrupt: say so, do not fall back silently
+    except DataNotFound:
+        pass  # (present but corrupt raises: say so, do not fall back silently)
     original = DataFile(_PICKLES[name], "polyphonic_music")
     try:
         content = locate(original, root, download=False)
-    except DataError:
+    except DataNotFound:
         return _from_mat(locate(spec, root, download), spec.name)
     return _from_pickle(content, original.name)
 
