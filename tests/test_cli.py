@@ -42,3 +42,26 @@ def test_console_script_help_and_bad_command():
     )
     assert bad.returncode == 2
     assert "invalid choice: 'nonsense'" in bad.stderr
+
+
+def test_tasks_lists_every_setting_generated_from_the_config_types(capsys):
+    from inertia.cli import main
+    from inertia.experiments import OPTIMIZERS, RunConfig
+    from inertia.protocols import PROTOCOLS
+    from inertia.tasks import TASKS
+
+    assert main(["tasks"]) == 0
+    out = capsys.readouterr().out
+    assert "  steps: int, >= 1 = 1000\n" in out
+    assert "      task.cell: tanh | relu | leaky-tanh | leaky-relu | lstm = 'tanh'\n" in out
+    assert "      optimizer.momentum: float, >= 0 and < 1 = 0.9\n" in out
+    for name, task in TASKS.items():
+        for field in task.Options.model_fields:
+            assert field == "name" or f"task.{field}:" in out, (name, field)
+    for entry in OPTIMIZERS.values():
+        for field in entry.options.model_fields:
+            assert field == "name" or f"optimizer.{field}:" in out
+    for field in RunConfig.model_fields:
+        assert field in ("task", "optimizer") or f"  {field}:" in out
+    for name, protocol in PROTOCOLS.items():
+        assert f"  {name}: {protocol.title}\n" in out

@@ -119,7 +119,7 @@ def _config_from_arguments(config_file: str | None, overrides: list[str]):  # ty
 
 def _default_run_dir(config) -> Path:  # type: ignore[no-untyped-def]
     digest = hashlib.sha256(json.dumps(config.to_dict(), sort_keys=True).encode()).hexdigest()
-    return Path("runs") / f"{config.task}-{config.optimizer}-{digest[:10]}"
+    return Path("runs") / f"{config.task.name}-{config.optimizer.name}-{digest[:10]}"
 
 
 def _train(args: argparse.Namespace) -> int:
@@ -136,7 +136,7 @@ def _train(args: argparse.Namespace) -> int:
         else f"{result.error_name} at θ: {result.final['train_error']:.6g}"
     )
     print(
-        f"{config.task} / {config.optimizer}: {outcome}; {result.steps_done} updates, "
+        f"{config.task.name} / {config.optimizer.name}: {outcome}; {result.steps_done} updates, "
         f"{result.updates_per_s:.1f} updates/s; result in {run_dir / 'result.json'}"
     )
     return 0
@@ -158,7 +158,7 @@ def _tune(args: argparse.Namespace) -> int:
 
     base = _config_from_arguments(args.config, args.overrides)
     tuning = Tuning(
-        study_name=args.study or f"tune-{base.task}-{base.optimizer}",
+        study_name=args.study or f"tune-{base.task.name}-{base.optimizer.name}",
         base=base,
         space=tuple(parse_search(spec) for spec in args.search or []),
         trials=args.trials,
@@ -186,20 +186,44 @@ def _report(args: argparse.Namespace) -> int:
     return 0
 
 
-def _tasks(args: argparse.Namespace) -> int:
-    import dataclasses
+def _migrate(args: argparse.Namespace) -> int:
+    from inertia.experiments import migrate_store
+    from inertia.protocols import PROTOCOLS
 
+    settings = _settings(args, Path(args.runs_dir), progress=False)
+    reports = migrate_store(PROTOCOLS, settings)
+    for report in reports:
+        if report.skipped:
+            print(f"{report.study}: {report.skipped}")
+        else:
+            print(
+                f"{report.study}: {report.carried} completed runs carried over, {report.folders} "
+                f"run folders renamed, {report.dropped} runs no longer planned (kept in "
+                f"{report.study}@0.1)"
+            )
+    if not reports:
+        print(f"no sweep of a registered protocol in {settings.storage}")
+    return 0
+
+
+def _tasks(args: argparse.Namespace) -> int:
+    from inertia.experiments import OPTIMIZERS, RunConfig, settings_help
     from inertia.protocols import PROTOCOLS
     from inertia.tasks import TASKS
 
-    print("tasks (inertia train --task=NAME):")
+    print("run settings (inertia train --KEY=VALUE):")
+    for line in settings_help(RunConfig):
+        print(f"  {line}")
+    print("tasks (--task=NAME, then --task.KEY=VALUE):")
     for name, task in sorted(TASKS.items()):
         print(f"  {name}: {task.description}")
-        print(f"      models: {', '.join(task.models)}")
-        fields = dataclasses.fields(task.Options)
-        if fields:
-            options = ", ".join(f"{f.name}={f.default!r}" for f in fields)
-            print(f"      task_options: {options}")
+        for line in settings_help(task.Options, "task."):
+            print(f"      {line}")
+    print("optimizers (--optimizer=NAME, then --optimizer.KEY=VALUE):")
+    for name, entry in OPTIMIZERS.items():
+        print(f"  {name}: {(entry.options.__doc__ or '').strip().splitlines()[0]}")
+        for line in settings_help(entry.options, "optimizer."):
+            print(f"      {line}")
     print("protocols (inertia sweep NAME --budget=BUDGET, one of those listed):")
     for name, protocol in sorted(PROTOCOLS.items()):
         print(f"  {name}: {protocol.title}")
@@ -255,8 +279,9 @@ def build_parser() -> argparse.ArgumentParser:
         "train",
         help="train one run",
         description="Train one run. Settings come from RunConfig's defaults, then --config, then "
-        "--key=value overrides (e.g. --task=mnist-classification --model=lenet5 --lr=0.01 "
-        "--optimizer=nag --momentum=0.99 --momentum_schedule=sutskever --steps=5000). "
+        "--key=value overrides (e.g. --task=mnist-classification --task.network=lenet5 "
+        "--optimizer=nag --optimizer.lr=0.01 --optimizer.momentum=0.99 "
+        "--optimizer.momentum_schedule=sutskever --steps=5000). "
         "Run `inertia tasks` for the tasks.",
     )
     train.add_argument("--config", help="YAML file of key: value settings")
@@ -285,8 +310,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="tune run settings with Optuna's samplers (TPE or random)",
         description="Search ranges of run settings with an Optuna sampler. Base settings come "
         "from --config and --key=value overrides, as for `train`; each --search names a key and "
-        "its range: lr=log:1e-4:1e-1, momentum=float:0.5:0.999, batch_size=int:32:256, "
-        "optimizer=choice:cm,nag. Stored, shared and resumed like sweeps.",
+        "its range: optimizer.lr=log:1e-4:1e-1, optimizer.momentum=float:0.5:0.999, "
+        "batch_size=int:32:256, optimizer.name=choice:cm,nag. Stored, shared and resumed like "
+        "sweeps.",
     )
     tune.add_argument("--search", action="append", metavar="KEY=KIND:...", help="a searched key")
     tune.add_argument("--trials", type=int, default=20, help="finished trials wanted")
@@ -306,6 +332,17 @@ def build_parser() -> argparse.ArgumentParser:
     _add_sweep_arguments(report)
     report.add_argument("--out", help="output folder (default reports/PROTOCOL-BUDGET)")
     report.set_defaults(handler=_report)
+
+    migrate = commands.add_parser(
+        "migrate",
+        help="carry sweeps and run folders written by inertia 0.1 over to today's run keys",
+        description="Translate every sweep of a registered protocol in the store from inertia "
+        "0.1's flat run settings to today's sections: completed runs keep counting, run folders "
+        "are renamed so that unfinished runs resume. The old trials stay in a backup study "
+        "NAME@0.1. Safe to run twice.",
+    )
+    _add_storage_arguments(migrate)
+    migrate.set_defaults(handler=_migrate)
 
     tasks = commands.add_parser("tasks", help="list the registered tasks and protocols")
     tasks.set_defaults(handler=_tasks)

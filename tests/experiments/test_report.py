@@ -3,7 +3,7 @@ from __future__ import annotations
 import dataclasses
 import math
 
-from inertia.experiments import RunConfig
+from inertia.experiments import RunConfig, from_mapping, merge, nest
 from inertia.experiments._protocol import Block, Budget, Protocol, cell_key
 from inertia.experiments._report import (
     build_table,
@@ -14,28 +14,33 @@ from inertia.experiments._report import (
 )
 from inertia.experiments._trainer import RunResult
 
+NAG = {"name": "nag", "momentum": 0.9}
+SGD = {"name": "sgd"}
+CM = {"name": "cm", "momentum": 0.99}
+BASE = {"task": "toy-regression", "steps": 10}
+
 PROTOCOL = Protocol(
     name="unit",
     title="unit",
     budgets={
         "quick": Budget(
             about="test",
-            base={"task": "toy-regression", "steps": 10},
+            base=BASE,
             blocks=[
                 Block(
                     "toy-regression",
                     "0.9N",
-                    {"optimizer": ["nag"], "momentum": [0.9], "lr": [0.1, 0.01], "seed": [0, 1]},
+                    {"optimizer": [NAG], "optimizer.lr": [0.1, 0.01], "seed": [0, 1]},
                 ),
                 Block(
                     "toy-regression",
                     "SGD",
-                    {"optimizer": ["sgd"], "momentum": [0.0], "lr": [0.1], "seed": [0, 1]},
+                    {"optimizer": [SGD], "optimizer.lr": [0.1], "seed": [0, 1]},
                 ),
                 Block(
                     "toy-regression",
                     "0.99M",
-                    {"optimizer": ["cm"], "momentum": [0.99], "lr": [0.1], "seed": [0]},
+                    {"optimizer": [CM], "optimizer.lr": [0.1], "seed": [0]},
                 ),
             ],
         )
@@ -46,8 +51,13 @@ PROTOCOL = Protocol(
 )
 
 
-def result(error: float, status: str = "completed", **overrides) -> RunResult:
-    config = RunConfig(**{"task": "toy-regression", "steps": 10, **overrides})
+def run(optimizer: dict, lr: float, seed: int) -> dict:
+    """A run's settings as a budget's plan writes them."""
+    return merge(nest(BASE), {"optimizer": {**optimizer, "lr": lr}, "seed": seed})
+
+
+def result(error: float, settings: dict, status: str = "completed") -> RunResult:
+    config = from_mapping(RunConfig, settings)
     return RunResult(
         config=config.to_dict(),
         status=status,  # type: ignore[arg-type]
@@ -67,27 +77,23 @@ def result(error: float, status: str = "completed", **overrides) -> RunResult:
     )
 
 
-def key(**overrides) -> str:
-    return cell_key({"task": "toy-regression", "steps": 10, **overrides})
+def key(settings: dict) -> str:
+    return cell_key(settings)
 
 
 def test_mean_over_seeds_then_best_over_lr():
     results = {}
     for lr, errors in ((0.1, (0.2, 0.4)), (0.01, (0.25, 0.27))):
         for seed, error in enumerate(errors):
-            run = {"optimizer": "nag", "momentum": 0.9, "lr": lr, "seed": seed}
-            results[key(**run)] = result(error, **run)
+            settings = run(NAG, lr, seed)
+            results[key(settings)] = result(error, settings)
     # SGD: one seed diverged, one not: its mean is inf, so the cell reports diverged.
-    results[key(optimizer="sgd", momentum=0.0, lr=0.1, seed=0)] = result(
-        math.inf, "diverged", optimizer="sgd", momentum=0.0, lr=0.1, seed=0
-    )
-    results[key(optimizer="sgd", momentum=0.0, lr=0.1, seed=1)] = result(
-        0.3, optimizer="sgd", momentum=0.0, lr=0.1, seed=1
-    )
+    results[key(run(SGD, 0.1, 0))] = result(math.inf, run(SGD, 0.1, 0), "diverged")
+    results[key(run(SGD, 0.1, 1))] = result(0.3, run(SGD, 0.1, 1))
     table = build_table(PROTOCOL, "quick", results)
     nag = table[("toy-regression", "0.9N")]
     assert nag.ours == 0.26  # lr 0.01: mean(0.25, 0.27) beats lr 0.1: mean(0.2, 0.4) = 0.3
-    assert nag.chosen == {"lr": 0.01}
+    assert nag.chosen == {"optimizer.lr": 0.01}
     assert nag.published == 0.5
     assert (nag.runs_done, nag.runs_planned) == (4, 4)
     assert nag.curve == [(0, 1.0), (10, 0.26)]
@@ -105,8 +111,8 @@ def test_mean_over_seeds_then_best_over_lr():
 
 def test_protocol_without_published_numbers_shows_ours_alone(tmp_path):
     unpublished = dataclasses.replace(PROTOCOL, published={}, rows=["toy-regression", "other"])
-    run = {"optimizer": "nag", "momentum": 0.9, "lr": 0.1, "seed": 0}
-    markdown = write_report(unpublished, "quick", {key(**run): result(0.4, **run)}, tmp_path)
+    settings = run(NAG, 0.1, 0)
+    markdown = write_report(unpublished, "quick", {key(settings): result(0.4, settings)}, tmp_path)
     assert "/ n/a" not in markdown
     assert "ours / published" not in markdown
     assert "no published numbers are shown" in markdown
@@ -129,19 +135,19 @@ def test_budget_of_our_own_columns_shows_ours_alone(tmp_path):
         budgets={
             "ours": Budget(
                 about="SGD only",
-                base={"task": "toy-regression", "steps": 10},
+                base=BASE,
                 blocks=[
                     Block(
                         "toy-regression",
                         "SGD",
-                        {"optimizer": ["sgd"], "momentum": [0.0], "lr": [0.1], "seed": [0]},
+                        {"optimizer": [SGD], "optimizer.lr": [0.1], "seed": [0]},
                     )
                 ],
             )
         },
     )
-    run = {"optimizer": "sgd", "momentum": 0.0, "lr": 0.1, "seed": 0}
-    markdown = write_report(sgd_only, "ours", {key(**run): result(0.3, **run)}, tmp_path)
+    settings = run(SGD, 0.1, 0)
+    markdown = write_report(sgd_only, "ours", {key(settings): result(0.3, settings)}, tmp_path)
     assert "| | SGD |\n" in markdown
     assert "| toy-regression (toy-synth) | 0.3 |\n" in markdown
     assert "n/a" not in markdown
@@ -149,16 +155,16 @@ def test_budget_of_our_own_columns_shows_ours_alone(tmp_path):
 
 
 def test_partial_cells_are_marked(tmp_path):
-    run = {"optimizer": "nag", "momentum": 0.9, "lr": 0.1, "seed": 0}
-    markdown = write_report(PROTOCOL, "quick", {key(**run): result(0.4, **run)}, tmp_path)
+    settings = run(NAG, 0.1, 0)
+    markdown = write_report(PROTOCOL, "quick", {key(settings): result(0.4, settings)}, tmp_path)
     assert "0.4 (1/4 runs) / 0.5" in markdown
     assert (tmp_path / "learning_curves.png").exists()
     assert (tmp_path / "table.json").exists()
 
 
 def test_metric_label_names_a_metric_other_than_train_error(tmp_path):
-    run = {"optimizer": "nag", "momentum": 0.9, "lr": 0.1, "seed": 0}
-    results = {key(**run): result(0.4, **run)}
+    settings = run(NAG, 0.1, 0)
+    results = {key(settings): result(0.4, settings)}
     default = write_report(PROTOCOL, "quick", results, tmp_path / "default")
     assert "Ours: error, `quick` budget" in default  # the task's error_name
     labelled = dataclasses.replace(PROTOCOL, metric="train_loss", metric_label="meta-objective")
@@ -170,33 +176,36 @@ def test_select_metric_picks_the_setting_and_metric_is_reported():
     results = {}
     # lr 0.1 is better on validation, lr 0.01 on test: the table must report lr 0.1's test value.
     for lr, valid, test in ((0.1, 0.2, 0.5), (0.01, 0.3, 0.4)):
-        run = {"optimizer": "nag", "momentum": 0.9, "lr": lr, "seed": 0}
-        outcome = result(0.1, **run)
+        settings = run(NAG, lr, 0)
+        outcome = result(0.1, settings)
         outcome.final.update({"valid_error": valid, "test_error": test})
         outcome.curve = [{"step": 0, "test_error": 1.0}, {"step": 10, "test_error": test}]
-        results[key(**run)] = outcome
+        results[key(settings)] = outcome
     protocol = dataclasses.replace(PROTOCOL, metric="test_error", select_metric="valid_error")
     cell = build_table(protocol, "quick", results)[("toy-regression", "0.9N")]
-    assert cell.chosen == {"lr": 0.1}
+    assert cell.chosen == {"optimizer.lr": 0.1}
     assert cell.ours == 0.5
-    assert "best over lr by valid_error" in render_markdown(protocol, "quick", build_table(
-        protocol, "quick", results), "error")  # fmt: skip
+    table = build_table(protocol, "quick", results)
+    assert "best over optimizer.lr by valid_error" in render_markdown(
+        protocol, "quick", table, "error"
+    )
 
 
 def test_a_result_outside_the_budget_is_left_out():
-    run = {"optimizer": "nag", "momentum": 0.9, "lr": 0.3, "seed": 0}  # lr 0.3 is not planned
-    table = build_table(PROTOCOL, "quick", {key(**run): result(0.01, **run)})
+    settings = run(NAG, 0.3, 0)  # lr 0.3 is not planned
+    table = build_table(PROTOCOL, "quick", {key(settings): result(0.01, settings)})
     assert table[("toy-regression", "0.9N")].ours is None
 
 
 def test_budget_description_is_generated_from_its_blocks():
     text = PROTOCOL.budget("quick").describe()
     first, *cells = text.split("\n")
-    assert first == "test. 7 runs, seed(s) 0, 1; all runs: task=toy-regression, steps=10."
+    assert first == "test. 7 runs, seed(s) 0, 1; all runs: task.name=toy-regression, steps=10."
     assert cells == [
-        "- toy-regression / 0.9N: optimizer=nag; momentum=0.9; lr in {0.1, 0.01}",
-        "- toy-regression / SGD: optimizer=sgd; momentum=0; lr=0.1",
-        "- toy-regression / 0.99M: optimizer=cm; momentum=0.99; lr=0.1",
+        "- toy-regression / 0.9N: optimizer.name=nag; optimizer.momentum=0.9; "
+        "optimizer.lr in {0.1, 0.01}",
+        "- toy-regression / SGD: optimizer.name=sgd; optimizer.lr=0.1",
+        "- toy-regression / 0.99M: optimizer.name=cm; optimizer.momentum=0.99; optimizer.lr=0.1",
     ]
     markdown = render_markdown(PROTOCOL, "quick", build_table(PROTOCOL, "quick", {}), "error")
     assert "Budget `quick`: " + text in markdown
@@ -210,8 +219,8 @@ def test_a_run_in_two_cells_or_outside_the_table_is_rejected():
     twice = Budget(
         about="twice",
         base={"task": "toy-regression"},
-        blocks=[Block("toy-regression", "0.9N", {"lr": [0.1]}),
-                Block("toy-regression", "SGD", {"lr": [0.1, 0.2]})],
+        blocks=[Block("toy-regression", "0.9N", {"optimizer.lr": [0.1]}),
+                Block("toy-regression", "SGD", {"optimizer.lr": [0.1, 0.2]})],
     )  # fmt: skip
     with pytest.raises(ConfigError, match="declared in cell"):
         twice.plan()

@@ -15,16 +15,22 @@ from inertia.experiments import (
     ConfigError,
     RunConfig,
     evaluate,
+    from_mapping,
     load_checkpoint,
+    merge,
+    nest,
     prepare,
     train,
 )
 
-FAST = {"steps": 120, "eval_every": 40, "checkpoint_every": 30, "batch_size": 64, "lr": 0.02}
+FAST = {"steps": 120, "eval_every": 40, "checkpoint_every": 30, "batch_size": 64,
+        "optimizer": {"lr": 0.02}}  # fmt: skip
 
 
 def config(**changes) -> RunConfig:
-    return RunConfig(**{**FAST, **changes})
+    """The fast toy run with ``changes`` (an ``optimizer`` or ``task`` mapping merges into the
+    section; a name alone chooses another)."""
+    return from_mapping(RunConfig, merge(FAST, nest(changes)))
 
 
 def final_state(run_dir) -> dict[str, torch.Tensor]:
@@ -46,7 +52,7 @@ def test_run_trains_and_records_everything(tmp_path):
 
 
 def test_evaluation_is_at_theta_not_at_the_lookahead_point(tmp_path):
-    cfg = config(optimizer="nag", momentum=0.95, checkpoint_every=0)
+    cfg = config(optimizer={"name": "nag", "momentum": 0.95}, checkpoint_every=0)
     result = train(cfg, tmp_path)
     prepared = prepare(cfg)
     prepared.model.load_state_dict(final_state(tmp_path))
@@ -72,7 +78,8 @@ def crash_at(step_to_crash: int):
 
 @pytest.mark.parametrize("optimizer", ["nag", "cm", "adam"])
 def test_resume_after_a_crash_is_bit_exact(tmp_path, optimizer):
-    cfg = config(optimizer=optimizer, momentum_schedule="sutskever", momentum=0.99)
+    momentum = {"momentum_schedule": "sutskever", "momentum": 0.99} if optimizer != "adam" else {}
+    cfg = config(optimizer={"name": optimizer, **momentum})
     whole = train(cfg, tmp_path / "whole")
     crashed = tmp_path / "crashed"
     with pytest.raises(CrashError):
@@ -91,10 +98,10 @@ def test_resume_after_a_real_kill_is_bit_exact(tmp_path):
         "--eval_every=500",
         "--checkpoint_every=200",
         "--batch_size=32",
-        "--lr=0.01",
         "--optimizer=nag",
-        "--momentum=0.99",
-        "--momentum_schedule=sutskever",
+        "--optimizer.lr=0.01",
+        "--optimizer.momentum=0.99",
+        "--optimizer.momentum_schedule=sutskever",
     ]
     command = [sys.executable, "-m", "inertia.cli", "train", "--quiet", *overrides]
     killed_dir, whole_dir = tmp_path / "killed", tmp_path / "whole"
@@ -124,8 +131,8 @@ def test_resume_after_a_real_kill_is_bit_exact(tmp_path):
 def test_resume_refuses_a_different_config(tmp_path):
     train(config(steps=40), tmp_path)
     (tmp_path / "result.json").unlink()
-    with pytest.raises(ConfigError, match=r"different configuration.*'lr'"):
-        train(config(steps=40, lr=0.5), tmp_path, resume=True)
+    with pytest.raises(ConfigError, match=r"different configuration.*'optimizer.lr'"):
+        train(config(steps=40, optimizer={"lr": 0.5}), tmp_path, resume=True)
 
 
 def test_finished_run_is_not_repeated(tmp_path):
@@ -138,7 +145,7 @@ def test_finished_run_is_not_repeated(tmp_path):
 
 @pytest.mark.parametrize("lr", [1e4, 1e30])
 def test_divergence_is_recorded_not_raised(tmp_path, lr):
-    result = train(config(lr=lr, optimizer="sgd"), tmp_path)
+    result = train(config(optimizer={"name": "sgd", "lr": lr}), tmp_path)
     assert result.status == "diverged"
     assert result.diverged_at is not None
     assert result.diverged_at < 120
@@ -148,7 +155,7 @@ def test_divergence_is_recorded_not_raised(tmp_path, lr):
 
 def test_gradient_clipping_bounds_each_update():
     clip, lr = 1e-6, 0.1
-    cfg = config(optimizer="sgd", lr=lr, clip_grad_norm=clip, steps=10)
+    cfg = config(optimizer={"name": "sgd", "lr": lr}, clip_grad_norm=clip, steps=10)
     before = [p.detach().clone() for p in prepare(cfg).model.parameters()]
     train(cfg, None)
     after = [p.detach() for p in prepare(cfg).model.parameters()]
@@ -164,7 +171,9 @@ def test_gradient_clipping_bounds_each_update():
 
 def test_lr_decay_steps_scale_the_rate_from_each_milestone(tmp_path):
     # A factor of 1e-30 from update 5 on freezes the weights there: 10 updates end where 5 did.
-    decayed = config(optimizer="sgd", steps=10, lr_decay_steps=[5], lr_decay_factor=1e-30)
+    decayed = config(
+        optimizer={"name": "sgd", "lr_decay_steps": [5], "lr_decay_factor": 1e-30}, steps=10
+    )
     train(decayed, tmp_path / "decayed")
     train(config(optimizer="sgd", steps=5), tmp_path / "five")
     train(config(optimizer="sgd", steps=10), tmp_path / "ten")
@@ -184,16 +193,15 @@ def test_float64_and_sparse_init(tmp_path):
 
 def test_bad_settings_are_config_errors():
     with pytest.raises(ConfigError, match=r"task.*'nope'"):
-        train(config(task="nope"))
+        config(task="nope")
     with pytest.raises(ConfigError, match=r"optimizer.*'lbfgs'"):
-        train(config(optimizer="lbfgs"))
+        config(optimizer="lbfgs")
     with pytest.raises(
-        ConfigError,
-        match=r"task_options for task 'toy-regression'.*'cases' must be int, got 'many'",
+        ConfigError, match=r"config key 'task.cases' must be an integer, got 'many'"
     ):
-        train(config(task_options={"cases": "many"}))
-    with pytest.raises(ConfigError, match="unknown config key 'width'"):
-        train(config(task_options={"width": 3}))
+        config(task={"cases": "many"})
+    with pytest.raises(ConfigError, match=r"unknown config key 'task\.width'"):
+        config(task={"width": 3})
     with pytest.raises(ConfigError, match="batch_size"):
         train(config(batch_size=5000))
     if not torch.cuda.is_available():
@@ -225,20 +233,15 @@ def test_cuda_graphs_is_ignored_on_the_cpu(tmp_path):
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 def test_cuda_graphs_follow_the_eager_trajectory(tmp_path):
     cfg = config(
-        task="autoencoder",
-        model="curves",
+        task={"name": "autoencoder", "dataset": "curves", "cases": 2000, "test_cases": 200},
         init="sparse",
-        optimizer="nag",
-        momentum=0.99,
-        momentum_schedule="sutskever",
-        momentum_period=10,
-        lr=0.01,
+        optimizer={"name": "nag", "momentum": 0.99, "momentum_schedule": "sutskever",
+                   "momentum_period": 10, "lr": 0.01},
         batch_size=200,
         steps=300,
         eval_every=100,
         device="cuda",
-        task_options={"cases": 2000, "test_cases": 200},
-    )
+    )  # fmt: skip
     eager = train(cfg, tmp_path / "eager")
     graphs = train(cfg.replace(cuda_graphs=True), tmp_path / "graphs")
     assert graphs.status == eager.status == "completed"

@@ -7,13 +7,11 @@ import pytest
 from inertia.experiments import ConfigError, RunConfig, train
 
 HF = {
-    "optimizer": "hf",
-    "lr": 1.0,
+    "optimizer": {"name": "hf", "lr": 1.0, "curvature_batch": 64, "cg_max_iterations": 20},
     "batch_size": 256,
     "steps": 12,
     "eval_every": 4,
     "checkpoint_every": 6,
-    "optimizer_options": {"curvature_batch": 64, "cg_max_iterations": 20},
 }
 
 
@@ -23,7 +21,7 @@ def test_hf_trains_the_toy_regression_and_resumes_exactly(tmp_path):
     assert result.status == "completed"
     assert result.final["train_error"] < 0.2 * result.curve[0]["train_error"]
     # SGD with the same number of updates gets nowhere near.
-    sgd = train(RunConfig(**{**HF, "optimizer": "sgd", "lr": 0.02, "optimizer_options": {}}))
+    sgd = train(RunConfig(**{**HF, "optimizer": {"name": "sgd", "lr": 0.02}}))
     assert result.final["train_error"] < 0.5 * sgd.final["train_error"]
 
     # Stopped after the checkpoint at update 6, resumed: the same result (damping and the CG
@@ -42,11 +40,11 @@ def test_hf_trains_the_toy_regression_and_resumes_exactly(tmp_path):
 @pytest.mark.parametrize(
     ("changes", "message"),
     [
-        ({"optimizer_options": {"cg_iters": 5}}, "unknown key"),
-        ({"optimizer_options": {"curvature_batch": 1000}}, "curvature_batch"),
-        ({"optimizer_options": {"cg_decay": 2.0}}, "cg_decay"),
+        ({"optimizer": {"name": "hf", "cg_iters": 5}}, "unknown config key 'optimizer.cg_iters'"),
+        ({"optimizer": {"name": "hf", "curvature_batch": 1000}}, "curvature_batch"),
+        ({"optimizer": {"name": "hf", "cg_decay": 2.0}}, "'optimizer.cg_decay' must be <= 1"),
         ({"clip_grad_norm": 1.0}, "clip_grad_norm"),
-        ({"optimizer": "nag", "optimizer_options": {"damping": 1.0}}, "applies to optimizer 'hf'"),
+        ({"optimizer": {"name": "nag", "damping": 1.0}}, "optimizer 'nag' has no such setting"),
         ({"task": "long-term"}, "does not declare"),
     ],
 )

@@ -18,12 +18,13 @@ def settings_for(tmp_path) -> SweepSettings:
 
 
 def test_parse_search():
-    assert parse_search("lr=log:1e-4:1e-1") == SearchDimension("lr", "log", 1e-4, 0.1)
+    assert parse_search("optimizer.lr=log:1e-4:1e-1") == SearchDimension(
+        "optimizer.lr", "log", 1e-4, 0.1
+    )
     assert parse_search("batch_size=int:32:256") == SearchDimension("batch_size", "int", 32, 256)
-    assert parse_search("optimizer=choice:cm,nag").choices == ("cm", "nag")
+    assert parse_search("optimizer.name=choice:cm,nag").choices == ("cm", "nag")
     for bad, message in [
         ("lr", "must look like"),
-        ("lrr=log:1:2", "unknown config key 'lrr'"),
         ("lr=log:0:1", "LOW > 0"),
         ("lr=float:2:1", "LOW < HIGH"),
         ("lr=beta:1:2", "kind must be"),
@@ -36,7 +37,10 @@ def test_tuning_samples_within_ranges_stores_results_and_stops(tmp_path):
     tuning = Tuning(
         study_name="t",
         base=BASE,
-        space=(parse_search("lr=log:1e-3:1e-1"), parse_search("momentum=float:0.5:0.95")),
+        space=(
+            parse_search("optimizer.lr=log:1e-3:1e-1"),
+            parse_search("optimizer.momentum=float:0.5:0.95"),
+        ),
         trials=5,
         sampler="random",
     )
@@ -44,20 +48,27 @@ def test_tuning_samples_within_ranges_stores_results_and_stops(tmp_path):
     complete = study.get_trials(states=(optuna.trial.TrialState.COMPLETE,))
     assert len(complete) == 5
     for trial in complete:
-        assert 1e-3 <= trial.params["lr"] <= 1e-1
-        assert 0.5 <= trial.params["momentum"] <= 0.95
+        assert 1e-3 <= trial.params["optimizer.lr"] <= 1e-1
+        assert 0.5 <= trial.params["optimizer.momentum"] <= 0.95
         stored = trial.user_attrs["result"]
-        assert stored["config"]["lr"] == trial.params["lr"]
+        assert stored["config"]["optimizer"]["lr"] == trial.params["optimizer.lr"]
         assert stored["final"]["train_error"] == trial.value
         assert [point["step"] for point in stored["curve"]] == [0, 50, 100, 150]
     assert len(run_tuning(tuning, settings_for(tmp_path)).trials) == 5  # nothing more to do
+
+
+def test_tuning_rejects_a_key_the_run_does_not_have(tmp_path):
+    tuning = Tuning(study_name="t", base=BASE, trials=1,
+                    space=(parse_search("optimizer.lrr=log:1e-3:1e-1"),))  # fmt: skip
+    with pytest.raises(ConfigError, match=r"'optimizer.lrr'.*did you mean 'optimizer.lr'"):
+        run_tuning(tuning, settings_for(tmp_path))
 
 
 def test_median_pruning_stops_poor_trials(tmp_path):
     tuning = Tuning(
         study_name="p",
         base=BASE,
-        space=(parse_search("lr=log:1e-6:1e-1"),),
+        space=(parse_search("optimizer.lr=log:1e-6:1e-1"),),
         trials=10,
         sampler="random",
         prune=True,
@@ -69,18 +80,18 @@ def test_median_pruning_stops_poor_trials(tmp_path):
     pruned = [t for t in study.trials if t.state == optuna.trial.TrialState.PRUNED]
     complete = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
     # What was pruned had a small learning rate compared with the best complete trial.
-    assert max(t.params["lr"] for t in pruned) < study.best_trial.params["lr"]
+    assert max(t.params["optimizer.lr"] for t in pruned) < study.best_trial.params["optimizer.lr"]
     assert len(pruned) + len(complete) == 10
 
 
 def test_cli_tune(tmp_path):
     command = [
         sys.executable, "-m", "inertia.cli", "tune", "--runs-dir", str(tmp_path),
-        "--search", "lr=log:1e-3:1e-1", "--trials", "3", "--quiet", "--steps=60",
+        "--search", "optimizer.lr=log:1e-3:1e-1", "--trials", "3", "--quiet", "--steps=60",
         "--eval_every=30", "--batch_size=64",
     ]  # fmt: skip
     done = subprocess.run(command, capture_output=True, text=True, check=True)
     assert "best trial" in done.stdout
-    bad = subprocess.run([*command[:-3], "--lr=-1"], capture_output=True, text=True)
+    bad = subprocess.run([*command[:-3], "--optimizer.lr=-1"], capture_output=True, text=True)
     assert bad.returncode == 2
-    assert "config key 'lr' must be >= 0, got -1" in bad.stderr
+    assert "config key 'optimizer.lr' must be >= 0, got -1" in bad.stderr

@@ -7,14 +7,16 @@ from pathlib import Path
 
 import pytest
 
-from inertia.experiments import RunConfig
+from inertia.experiments import RunConfig, cell_key
+from inertia.experiments._legacy import upgrade_config
 from inertia.protocols import PROTOCOLS
 from inertia.protocols._labels import momentum_column
 from inertia.tasks import TASKS
 
 # Every run of every budget (its key, i.e. its identity in sweep databases and run folders) and
-# its table cell, as the protocols declared them before they became data (issue 16): existing
-# sweeps keep counting only while these stay the same.
+# its table cell, as inertia 0.1 declared them (flat settings, before protocols became data and
+# configs typed sections; issue 16). Translated by the migration, they must be exactly today's
+# runs in the same cells, or existing sweeps would stop counting.
 RUN_KEYS = Path(__file__).with_name("run_keys.json.gz")
 
 
@@ -24,9 +26,14 @@ def labelled(name: str, budget: str) -> list[tuple[str, str, RunConfig]]:
     return [(run.row, run.column, run.config()) for run in plan.values()]
 
 
-def test_run_keys_and_cells_are_unchanged():
+def test_every_run_of_0_1_migrates_to_the_same_run_in_the_same_cell():
     with gzip.open(RUN_KEYS, "rt") as file:
-        expected = json.load(file)
+        legacy = json.load(file)
+    expected = {
+        budget: {cell_key(upgrade_config(json.loads(key))): cell for key, cell in runs.items()}
+        for budget, runs in legacy.items()
+    }
+    assert sum(len(runs) for runs in expected.values()) == 1789
     found = {
         f"{name}/{budget_name}": {key: [run.row, run.column] for key, run in budget.plan().items()}
         for name, protocol in PROTOCOLS.items()
@@ -62,23 +69,26 @@ def test_table1_paper_budget_is_the_published_protocol():
     cells = labelled("table1", "paper")
     runs = [run for _, _, run in cells]
     assert len(runs) == 3 * (6 + 2 * 4 * 6 + 3 + 3)
-    hf = [(column, r) for _, column, r in cells if r.optimizer == "hf"]
+    hf = [(column, r) for _, column, r in cells if r.optimizer.name == "hf"]
     assert sorted(column for column, _ in hf) == ["HF-dag"] * 6 + ["HF-star"] * 3
     for column, run in hf:
-        options = run.optimizer_options
-        assert 0 < options["curvature_batch"] < run.batch_size
+        options = run.optimizer
+        assert 0 < options.curvature_batch < run.batch_size
         if column == "HF-star":
-            assert options["cg_max_iterations"] == 250
-            assert options["line_search"] is True
+            assert options.cg_max_iterations == 250
+            assert options.line_search is True
         else:
-            assert options["cg_decay"] > 0.95
-            assert options["line_search"] is False
-    momentum_runs = [r for r in runs if r.optimizer in ("nag", "cm")]
-    assert {r.momentum for r in momentum_runs} == {0.9, 0.99, 0.995, 0.999}
-    assert {r.lr for r in momentum_runs} == {0.05, 0.01, 0.005, 0.001, 0.0005, 0.0001}
+            assert options.cg_decay > 0.95
+            assert options.line_search is False
+    momentum_runs = [r for r in runs if r.optimizer.name in ("nag", "cm")]
+    assert {r.optimizer.momentum for r in momentum_runs} == {0.9, 0.99, 0.995, 0.999}
+    assert {r.optimizer.lr for r in momentum_runs} == {0.05, 0.01, 0.005, 0.001, 0.0005, 0.0001}
     for run in momentum_runs:
         assert (run.steps, run.batch_size, run.init) == (750_000, 200, "default")
-        assert (run.momentum_schedule, run.momentum_period) == ("sutskever", 250)
+        assert (run.optimizer.momentum_schedule, run.optimizer.momentum_period) == (
+            "sutskever",
+            250,
+        )
 
 
 @pytest.mark.parametrize("name", sorted(PROTOCOLS))
@@ -86,17 +96,15 @@ def test_every_run_of_every_protocol_is_valid(name):
     protocol = PROTOCOLS[name]
     for budget in protocol.budgets:
         for row, column, config in labelled(name, budget):
-            task = TASKS[config.task]
-            assert config.model in task.models
-            task.Options(**config.task_options)  # options the task accepts
+            assert isinstance(config.task, TASKS[config.task.name].Options)
             assert row in protocol.rows
             assert column in protocol.columns
 
 
 def test_table1_quick_sgd_grid_extends_above_the_paper_rates():
     runs = PROTOCOLS["table1"].budget("quick").runs().values()
-    sgd = {(r.model, r.lr) for r in runs if r.optimizer == "sgd"}
-    momentum = {(r.model, r.lr) for r in runs if r.optimizer == "nag"}
+    sgd = {(r.task.dataset, r.optimizer.lr) for r in runs if r.optimizer.name == "sgd"}
+    momentum = {(r.task.dataset, r.optimizer.lr) for r in runs if r.optimizer.name == "nag"}
     assert momentum < sgd
     assert {lr for model, lr in sgd if model == "curves"} == {0.2, 0.1, 0.05, 0.01}
     assert {lr for model, lr in sgd if model == "faces"} == {0.005, 0.002, 0.001, 0.0005}
@@ -113,10 +121,11 @@ def test_momentum_columns():
 def test_optimizer_columns_name_the_optimizer_and_momentum_of_their_runs(name):
     for budget in PROTOCOLS[name].budgets:
         for _, column, run in labelled(name, budget):
-            if run.optimizer == "adam":
+            if run.optimizer.name == "adam":
                 assert column == "Adam"
-            elif run.optimizer != "hf":
-                assert column == momentum_column(run.optimizer, run.momentum)
+            elif run.optimizer.name != "hf":
+                momentum = getattr(run.optimizer, "momentum", 0.0)
+                assert column == momentum_column(run.optimizer.name, momentum)
 
 
 def test_table2_pairs_every_nag_run_with_its_fine_tuned_twin():
@@ -131,12 +140,17 @@ def test_table2_pairs_every_nag_run_with_its_fine_tuned_twin():
 
     for budget in ("paper", "quick"):
         runs = list(protocol.budget(budget).runs().values())
-        twins = sorted(canonical(r.replace(finetune_steps=0)) for r in runs if r.finetune_steps)
-        assert twins == sorted(canonical(r) for r in runs if r.finetune_steps == 0)
+        twins = sorted(
+            canonical(r.replace(**{"optimizer.finetune_steps": 0}))
+            for r in runs
+            if r.optimizer.finetune_steps
+        )
+        assert twins == sorted(canonical(r) for r in runs if r.optimizer.finetune_steps == 0)
     assert {r.steps for r in protocol.budget("paper").runs().values()} == {750_000}
-    quick = protocol.budget("quick").runs().values()
+    quick = [r.optimizer for r in protocol.budget("quick").runs().values()]
+    steps = [r.steps for r in protocol.budget("quick").runs().values()]
     # the quick runs reach μ_max = 0.995 (after 99 plateaus) well before fine-tuning starts
-    assert all(99 * r.momentum_period < r.steps - r.finetune_steps for r in quick)
+    assert all(99 * o.momentum_period < n - o.finetune_steps for o, n in zip(quick, steps))
 
 
 def test_table3_scales_and_published_numbers():
@@ -146,7 +160,9 @@ def test_table3_scales_and_published_numbers():
         16.0, 16.0, 0.074, 0.083, 0.35,
     ]  # fmt: skip
     runs = protocol.budget("paper").runs().values()
-    assert {(r.init, r.model, r.optimizer) for r in runs} == {("sparse", "curves", "nag")}
+    assert {(r.init, r.task.dataset, r.optimizer.name) for r in runs} == {
+        ("sparse", "curves", "nag")
+    }
     assert {r.init_scale for r in runs} == {0.25, 0.5, 1.0, 2.0, 4.0}
 
 
@@ -158,11 +174,12 @@ def test_table5_published_numbers_and_columns():
     runs = protocol.budget("paper").runs().values()
     assert {r.steps for r in runs} == {50_000}
     assert {r.batch_size for r in runs} == {100}
-    tanh = [r for r in runs if r.model == "tanh" and r.optimizer in ("nag", "cm")]
-    assert {r.lr for r in tanh} == {1e-3, 1e-4, 1e-5, 1e-6}
-    assert {r.momentum for r in tanh} == {0.0, 0.9, 0.98, 0.995}
+    tanh = [r for r in runs if r.task.cell == "tanh" and r.optimizer.name in ("nag", "cm")]
+    assert {r.optimizer.lr for r in tanh} == {1e-3, 1e-4, 1e-5, 1e-6}
+    assert {r.optimizer.momentum for r in tanh} == {0.0, 0.9, 0.98, 0.995}
     assert {r.seed for r in runs} == {0, 1, 2, 3}
-    assert {r.momentum_schedule for r in runs} == {"rnn"}
+    momentum = [r.optimizer for r in runs if r.optimizer.name in ("nag", "cm")]
+    assert {o.momentum_schedule for o in momentum} == {"rnn"}
 
 
 def test_table5_baselines_sit_beside_the_paper_columns():
@@ -176,11 +193,11 @@ def test_table5_baselines_sit_beside_the_paper_columns():
     baselines = labelled("table5", "baselines")
     assert {row for row, _, _ in baselines} == {"add T=80"}
     assert {column for _, column, _ in baselines} == {"Adam", "LSTM"}
-    assert {r.optimizer for _, _, r in baselines} == {"adam"}
+    assert {r.optimizer.name for _, _, r in baselines} == {"adam"}
     paper = protocol.budget("paper").runs().values()
-    lstm = {(r.optimizer, r.lr) for r in paper if r.model == "lstm"}
+    lstm = {(r.optimizer.name, r.optimizer.lr) for r in paper if r.task.cell == "lstm"}
     assert {optimizer for optimizer, _ in lstm} == {"nag", "adam"}
-    assert protocol.select == ("optimizer", "lr")
+    assert protocol.select == ("optimizer.name", "optimizer.lr")
 
     def finished(error: float, **config) -> RunResult:
         return RunResult(
@@ -192,37 +209,43 @@ def test_table5_baselines_sit_beside_the_paper_columns():
 
     plan = protocol.budget("paper").plan()
     lstm = [run for run in plan.values() if (run.row, run.column) == ("add T=80", "LSTM")]
-    nag = next(r for r in lstm if r.overrides["optimizer"] == "nag" and r.overrides["lr"] == 1e-3)
-    adam = next(r for r in lstm if r.overrides["optimizer"] == "adam" and r.overrides["lr"] == 1e-3)
+    nag = next(
+        r for r in lstm if r.config().optimizer.name == "nag" and r.config().optimizer.lr == 1e-3
+    )
+    adam = next(
+        r for r in lstm if r.config().optimizer.name == "adam" and r.config().optimizer.lr == 1e-3
+    )
     results = {
         nag.key: finished(0.8, **{**nag.overrides, "seed": 0}),
         adam.key: finished(0.1, **{**adam.overrides, "seed": 0}),
     }
     cell = build_table(protocol, "paper", results)[("add T=80", "LSTM")]
     assert cell.ours == 0.1  # the better optimizer, not the mean 0.45 of the two
-    assert cell.chosen == {"optimizer": "adam", "lr": 1e-3}
+    assert cell.chosen == {"optimizer.name": "adam", "optimizer.lr": 1e-3}
 
 
 def test_long_term_columns_name_their_runs():
     for budget in PROTOCOLS["table5"].budgets:
         for row, column, run in labelled("table5", budget):
-            options = run.task_options
+            options = run.task
             short = {"addition": "add", "multiplication": "mul", "memorization-5bit": "mem-5",
-                     "memorization-20bit": "mem-20"}[options["problem"]]  # fmt: skip
-            assert row == f"{short} T={options['length']}"
-            if run.model in ("biases", "lstm"):
-                assert column == {"biases": "biases", "lstm": "LSTM"}[run.model]
-            elif run.optimizer == "adam":
+                     "memorization-20bit": "mem-20"}[options.problem]  # fmt: skip
+            assert row == f"{short} T={options.length}"
+            if options.output_biases_only:
+                assert column == "biases"
+            elif options.cell == "lstm":
+                assert column == "LSTM"
+            elif run.optimizer.name == "adam":
                 assert column == "Adam"
-            elif options.get("initialization") == "small-random":
+            elif options.initialization == "small-random":
                 assert column == "SGD small"
-            elif run.momentum == 0:
+            elif getattr(run.optimizer, "momentum", 0) == 0:
                 assert column == "0"
             else:
-                assert column == momentum_column(run.optimizer, run.momentum)
+                assert column == momentum_column(run.optimizer.name, run.optimizer.momentum)
     for _, column, run in labelled("clipping", "paper"):
-        method = "SGD" if run.optimizer == "sgd" else "NAG"
-        prefix = "leaky " if run.model == "leaky-tanh" else ""
+        method = "SGD" if run.optimizer.name == "sgd" else "NAG"
+        prefix = "leaky " if run.task.cell == "leaky-tanh" else ""
         assert column == prefix + method + ("+clip" if run.clip_grad_norm else "")
 
 
@@ -230,8 +253,8 @@ def test_hf_momentum_varies_only_the_cg_decay():
     cells = labelled("hf-momentum", "quick")
     runs = [run for _, _, run in cells]
     assert sorted(column for _, column, _ in cells) == ["0.95", "0.99", "0.995", "0.999"]
-    assert all(column == f"{r.optimizer_options['cg_decay']:g}" for _, column, r in cells)
-    others = [{k: v for k, v in r.optimizer_options.items() if k != "cg_decay"} for r in runs]
+    assert all(column == f"{r.optimizer.cg_decay:g}" for _, column, r in cells)
+    others = [r.optimizer.model_dump(exclude={"cg_decay"}) for r in runs]
     assert all(o == others[0] for o in others)
     assert others[0]["line_search"] is False
 
@@ -239,9 +262,11 @@ def test_hf_momentum_varies_only_the_cg_decay():
 def test_citation_protocol_runs_every_gradient_method():
     protocol = PROTOCOLS["liao2018-citation"]
     quick = protocol.budget("quick").runs().values()
-    assert sorted(r.model for r in quick) == sorted(protocol.columns)
+    assert sorted(r.task.gradient for r in quick) == sorted(protocol.columns)
     paper = protocol.budget("paper").runs().values()
-    assert {(r.lr, r.steps, r.momentum, r.weight_decay) for r in paper} == {(1e-3, 2000, 0.9, 5e-4)}
+    settings = {(r.optimizer.lr, r.steps, r.optimizer.momentum, r.optimizer.weight_decay)
+                for r in paper}  # fmt: skip
+    assert settings == {(1e-3, 2000, 0.9, 5e-4)}
 
 
 @pytest.mark.parametrize("name", ["bengio2012", "bengio2012-text"])
@@ -255,27 +280,27 @@ def test_bengio2012_quick_budget_switches_every_technique_on_and_off(name):
         assert {"SGD+CLRN", without} <= rows
         for row, _, run in cells:
             if row == without:  # the full set minus one technique, the others as in SGD+CLRN
-                cell = run.task_options["cell"]
+                cell = run.task.cell
                 assert (run.clip_grad_norm > 0) == (technique != "C")
                 assert cell.startswith("leaky") == (technique != "L")
                 assert cell.endswith("relu") == (technique != "R")
-                assert (run.optimizer == "nag") == (technique != "N")
+                assert (run.optimizer.name == "nag") == (technique != "N")
     for row, column, run in cells:  # the row's label says which techniques its runs use
         techniques = (
             "C" * (run.clip_grad_norm > 0)
-            + "L" * run.task_options["cell"].startswith("leaky")
-            + "R" * run.task_options["cell"].endswith("relu")
-            + "N" * (run.optimizer == "nag")
+            + "L" * run.task.cell.startswith("leaky")
+            + "R" * run.task.cell.endswith("relu")
+            + "N" * (run.optimizer.name == "nag")
         )
         assert row == "SGD" + ("+" + techniques if techniques else "")
         if name == "bengio2012":
-            output = {"logistic": "RNN", "nade": "RNN-NADE", "rbm": "RNN-RBM"}[run.model]
-            assert column == f"{run.task_options['dataset']} {output}"
+            output = {"logistic": "RNN", "nade": "RNN-NADE", "rbm": "RNN-RBM"}[run.task.output]
+            assert column == f"{run.task.dataset} {output}"
     if name == "bengio2012":
-        rbm = {row for row, _, run in cells if run.model == "rbm"}
+        rbm = {row for row, _, run in cells if run.task.output == "rbm"}
         assert rbm == {"SGD+CLRN"}
         for row in rows:
-            models = {run.model for r, _, run in cells if r == row}
+            models = {run.task.output for r, _, run in cells if r == row}
             assert {"logistic", "nade"} <= models
 
 
@@ -283,16 +308,16 @@ def test_bengio2012_sets_budget_runs_each_cumulative_cell_once_at_a_quick_grid_r
     quick = labelled("bengio2012", "quick")
     grid: dict[tuple[str, str], set[float]] = {}
     for row, _, run in quick:
-        grid.setdefault((row, run.model), set()).add(run.lr)
+        grid.setdefault((row, run.task.output), set()).add(run.optimizer.lr)
     sets = labelled("bengio2012", "sets")
-    cells = [(r.task_options["dataset"], row, r.model) for row, _, r in sets]
+    cells = [(r.task.dataset, row, r.task.output) for row, _, r in sets]
     assert len(cells) == len(set(cells))  # one run per cell: no lr grid
     assert {d for d, _, _ in cells} == {"nottingham", "musedata", "piano-midi"}
     assert {row for _, row, _ in cells} == {"SGD", "SGD+C", "SGD+CL", "SGD+CLR", "SGD+CLRN"}
     for row, _, run in sets:
-        assert run.lr in grid[(row, run.model)]
-        twin = next(q for r, _, q in quick if r == row)
-        assert {**run.task_options, "dataset": "jsb"} == twin.task_options
+        assert run.optimizer.lr in grid[(row, run.task.output)]
+        twin = next(q for r, _, q in quick if r == row and q.task.output == run.task.output)
+        assert run.task.model_copy(update={"dataset": "jsb"}) == twin.task
 
 
 def test_bengio2012_words_budget_runs_each_row_once_at_the_character_level_rate():
@@ -302,12 +327,14 @@ def test_bengio2012_words_budget_runs_each_row_once_at_the_character_level_rate(
     rows = [row for row, _, _ in words]
     assert sorted(rows) == sorted(protocol.rows)  # every row once: no lr grid
     for row, column, run in words:
-        assert run.task_options["level"] == "word"
+        assert run.task.level == "word"
         assert column == "ptb-word"
         twins = [q for r, _, q in quick if r == row]
-        assert run.lr in {q.lr for q in twins}
-        assert {(q.optimizer, q.momentum, q.clip_grad_norm) for q in twins} == {
-            (run.optimizer, run.momentum, run.clip_grad_norm)
-        }
-        char_cell = {k: twins[0].task_options.get(k) for k in ("cell", "recurrent_radius")}
-        assert {k: run.task_options.get(k) for k in char_cell} == char_cell
+        assert run.optimizer.lr in {q.optimizer.lr for q in twins}
+        assert all(
+            q.optimizer.model_dump(exclude={"lr"}) == run.optimizer.model_dump(exclude={"lr"})
+            for q in twins
+        )
+        assert {q.clip_grad_norm for q in twins} == {run.clip_grad_norm}
+        for key in ("cell", "recurrent_radius"):
+            assert getattr(run.task, key) == getattr(twins[0].task, key)

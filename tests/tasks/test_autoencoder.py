@@ -28,7 +28,7 @@ def test_architectures_of_table_6(name, parameters):
 
 
 def test_mnist_autoencoder_loss_metric_and_sparse_init(shared_data):
-    config = RunConfig(task="autoencoder", model="mnist", data_dir=str(shared_data))
+    config = RunConfig(task={"name": "autoencoder", "dataset": "mnist"}, data_dir=str(shared_data))
     prepared = prepare(config)
     first = prepared.model[0].weight
     assert ((first != 0).sum(dim=1) == 15).all()  # SI by default
@@ -50,14 +50,14 @@ def test_mnist_autoencoder_loss_metric_and_sparse_init(shared_data):
 
 def test_short_training_lowers_the_reconstruction_error(shared_data):
     config = RunConfig(
-        task="autoencoder",
-        model="mnist",
-        task_options={"cases": 2000},
-        optimizer="nag",
-        lr=0.01,
-        momentum=0.99,
-        momentum_schedule="sutskever",
-        momentum_period=10,
+        task={"name": "autoencoder", "dataset": "mnist", "cases": 2000},
+        optimizer={
+            "name": "nag",
+            "lr": 0.01,
+            "momentum": 0.99,
+            "momentum_schedule": "sutskever",
+            "momentum_period": 10,
+        },
         batch_size=200,
         steps=60,
         eval_every=60,
@@ -66,7 +66,7 @@ def test_short_training_lowers_the_reconstruction_error(shared_data):
     result = train(config)
     assert result.dataset == "mnist"
     assert "test_error" in result.final
-    without_test = train(config.replace(steps=1, eval_every=1, task_options={"test_cases": 0}))
+    without_test = train(config.replace(steps=1, eval_every=1, **{"task.test_cases": 0}))
     assert "test_error" not in without_test.final
     assert result.curve[-1]["train_error"] < 0.8 * result.curve[0]["train_error"]
 
@@ -77,10 +77,13 @@ def test_synthetic_curves_are_named_in_the_result(tmp_path, monkeypatch):
     monkeypatch.setattr(_curves, "TRAIN_CASES", 400)
     monkeypatch.setattr(_curves, "TEST_CASES", 100)
     config = RunConfig(
-        task="autoencoder", model="curves", steps=5, eval_every=5, data_dir=str(tmp_path)
+        task={"name": "autoencoder", "dataset": "curves"},
+        steps=5,
+        eval_every=5,
+        data_dir=str(tmp_path),
     )
     result = train(config)
     assert result.dataset == "curves-synth"
-    strict = config.replace(task_options={"synthetic_fallback": False})
+    strict = config.replace(**{"task.synthetic_fallback": False})
     with pytest.raises(FileNotFoundError, match=r"digs3pts_1\.mat"):
         train(strict)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import torch
 
-from inertia.experiments import RunConfig, train
+from inertia.experiments import ConfigError, RunConfig, train
 from inertia.tasks import TASKS
 from inertia.tasks._citation import CitationOptions, pca_features
 
@@ -21,9 +23,10 @@ def test_pca_features_are_the_leading_components(shared_data):
 
 
 def test_citation_problem_masks_targets_to_the_split(shared_data):
-    options = CitationOptions(dataset="cora", split="planetoid", pca=16, hidden=8, steps=5)
-    problem = TASKS["citation"].build("tbptt", options, torch.Generator().manual_seed(0),
-                                      str(shared_data))  # fmt: skip
+    options = CitationOptions(
+        gradient="tbptt", dataset="cora", split="planetoid", pca=16, hidden=8, steps=5
+    )
+    problem = TASKS["citation"].build(options, torch.Generator().manual_seed(0), str(shared_data))
     assert problem.train_inputs.shape == (1, 2708, 16)
     assert int((problem.train_targets >= 0).sum()) == 140
     assert int((problem.test_targets >= 0).sum()) == 1000
@@ -38,9 +41,9 @@ def test_citation_runs_train_with_every_gradient_method(shared_data):
     results = {}
     for method in ("bptt", "neumann_rbp", "cg_rbp"):
         config = RunConfig(
-            task="citation", model=method, optimizer="cm", momentum=0.9, lr=0.05,
-            batch_size=1, steps=15, eval_every=15, checkpoint_every=0,
-            task_options={"pca": 16, "hidden": 8, "steps": 10}, data_dir=str(shared_data),
+            task={"name": "citation", "gradient": method, "pca": 16, "hidden": 8, "steps": 10},
+            optimizer={"name": "cm", "momentum": 0.9, "lr": 0.05},
+            batch_size=1, steps=15, eval_every=15, checkpoint_every=0, data_dir=str(shared_data),
         )  # fmt: skip
         results[method] = train(config)
     for result in results.values():
@@ -48,10 +51,15 @@ def test_citation_runs_train_with_every_gradient_method(shared_data):
         assert 0.0 <= result.final["test_error"] <= 1.0
 
 
-def test_bad_citation_options_name_the_value():
-    with pytest.raises(ValueError, match="'dataset' must be one of"):
-        CitationOptions(dataset="arxiv")
-    with pytest.raises(ValueError, match="'split' must be"):
-        CitationOptions(split="random")
-    with pytest.raises(ValueError, match="'steps' must be >= 1, got 0"):
-        CitationOptions(steps=0)
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"dataset": "arxiv"}, "'task.dataset' must be one of 'cora', 'citeseer' or 'pubmed'"),
+        ({"split": "random"}, "'task.split' must be one of 'liao' or 'planetoid'"),
+        ({"steps": 0}, "'task.steps' must be >= 1, got 0"),
+        ({"gradient": "adjoint"}, "'task.gradient' must be one of 'bptt', 'tbptt'"),
+    ],
+)
+def test_bad_citation_options_name_the_value(options, message):
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        RunConfig(task={"name": "citation", **options})

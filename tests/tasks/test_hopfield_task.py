@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import torch
 
 from inertia.data import load_mnist
-from inertia.experiments import RunConfig, train
+from inertia.experiments import ConfigError, RunConfig, train
 from inertia.nn import HopfieldNetwork
-from inertia.tasks._hopfield import HopfieldOptions, corrupt, stored_digits
+from inertia.tasks._hopfield import corrupt, stored_digits
 
 
 def test_stored_digits_are_the_first_of_each_class_binarized(shared_data):
@@ -56,9 +58,10 @@ def test_gradient_methods_agree_on_a_small_contractive_hopfield_network():
 
 def test_hopfield_runs_learn_to_recall(shared_data):
     config = RunConfig(
-        task="hopfield", model="neumann_rbp", optimizer="adam", lr=1e-3, batch_size=1, steps=60,
-        eval_every=60, checkpoint_every=0, data_dir=str(shared_data),
-        task_options={"hidden": 64, "steps": 20, "truncation": 10},
+        task={"name": "hopfield", "gradient": "neumann_rbp", "hidden": 64, "steps": 20,
+              "truncation": 10},
+        optimizer={"name": "adam", "lr": 1e-3}, batch_size=1, steps=60, eval_every=60,
+        checkpoint_every=0, data_dir=str(shared_data),
     )  # fmt: skip
     result = train(config)
     assert result.curve[0]["train_error"] == pytest.approx(0.5, abs=1e-4)  # σ(≈0) everywhere
@@ -67,7 +70,7 @@ def test_hopfield_runs_learn_to_recall(shared_data):
 
 
 def test_bad_hopfield_options_name_the_value():
-    with pytest.raises(ValueError, match="'corruption' must be in"):
-        HopfieldOptions(corruption=1.0)
-    with pytest.raises(ValueError, match="'steps' must be >= 1, got 0"):
-        HopfieldOptions(steps=0)
+    with pytest.raises(ConfigError, match=re.escape("'task.corruption' must be < 1, got 1.0")):
+        RunConfig(task={"name": "hopfield", "corruption": 1.0})
+    with pytest.raises(ConfigError, match=re.escape("'task.steps' must be >= 1, got 0")):
+        RunConfig(task={"name": "hopfield", "steps": 0})

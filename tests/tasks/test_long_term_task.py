@@ -1,30 +1,29 @@
 from __future__ import annotations
 
+import re
+
 import pytest
 import torch
 
-from inertia.experiments import ConfigError, RunConfig, prepare, train
+from inertia.experiments import ConfigError, RunConfig, from_mapping, merge, nest, prepare, train
 from inertia.tasks import TASKS
 
 
 def config(**changes) -> RunConfig:
     base = {
-        "task": "long-term",
-        "model": "tanh",
+        "task": {"name": "long-term", "problem": "addition", "length": 12, "eval_cases": 600},
+        "optimizer": {"name": "nag", "momentum_schedule": "rnn", "lr": 1e-3},
         "batch_size": 20,
         "steps": 30,
         "eval_every": 30,
         "checkpoint_every": 0,
-        "momentum_schedule": "rnn",
-        "lr": 1e-3,
-        "task_options": {"problem": "addition", "length": 12, "eval_cases": 600},
     }
-    return RunConfig(**{**base, **changes})
+    return from_mapping(RunConfig, merge(base, nest(changes)))
 
 
 def test_the_evaluation_sample_is_fixed_by_the_seed_not_by_the_model():
-    a = prepare(config(model="tanh"))
-    b = prepare(config(model="lstm"))
+    a = prepare(config(task={"cell": "tanh"}))
+    b = prepare(config(task={"cell": "lstm"}))
     c = prepare(config(seed=1))
     assert [x.shape[0] for x in a.inputs] == [500, 100]
     assert all(torch.equal(x, y) for x, y in zip(a.inputs, b.inputs))
@@ -37,22 +36,21 @@ def test_centering_shifts_inputs_and_starts_the_output_bias_at_the_mean_target()
     assert shift[1].item() == pytest.approx(2 / 13, abs=0.02)  # two markers per ~13 steps
     assert shift[0].item() == pytest.approx(0.5, abs=0.02)
     assert network.output.bias.item() == pytest.approx(0.5, abs=0.01)
-    plain = prepare(config(task_options={"problem": "addition", "length": 12, "centering": False}))
+    plain = prepare(config(task={"centering": False}))
     assert (plain.model.input_shift == 0).all()
     assert plain.model.output.bias.item() == 0
 
 
 def test_biases_model_learns_only_the_output_bias(tmp_path):
-    prepared = prepare(config(model="biases"))
+    prepared = prepare(config(task={"output_biases_only": True}))
     trainable = [n for n, p in prepared.model.named_parameters() if p.requires_grad]
     assert trainable == ["output.bias"]
-    result = train(config(model="biases"), tmp_path)
+    result = train(config(task={"output_biases_only": True}), tmp_path)
     assert result.final["train_error"] == pytest.approx(0.846, abs=0.04)  # constant prediction
 
 
 def test_small_random_initialization():
-    options = {"problem": "addition", "length": 12, "initialization": "small-random"}
-    network = prepare(config(task_options=options)).model
+    network = prepare(config(task={"initialization": "small-random"})).model
     weight_ih, weight_hh, _ = network.recurrent_weights()
     assert weight_hh.std().item() == pytest.approx(0.01, rel=0.1)
     assert weight_ih.std().item() == pytest.approx(0.01, rel=0.5)
@@ -61,19 +59,19 @@ def test_small_random_initialization():
 @pytest.mark.parametrize("model", ["tanh", "leaky-relu"])
 def test_temporal_order_is_learned_at_a_short_length(tmp_path, model):
     """T = 10: far below chance (0.75) after 400 Adam updates, for every cell."""
-    options = {"problem": "temporal-order", "length": 10, "eval_cases": 500}
-    run = config(model=model, optimizer="adam", lr=0.01, steps=400, eval_every=400,
-                 batch_size=50, task_options=options)  # fmt: skip
+    options = {"problem": "temporal-order", "length": 10, "eval_cases": 500, "cell": model}
+    run = config(optimizer={"name": "adam", "lr": 0.01}, steps=400, eval_every=400,
+                 batch_size=50, task=options)  # fmt: skip
     result = train(run, tmp_path)
     assert result.curve[0]["train_error"] > 0.6
     assert result.final["train_error"] < 0.2
 
 
 def test_bad_options_are_config_errors():
-    with pytest.raises(ConfigError, match="'problem' must be one of"):
-        prepare(config(task_options={"problem": "division"}))
-    with pytest.raises(ConfigError, match="'length' must be >= 10"):
-        prepare(config(task_options={"length": 3}))
-    with pytest.raises(ConfigError, match="'initialization' must be"):
-        prepare(config(task_options={"initialization": "xavier"}))
+    with pytest.raises(ConfigError, match=re.escape("'task.problem' must be one of")):
+        config(task={"problem": "division"})
+    with pytest.raises(ConfigError, match=re.escape("'task.length' must be >= 10")):
+        config(task={"length": 3})
+    with pytest.raises(ConfigError, match=re.escape("'task.initialization' must be one of")):
+        config(task={"initialization": "xavier"})
     assert "long-term" in TASKS

@@ -8,11 +8,8 @@ from inertia.experiments import RunConfig, train
 @pytest.mark.parametrize(("model", "steps"), [("mlp", 60), ("lenet5", 100)])
 def test_mnist_models_learn_from_the_real_data(shared_data, model, steps):
     config = RunConfig(
-        task="mnist-classification",
-        model=model,
-        optimizer="nag",
-        lr=0.05,
-        momentum=0.9,
+        task={"name": "mnist-classification", "network": model},
+        optimizer={"name": "nag", "lr": 0.05, "momentum": 0.9},
         batch_size=128,
         steps=steps,
         eval_every=steps,

@@ -7,8 +7,8 @@ import pytest
 import torch
 
 from inertia.data import load_music
-from inertia.experiments import RunConfig, evaluate, prepare, train
-from inertia.tasks._polyphonic import PolyphonicOptions, chunk_sequences, group_sequences
+from inertia.experiments import ConfigError, RunConfig, evaluate, prepare, train
+from inertia.tasks._polyphonic import chunk_sequences, group_sequences
 
 
 def _rolls(lengths: list[int], seed: int = 0) -> list[torch.Tensor]:
@@ -64,8 +64,8 @@ def _manual(prepared, rolls: list[torch.Tensor]) -> tuple[float, float]:
 @pytest.mark.parametrize("model", ["logistic", "nade", "rbm"])
 def test_metrics_are_per_time_step_and_frame_accuracy_over_whole_sequences(shared_data, model):
     config = RunConfig(
-        task="polyphonic", model=model, task_options={"hidden": 16, "nade_hidden": 8},
-        optimizer="adam", lr=0.01, batch_size=20, steps=30, eval_every=30,
+        task={"name": "polyphonic", "output": model, "hidden": 16, "nade_hidden": 8},
+        optimizer={"name": "adam", "lr": 0.01}, batch_size=20, steps=30, eval_every=30,
         checkpoint_every=0, data_dir=str(shared_data), precision="float64",
     )  # fmt: skip
     prepared = prepare(config)
@@ -83,8 +83,8 @@ def test_metrics_are_per_time_step_and_frame_accuracy_over_whole_sequences(share
 
 def test_training_lowers_the_test_nll(shared_data, tmp_path):
     config = RunConfig(
-        task="polyphonic", model="nade", task_options={"hidden": 32, "nade_hidden": 16},
-        optimizer="adam", lr=0.01, batch_size=20, steps=40, eval_every=40,
+        task={"name": "polyphonic", "output": "nade", "hidden": 32, "nade_hidden": 16},
+        optimizer={"name": "adam", "lr": 0.01}, batch_size=20, steps=40, eval_every=40,
         checkpoint_every=0, data_dir=str(shared_data),
     )  # fmt: skip
     result = train(config, tmp_path)
@@ -96,14 +96,15 @@ def test_training_lowers_the_test_nll(shared_data, tmp_path):
 @pytest.mark.parametrize(
     ("changes", "message"),
     [
-        ({"dataset": "bach"}, "option 'dataset' must be one of"),
-        ({"cell": "gru"}, "option 'cell' must be one of"),
-        ({"chunk": 0}, "option 'chunk' must be >= 1, got 0"),
+        ({"dataset": "bach"}, "config key 'task.dataset' must be one of"),
+        ({"cell": "gru"}, "config key 'task.cell' must be one of"),
+        ({"chunk": 0}, "config key 'task.chunk' must be >= 1, got 0"),
+        ({"output": "gaussian"}, "config key 'task.output' must be one of"),
         ({"leak_low": 0.5, "leak_high": 0.2}, "must lie in"),
         ({"recurrent_radius": -1.0}, "option 'recurrent_radius' must be >= 0"),
         ({"cell": "lstm", "recurrent_radius": 0.5}, "and 0 for the lstm cell"),
     ],
 )
 def test_bad_polyphonic_options_are_named(changes, message):
-    with pytest.raises(ValueError, match=message):
-        PolyphonicOptions(**changes)
+    with pytest.raises(ConfigError, match=message):
+        RunConfig(task={"name": "polyphonic", **changes})

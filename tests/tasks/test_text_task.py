@@ -9,8 +9,8 @@ import pytest
 import torch
 
 from inertia.data import load_ptb
-from inertia.experiments import RunConfig, evaluate, prepare, train
-from inertia.tasks._text import TextOptions, scored_windows, training_windows
+from inertia.experiments import ConfigError, RunConfig, evaluate, prepare, train
+from inertia.tasks._text import scored_windows, training_windows
 
 
 def test_scored_windows_predict_every_next_token_once_after_the_context():
@@ -34,9 +34,9 @@ def test_training_windows_are_consecutive():
 
 def test_metrics_are_cross_entropy_per_token_of_the_whole_split(shared_data):
     config = RunConfig(
-        task="ptb", task_options={"level": "char", "hidden": 16, "chunk": 50, "context": 20,
-                                  "train_evaluation_tokens": 5000},
-        optimizer="sgd", lr=0.1, batch_size=8, steps=1, data_dir=str(shared_data),
+        task={"name": "ptb", "level": "char", "hidden": 16, "chunk": 50, "context": 20,
+              "train_evaluation_tokens": 5000},
+        optimizer={"name": "sgd", "lr": 0.1}, batch_size=8, steps=1, data_dir=str(shared_data),
     )  # fmt: skip
     prepared = prepare(config)
     metrics = evaluate(prepared)
@@ -62,10 +62,10 @@ def test_metrics_are_cross_entropy_per_token_of_the_whole_split(shared_data):
 
 def test_char_model_learns(shared_data, tmp_path):
     config = RunConfig(
-        task="ptb", task_options={"level": "char", "hidden": 32, "chunk": 50, "context": 20,
-                                  "train_evaluation_tokens": 20000},
-        optimizer="sgd", lr=0.5, batch_size=16, steps=60, eval_every=60, checkpoint_every=0,
-        clip_grad_norm=5.0, data_dir=str(shared_data),
+        task={"name": "ptb", "level": "char", "hidden": 32, "chunk": 50, "context": 20,
+              "train_evaluation_tokens": 20000},
+        optimizer={"name": "sgd", "lr": 0.5}, batch_size=16, steps=60, eval_every=60,
+        checkpoint_every=0, clip_grad_norm=5.0, data_dir=str(shared_data),
     )  # fmt: skip
     result = train(config, tmp_path)
     assert result.final["valid_error"] < result.curve[0]["valid_error"] - 1.0  # bits per char
@@ -74,13 +74,13 @@ def test_char_model_learns(shared_data, tmp_path):
 @pytest.mark.parametrize(
     ("changes", "message"),
     [
-        ({"level": "byte"}, "option 'level' must be 'char' or 'word'"),
-        ({"cell": "gru"}, "option 'cell' must be one of"),
-        ({"chunk": 0}, "option 'chunk' must be >= 1, got 0"),
-        ({"context": -1}, "option 'context' must be >= 0, got -1"),
+        ({"level": "byte"}, "config key 'task.level' must be one of 'char' or 'word'"),
+        ({"cell": "gru"}, "config key 'task.cell' must be one of"),
+        ({"chunk": 0}, "config key 'task.chunk' must be >= 1, got 0"),
+        ({"context": -1}, "config key 'task.context' must be >= 0, got -1"),
         ({"recurrent_radius": -0.5}, "option 'recurrent_radius' must be >= 0"),
     ],
 )
 def test_bad_text_options_are_named(changes, message):
-    with pytest.raises(ValueError, match=message):
-        TextOptions(**changes)
+    with pytest.raises(ConfigError, match=message):
+        RunConfig(task={"name": "ptb", **changes})

@@ -14,7 +14,9 @@ from inertia.experiments._config import RunConfig as RunConfig
 from inertia.experiments._config import from_mapping as from_mapping
 from inertia.experiments._config import load_config as load_config
 from inertia.experiments._config import merge as merge
+from inertia.experiments._config import nest as nest
 from inertia.experiments._config import parse_overrides as parse_overrides
+from inertia.experiments._config import settings_help as settings_help
 from inertia.experiments._optimizers import OPTIMIZERS as OPTIMIZERS
 from inertia.experiments._optimizers import build_optimizer as build_optimizer
 from inertia.experiments._optimizers import momentum_schedule as momentum_schedule
@@ -40,6 +42,7 @@ _LAZY = {
     "build_table": "_report",
     "write_report": "_report",
     "Tuning": "_tune",
+    "migrate_store": "_migrate",
     "parse_search": "_tune",
     "run_tuning": "_tune",
 }
@@ -77,7 +80,9 @@ __all__ = [
     "load_config",
     "load_result",
     "merge",
+    "migrate_store",
     "momentum_schedule",
+    "nest",
     "open_study",
     "parse_overrides",
     "parse_search",
@@ -85,6 +90,7 @@ __all__ = [
     "run_sweep",
     "run_tuning",
     "save_checkpoint",
+    "settings_help",
     "sweep_status",
     "train",
     "write_json",

@@ -1,60 +1,186 @@
-"""Typed run configuration, loadable from YAML and ``--key=value`` overrides, validated up front."""
+"""Typed run configuration (pydantic), loadable from YAML and ``--key=value`` overrides.
+
+A run is a :class:`RunConfig`: the training settings at the top level, and two sections chosen by
+name, ``task`` (one of :data:`inertia.tasks.TASKS`, with that task's typed options) and
+``optimizer`` (one of :data:`inertia.experiments.OPTIMIZERS`, with that optimizer's typed
+settings)::
+
+    task: {name: long-term, problem: addition, length: 80}
+    optimizer: {name: nag, lr: 1.0e-4, momentum: 0.995, momentum_schedule: rnn}
+    steps: 50000
+
+A section may be given by its name alone (``optimizer: adam``). Unknown keys, wrong types and
+impossible values are rejected up front with a one-line :class:`ConfigError` that names the key
+(dotted, e.g. ``optimizer.momentum``) and the value.
+"""
 
 from __future__ import annotations
 
-import dataclasses
 import difflib
-import types
 import typing
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Any, ClassVar, Literal
 
+import pydantic
 import yaml
+from pydantic import BaseModel, ConfigDict, Field, SerializeAsAny, field_validator
 
 __all__ = [
     "ConfigError",
     "RunConfig",
+    "Section",
+    "format_validation_error",
     "from_mapping",
     "load_config",
     "merge",
+    "nest",
     "parse_overrides",
+    "settings_help",
 ]
-
-T = TypeVar("T")
 
 
 class ConfigError(ValueError):
     """A configuration key is unknown, has the wrong type or an impossible value."""
 
 
-@dataclasses.dataclass(frozen=True)
-class RunConfig:
+class Section(BaseModel):
+    """A typed, frozen group of settings that rejects unknown keys (a task's or an optimizer's
+    options, or the run itself)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _bound(value: Any) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+_PHRASES = {
+    "greater_than_equal": lambda ctx: f"must be >= {_bound(ctx['ge'])}",
+    "greater_than": lambda ctx: f"must be > {_bound(ctx['gt'])}",
+    "less_than_equal": lambda ctx: f"must be <= {_bound(ctx['le'])}",
+    "less_than": lambda ctx: f"must be < {_bound(ctx['lt'])}",
+    "literal_error": lambda ctx: f"must be one of {ctx['expected']}",
+    "int_parsing": lambda ctx: "must be an integer",
+    "int_type": lambda ctx: "must be an integer",
+    "int_from_float": lambda ctx: "must be an integer",
+    "float_parsing": lambda ctx: "must be a number",
+    "float_type": lambda ctx: "must be a number",
+    "bool_parsing": lambda ctx: "must be true or false",
+    "bool_type": lambda ctx: "must be true or false",
+    "string_type": lambda ctx: "must be a string",
+    "list_type": lambda ctx: "must be a list",
+    "missing": lambda ctx: "is required",
+    "model_type": lambda ctx: "must be a mapping of keys to values",
+    "dict_type": lambda ctx: "must be a mapping of keys to values",
+}
+
+
+def _known_keys(model: type[BaseModel], location: Sequence[Any]) -> list[str]:
+    """The field names of the (sub)model at ``location`` below ``model``, for a did-you-mean."""
+    for part in location:
+        field = model.model_fields.get(str(part))
+        annotation = getattr(field, "annotation", None)
+        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+            return []
+        model = annotation
+    return sorted(model.model_fields)
+
+
+def format_validation_error(
+    error: pydantic.ValidationError, model: type[BaseModel], prefix: str = "", owner: str = ""
+) -> str:
+    """pydantic's first error as one line: ``config key 'optimizer.momentum' must be < 1, got
+    1.0``; ``unknown config key 'stepz' (did you mean 'steps'?)``. ``prefix`` goes before the
+    keys of a section's errors; ``owner`` names the section's task or optimizer."""
+    first = error.errors(include_url=False)[0]
+    context = first.get("ctx") or {}
+    if isinstance(context.get("error"), ConfigError):  # raised by a validator of ours
+        return str(context["error"])
+    if first["type"] == "value_error":  # a validator's own message, which names its keys
+        where = prefix.rstrip(".") or ".".join(str(part) for part in first["loc"])
+        return f"config key {where!r}: {context['error']}" if where else str(context["error"])
+    location = [part for part in first["loc"] if not isinstance(part, int)]
+    key = prefix + ".".join(str(part) for part in first["loc"])
+    if first["type"] == "extra_forbidden":
+        known = _known_keys(model, location[:-1])
+        close = difflib.get_close_matches(str(location[-1]), known, n=1)
+        if not close:
+            return f"unknown config key {key!r}" + (f" ({owner} has no such setting)" * bool(owner))
+        suggestion = prefix + ".".join(map(str, [*location[:-1], close[0]]))
+        return f"unknown config key {key!r} (did you mean {suggestion!r}?)"
+    phrase = _PHRASES.get(first["type"])
+    text = phrase(context) if phrase else first["msg"][0].lower() + first["msg"][1:]
+    if first["type"] == "missing":
+        return f"config key {key!r} {text}"
+    return f"config key {key!r} {text}, got {first['input']!r}"
+
+
+def _section(
+    value: Any, registry: Mapping[str, type[BaseModel]], field: str, default: str
+) -> BaseModel:
+    """Validate a ``task`` or ``optimizer`` section with the options class its name selects
+    (``default`` where the section names none)."""
+    if isinstance(value, BaseModel):
+        return value
+    if isinstance(value, str):
+        value = {"name": value}
+    if not isinstance(value, Mapping):
+        raise ConfigError(
+            f"config key {field!r} must be a {field} name or a mapping of its settings, got "
+            f"{value!r}"
+        )
+    name = value.get("name", default)
+    if name not in registry:
+        close = difflib.get_close_matches(str(name), sorted(registry), n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise ConfigError(
+            f"config key '{field}.name' must be a registered {field} "
+            f"({', '.join(sorted(registry))}), got {name!r}{hint}"
+        )
+    options = registry[name]
+    try:
+        return options.model_validate({**value, "name": name})
+    except pydantic.ValidationError as error:
+        owner = f"{field} {name!r}"
+        raise ConfigError(format_validation_error(error, options, f"{field}.", owner)) from None
+
+
+def _task_registry() -> dict[str, type[BaseModel]]:
+    from inertia.tasks import TASKS
+
+    return {name: task.Options for name, task in TASKS.items()}
+
+
+def _optimizer_registry() -> dict[str, type[BaseModel]]:
+    from inertia.experiments._optimizers import OPTIMIZERS
+
+    return {name: entry.options for name, entry in OPTIMIZERS.items()}
+
+
+_DEFAULT_TASK = "toy-regression"
+_DEFAULT_OPTIMIZER = "nag"
+
+
+def _default_task() -> BaseModel:
+    return _task_registry()[_DEFAULT_TASK](name=_DEFAULT_TASK)
+
+
+def _default_optimizer() -> BaseModel:
+    return _optimizer_registry()[_DEFAULT_OPTIMIZER](name=_DEFAULT_OPTIMIZER)
+
+
+class RunConfig(Section):
     """Everything that defines one training run ("train model M on task D with optimizer O").
 
     Attributes:
-        task: a registered task (``inertia tasks`` lists them).
-        model: the task's model variant (``default`` = the paper's).
-        task_options: task-specific settings, validated by the task (e.g. a sequence length).
+        task: the task and its options, e.g. ``{name: autoencoder, dataset: curves}``
+            (``inertia tasks`` lists every task's options).
+        optimizer: the optimizer and its settings, e.g. ``{name: nag, lr: 0.01, momentum:
+            0.99, momentum_schedule: sutskever}``; ``sgd``, ``cm``, ``nag``, ``adam`` or ``hf``
+            (Hessian-free).
         init: ``default`` (the task's), ``sparse`` (Martens 2010 SI) or ``torch`` (torch's own).
         init_scale: the SI scale multiplier (Sutskever et al. Table 3).
-        optimizer: ``sgd``, ``cm``, ``nag``, ``adam`` or ``hf`` (Hessian-free).
-        optimizer_options: settings of the optimizer beyond ``lr``, ``momentum`` and
-            ``weight_decay``; for ``hf`` the keyword arguments of
-            :class:`inertia.optim.HessianFree` (e.g. ``cg_max_iterations``) and
-            ``curvature_batch``, the cases of each minibatch used for curvature products
-            (0 = all).
-        lr: the learning rate ε (for ``hf``, the step along the CG solution).
-        lr_decay_steps: updates (0-based) from which the learning rate is multiplied by
-            ``lr_decay_factor`` once more; e.g. ``[50]`` with 0.1 runs updates 0-49 at ``lr``
-            and the rest at ``lr / 10`` (Liao et al.'s meta-optimizer).
-        lr_decay_factor: the factor of each decay.
-        momentum: μ for ``constant``, μ_max for ``sutskever`` (eq. 3), μ₀ for ``rnn``.
-        momentum_schedule: ``constant``, ``sutskever`` or ``rnn``.
-        momentum_period: updates per plateau of the ``sutskever`` schedule (250 in eq. 3;
-            quick budgets shorten it so that μ_max is reached within the budget).
-        finetune_steps: low-momentum fine-tuning (μ = 0.9) for the last N updates (Table 2).
-        weight_decay: L2 coefficient.
         clip_grad_norm: rescale the gradient to this norm when it is larger (0 = off).
         batch_size: minibatch size.
         steps: number of updates (the budget).
@@ -71,125 +197,99 @@ class RunConfig:
         data_dir: data directory ("" = ``$INERTIA_DATA`` or ``~/.cache/inertia``).
     """
 
-    task: str = "toy-regression"
-    model: str = "default"
-    task_options: dict[str, Any] = dataclasses.field(default_factory=dict)
+    SECTIONS: ClassVar[tuple[str, ...]] = ("task", "optimizer")
+
+    task: SerializeAsAny[BaseModel] = Field(default_factory=_default_task)
+    optimizer: SerializeAsAny[BaseModel] = Field(default_factory=_default_optimizer)
     init: Literal["default", "sparse", "torch"] = "default"
-    init_scale: float = 1.0
-    optimizer: str = "nag"
-    optimizer_options: dict[str, Any] = dataclasses.field(default_factory=dict)
-    lr: float = 0.01
-    lr_decay_steps: list[int] = dataclasses.field(default_factory=list)
-    lr_decay_factor: float = 0.1
-    momentum: float = 0.9
-    momentum_schedule: Literal["constant", "sutskever", "rnn"] = "constant"
-    momentum_period: int = 250
-    finetune_steps: int = 0
-    weight_decay: float = 0.0
-    clip_grad_norm: float = 0.0
-    batch_size: int = 200
-    steps: int = 1000
-    seed: int = 0
-    eval_every: int = 250
-    checkpoint_every: int = 500
+    init_scale: float = Field(1.0, gt=0)
+    clip_grad_norm: float = Field(0.0, ge=0)
+    batch_size: int = Field(200, ge=1)
+    steps: int = Field(1000, ge=1)
+    seed: int = Field(0, ge=0, le=2**63 - 1)
+    eval_every: int = Field(250, ge=1)
+    checkpoint_every: int = Field(500, ge=0)
     precision: Literal["float32", "float64"] = "float32"
     device: Literal["cpu", "cuda", "auto"] = "cpu"
     cuda_graphs: bool = False
-    divergence_factor: float = 1e3
+    divergence_factor: float = Field(1e3, gt=1)
     data_dir: str = ""
 
-    def __post_init__(self) -> None:
-        _check_types(self)
-        checks = [
-            ("lr", self.lr >= 0, ">= 0"),
-            (
-                "lr_decay_steps",
-                all(b > a for a, b in zip([0, *self.lr_decay_steps], self.lr_decay_steps)),
-                "increasing positive update numbers",
-            ),
-            ("lr_decay_factor", self.lr_decay_factor > 0, "> 0"),
-            ("momentum", 0 <= self.momentum < 1, "in [0, 1)"),
-            ("init_scale", self.init_scale > 0, "> 0"),
-            ("momentum_period", self.momentum_period >= 1, ">= 1"),
-            ("finetune_steps", 0 <= self.finetune_steps <= self.steps, "in [0, steps]"),
-            ("weight_decay", self.weight_decay >= 0, ">= 0"),
-            ("clip_grad_norm", self.clip_grad_norm >= 0, ">= 0 (0 = off)"),
-            ("batch_size", self.batch_size >= 1, ">= 1"),
-            ("steps", self.steps >= 1, ">= 1"),
-            ("eval_every", self.eval_every >= 1, ">= 1"),
-            ("checkpoint_every", self.checkpoint_every >= 0, ">= 0 (0 = only at the end)"),
-            ("divergence_factor", self.divergence_factor > 1, "> 1"),
-        ]
-        for key, ok, requirement in checks:
-            if not ok:
-                raise ConfigError(
-                    f"config key {key!r} must be {requirement}, got {getattr(self, key)!r}"
-                )
+    def __init__(self, **data: Any) -> None:
+        try:
+            super().__init__(**data)
+        except pydantic.ValidationError as error:
+            raise ConfigError(format_validation_error(error, type(self))) from None
+
+    @field_validator("task", mode="before")
+    @classmethod
+    def _task(cls, value: Any) -> BaseModel:
+        return _section(value, _task_registry(), "task", _DEFAULT_TASK)
+
+    @field_validator("optimizer", mode="before")
+    @classmethod
+    def _optimizer(cls, value: Any) -> BaseModel:
+        return _section(value, _optimizer_registry(), "optimizer", _DEFAULT_OPTIMIZER)
+
+    @pydantic.model_validator(mode="after")
+    def _across_sections(self) -> RunConfig:
+        check = getattr(self.optimizer, "check_run", None)
+        if check is not None:
+            check(self)  # settings that depend on the run (e.g. fine-tuning within steps)
+        return self
 
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        """The whole configuration as plain JSON-compatible values (sections as mappings)."""
+        return self.model_dump(mode="json")
 
     def replace(self, **changes: Any) -> RunConfig:
-        return from_mapping(RunConfig, {**self.to_dict(), **changes})
+        """A copy with ``changes`` merged in (dotted keys set one setting of a section, see
+        :func:`merge`)."""
+        return from_mapping(RunConfig, merge(self.to_dict(), nest(changes)))
 
 
-def _type_name(annotation: Any) -> str:
+def from_mapping(cls: type[RunConfig], mapping: Mapping[str, Any]) -> RunConfig:
+    """Build ``cls`` from a mapping (dotted keys nest), rejecting bad input with a
+    :class:`ConfigError`."""
+    if not isinstance(mapping, Mapping):
+        raise ConfigError(f"a configuration must be a mapping of keys to values, got {mapping!r}")
+    try:
+        return cls.model_validate(nest(mapping))
+    except pydantic.ValidationError as error:
+        raise ConfigError(format_validation_error(error, cls)) from None
+
+
+def _type_text(annotation: Any) -> str:
     if typing.get_origin(annotation) is Literal:
-        return " | ".join(repr(a) for a in typing.get_args(annotation))
+        return " | ".join(str(value) for value in typing.get_args(annotation))
     if typing.get_origin(annotation) is list:
-        return f"a list of {_type_name(typing.get_args(annotation)[0])}"
+        return f"list of {_type_text(typing.get_args(annotation)[0])}"
     return getattr(annotation, "__name__", str(annotation))
 
 
-def _matches(value: Any, annotation: Any) -> bool:
-    origin = typing.get_origin(annotation)
-    if origin is Literal:
-        return value in typing.get_args(annotation)
-    if origin in (typing.Union, types.UnionType):
-        return any(_matches(value, a) for a in typing.get_args(annotation))
-    if origin is dict:
-        return isinstance(value, dict)
-    if origin is list:
-        (item,) = typing.get_args(annotation)
-        return isinstance(value, list) and all(_matches(v, item) for v in value)
-    if annotation is Any:
-        return True
-    if annotation is float:
-        return isinstance(value, (int, float)) and not isinstance(value, bool)
-    if annotation is int:
-        return isinstance(value, int) and not isinstance(value, bool)
-    if annotation is type(None):
-        return value is None
-    return isinstance(value, annotation)
+def _bounds_text(field: Any) -> str:
+    symbols = {"ge": ">=", "gt": ">", "le": "<=", "lt": "<"}
+    bounds = [
+        f"{symbol} {_bound(getattr(item, key))}"
+        for item in field.metadata
+        for key, symbol in symbols.items()
+        if getattr(item, key, None) is not None
+    ]
+    return f", {' and '.join(bounds)}" if bounds else ""
 
 
-def _check_value_type(cls: type, key: str, value: Any) -> None:
-    annotation = typing.get_type_hints(cls)[key]
-    if not _matches(value, annotation):
-        raise ConfigError(f"config key {key!r} must be {_type_name(annotation)}, got {value!r}")
-
-
-def _check_types(instance: Any) -> None:
-    hints = typing.get_type_hints(type(instance))
-    for field in dataclasses.fields(instance):
-        value = getattr(instance, field.name)
-        _check_value_type(type(instance), field.name, value)
-        if hints[field.name] is float and isinstance(value, int):
-            object.__setattr__(instance, field.name, float(value))
-
-
-def from_mapping(cls: type[T], mapping: Mapping[str, Any]) -> T:
-    """Build dataclass ``cls`` from a mapping, rejecting unknown keys with a suggestion."""
-    if not isinstance(mapping, Mapping):
-        raise ConfigError(f"a configuration must be a mapping of keys to values, got {mapping!r}")
-    known = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
-    for key in mapping:
-        if key not in known:
-            close = difflib.get_close_matches(str(key), sorted(known), n=1)
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
-            raise ConfigError(f"unknown config key {key!r}{hint}")
-        _check_value_type(cls, key, mapping[key])  # before the class's own value checks run
-    return cls(**mapping)
+def settings_help(model: type[BaseModel], prefix: str = "") -> list[str]:
+    """One line per setting of ``model``: ``prefix.key: type = default`` with its bounds, for
+    ``inertia tasks`` and ``inertia train --help`` (generated, so it cannot drift)."""
+    lines = []
+    for key, field in model.model_fields.items():
+        if key == "name" or key in RunConfig.SECTIONS:
+            continue
+        default = field.get_default(call_default_factory=True)
+        lines.append(
+            f"{prefix}{key}: {_type_text(field.annotation)}{_bounds_text(field)} = {default!r}"
+        )
+    return lines
 
 
 def load_config(path: str | Path) -> dict[str, Any]:
@@ -200,7 +300,8 @@ def load_config(path: str | Path) -> dict[str, Any]:
     except OSError as error:
         raise ConfigError(f"cannot read config file {path}: {error.strerror}") from None
     except yaml.YAMLError as error:
-        raise ConfigError(f"config file {path} is not valid YAML: {error}") from None
+        problem = str(error).replace("\n", " ")
+        raise ConfigError(f"config file {path} is not valid YAML: {problem}") from None
     if content is None:
         return {}
     if not isinstance(content, dict):
@@ -226,10 +327,33 @@ def parse_value(text: str) -> Any:
     return value
 
 
-def parse_overrides(arguments: Sequence[str]) -> dict[str, Any]:
-    """Turn ``--key=value`` (or ``key=value``) arguments into a mapping.
+def _as_section(value: Any) -> Any:
+    """A section given by its name alone (``optimizer: adam``) as a mapping."""
+    return {"name": value} if isinstance(value, str) else value
 
-    ``--task_options.T=80`` sets one entry of the ``task_options`` mapping.
+
+def nest(mapping: Mapping[str, Any]) -> dict[str, Any]:
+    """Dotted keys as nested mappings: ``{"optimizer.lr": 0.1}`` -> ``{"optimizer": {"lr":
+    0.1}}``; sections given by name become ``{"name": ...}`` mappings."""
+    nested: dict[str, Any] = {}
+    for key, value in mapping.items():
+        nested = merge(nested, _nested_one(str(key), value))
+    return nested
+
+
+def _nested_one(key: str, value: Any) -> dict[str, Any]:
+    parts = key.split(".")
+    if parts[0] in RunConfig.SECTIONS and len(parts) == 1:
+        value = _as_section(value)
+    for part in reversed(parts[1:]):
+        value = {part: value}
+    return {parts[0]: value}
+
+
+def parse_overrides(arguments: Sequence[str]) -> dict[str, Any]:
+    """Turn ``--key=value`` (or ``key=value``) arguments into a nested mapping.
+
+    ``--optimizer=nag`` chooses a section by name; ``--optimizer.lr=0.1`` sets one of its keys.
     """
     overrides: dict[str, Any] = {}
     for argument in arguments:
@@ -237,24 +361,39 @@ def parse_overrides(arguments: Sequence[str]) -> dict[str, Any]:
         if "=" not in text:
             raise ConfigError(f"override {argument!r} must look like --key=value")
         key, raw = text.split("=", 1)
-        value = parse_value(raw)
-        if "." in key:
-            parent, child = key.split(".", 1)
-            overrides.setdefault(parent, {})
-            if not isinstance(overrides[parent], dict):
-                raise ConfigError(f"override {argument!r} conflicts with --{parent}=...")
-            overrides[parent][child] = value
-        else:
-            overrides[key] = value
+        if not key or any(not part for part in key.split(".")):
+            raise ConfigError(f"override {argument!r} must look like --key=value")
+        overrides = merge(overrides, _nested_one(key, parse_value(raw)))
     return overrides
 
 
+def _registry(section: str) -> dict[str, type[BaseModel]]:
+    return _task_registry() if section == "task" else _optimizer_registry()
+
+
+def _switched(section: str, old: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, Any]:
+    """``new`` (another task or optimizer than ``old``'s) merged over the settings of ``old``
+    that the new one also has: switching NAG to CM keeps lr and momentum, NAG to Adam drops
+    momentum."""
+    options = _registry(section).get(new["name"])
+    fields = options.model_fields if options is not None else {}
+    return merge({key: value for key, value in old.items() if key in fields}, new)
+
+
 def merge(base: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
-    """``overrides`` on top of ``base``; nested mappings (``task_options``) merge key by key."""
+    """``overrides`` on top of ``base``; nested mappings merge key by key. Where an override
+    names another task or optimizer than ``base`` did, only the base settings that the new one
+    has carry over."""
     merged = dict(base)
     for key, value in overrides.items():
-        if isinstance(value, dict) and isinstance(merged.get(key), dict):
-            merged[key] = {**merged[key], **value}
+        old = merged.get(key)
+        if key in RunConfig.SECTIONS:
+            value, old = _as_section(value), _as_section(old)
+        if isinstance(value, Mapping) and isinstance(old, Mapping):
+            renamed = key in RunConfig.SECTIONS and old.get("name", value.get("name")) != (
+                value.get("name", old.get("name"))
+            )
+            merged[key] = _switched(key, old, value) if renamed else merge(old, value)
         else:
-            merged[key] = value
+            merged[key] = dict(value) if isinstance(value, Mapping) else value
     return merged

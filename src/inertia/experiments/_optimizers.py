@@ -1,15 +1,17 @@
-"""Optimizers and momentum schedules by name, from a :class:`RunConfig` (an explicit registry)."""
+"""Optimizers by name: each one's typed settings (the ``optimizer`` section of a run), how it is
+built, and how it makes one training step (an explicit registry, :data:`OPTIMIZERS`)."""
 
 from __future__ import annotations
 
-import inspect
+import dataclasses
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Literal
 
 import torch
-from torch import Tensor
+from pydantic import Field, field_validator
+from torch import Tensor, nn
 
-from inertia.experiments._config import ConfigError, RunConfig
+from inertia.experiments._config import ConfigError, Section
 from inertia.optim import CM, NAG, HessianFree, MomentumLike
 from inertia.schedules import (
     Constant,
@@ -19,124 +21,258 @@ from inertia.schedules import (
     rnn_momentum,
 )
 
-__all__ = ["HF_OPTIONS", "OPTIMIZERS", "build_optimizer", "lr_schedule", "momentum_schedule"]
+if TYPE_CHECKING:
+    from inertia.experiments._config import RunConfig
 
-# RunConfig.optimizer_options that ``hf`` accepts: HessianFree's keyword arguments (lr and
-# weight_decay come from their own config keys, the loss from the task) and the trainer's
-# ``curvature_batch``.
-HF_OPTIONS: tuple[str, ...] = (
-    *(
-        name
-        for name, parameter in inspect.signature(HessianFree).parameters.items()
-        if parameter.kind is inspect.Parameter.KEYWORD_ONLY and name not in ("lr", "weight_decay")
-    ),
-    "curvature_batch",
-)
+__all__ = [
+    "OPTIMIZERS",
+    "AdamConfig",
+    "HessianFreeConfig",
+    "MomentumConfig",
+    "OptimizerConfig",
+    "OptimizerEntry",
+    "SGDConfig",
+    "build_optimizer",
+    "lr_schedule",
+    "momentum_schedule",
+]
+
+Loss = Callable[[Tensor, Tensor], Tensor]
+
+
+class OptimizerConfig(Section):
+    """Settings every optimizer has.
+
+    Attributes:
+        name: the registry name.
+        lr: the learning rate ε (for ``hf``, the step along the CG solution).
+        lr_decay_steps: updates (0-based) from which the learning rate is multiplied by
+            ``lr_decay_factor`` once more; e.g. ``[50]`` with 0.1 runs updates 0-49 at ``lr``
+            and the rest at ``lr / 10`` (Liao et al.'s meta-optimizer).
+        lr_decay_factor: the factor of each decay.
+        weight_decay: L2 coefficient.
+    """
+
+    name: str
+    lr: float = Field(0.01, ge=0)
+    lr_decay_steps: list[int] = Field(default_factory=list)
+    lr_decay_factor: float = Field(0.1, gt=0)
+    weight_decay: float = Field(0.0, ge=0)
+
+    @field_validator("lr_decay_steps")
+    @classmethod
+    def _increasing(cls, steps: list[int]) -> list[int]:
+        if any(b <= a for a, b in zip([0, *steps], steps)):
+            raise ConfigError(
+                f"config key 'optimizer.lr_decay_steps' must be increasing positive update "
+                f"numbers, got {steps}"
+            )
+        return steps
+
+    def check_run(self, run: RunConfig) -> None:
+        """Reject settings that do not fit the rest of the run (none by default)."""
+
+
+class SGDConfig(OptimizerConfig):
+    """Plain SGD (CM with μ = 0)."""
+
+    name: Literal["sgd"] = "sgd"
+
+
+class MomentumConfig(OptimizerConfig):
+    """Classical momentum (``cm``) or Nesterov's accelerated gradient (``nag``), Sutskever et al.
+    (2013) eqs. (1)-(2).
+
+    Attributes:
+        momentum: μ for ``constant``, μ_max for ``sutskever`` (eq. 3), μ₀ for ``rnn``.
+        momentum_schedule: ``constant``, ``sutskever`` (eq. 3) or ``rnn`` (0.9 for 1000
+            updates, then μ₀).
+        momentum_period: updates per plateau of the ``sutskever`` schedule (250 in eq. 3;
+            quick budgets shorten it so that μ_max is reached within the budget).
+        finetune_steps: low-momentum fine-tuning (μ = 0.9) for the last N updates (Table 2).
+    """
+
+    name: Literal["cm", "nag"] = "nag"
+    momentum: float = Field(0.9, ge=0, lt=1)
+    momentum_schedule: Literal["constant", "sutskever", "rnn"] = "constant"
+    momentum_period: int = Field(250, ge=1)
+    finetune_steps: int = Field(0, ge=0)
+
+    def check_run(self, run: RunConfig) -> None:
+        if self.finetune_steps > run.steps:
+            raise ConfigError(
+                f"config key 'optimizer.finetune_steps' must be at most steps ({run.steps}), "
+                f"got {self.finetune_steps}"
+            )
+
+
+class AdamConfig(OptimizerConfig):
+    """Adam with torch's defaults (β = 0.9, 0.999): our baseline, not in the papers."""
+
+    name: Literal["adam"] = "adam"
+
+
+class HessianFreeConfig(OptimizerConfig):
+    """Hessian-free (:class:`inertia.optim.HessianFree`; Martens 2010), with its keyword
+    arguments, and ``curvature_batch``: the cases of each minibatch used for curvature
+    products (0 = all; Martens 2010 section 4.3)."""
+
+    name: Literal["hf"] = "hf"
+    lr: float = Field(1.0, ge=0)
+    damping: float = Field(1.0, gt=0)
+    cg_max_iterations: int = Field(250, ge=1)
+    cg_min_iterations: int = Field(1, ge=1)
+    cg_tolerance: float = Field(5e-4, gt=0)
+    cg_decay: float = Field(0.95, ge=0, le=1)
+    preconditioner: Literal["martens", "none"] = "martens"
+    preconditioner_exponent: float = Field(0.75, ge=0)
+    cg_backtracking: bool = True
+    line_search: bool = True
+    adapt_damping: bool = True
+    damping_increase: float = Field(1.5, gt=1)
+    damping_decrease: float = Field(2.0 / 3.0, gt=0, lt=1)
+    structural_damping: float = Field(0.0, ge=0)
+    curvature_batch: int = Field(0, ge=0)
+
+    def check_run(self, run: RunConfig) -> None:
+        if self.curvature_batch > run.batch_size:
+            raise ConfigError(
+                f"config key 'optimizer.curvature_batch' must be at most batch_size "
+                f"({run.batch_size}), got {self.curvature_batch}"
+            )
+        if run.clip_grad_norm:
+            raise ConfigError("config key 'clip_grad_norm' does not apply to optimizer 'hf'")
+        if run.cuda_graphs:
+            raise ConfigError("config key 'cuda_graphs' does not apply to optimizer 'hf'")
 
 
 def momentum_schedule(config: RunConfig) -> MomentumLike:
     """μ as the run uses it: eq. (3), the RNN schedule or a constant, plus fine-tuning (Table 2)."""
-    if config.momentum_schedule == "sutskever":
-        schedule: MomentumLike = SutskeverMomentum(config.momentum, config.momentum_period)
-    elif config.momentum_schedule == "rnn":
-        schedule = rnn_momentum(config.momentum)
+    options = config.optimizer
+    if not isinstance(options, MomentumConfig):
+        raise ConfigError(f"optimizer {options.name!r} has no momentum")
+    if options.momentum_schedule == "sutskever":
+        schedule: MomentumLike = SutskeverMomentum(options.momentum, options.momentum_period)
+    elif options.momentum_schedule == "rnn":
+        schedule = rnn_momentum(options.momentum)
     else:
-        schedule = config.momentum
-    if config.finetune_steps > 0:
+        schedule = options.momentum
+    if options.finetune_steps > 0:
         base = Constant(schedule) if isinstance(schedule, float) else schedule
-        schedule = LowMomentumFinetuning(base, config.steps, config.finetune_steps)
+        schedule = LowMomentumFinetuning(base, config.steps, options.finetune_steps)
     return schedule
 
 
 def lr_schedule(config: RunConfig) -> PiecewiseConstant | None:
     """The learning rate by update: ``lr`` times ``lr_decay_factor`` once more from each of
     ``lr_decay_steps``; None without decay steps (the optimizer keeps ``lr``)."""
-    if not config.lr_decay_steps:
+    options = config.optimizer
+    if not isinstance(options, OptimizerConfig) or not options.lr_decay_steps:
         return None
-    decays = range(len(config.lr_decay_steps) + 1)
+    decays = range(len(options.lr_decay_steps) + 1)
     return PiecewiseConstant(
-        boundaries=tuple(config.lr_decay_steps),
-        values=tuple(config.lr * config.lr_decay_factor**count for count in decays),
+        boundaries=tuple(options.lr_decay_steps),
+        values=tuple(options.lr * options.lr_decay_factor**count for count in decays),
     )
 
 
-def _hf(
-    params: Iterable[Tensor], config: RunConfig, output_loss: str | None
-) -> torch.optim.Optimizer:
+def gradient_step(
+    optimizer: torch.optim.Optimizer,
+    model: nn.Module,
+    loss: Loss,
+    inputs: Tensor,
+    targets: Tensor,
+    config: RunConfig,
+) -> Tensor:
+    """One first-order update: the minibatch gradient (clipped to ``clip_grad_norm`` if set),
+    then ``optimizer.step()``. Returns the minibatch loss."""
+    optimizer.zero_grad(set_to_none=True)
+    value = loss(model(inputs), targets)
+    value.backward()
+    if config.clip_grad_norm > 0:
+        nn.utils.clip_grad_norm_(model.parameters(), config.clip_grad_norm)
+    optimizer.step()
+    return value
+
+
+def hessian_free_step(
+    optimizer: torch.optim.Optimizer,
+    model: nn.Module,
+    loss: Loss,
+    inputs: Tensor,
+    targets: Tensor,
+    config: RunConfig,
+) -> Tensor:
+    """One HF update: gradient on the minibatch, curvature on its first ``curvature_batch``
+    cases (Martens 2010, section 4.3). Returns the minibatch loss."""
+    curvature = getattr(config.optimizer, "curvature_batch", 0)
+    batch = lambda: (model(inputs), targets)  # noqa: E731
+    if curvature and curvature < inputs.shape[0]:
+        part = lambda: (model(inputs[:curvature]), targets[:curvature])  # noqa: E731
+        return optimizer.step(batch, part)  # type: ignore[call-arg]
+    return optimizer.step(batch)  # type: ignore[call-arg]
+
+
+def _sgd(params: Iterable[Tensor], config: RunConfig, output_loss: str | None):  # type: ignore[no-untyped-def]
+    options = config.optimizer
+    return CM(params, lr=options.lr, momentum=0.0, weight_decay=options.weight_decay)
+
+
+def _momentum(params: Iterable[Tensor], config: RunConfig, output_loss: str | None):  # type: ignore[no-untyped-def]
+    options = config.optimizer
+    optimizer = NAG if options.name == "nag" else CM
+    return optimizer(
+        params, lr=options.lr, momentum=momentum_schedule(config), weight_decay=options.weight_decay
+    )
+
+
+def _adam(params: Iterable[Tensor], config: RunConfig, output_loss: str | None):  # type: ignore[no-untyped-def]
+    options = config.optimizer
+    return torch.optim.Adam(params, lr=options.lr, weight_decay=options.weight_decay)
+
+
+def _hessian_free(params: Iterable[Tensor], config: RunConfig, output_loss: str | None):  # type: ignore[no-untyped-def]
     if output_loss is None:
         raise ConfigError(
-            f"optimizer 'hf' needs the task's output loss (one of the matching pairs of "
-            f"inertia.optim.OUTPUT_LOSSES); task {config.task!r} does not declare one"
+            "optimizer 'hf' needs the task's output loss (one of the matching pairs of "
+            f"inertia.optim.OUTPUT_LOSSES); task {config.task.name!r} does not declare one"
         )
-    unknown = sorted(set(config.optimizer_options) - set(HF_OPTIONS))
-    if unknown:
-        raise ConfigError(
-            f"config key 'optimizer_options' has unknown key(s) {unknown} for optimizer 'hf'; "
-            f"known: {list(HF_OPTIONS)}"
-        )
-    curvature_batch = config.optimizer_options.get("curvature_batch", 0)
-    if not isinstance(curvature_batch, int) or not 0 <= curvature_batch <= config.batch_size:
-        raise ConfigError(
-            "config key 'optimizer_options.curvature_batch' must be an integer in [0, "
-            f"batch_size = {config.batch_size}], got {curvature_batch!r}"
-        )
-    if config.clip_grad_norm:
-        raise ConfigError("config key 'clip_grad_norm' does not apply to optimizer 'hf'")
-    options: dict[str, Any] = {
-        k: v for k, v in config.optimizer_options.items() if k != "curvature_batch"
-    }
+    settings = config.optimizer.model_dump(exclude={"name", "lr_decay_steps", "lr_decay_factor",
+                                                    "curvature_batch"})  # fmt: skip
     try:
-        return HessianFree(
-            params, loss=output_loss, lr=config.lr, weight_decay=config.weight_decay, **options
-        )
+        return HessianFree(params, loss=output_loss, **settings)
     except (TypeError, ValueError) as error:
-        raise ConfigError(f"config key 'optimizer_options' for optimizer 'hf': {error}") from None
+        raise ConfigError(f"config key 'optimizer' for optimizer 'hf': {error}") from None
 
 
-def _sgd(params: Iterable[Tensor], config: RunConfig) -> torch.optim.Optimizer:
-    return CM(params, lr=config.lr, momentum=0.0, weight_decay=config.weight_decay)
+@dataclasses.dataclass(frozen=True)
+class OptimizerEntry:
+    """A registered optimizer.
+
+    Attributes:
+        options: its settings (the ``optimizer`` section), a :class:`OptimizerConfig`.
+        build: ``build(params, config, output_loss) -> torch.optim.Optimizer``; ``output_loss``
+            is the task's matching output loss, which Hessian-free needs.
+        step: ``step(optimizer, model, loss, inputs, targets, config) -> loss`` makes one update.
+    """
+
+    options: type[OptimizerConfig]
+    build: Callable[..., torch.optim.Optimizer]
+    step: Callable[..., Tensor] = gradient_step
 
 
-def _cm(params: Iterable[Tensor], config: RunConfig) -> torch.optim.Optimizer:
-    return CM(
-        params, lr=config.lr, momentum=momentum_schedule(config), weight_decay=config.weight_decay
-    )
-
-
-def _nag(params: Iterable[Tensor], config: RunConfig) -> torch.optim.Optimizer:
-    return NAG(
-        params, lr=config.lr, momentum=momentum_schedule(config), weight_decay=config.weight_decay
-    )
-
-
-def _adam(params: Iterable[Tensor], config: RunConfig) -> torch.optim.Optimizer:
-    # Adam with torch's defaults (β = 0.9, 0.999); "momentum" settings do not apply.
-    return torch.optim.Adam(params, lr=config.lr, weight_decay=config.weight_decay)
-
-
-OPTIMIZERS: dict[str, Callable[[Iterable[Tensor], RunConfig], torch.optim.Optimizer]] = {
-    "sgd": _sgd,
-    "cm": _cm,
-    "nag": _nag,
-    "adam": _adam,
+OPTIMIZERS: dict[str, OptimizerEntry] = {
+    "sgd": OptimizerEntry(SGDConfig, _sgd),
+    "cm": OptimizerEntry(MomentumConfig, _momentum),
+    "nag": OptimizerEntry(MomentumConfig, _momentum),
+    "adam": OptimizerEntry(AdamConfig, _adam),
+    "hf": OptimizerEntry(HessianFreeConfig, _hessian_free, hessian_free_step),
 }
 
 
 def build_optimizer(
     params: Iterable[Tensor], config: RunConfig, output_loss: str | None = None
 ) -> torch.optim.Optimizer:
-    """The optimizer named by ``config.optimizer``; ``output_loss`` is the task's matching loss
-    (``Problem.output_loss``), which Hessian-free needs."""
-    if config.optimizer == "hf":
-        return _hf(params, config, output_loss)
-    if config.optimizer not in OPTIMIZERS:
-        raise ConfigError(
-            f"config key 'optimizer' must be one of {sorted([*OPTIMIZERS, 'hf'])}, "
-            f"got {config.optimizer!r}"
-        )
-    if config.optimizer_options:
-        raise ConfigError(
-            f"config key 'optimizer_options' applies to optimizer 'hf' only; optimizer "
-            f"{config.optimizer!r} got {config.optimizer_options!r}"
-        )
-    return OPTIMIZERS[config.optimizer](params, config)
+    """The optimizer that ``config.optimizer`` names; ``output_loss`` is the task's matching
+    loss (``Problem.output_loss``), which Hessian-free needs."""
+    return OPTIMIZERS[config.optimizer.name].build(params, config, output_loss)

@@ -17,14 +17,36 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from inertia.experiments._config import ConfigError, RunConfig
+from inertia.experiments._config import ConfigError, RunConfig, merge, nest
 
-__all__ = ["Block", "Budget", "PlannedRun", "Protocol", "cell_key"]
+__all__ = ["Block", "Budget", "PlannedRun", "Protocol", "cell_key", "flatten", "setting"]
 
 
 def cell_key(overrides: Mapping[str, Any]) -> str:
     """A run's identity inside a sweep: its overrides as canonical JSON."""
     return json.dumps(dict(overrides), sort_keys=True, separators=(",", ":"))
+
+
+def flatten(mapping: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Nested settings as dotted keys: ``{"optimizer": {"lr": 0.1}}`` -> ``{"optimizer.lr":
+    0.1}``."""
+    flat: dict[str, Any] = {}
+    for key, value in mapping.items():
+        if isinstance(value, Mapping):
+            flat.update(flatten(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
+def setting(config: Mapping[str, Any], key: str) -> Any:
+    """The value at dotted ``key`` of a nested config mapping (None where it is absent)."""
+    value: Any = config
+    for part in key.split("."):
+        if not isinstance(value, Mapping):
+            return None
+        value = value.get(part)
+    return value
 
 
 def cell_folder(key: str) -> str:
@@ -39,8 +61,9 @@ class Block:
     Attributes:
         row: the cell's row label (e.g. ``curves``, ``add T=80``).
         column: the cell's column label (e.g. ``0.99N``).
-        grid: config fields mapped to the values to try; the runs are the Cartesian product
-            (e.g. ``{"lr": [0.05, 0.01], "seed": [0, 1]}``: four runs).
+        grid: config keys (dotted for section keys, e.g. ``optimizer.lr``) mapped to the values
+            to try; the runs are the Cartesian product (e.g. ``{"optimizer.lr": [0.05, 0.01],
+            "seed": [0, 1]}``: four runs).
     """
 
     row: str
@@ -62,8 +85,11 @@ class PlannedRun:
 
     def label(self, base: Mapping[str, Any]) -> str:
         """``row / column`` and the settings that set the run apart from the budget's shared
-        ones, e.g. ``curves / 0.99N: lr=0.01 seed=1``."""
-        own = " ".join(f"{k}={v}" for k, v in self.overrides.items() if base.get(k) != v)
+        ones, e.g. ``curves / 0.99N: optimizer.lr=0.01 seed=1``."""
+        shared = flatten(nest(base))
+        own = " ".join(
+            f"{k}={_value(v)}" for k, v in flatten(self.overrides).items() if shared.get(k) != v
+        )
         return f"{self.row} / {self.column}: {own or 'base'}"
 
 
@@ -79,6 +105,17 @@ def _value(value: Any) -> str:
     return str(value)
 
 
+def _expanded(grid: Mapping[str, Sequence[Any]]) -> dict[str, Sequence[Any]]:
+    """A grid with its single mapping values spelled out as dotted keys (for descriptions)."""
+    expanded: dict[str, Sequence[Any]] = {}
+    for key, values in grid.items():
+        if len(values) == 1 and isinstance(values[0], Mapping):
+            expanded.update({k: [v] for k, v in flatten(values[0], f"{key}.").items()})
+        else:
+            expanded[key] = values
+    return expanded
+
+
 @dataclasses.dataclass(frozen=True)
 class Budget:
     """One budget of a protocol (``quick``: minutes on 2 CPU cores; ``paper``: the published one).
@@ -86,8 +123,10 @@ class Budget:
     Attributes:
         about: what the budget is for and why its settings were chosen, in words; the settings
             themselves are listed by :meth:`describe` from the blocks, so they cannot drift.
-        base: config fields shared by every run of the budget (e.g. ``steps``).
-        blocks: the cells' grids; a block's fields override ``base``.
+        base: config keys shared by every run of the budget (e.g. ``steps``; dotted or nested
+            for sections, e.g. ``{"task": {"name": "autoencoder"}}``).
+        blocks: the cells' grids; a block's settings are merged over ``base`` (a different
+            ``optimizer.name`` replaces the base's optimizer section).
     """
 
     about: str
@@ -101,10 +140,11 @@ class Budget:
             ConfigError: one run is declared in two different cells.
         """
         runs: dict[str, PlannedRun] = {}
+        base = nest(self.base)
         for block in self.blocks:
             fields = sorted(block.grid)
             for values in itertools.product(*(block.grid[f] for f in fields)):
-                overrides = {**self.base, **dict(zip(fields, values))}
+                overrides = merge(base, nest(dict(zip(fields, values))))
                 key = cell_key(overrides)
                 known = runs.get(key)
                 if known is not None and (known.row, known.column) != (block.row, block.column):
@@ -124,11 +164,18 @@ class Budget:
         settings that vary, generated from the blocks."""
         plan = self.plan()
         seeds = sorted({run.overrides.get("seed", 0) for run in plan.values()})
-        shared = ", ".join(f"{k}={_value(v)}" for k, v in self.base.items() if k != "seed")
+        shared = ", ".join(
+            f"{k}={_value(v)}" for k, v in flatten(nest(self.base)).items() if k != "seed"
+        )
         groups: dict[str, list[str]] = {}
         for block in self.blocks:
-            settings = "; ".join(f"{k} in {{{_values(v)}}}" if len(v) > 1 else f"{k}={_value(v[0])}"
-                                 for k, v in block.grid.items() if k != "seed")  # fmt: skip
+            settings = "; ".join(
+                f"{key} in {{{_values(values)}}}"
+                if len(values) > 1
+                else f"{key}={_value(values[0])}"
+                for key, values in _expanded(block.grid).items()
+                if key != "seed"
+            )
             groups.setdefault(settings or "shared settings", []).append(
                 f"{block.row} / {block.column}"
             )
@@ -160,7 +207,7 @@ class Protocol:
         rows: row labels in display order (every block's row must be one).
         columns: column labels in display order (every block's column must be one).
         published: ``{(row, column): number}`` from the paper; cells absent are "n/a".
-        select: fields to pick the best over (after averaging over seeds).
+        select: config keys (dotted) to pick the best over, after averaging over seeds.
         metric: the key of ``RunResult.final`` reported.
         metric_label: what ``metric`` is, for captions and axes (default: the task's
             ``error_name``, which describes ``train_error``).
@@ -174,7 +221,7 @@ class Protocol:
     rows: Sequence[str]
     columns: Sequence[str]
     published: Mapping[tuple[str, str], float] = dataclasses.field(default_factory=dict)
-    select: Sequence[str] = ("lr",)
+    select: Sequence[str] = ("optimizer.lr",)
     metric: str = "train_error"
     metric_label: str = ""
     select_metric: str = ""

@@ -14,6 +14,7 @@ from typing import Any
 
 from inertia.experiments._checkpoint import write_json
 from inertia.experiments._protocol import Protocol
+from inertia.experiments._protocol import setting as setting_of
 from inertia.experiments._trainer import RunResult
 
 __all__ = ["Cell", "build_table", "render_html", "render_markdown", "write_report"]
@@ -70,7 +71,7 @@ def build_table(
     for key, result in results.items():
         if key not in plan:
             continue
-        setting = tuple((field, result.config[field]) for field in protocol.select)
+        setting = tuple((field, setting_of(result.config, field)) for field in protocol.select)
         groups[(plan[key].row, plan[key].column)][setting].append(result)
     metric = protocol.metric
     chooser = protocol.select_metric or metric

@@ -24,9 +24,10 @@ from tqdm.auto import tqdm
 from inertia.experiments._checkpoint import load_checkpoint, save_checkpoint, write_json
 from inertia.experiments._config import ConfigError, RunConfig, from_mapping
 from inertia.experiments._environment import environment
-from inertia.experiments._optimizers import build_optimizer, lr_schedule
+from inertia.experiments._legacy import is_legacy, upgrade_config
+from inertia.experiments._optimizers import OPTIMIZERS, build_optimizer, lr_schedule
+from inertia.experiments._protocol import flatten
 from inertia.init import sparse_init_
-from inertia.optim import HessianFree
 from inertia.tasks import TASKS, AbstractTask, Problem
 
 __all__ = ["CHECKPOINT", "RESULT", "RunResult", "evaluate", "load_result", "prepare", "train"]
@@ -75,6 +76,17 @@ class RunResult:
         return dataclasses.asdict(self)
 
 
+def saved_config(config: dict[str, Any]) -> dict[str, Any]:
+    """A stored run's settings in today's form (results and checkpoints of inertia 0.1 hold
+    flat settings, :mod:`inertia.experiments._legacy`)."""
+    if not is_legacy(config):
+        return config
+    try:
+        return from_mapping(RunConfig, upgrade_config(config)).to_dict()
+    except (ConfigError, ValueError):
+        return config
+
+
 def load_result(run_dir: str | Path) -> RunResult | None:
     """The stored result of a finished run, or None."""
     path = Path(run_dir) / RESULT
@@ -91,23 +103,8 @@ def _device(config: RunConfig) -> torch.device:
     return torch.device(config.device)
 
 
-def _task(config: RunConfig) -> tuple[AbstractTask, Any]:
-    if config.task not in TASKS:
-        raise ConfigError(
-            f"config key 'task' must be a registered task ({', '.join(sorted(TASKS))}), "
-            f"got {config.task!r}"
-        )
-    task = TASKS[config.task]
-    if config.model not in task.models:
-        raise ConfigError(
-            f"config key 'model' must be one of {list(task.models)} for task {task.name!r}, "
-            f"got {config.model!r}"
-        )
-    try:
-        options = from_mapping(task.Options, config.task_options)
-    except (ConfigError, TypeError, ValueError) as error:
-        raise ConfigError(f"task_options for task {task.name!r}: {error}") from None
-    return task, options
+def _task(config: RunConfig) -> AbstractTask:
+    return TASKS[config.task.name]  # the config's task section was validated by this registry
 
 
 @dataclasses.dataclass
@@ -163,12 +160,12 @@ def _count(inputs: Any) -> int:
 
 def prepare(config: RunConfig) -> Prepared:
     """Build the task, initialize the model (seeded) and the optimizer, move data to the device."""
-    task, options = _task(config)
+    task = _task(config)
     device = _device(config)
     dtype = torch.float64 if config.precision == "float64" else torch.float32
     torch.manual_seed(config.seed)  # torch's default initializers draw from the global RNG
     generator = torch.Generator().manual_seed(config.seed)
-    problem = task.build(config.model, options, generator, config.data_dir or None)
+    problem = task.build(config.task, generator, config.data_dir or None)
     if config.init == "sparse":
         sparse_init_(
             problem.model,
@@ -307,20 +304,6 @@ def _graph_model(model: nn.Module, sample: Tensor) -> None:
     torch.cuda.make_graphed_callables(model, (sample.detach().clone(),))
 
 
-def _hessian_free_step(
-    optimizer: HessianFree, model: nn.Module, inputs: Tensor, targets: Tensor, config: RunConfig
-) -> Tensor:
-    """One HF update: gradient on the minibatch, curvature on its first ``curvature_batch``
-    cases (Martens 2010, section 4.3)."""
-    curvature = config.optimizer_options.get("curvature_batch", 0)
-    if curvature and curvature < inputs.shape[0]:
-        curvature_inputs, curvature_targets = inputs[:curvature], targets[:curvature]
-        return optimizer.step(
-            lambda: (model(inputs), targets), lambda: (model(curvature_inputs), curvature_targets)
-        )
-    return optimizer.step(lambda: (model(inputs), targets))
-
-
 def train(
     config: RunConfig,
     run_dir: str | Path | None = None,
@@ -347,7 +330,7 @@ def train(
     checkpoint_path = run_path / CHECKPOINT if run_path is not None else None
     if resume and run_path is not None:
         finished = load_result(run_path)
-        if finished is not None and finished.config == config.to_dict():
+        if finished is not None and saved_config(finished.config) == config.to_dict():
             return finished
 
     prepared = prepare(config)
@@ -360,18 +343,18 @@ def train(
         )
     order = torch.Generator().manual_seed(config.seed)
     learning_rate = lr_schedule(config)
+    make_step = OPTIMIZERS[config.optimizer.name].step
     step, position, elapsed = 0, 0, 0.0
     permutation: Tensor | None = None
     curve: list[dict[str, float]] = []
 
     if resume and checkpoint_path is not None and checkpoint_path.exists():
         saved = load_checkpoint(checkpoint_path)
-        if saved.get("format") != _CHECKPOINT_FORMAT or saved.get("config") != config.to_dict():
-            differing = sorted(
-                key
-                for key, value in config.to_dict().items()
-                if saved.get("config", {}).get(key) != value
-            )
+        stored = saved_config(saved.get("config", {}))
+        if saved.get("format") != _CHECKPOINT_FORMAT or stored != config.to_dict():
+            ours, theirs = flatten(config.to_dict()), flatten(stored)
+            differing = sorted(key for key in ours.keys() | theirs.keys()
+                               if ours.get(key) != theirs.get(key))  # fmt: skip
             raise ConfigError(
                 f"{checkpoint_path} was written for a different configuration "
                 f"(keys that differ: {differing}); use another run folder or the same config"
@@ -412,11 +395,9 @@ def train(
     status: Literal["completed", "diverged"] = "completed"
     diverged_at: int | None = None
     if config.cuda_graphs and prepared.device.type == "cuda":
-        if isinstance(optimizer, HessianFree):
-            raise ConfigError("cuda_graphs does not apply to optimizer 'hf'")
         if sample_batch is not None or isinstance(prepared.inputs, list):
             raise ConfigError(
-                f"cuda_graphs needs minibatches of one shape; task {config.task!r} draws "
+                f"cuda_graphs needs minibatches of one shape; task {config.task.name!r} draws "
                 "sequences of varying length"
             )
         _graph_model(model, prepared.inputs[: config.batch_size])
@@ -448,15 +429,9 @@ def train(
             if learning_rate is not None:
                 for group in optimizer.param_groups:
                     group["lr"] = learning_rate(step)
-            if isinstance(optimizer, HessianFree):
-                loss = _hessian_free_step(optimizer, model, batch_inputs, batch_targets, config)
-            else:
-                optimizer.zero_grad(set_to_none=True)
-                loss = prepared.problem.loss(model(batch_inputs), batch_targets)
-                loss.backward()
-                if config.clip_grad_norm > 0:
-                    nn.utils.clip_grad_norm_(model.parameters(), config.clip_grad_norm)
-                optimizer.step()
+            loss = make_step(
+                optimizer, model, prepared.problem.loss, batch_inputs, batch_targets, config
+            )
             step += 1
 
             evaluation_due = step % config.eval_every == 0 or step == config.steps

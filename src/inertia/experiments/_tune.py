@@ -8,6 +8,7 @@ With several workers, up to ``workers - 1`` trials beyond the requested number m
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import math
 import os
 import warnings
@@ -18,7 +19,7 @@ import optuna
 import torch
 
 from inertia.experiments._config import ConfigError, RunConfig, parse_value
-from inertia.experiments._protocol import cell_folder, cell_key
+from inertia.experiments._protocol import cell_folder, cell_key, flatten
 from inertia.experiments._sweep import SweepSettings, run_workers, storage_for
 from inertia.experiments._trainer import train
 
@@ -46,8 +47,9 @@ class SearchDimension:
 
 
 def parse_search(spec: str) -> SearchDimension:
-    """Parse ``lr=log:1e-4:1e-1``, ``momentum=float:0.5:0.999``, ``batch_size=int:32:256`` or
-    ``optimizer=choice:cm,nag``."""
+    """Parse ``optimizer.lr=log:1e-4:1e-1``, ``optimizer.momentum=float:0.5:0.999``,
+    ``batch_size=int:32:256`` or ``optimizer.name=choice:cm,nag`` (the key is checked against
+    the run's settings by :func:`run_tuning`)."""
     try:
         name, rest = spec.split("=", 1)
         kind, arguments = rest.split(":", 1)
@@ -56,8 +58,6 @@ def parse_search(spec: str) -> SearchDimension:
             f"search {spec!r} must look like KEY=log:LOW:HIGH, KEY=float:LOW:HIGH, "
             "KEY=int:LOW:HIGH or KEY=choice:A,B,..."
         ) from None
-    if name not in {f.name for f in dataclasses.fields(RunConfig)}:
-        raise ConfigError(f"search {spec!r}: unknown config key {name!r}")
     if kind == "choice":
         choices = tuple(parse_value(value) for value in arguments.split(","))
         return SearchDimension(name, "choice", choices=choices)
@@ -165,6 +165,15 @@ def run_tuning(tuning: Tuning, settings: SweepSettings) -> optuna.Study:
         raise ConfigError(f"trials must be >= 1, got {tuning.trials}")
     if not tuning.space:
         raise ConfigError("nothing to tune: give at least one --search KEY=...")
+    known = flatten(tuning.base.to_dict())
+    for dimension in tuning.space:
+        if dimension.name not in known:
+            close = difflib.get_close_matches(dimension.name, sorted(known), n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise ConfigError(
+                f"search: unknown config key {dimension.name!r} for task "
+                f"{tuning.base.task.name!r} and optimizer {tuning.base.optimizer.name!r}{hint}"
+            )
     study = open_tuning_study(tuning, settings)
     if _finished(study) >= tuning.trials:
         if settings.progress:

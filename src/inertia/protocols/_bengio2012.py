@@ -46,9 +46,12 @@ def _techniques(row: str, clip: float, sgd_lrs: list[float], nag_lrs: list[float
     nesterov = row.endswith("N")
     return {
         "clip_grad_norm": [clip if "C" in row[3:] else 0.0],
-        "optimizer": ["nag" if nesterov else "sgd"],
-        "momentum": [0.9 if nesterov else 0.0],
-        "lr": nag_lrs if nesterov else sgd_lrs,
+        "optimizer": [
+            {"name": "nag", "momentum": 0.9, "momentum_schedule": "constant"}
+            if nesterov
+            else {"name": "sgd"}
+        ],
+        "optimizer.lr": nag_lrs if nesterov else sgd_lrs,
     }
 
 
@@ -63,8 +66,8 @@ def _blocks(
 ) -> list[Block]:  # fmt: skip
     return [
         Block(row, f"{dataset} {_OUTPUTS[model]}", {
-            "model": [model],
-            "task_options": [{"dataset": dataset, **_cell(row), **sizes}],
+            "task": [{"name": "polyphonic", "output": model, "dataset": dataset, **_cell(row),
+                      **sizes}],
             **_techniques(row, clip, sgd_lrs, nag_lrs),
         })
         for dataset in datasets
@@ -87,11 +90,11 @@ JSB_QUICK_LRS = {
 }  # fmt: skip
 
 
-def _at_rate(row: str, lr: float, task_options: dict[str, Any]) -> dict[str, Any]:
+def _at_rate(row: str, lr: float, task: dict[str, Any]) -> dict[str, Any]:
     """The block of one run of ``row`` at ``lr`` (clipping at norm 5 where the row clips): the
     budgets that reuse a rate another budget's validation chose instead of a grid."""
     return {
-        "task_options": [{**task_options, **_cell(row)}],
+        "task": [{**task, **_cell(row)}],
         **_techniques(row, 5.0, [lr], [lr]),
     }
 
@@ -100,13 +103,14 @@ def _sets_blocks(datasets: tuple[str, ...], sizes: dict[str, Any]) -> list[Block
     """One run per (dataset, cumulative row, output model), at JSB's chosen lr."""
     return [
         Block(row, f"{dataset} {_OUTPUTS[model]}",
-              {"model": [model], **_at_rate(row, lr, {"dataset": dataset, **sizes})})
+              _at_rate(row, lr, {"name": "polyphonic", "output": model, "dataset": dataset,
+                                 **sizes}))
         for dataset in datasets
         for (row, model), lr in JSB_QUICK_LRS.items()
     ]  # fmt: skip
 
 
-_BASE = {"task": "polyphonic", "seed": 0, "momentum_schedule": "constant", "batch_size": 10}
+_BASE = {"task.name": "polyphonic", "seed": 0, "batch_size": 10}
 
 BENGIO2012 = Protocol(
     name="bengio2012",
@@ -152,7 +156,7 @@ def _text_blocks(
 ) -> list[Block]:
     return [
         Block(row, f"ptb-{level}", {
-            "task_options": [{"level": level, **_cell(row), **sizes}],
+            "task": [{"name": "ptb", "level": level, **_cell(row), **sizes}],
             **_techniques(row, clip, sgd_lrs, nag_lrs),
         })
         for level, sizes in levels.items()
@@ -162,7 +166,7 @@ def _text_blocks(
 
 _TEXT_SGD_LRS = [0.3, 1.0]
 _TEXT_NAG_LRS = [0.03, 0.1]
-_TEXT_BASE = {"task": "ptb", "seed": 0, "momentum_schedule": "constant", "batch_size": 32}
+_TEXT_BASE = {"task.name": "ptb", "seed": 0, "batch_size": 32}
 _CHAR = {"hidden": 200, "chunk": 100, "context": 100, "train_evaluation_tokens": 100_000}
 _WORD = {"hidden": 200, "chunk": 35, "context": 35, "train_evaluation_tokens": 35_000}
 # The learning rate that the character-level quick budget's validation chose, by row; the
@@ -176,7 +180,7 @@ PTB_CHAR_QUICK_LRS = {
 def _words_blocks(sizes: dict[str, Any]) -> list[Block]:
     """One word-level run per row, at the character-level quick budget's chosen lr."""
     return [
-        Block(row, "ptb-word", _at_rate(row, lr, {"level": "word", **sizes}))
+        Block(row, "ptb-word", _at_rate(row, lr, {"name": "ptb", "level": "word", **sizes}))
         for row, lr in PTB_CHAR_QUICK_LRS.items()
     ]
 

@@ -14,15 +14,14 @@ def _toy_budget(steps: int, eval_every: int, checkpoint_every: int) -> Budget:
     return Budget(
         about="NAG on the toy regression at two learning rates and two seeds",
         base={
-            "task": "toy-regression",
-            "optimizer": "nag",
-            "momentum": 0.9,
+            "task.name": "toy-regression",
+            "optimizer": {"name": "nag", "momentum": 0.9},
             "steps": steps,
             "batch_size": 64,
             "eval_every": eval_every,
             "checkpoint_every": checkpoint_every,
         },
-        blocks=[Block("toy-regression", "0.9N", {"lr": [0.003, 0.01], "seed": [0, 1]})],
+        blocks=[Block("toy-regression", "0.9N", {"optimizer.lr": [0.003, 0.01], "seed": [0, 1]})],
     )
 
 
@@ -35,7 +34,7 @@ TOY = Protocol(
     notes="A protocol for checking an installation and the sweep machinery; nothing published.",
 )
 
-_MNIST_MODELS = ("mlp", "lenet5")
+_MNIST_NETWORKS = ("mlp", "lenet5")
 
 
 def _mnist_budget(
@@ -49,18 +48,22 @@ def _mnist_budget(
     return Budget(
         about=about,
         base={
-            "task": "mnist-classification",
+            "task.name": "mnist-classification",
             "steps": steps,
             "batch_size": 128,
             "eval_every": eval_every,
             "checkpoint_every": eval_every,
-            "momentum_schedule": "constant",
         },
         blocks=[
             block
-            for model in _MNIST_MODELS
+            for network in _MNIST_NETWORKS
             for block in optimizer_blocks(
-                model, {"model": [model], "seed": list(seeds)}, lrs, (0.9, 0.99), adam_lrs
+                network,
+                {"task.network": [network], "seed": list(seeds)},
+                lrs,
+                (0.9, 0.99),
+                adam_lrs,
+                schedule={"momentum_schedule": "constant"},
             )
         ],
     )
@@ -87,7 +90,7 @@ MNIST_CLASSIFICATION = Protocol(
             seeds=[0, 1, 2],
         ),
     },
-    rows=list(_MNIST_MODELS),
+    rows=list(_MNIST_NETWORKS),
     columns=["SGD", "0.9M", "0.99M", "0.9N", "0.99N", "Adam"],
     notes="Our general task (LeCun et al. 2015's setting, today's units): no published numbers. "
     "Momentum is constant at the column's μ (with the eq. (3) schedule, short budgets never "

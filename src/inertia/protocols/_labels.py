@@ -26,28 +26,31 @@ def optimizer_blocks(
     momenta: Sequence[float],
     adam_lrs: Sequence[float],
     sgd_lrs: Sequence[float] = (),
-    adam_momentum: bool = False,
+    schedule: Mapping[str, Any] | None = None,
 ) -> list[Block]:
     """The columns SGD, NAG and CM at each μ in ``momenta``, and Adam, of one row.
 
     Args:
         row: the row label.
-        common: grid fields shared by the row's blocks (e.g. the model and seeds).
+        common: grid keys shared by the row's blocks (e.g. the task's dataset and the seeds).
         lrs: the NAG and CM rates (and SGD's, unless ``sgd_lrs`` is given).
         momenta: μ (or μ_max) values; one NAG and one CM column each.
         adam_lrs: Adam's rates.
         sgd_lrs: SGD's rates where its grid differs.
-        adam_momentum: record ``momentum = 0`` in Adam's runs (which ignore it), as the
-            autoencoder tables' run keys do.
+        schedule: the momentum schedule's settings of the NAG and CM runs (e.g.
+            ``{"momentum_schedule": "sutskever", "momentum_period": 20}``).
     """
-    blocks = [Block(row, "SGD", {**common, "optimizer": ["sgd"], "momentum": [0.0],
-                                 "lr": list(sgd_lrs or lrs)})]  # fmt: skip
+    momentum = {f"optimizer.{key}": [value] for key, value in (schedule or {}).items()}
+    blocks = [Block(row, "SGD", {**common, "optimizer.name": ["sgd"],
+                                 "optimizer.lr": list(sgd_lrs or lrs)})]  # fmt: skip
     blocks += [
         Block(row, momentum_column(optimizer, mu),
-              {**common, "optimizer": [optimizer], "momentum": [mu], "lr": list(lrs)})
+              {**common, **momentum, "optimizer.name": [optimizer], "optimizer.momentum": [mu],
+               "optimizer.lr": list(lrs)})
         for optimizer in ("nag", "cm")
         for mu in momenta
     ]  # fmt: skip
-    adam = {**common, "optimizer": ["adam"], "lr": list(adam_lrs)}
-    blocks.append(Block(row, "Adam", {**adam, "momentum": [0.0]} if adam_momentum else adam))
+    blocks.append(
+        Block(row, "Adam", {**common, "optimizer.name": ["adam"], "optimizer.lr": list(adam_lrs)})
+    )
     return blocks

@@ -14,7 +14,10 @@ _PCA = {"cora": 64, "citeseer": 64, "pubmed": 16}
 
 def _method_blocks(row: str, grid: dict | None = None) -> list[Block]:
     """One column per gradient method (the task's ``model``) of one row."""
-    return [Block(row, method, {"model": [method], **(grid or {})}) for method in GRADIENT_METHODS]
+    return [
+        Block(row, method, {"task.gradient": [method], **(grid or {})})
+        for method in GRADIENT_METHODS
+    ]
 
 
 def _blocks(datasets: tuple[str, ...]) -> list[Block]:
@@ -22,16 +25,14 @@ def _blocks(datasets: tuple[str, ...]) -> list[Block]:
         block
         for dataset in datasets
         for block in _method_blocks(
-            dataset, {"task_options": [{"dataset": dataset, "pca": _PCA[dataset]}]}
+            dataset, {"task.dataset": [dataset], "task.pca": [_PCA[dataset]]}
         )
     ]
 
 
 _BASE = {
-    "task": "citation",
-    "optimizer": "cm",
-    "momentum": 0.9,
-    "weight_decay": 5e-4,
+    "task.name": "citation",
+    "optimizer": {"name": "cm", "momentum": 0.9, "weight_decay": 5e-4},
     "batch_size": 1,
     "seed": 0,
 }
@@ -43,13 +44,25 @@ CITATION = Protocol(
         "quick": Budget(
             about="Cora on the Liao split with the paper's network and truncation, at a "
             "larger rate than the paper's so that a short run learns",
-            base={**_BASE, "lr": 0.05, "steps": 200, "eval_every": 25, "checkpoint_every": 50},
+            base={
+                **_BASE,
+                "optimizer.lr": 0.05,
+                "steps": 200,
+                "eval_every": 25,
+                "checkpoint_every": 50,
+            },
             blocks=_blocks(("cora",)),
         ),
         "paper": Budget(
             about="Cora and Citeseer with config cora.yaml of lrjconan/RBP as SPEC 7.3 gives it: "
             "the Liao split, PCA features, SGD with momentum and weight decay",
-            base={**_BASE, "lr": 1e-3, "steps": 2000, "eval_every": 100, "checkpoint_every": 100},
+            base={
+                **_BASE,
+                "optimizer.lr": 1e-3,
+                "steps": 2000,
+                "eval_every": 100,
+                "checkpoint_every": 100,
+            },
             blocks=_blocks(_DATASETS),
         ),
     },
@@ -63,7 +76,12 @@ CITATION = Protocol(
 )
 
 
-_HOPFIELD_BASE = {"task": "hopfield", "optimizer": "adam", "lr": 1e-3, "batch_size": 1, "seed": 0}
+_HOPFIELD_BASE = {
+    "task.name": "hopfield",
+    "optimizer": {"name": "adam", "lr": 1e-3},
+    "batch_size": 1,
+    "seed": 0,
+}
 
 HOPFIELD = Protocol(
     name="liao2018-hopfield",
@@ -90,10 +108,8 @@ HOPFIELD = Protocol(
 
 
 _HYPERGRADIENT_BASE = {
-    "task": "hypergradient",
-    "optimizer": "adam",
-    "lr": 0.05,
-    "lr_decay_factor": 0.1,
+    "task.name": "hypergradient",
+    "optimizer": {"name": "adam", "lr": 0.05, "lr_decay_factor": 0.1},
     "batch_size": 1,
     "seed": 0,
     "divergence_factor": 1e6,
@@ -111,7 +127,7 @@ HYPERGRADIENT = Protocol(
             base={
                 **_HYPERGRADIENT_BASE,
                 "steps": 30,
-                "lr_decay_steps": [15],
+                "optimizer.lr_decay_steps": [15],
                 "eval_every": 5,
                 "checkpoint_every": 5,
             },
@@ -122,7 +138,7 @@ HYPERGRADIENT = Protocol(
             base={
                 **_HYPERGRADIENT_BASE,
                 "steps": 100,
-                "lr_decay_steps": [50],
+                "optimizer.lr_decay_steps": [50],
                 "eval_every": 5,
                 "checkpoint_every": 10,
             },

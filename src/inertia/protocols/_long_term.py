@@ -40,9 +40,15 @@ def _row_options(problem: str, length: int, **extra: Any) -> dict[str, Any]:
 
 def _run(model: str, optimizer: str, momentum: float, lrs: Sequence[float],
          options: dict[str, Any], **fixed: Any) -> dict[str, list[Any]]:  # fmt: skip
-    """The grid of one model and optimizer over ``lrs`` on one problem."""
-    return {"model": [model], "optimizer": [optimizer], "momentum": [momentum], "lr": list(lrs),
-            "task_options": [options], **{k: [v] for k, v in fixed.items()}}  # fmt: skip
+    """The grid of one model (a cell, or ``biases``: Table 5's output-biases baseline) and
+    optimizer (NAG and CM with the RNN schedule: μ = 0.9 for 1000 updates, then ``momentum``)
+    over ``lrs`` on one problem."""
+    model_option = {"output_biases_only": True} if model == "biases" else {"cell": model}
+    settings: dict[str, Any] = {"name": optimizer}
+    if optimizer in ("cm", "nag"):
+        settings.update(momentum=momentum, momentum_schedule="rnn")
+    return {"task": [{"name": "long-term", **options, **model_option}], "optimizer": [settings],
+            "optimizer.lr": list(lrs), **{k: [v] for k, v in fixed.items()}}  # fmt: skip
 
 
 def _table5_blocks(
@@ -75,7 +81,7 @@ def _table5_blocks(
     return blocks
 
 
-_BASE = {"task": "long-term", "batch_size": 100, "momentum_schedule": "rnn"}
+_BASE = {"task.name": "long-term", "batch_size": 100}
 
 
 _ADD_80 = _row_options("addition", 80)
@@ -138,7 +144,7 @@ TABLE5 = Protocol(
     rows=tuple(ROWS),
     columns=(*_PUBLISHED_COLUMNS, "SGD small", "Adam", "LSTM"),
     published=PUBLISHED,
-    select=("optimizer", "lr"),
+    select=("optimizer.name", "optimizer.lr"),
     notes="Published numbers: Sutskever et al. (2013) Table 5, averages over 4 seeds. Errors are "
     "measured on 2000 fixed sequences of the training distribution. Addition uses the mean of the "
     "two marked values; a case is wrong when off by more than 0.04. Memorization rows count the "
@@ -196,7 +202,7 @@ CLIPPING = Protocol(
     rows=tuple(CLIPPING_ROWS),
     columns=("SGD", "SGD+clip", "NAG", "NAG+clip", "leaky NAG+clip"),
     published={},
-    select=("lr",),
+    select=("optimizer.lr",),
     notes="Our ablation of the techniques of Bengio et al. (2012); SPEC section 5 asks for our own "
     "ablation rather than their table values, so there are no published numbers here.",
 )

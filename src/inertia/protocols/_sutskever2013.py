@@ -35,12 +35,6 @@ PUBLISHED = {
 # iterations, a larger CG decay (their "momentum"), no line search, lr 1. Neither paper gives one
 # batch size for all three datasets; these are our reading.
 _HF_STAR = {"line_search": True, "cg_max_iterations": 250, "cg_decay": 0.95}
-# Hessian-free columns (issue 5). HF-star: Martens (2010), with its line search and up to 250 CG
-# iterations, the gradient on large batches and the curvature on a tenth of them. HF-dag: the
-# momentum-like HF of Sutskever et al. (2013, section 5, appendix A.6): smaller batches, few CG
-# iterations, a larger CG decay (their "momentum"), no line search, lr 1. Neither paper gives one
-# batch size for all three datasets; these are our reading.
-_HF_STAR = {"line_search": True, "cg_max_iterations": 250, "cg_decay": 0.95}
 _HF_DAGGER = {"line_search": False, "cg_max_iterations": 20, "cg_decay": 0.995}
 _HF_PAPER_BATCH = {"curves": 20_000, "mnist": 20_000, "faces": 20_000}
 
@@ -50,16 +44,21 @@ _HF_DAGGER_LRS = (1.0, 0.3)
 
 
 def _singletons(settings: dict[str, Any]) -> dict[str, list[Any]]:
-    """Fixed settings as grid fields of one value each."""
+    """Fixed settings as grid keys of one value each."""
     return {key: [value] for key, value in settings.items()}
 
 
 def _hf_blocks(dataset: str, star: dict[str, Any], dagger: dict[str, Any]) -> list[Block]:
     """HF-star (lr 1) and HF-dag (lr from :data:`_HF_DAGGER_LRS`) of one row; ``star`` and
-    ``dagger`` give batch_size, steps, optimizer_options and the evaluation cadence."""
+    ``dagger`` give batch_size, steps, the evaluation cadence and ``optimizer``, the HF
+    settings."""
     return [
-        Block(dataset, column,
-              {"model": [dataset], "optimizer": ["hf"], "lr": list(lrs), **_singletons(settings)})
+        Block(dataset, column, {
+            "task.dataset": [dataset],
+            **_singletons({key: value for key, value in settings.items() if key != "optimizer"}),
+            "optimizer": [{"name": "hf", **settings["optimizer"]}],
+            "optimizer.lr": list(lrs),
+        })
         for column, settings, lrs in (("HF-star", star, (1.0,)),
                                       ("HF-dag", dagger, _HF_DAGGER_LRS))
     ]  # fmt: skip
@@ -69,9 +68,9 @@ def _hf_paper(dataset: str) -> list[Block]:
     batch = _HF_PAPER_BATCH[dataset]
     cadence = {"eval_every": 100, "checkpoint_every": 20}
     star = {"batch_size": batch, "steps": 2000, **cadence,
-            "optimizer_options": {**_HF_STAR, "curvature_batch": batch // 10}}  # fmt: skip
+            "optimizer": {**_HF_STAR, "curvature_batch": batch // 10}}  # fmt: skip
     dagger = {"batch_size": 2000, "steps": 20_000, "eval_every": 1000, "checkpoint_every": 500,
-              "optimizer_options": {**_HF_DAGGER, "curvature_batch": 500}}  # fmt: skip
+              "optimizer": {**_HF_DAGGER, "curvature_batch": 500}}  # fmt: skip
     return _hf_blocks(dataset, star, dagger)
 
 
@@ -82,10 +81,15 @@ def _autoencoder_blocks(
     adam_lrs: tuple[float, ...],
     settings: dict[str, Any],
     sgd_lrs: tuple[float, ...] = (),
+    momentum_period: int = 250,
 ) -> list[Block]:
-    """SGD, NAG and CM at each μ_max, and Adam, on one dataset."""
-    common = {"model": [dataset], **_singletons(settings)}
-    return optimizer_blocks(dataset, common, lrs, mu_max, adam_lrs, sgd_lrs, adam_momentum=True)
+    """SGD, NAG and CM at each μ_max (eq. 3 with ``momentum_period``), and Adam, on one
+    dataset."""
+    common = {"task.dataset": [dataset], **_singletons(settings)}
+    schedule = {"momentum_schedule": "sutskever"}
+    if momentum_period != 250:
+        schedule["momentum_period"] = momentum_period
+    return optimizer_blocks(dataset, common, lrs, mu_max, adam_lrs, sgd_lrs, schedule)
 
 
 _PAPER = Budget(
@@ -94,10 +98,9 @@ _PAPER = Budget(
     "addition. HF-star follows Martens (2010) with its line search on large batches, HF-dag the "
     "momentum-like HF of section 5 (our reading of the batch sizes of both)",
     base={
-        "task": "autoencoder",
+        "task.name": "autoencoder",
         "batch_size": 200,
         "steps": 750_000,
-        "momentum_schedule": "sutskever",
         "eval_every": 25_000,
         "checkpoint_every": 5_000,
         "seed": 0,
@@ -114,31 +117,20 @@ _PAPER = Budget(
 
 # Per-dataset settings of the quick budgets of table1 and table2 (shared so they cannot drift).
 _QUICK_SETTINGS: dict[str, dict[str, Any]] = {
-    "curves": {"steps": 2000, "eval_every": 500, "checkpoint_every": 500, "momentum_period": 20},
-    "mnist": {
-        "steps": 1000,
-        "eval_every": 500,
-        "checkpoint_every": 500,
-        "momentum_period": 20,
-        "task_options": {"cases": 20_000},
-    },
-    "faces": {
-        "steps": 500,
-        "eval_every": 250,
-        "checkpoint_every": 250,
-        "momentum_period": 10,
-        "task_options": {"cases": 20_000},
-    },
+    "curves": {"steps": 2000, "eval_every": 500, "checkpoint_every": 500},
+    "mnist": {"steps": 1000, "eval_every": 500, "checkpoint_every": 500, "task.cases": 20_000},
+    "faces": {"steps": 500, "eval_every": 250, "checkpoint_every": 250, "task.cases": 20_000},
 }
+_QUICK_PERIODS = {"curves": 20, "mnist": 20, "faces": 10}
 # HF on CURVES at the quick budget: HF-star 100 updates on batches of 5000 (curvature on 1000,
 # CG <= 50), HF-dag 400 updates on batches of 1000 (curvature 250, CG <= 10, CG decay 0.99).
 _HF_QUICK = _hf_blocks(
     "curves",
     {"batch_size": 5000, "steps": 100, "eval_every": 10, "checkpoint_every": 10,
-     "optimizer_options": {**_HF_STAR, "cg_max_iterations": 50, "curvature_batch": 1000}},
+     "optimizer": {**_HF_STAR, "cg_max_iterations": 50, "curvature_batch": 1000}},
     {"batch_size": 1000, "steps": 400, "eval_every": 50, "checkpoint_every": 50,
-     "optimizer_options": {**_HF_DAGGER, "cg_max_iterations": 10, "cg_decay": 0.99,
-                           "curvature_batch": 250}},
+     "optimizer": {**_HF_DAGGER, "cg_max_iterations": 10, "cg_decay": 0.99,
+                   "curvature_batch": 250}},
 )  # fmt: skip
 _QUICK_LRS = {"curves": (0.05, 0.01), "mnist": (0.05, 0.01), "faces": (0.001, 0.0005)}
 # SGD's best rate was the largest of the paper's values above on every dataset, so its quick grid
@@ -155,9 +147,9 @@ _QUICK_SGD_LRS = {
 _TABLE2_QUICK: dict[str, dict[str, Any]] = {
     "curves": {"steps": 20_000, "momentum_period": 50, "lr": 0.01, "finetune": 1000},
     "mnist": {"steps": 10_000, "momentum_period": 50, "lr": 0.01, "finetune": 1000,
-              "task_options": {"cases": 20_000}},
+              "cases": 20_000},
     "faces": {"steps": 5000, "momentum_period": 25, "lr": 0.001, "finetune": 500,
-              "task_options": {"cases": 20_000}},
+              "cases": 20_000},
 }  # fmt: skip
 
 # Quick: minutes per dataset on 2 CPU cores. The schedule's plateaus are shortened so that
@@ -168,7 +160,7 @@ _QUICK = Budget(
     "that the highest μ_max is reached within the budget, two of the paper's rates per dataset "
     "(SGD's grid extended upwards until its best rate is interior), MNIST and FACES on a subset "
     "of their cases; HF on CURVES only",
-    base={"task": "autoencoder", "batch_size": 200, "momentum_schedule": "sutskever", "seed": 0},
+    base={"task.name": "autoencoder", "batch_size": 200, "seed": 0},
     blocks=[
         *(
             block
@@ -180,6 +172,7 @@ _QUICK = Budget(
                 (1e-3,),
                 _QUICK_SETTINGS[dataset],
                 _QUICK_SGD_LRS[dataset],
+                _QUICK_PERIODS[dataset],
             )
         ),
         *_HF_QUICK,
@@ -208,10 +201,11 @@ def _finetune_blocks(
     settings: dict[str, Any],
 ) -> list[Block]:  # fmt: skip
     """NAG without (``before``) and with (``after``) ``finetune`` updates of low momentum."""
-    common = {"model": [dataset], "optimizer": ["nag"], "momentum": list(mu_max),
-              "lr": list(lrs), **_singletons(settings)}  # fmt: skip
+    common = {"task.dataset": [dataset], "optimizer.name": ["nag"],
+              "optimizer.momentum_schedule": ["sutskever"], "optimizer.momentum": list(mu_max),
+              "optimizer.lr": list(lrs), **_singletons(settings)}  # fmt: skip
     return [
-        Block(dataset, column, {**common, "finetune_steps": [steps]})
+        Block(dataset, column, {**common, "optimizer.finetune_steps": [steps]})
         for column, steps in (("before", 0), ("after", finetune))
     ]
 
@@ -220,10 +214,10 @@ def _table2_quick_settings(settings: dict[str, Any]) -> dict[str, Any]:
     steps = settings["steps"]
     return {
         "steps": steps,
-        "momentum_period": settings["momentum_period"],
+        "optimizer.momentum_period": settings["momentum_period"],
         "eval_every": steps // 10,
         "checkpoint_every": steps // 10,
-        **({"task_options": settings["task_options"]} if "task_options" in settings else {}),
+        **({"task.cases": settings["cases"]} if "cases" in settings else {}),
     }
 
 
@@ -236,7 +230,7 @@ TABLE2 = Protocol(
             "fine-tuning phase (the shortest settings that showed the paper's effect, "
             "docs/autoencoders.md), without and with fine-tuning at μ = 0.9; MNIST and FACES "
             "on a subset of their cases",
-            base={"task": "autoencoder", "batch_size": 200, "momentum_schedule": "sutskever"},
+            base={"task.name": "autoencoder", "batch_size": 200},
             blocks=[
                 block
                 for dataset, settings in _TABLE2_QUICK.items()
@@ -270,7 +264,7 @@ TABLE2 = Protocol(
         ("faces", "before"): 10.83,
         ("faces", "after"): 7.7,
     },
-    select=("lr", "momentum"),
+    select=("optimizer.lr", "optimizer.momentum"),
     notes="Published numbers: Sutskever et al. (2013) Table 2. Each cell is the best NAG run over "
     "lr and μ_max, without (before) and with (after) fine-tuning at μ = 0.9 for the final updates, "
     "learning rate unchanged. Stand-in data rows are named as in table1.",
@@ -280,7 +274,7 @@ SI_SCALES = (0.25, 0.5, 1.0, 2.0, 4.0)
 
 
 def _scale_blocks(lrs: tuple[float, ...]) -> list[Block]:
-    return [Block("curves", f"{scale:g}", {"init_scale": [scale], "lr": list(lrs)})
+    return [Block("curves", f"{scale:g}", {"init_scale": [scale], "optimizer.lr": list(lrs)})
             for scale in SI_SCALES]  # fmt: skip
 
 
@@ -291,12 +285,13 @@ TABLE3 = Protocol(
         "quick": Budget(
             about="CURVES with table1's quick settings for NAG at μ_max 0.99",
             base={
-                "task": "autoencoder",
-                "model": "curves",
-                "optimizer": "nag",
-                "momentum": 0.99,
-                "momentum_schedule": "sutskever",
-                "momentum_period": 20,
+                "task": {"name": "autoencoder", "dataset": "curves"},
+                "optimizer": {
+                    "name": "nag",
+                    "momentum": 0.99,
+                    "momentum_schedule": "sutskever",
+                    "momentum_period": 20,
+                },
                 "init": "sparse",
                 "batch_size": 200,
                 "steps": 2000,
@@ -310,9 +305,8 @@ TABLE3 = Protocol(
             "and learning rates",
             base={
                 **_PAPER.base,
-                "model": "curves",
-                "optimizer": "nag",
-                "momentum": 0.999,
+                "task.dataset": "curves",
+                "optimizer": {"name": "nag", "momentum": 0.999, "momentum_schedule": "sutskever"},
                 "init": "sparse",
             },
             blocks=_scale_blocks(PAPER_LRS),
@@ -341,8 +335,9 @@ def _decay_blocks(
     """One column per CG decay: HF-dag with ``options`` and that decay."""
     return [
         Block(dataset, f"{decay:g}",
-              {**({"model": [dataset]} if len(datasets) > 1 else {}), "lr": list(lrs),
-               "optimizer_options": [{**_HF_DAGGER, "cg_decay": decay, **options}]})
+              {**({"task.dataset": [dataset]} if len(datasets) > 1 else {}),
+               "optimizer": [{"name": "hf", **_HF_DAGGER, "cg_decay": decay, **options}],
+               "optimizer.lr": list(lrs)})
         for dataset in datasets
         for decay in CG_DECAYS
     ]  # fmt: skip
@@ -356,9 +351,7 @@ HF_MOMENTUM = Protocol(
             about="CURVES, HF-dag as in table1's quick budget at its better rate, one run per "
             "CG decay",
             base={
-                "task": "autoencoder",
-                "model": "curves",
-                "optimizer": "hf",
+                "task": {"name": "autoencoder", "dataset": "curves"},
                 "batch_size": 1000,
                 "steps": 400,
                 "eval_every": 50,
@@ -371,8 +364,7 @@ HF_MOMENTUM = Protocol(
         "paper": Budget(
             about="table1's paper HF-dag settings with each CG decay, on all three datasets",
             base={
-                "task": "autoencoder",
-                "optimizer": "hf",
+                "task.name": "autoencoder",
                 "batch_size": 2000,
                 "steps": 20_000,
                 "eval_every": 1000,

@@ -5,8 +5,9 @@ The registry is explicit: a task is available by name once it is listed in :data
 
 from inertia.tasks._autoencoder import DeepAutoencoder as DeepAutoencoder
 from inertia.tasks._base import AbstractTask as AbstractTask
-from inertia.tasks._base import NoOptions as NoOptions
 from inertia.tasks._base import Problem as Problem
+from inertia.tasks._base import RecurrentCellOptions as RecurrentCellOptions
+from inertia.tasks._base import TaskConfig as TaskConfig
 from inertia.tasks._citation import CitationClassification as CitationClassification
 from inertia.tasks._hopfield import HopfieldMemory as HopfieldMemory
 from inertia.tasks._hypergradient import (
@@ -42,9 +43,10 @@ __all__ = [
     "HyperparameterOptimization",
     "LongTermDependencies",
     "MnistClassification",
-    "NoOptions",
     "PennTreebank",
     "PolyphonicMusic",
     "Problem",
+    "RecurrentCellOptions",
+    "TaskConfig",
     "ToyRegression",
 ]

@@ -14,17 +14,18 @@ averaged over cases), computed from the logistic outputs where there are some.
 
 from __future__ import annotations
 
-import dataclasses
 import itertools
+from typing import Literal
 
 import torch
+from pydantic import Field
 from torch import Tensor, nn
 
 from inertia.data import load_curves, load_faces, load_mnist
 from inertia.init import sparse_init_
-from inertia.tasks._base import AbstractTask, Problem
+from inertia.tasks._base import AbstractTask, Problem, TaskConfig
 
-__all__ = ["ARCHITECTURES", "DeepAutoencoder", "autoencoder"]
+__all__ = ["ARCHITECTURES", "AutoencoderOptions", "DeepAutoencoder", "autoencoder"]
 
 ARCHITECTURES: dict[str, tuple[int, ...]] = {
     "curves": (784, 400, 200, 100, 50, 25, 6),
@@ -47,9 +48,9 @@ def autoencoder(encoder: tuple[int, ...]) -> nn.Sequential:
     return nn.Sequential(*layers)
 
 
-@dataclasses.dataclass(frozen=True)
-class AutoencoderOptions:
+class AutoencoderOptions(TaskConfig):
     """Attributes:
+    dataset: ``curves``, ``mnist`` or ``faces`` (Table 6's architecture for each).
     cases: use only the first N training cases (0 = all), for quick budgets.
     test_cases: evaluate the first N test cases (0 = no test evaluation, -1 = all); the
         papers report training error, and FACES has 62,100 test images.
@@ -57,17 +58,11 @@ class AutoencoderOptions:
         CURVES or FACES file is missing; otherwise a missing file is an error.
     """
 
-    cases: int = 0
-    test_cases: int = 10_000
+    name: Literal["autoencoder"] = "autoencoder"
+    dataset: Literal["curves", "mnist", "faces"] = "mnist"
+    cases: int = Field(0, ge=0)
+    test_cases: int = Field(10_000, ge=-1)
     synthetic_fallback: bool = True
-
-    def __post_init__(self) -> None:
-        if self.cases < 0:
-            raise ValueError(f"autoencoder option 'cases' must be >= 0, got {self.cases}")
-        if self.test_cases < -1:
-            raise ValueError(
-                f"autoencoder option 'test_cases' must be >= -1, got {self.test_cases}"
-            )
 
 
 def _logistic_sums(outputs: Tensor, targets: Tensor) -> dict[str, Tensor]:
@@ -92,7 +87,8 @@ def _squared_error_per_case(outputs: Tensor, targets: Tensor) -> Tensor:
 
 
 class DeepAutoencoder(AbstractTask):
-    """The CURVES, MNIST and FACES autoencoders; the model name picks the dataset.
+    """The CURVES, MNIST and FACES autoencoders; the ``dataset`` option picks the data and the
+    architecture.
 
     FACES pixels are standardized per pixel (zero mean, unit variance over the training set,
     the same shift and scale applied to the test set), our reading of H&S's Gaussian visible
@@ -101,14 +97,13 @@ class DeepAutoencoder(AbstractTask):
 
     name = "autoencoder"
     description = (
-        "deep autoencoders of Hinton & Salakhutdinov 2006 (Sutskever et al. Tables 1-3); "
-        "models: curves, mnist, faces"
+        "deep autoencoders of Hinton & Salakhutdinov 2006 (Sutskever et al. Tables 1-3) on "
+        "CURVES, MNIST or FACES"
     )
-    models = ("curves", "mnist", "faces", "default")
     Options = AutoencoderOptions
 
-    def build(self, model, options, generator, data_dir):  # type: ignore[no-untyped-def]
-        dataset = "mnist" if model == "default" else model
+    def build(self, options, generator, data_dir):  # type: ignore[no-untyped-def]
+        dataset = options.dataset
         if dataset == "mnist":
             train, _ = load_mnist("train", data_dir)
             test, _ = load_mnist("test", data_dir)

@@ -5,17 +5,23 @@ from __future__ import annotations
 import dataclasses
 from abc import ABC, abstractmethod
 from collections.abc import Callable
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import torch
+from pydantic import BaseModel, ConfigDict, model_validator
 from torch import Tensor, nn
 
-__all__ = ["AbstractTask", "NoOptions", "Problem", "check_recurrent_options"]
+__all__ = ["AbstractTask", "Problem", "RecurrentCellOptions", "TaskConfig"]
 
 
-@dataclasses.dataclass(frozen=True)
-class NoOptions:
-    """A task without task-specific options."""
+class TaskConfig(BaseModel):
+    """A task's section of a run config: its registry name and its typed options (each task
+    subclasses this with ``name: Literal["its-name"]`` and its fields). Unknown keys are
+    rejected; the values are frozen."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str
 
 
 @dataclasses.dataclass
@@ -77,20 +83,21 @@ class Problem:
 
 
 class AbstractTask(ABC):
-    """A registered task. Subclasses set the class attributes and implement :meth:`build`."""
+    """A registered task. Subclasses set the class attributes and implement :meth:`build`.
+
+    Attributes:
+        name: the registry name (the ``task.name`` of a run).
+        description: one line for ``inertia tasks``.
+        Options: the task's section of a run config, a :class:`TaskConfig` subclass.
+    """
 
     name: ClassVar[str]
     description: ClassVar[str]
-    models: ClassVar[tuple[str, ...]] = ("default",)
-    Options: ClassVar[type] = NoOptions
+    Options: ClassVar[type[TaskConfig]]
 
     @abstractmethod
     def build(
-        self,
-        model: str,
-        options: Any,
-        generator: torch.Generator,
-        data_dir: str | None,
+        self, options: TaskConfig, generator: torch.Generator, data_dir: str | None
     ) -> Problem:
         """Create the model (initialized with ``generator``) and load or generate the data.
 
@@ -98,18 +105,32 @@ class AbstractTask(ABC):
         """
 
 
-def check_recurrent_options(
-    task: str, cell: str, leak_low: float, leak_high: float, recurrent_radius: float
-) -> None:
-    """Reject leak options outside 0 <= low <= high < 1 (the α range of the leaky cells) and a
-    negative initial recurrent spectral radius (or any for the LSTM, which it does not apply to)."""
-    if not 0 <= leak_low <= leak_high < 1:
-        raise ValueError(
-            f"{task} options 'leak_low' <= 'leak_high' must lie in [0, 1), got {leak_low}, "
-            f"{leak_high}"
-        )
-    if recurrent_radius < 0 or (recurrent_radius > 0 and cell == "lstm"):
-        raise ValueError(
-            f"{task} option 'recurrent_radius' must be >= 0 (and 0 for the lstm cell), got "
-            f"{recurrent_radius}"
-        )
+class RecurrentCellOptions(TaskConfig):
+    """Options of the tasks whose model is a recurrent network of :mod:`inertia.nn` cells.
+
+    Attributes:
+        cell: the recurrent cell, one of ``inertia.nn.CELLS``.
+        leak_low, leak_high: the per-unit α range of the leaky cells (0 <= low <= high < 1).
+        recurrent_radius: rescale the initial hidden-to-hidden matrix to this spectral radius
+            (0: keep torch's uniform initialization, radius about 0.6 at 200 units; must be 0
+            for the LSTM).
+    """
+
+    cell: str = "tanh"
+    leak_low: float = 0.0
+    leak_high: float = 0.9
+    recurrent_radius: float = 0.0
+
+    @model_validator(mode="after")
+    def _recurrent(self) -> RecurrentCellOptions:
+        if not 0 <= self.leak_low <= self.leak_high < 1:
+            raise ValueError(
+                f"{self.name} options 'leak_low' <= 'leak_high' must lie in [0, 1), got "
+                f"{self.leak_low}, {self.leak_high}"
+            )
+        if self.recurrent_radius < 0 or (self.recurrent_radius > 0 and self.cell == "lstm"):
+            raise ValueError(
+                f"{self.name} option 'recurrent_radius' must be >= 0 (and 0 for the lstm cell), "
+                f"got {self.recurrent_radius}"
+            )
+        return self

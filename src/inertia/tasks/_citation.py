@@ -11,22 +11,24 @@ name picks the gradient method: ``bptt``, ``tbptt``, ``rbp``, ``cg_rbp``, ``neum
 
 from __future__ import annotations
 
-import dataclasses
+from typing import Literal
 
 import torch
+from pydantic import Field
 from torch import Tensor, nn
 
 from inertia.data import PLANETOID_DATASETS, load_planetoid
 from inertia.implicit import GRADIENT_METHODS
 from inertia.nn import GatedGraphNetwork, adjacency
-from inertia.tasks._base import AbstractTask, Problem
+from inertia.tasks._base import AbstractTask, Problem, TaskConfig
 
 __all__ = ["CitationClassification", "CitationOptions", "pca_features"]
 
 
-@dataclasses.dataclass(frozen=True)
-class CitationOptions:
+class CitationOptions(TaskConfig):
     """Attributes:
+    gradient: how the fixed point is differentiated, one of ``inertia.implicit.GRADIENT_METHODS``
+        (Liao et al. 2018: BPTT, TBPTT, RBP, CG-RBP, Neumann-RBP).
     dataset: ``cora``, ``citeseer`` or ``pubmed``.
     split: ``liao`` (a seeded random 1% / 49% / 50% split of the labeled nodes, Liao et al.)
         or ``planetoid`` (the standard 20 per class / 500 / 1000).
@@ -38,29 +40,15 @@ class CitationOptions:
     truncation: K of the gradient method (5 in the paper).
     """
 
-    dataset: str = "cora"
-    split: str = "liao"
-    split_seed: int = 0
-    pca: int = 64
-    hidden: int = 64
-    steps: int = 100
-    truncation: int = 5
-
-    def __post_init__(self) -> None:
-        if self.dataset not in PLANETOID_DATASETS:
-            raise ValueError(
-                f"citation option 'dataset' must be one of {PLANETOID_DATASETS}, "
-                f"got {self.dataset!r}"
-            )
-        if self.split not in ("liao", "planetoid"):
-            raise ValueError(
-                f"citation option 'split' must be 'liao' or 'planetoid', got {self.split!r}"
-            )
-        for key in ("hidden", "steps", "truncation"):
-            if getattr(self, key) < 1:
-                raise ValueError(f"citation option {key!r} must be >= 1, got {getattr(self, key)}")
-        if self.pca < 0:
-            raise ValueError(f"citation option 'pca' must be >= 0, got {self.pca}")
+    name: Literal["citation"] = "citation"
+    gradient: Literal[GRADIENT_METHODS] = "neumann_rbp"  # type: ignore[valid-type]
+    dataset: Literal[PLANETOID_DATASETS] = "cora"  # type: ignore[valid-type]
+    split: Literal["liao", "planetoid"] = "liao"
+    split_seed: int = Field(0, ge=0)
+    pca: int = Field(64, ge=0)
+    hidden: int = Field(64, ge=1)
+    steps: int = Field(100, ge=1)
+    truncation: int = Field(5, ge=1)
 
 
 def pca_features(features: Tensor, components: int) -> Tensor:
@@ -116,20 +104,19 @@ class CitationClassification(AbstractTask):
 
     name = "citation"
     description = (
-        "citation-network node classification with a recurrent GNN (Liao et al. 2018); "
-        "models: the gradient method, " + ", ".join(GRADIENT_METHODS)
+        "citation-network node classification with a recurrent GNN (Liao et al. 2018), "
+        "differentiated by BPTT, TBPTT or a recurrent back-propagation method"
     )
-    models = (*GRADIENT_METHODS, "default")
     Options = CitationOptions
 
-    def build(self, model, options, generator, data_dir):  # type: ignore[no-untyped-def]
+    def build(self, options, generator, data_dir):  # type: ignore[no-untyped-def]
         graph = load_planetoid(options.dataset, data_dir)
         features = pca_features(graph.features, options.pca) if options.pca else graph.features
         if options.split == "liao":
             train, _, test = graph.random_split(0.01, 0.49, options.split_seed)
         else:
             train, test = graph.train, graph.test
-        method = "neumann_rbp" if model == "default" else model
+        method = options.gradient
         network = GatedGraphNetwork(
             features.shape[1], options.hidden, graph.num_classes, steps=options.steps,
             gradient=method, truncation=options.truncation,

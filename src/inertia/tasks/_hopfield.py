@@ -12,22 +12,23 @@ The model name is the gradient method (``bptt``, ``tbptt``, ``rbp``, ``cg_rbp``,
 
 from __future__ import annotations
 
-import dataclasses
+from typing import Literal
 
 import torch
+from pydantic import Field
 from torch import Tensor
 
 from inertia.data import load_mnist
 from inertia.implicit import GRADIENT_METHODS
 from inertia.nn import HopfieldNetwork
-from inertia.tasks._base import AbstractTask, Problem
+from inertia.tasks._base import AbstractTask, Problem, TaskConfig
 
 __all__ = ["HopfieldMemory", "HopfieldOptions", "corrupt", "stored_digits"]
 
 
-@dataclasses.dataclass(frozen=True)
-class HopfieldOptions:
+class HopfieldOptions(TaskConfig):
     """Attributes:
+    gradient: how the fixed point is differentiated, one of ``inertia.implicit.GRADIENT_METHODS``.
     hidden: hidden units (1024).
     steps: forward steps (50).
     truncation: K (20).
@@ -35,23 +36,14 @@ class HopfieldOptions:
     corruption: fraction of each image's on-pixels switched off (0.5).
     """
 
-    hidden: int = 1024
-    steps: int = 50
-    truncation: int = 20
-    leak: float = 1.0
+    name: Literal["hopfield"] = "hopfield"
+    gradient: Literal[GRADIENT_METHODS] = "neumann_rbp"  # type: ignore[valid-type]
+    hidden: int = Field(1024, ge=1)
+    steps: int = Field(50, ge=1)
+    truncation: int = Field(20, ge=1)
+    leak: float = Field(1.0, gt=0, le=1)
     gain: float = 0.5
-    corruption: float = 0.5
-
-    def __post_init__(self) -> None:
-        for key in ("hidden", "steps", "truncation"):
-            if getattr(self, key) < 1:
-                raise ValueError(f"hopfield option {key!r} must be >= 1, got {getattr(self, key)}")
-        if not 0.0 <= self.corruption < 1.0:
-            raise ValueError(
-                f"hopfield option 'corruption' must be in [0, 1), got {self.corruption}"
-            )
-        if not 0.0 < self.leak <= 1.0:
-            raise ValueError(f"hopfield option 'leak' must be in (0, 1], got {self.leak}")
+    corruption: float = Field(0.5, ge=0, lt=1)
 
 
 def stored_digits(images: Tensor, labels: Tensor) -> Tensor:
@@ -84,13 +76,12 @@ class HopfieldMemory(AbstractTask):
 
     name = "hopfield"
     description = (
-        "Hopfield associative memory of 10 MNIST digits (Liao et al. 2018); models: the "
-        "gradient method, " + ", ".join(GRADIENT_METHODS)
+        "Hopfield associative memory of 10 MNIST digits (Liao et al. 2018), trained through "
+        "its dynamics by BPTT, TBPTT or a recurrent back-propagation method"
     )
-    models = (*GRADIENT_METHODS, "default")
     Options = HopfieldOptions
 
-    def build(self, model, options, generator, data_dir):  # type: ignore[no-untyped-def]
+    def build(self, options, generator, data_dir):  # type: ignore[no-untyped-def]
         images, labels = load_mnist("train", data_dir)
         clean = stored_digits(images, labels)
         train_inputs = corrupt(clean, options.corruption, generator)
@@ -98,7 +89,7 @@ class HopfieldMemory(AbstractTask):
         network = HopfieldNetwork(
             hidden=options.hidden, leak=options.leak, gain=options.gain, steps=options.steps,
             truncation=options.truncation,
-            gradient="neumann_rbp" if model == "default" else model,
+            gradient=options.gradient,
         )  # fmt: skip
         return Problem(
             model=network,

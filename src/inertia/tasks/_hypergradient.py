@@ -11,7 +11,7 @@ from the same initial weights (N(0, 1)·e⁻³, weights and biases) and the same
 (batch 200) at every meta-iteration. The meta-objective is the cross-entropy of the trained MLP
 on the 10,000 training images (lrjconan/RBP's choice) or on the 50,000 validation images; the
 hyperparameters (h_lr, h_mu) are the task's model parameters, trained by the runner's optimizer
-(Adam, lr 0.05, ×0.1 at meta-iteration 50 in the paper). The model name is the gradient method
+(Adam, lr 0.05, ×0.1 at meta-iteration 50 in the paper). The ``gradient`` option is the method
 of :class:`inertia.implicit.Unrolled` (``bptt``, ``tbptt``, ``rbp``, ``cg_rbp``,
 ``neumann_rbp``; K = 50).
 
@@ -30,26 +30,27 @@ the test images, and ``*_mean_lr``/``*_mean_momentum`` follow the hyperparameter
 
 from __future__ import annotations
 
-import dataclasses
 import itertools
 import math
 from typing import Literal
 
 import torch
+from pydantic import Field, model_validator
 from torch import Tensor, nn
 
 from inertia.data import load_mnist
 from inertia.implicit import GRADIENT_METHODS, Unrolled
-from inertia.tasks._base import AbstractTask, Problem
+from inertia.tasks._base import AbstractTask, Problem, TaskConfig
 
 __all__ = ["HypergradientOptions", "HyperparameterOptimization", "UnrolledTraining"]
 
 _SPLITS = {"train": 0, "validation": 1, "test": 2}
 
 
-@dataclasses.dataclass(frozen=True)
-class HypergradientOptions:
+class HypergradientOptions(TaskConfig):
     """Attributes:
+    gradient: the hypergradient method of :class:`inertia.implicit.Unrolled`, one of
+        ``inertia.implicit.GRADIENT_METHODS``.
     steps: T, inner SGD steps (100).
     batch: inner minibatch (200).
     truncation: K of ``tbptt`` and the RBP methods (50).
@@ -60,32 +61,27 @@ class HypergradientOptions:
     objective: the split whose cross-entropy is minimized, ``train`` or ``validation``.
     """
 
-    steps: int = 100
-    batch: int = 200
-    truncation: int = 50
-    width: int = 50
-    depth: int = 3
-    train_cases: int = 10_000
+    name: Literal["hypergradient"] = "hypergradient"
+    gradient: Literal[GRADIENT_METHODS] = "neumann_rbp"  # type: ignore[valid-type]
+    steps: int = Field(100, ge=1)
+    batch: int = Field(200, ge=1)
+    truncation: int = Field(50, ge=1)
+    width: int = Field(50, ge=1)
+    depth: int = Field(3, ge=1)
+    train_cases: int = Field(10_000, ge=1, lt=60_000)
     initial_log_lr: float = -1.0
     initial_momentum_logit: float = 0.0
     init_log_scale: float = -3.0
     objective: Literal["train", "validation"] = "train"
 
-    def __post_init__(self) -> None:
-        for key in ("steps", "batch", "truncation", "width", "depth"):
-            if getattr(self, key) < 1:
-                raise ValueError(
-                    f"hypergradient option {key!r} must be >= 1, got {getattr(self, key)}"
-                )
-        if not 1 <= self.train_cases < 60_000:
-            raise ValueError(
-                f"hypergradient option 'train_cases' must be in [1, 60000), got {self.train_cases}"
-            )
+    @model_validator(mode="after")
+    def _batch_fits(self) -> HypergradientOptions:
         if self.batch > self.train_cases:
             raise ValueError(
                 f"hypergradient option 'batch' ({self.batch}) exceeds train_cases "
                 f"({self.train_cases})"
             )
+        return self
 
 
 class UnrolledTraining(nn.Module):
@@ -219,12 +215,12 @@ class HyperparameterOptimization(AbstractTask):
     name = "hypergradient"
     description = (
         "hyperparameter optimization through 100 unrolled SGD-momentum steps of an MNIST MLP "
-        "(Liao et al. 2018); models: the gradient method, " + ", ".join(GRADIENT_METHODS)
+        "(Liao et al. 2018), hypergradients by BPTT, TBPTT or a recurrent back-propagation "
+        "method"
     )
-    models = (*GRADIENT_METHODS, "default")
     Options = HypergradientOptions
 
-    def build(self, model, options, generator, data_dir):  # type: ignore[no-untyped-def]
+    def build(self, options, generator, data_dir):  # type: ignore[no-untyped-def]
         images, labels = load_mnist("train", data_dir)
         test_images, test_labels = load_mnist("test", data_dir)
         cut = options.train_cases
@@ -246,7 +242,7 @@ class HyperparameterOptimization(AbstractTask):
             [labels[:cut].clone(), labels[cut:].clone(), test_labels],
             order,
             initial,
-            gradient="neumann_rbp" if model == "default" else model,
+            gradient=options.gradient,
             truncation=options.truncation,
             initial_log_lr=options.initial_log_lr,
             initial_momentum_logit=options.initial_momentum_logit,

@@ -4,21 +4,23 @@ Each minibatch is a fresh draw of sequences (:mod:`inertia.data._long_term`); th
 measured on a fixed sample of ``eval_cases`` sequences of the same distribution, drawn from the
 run's seed (so every model and optimizer of one seed is scored on the same sequences).
 
-Models (the ``model`` of a run): the cells of :class:`inertia.nn.RecurrentNetwork` (``tanh``, the
-paper's; ``relu``, ``leaky-tanh``, ``leaky-relu``; ``lstm``, the baseline) and ``biases``, Table
-5's baseline that learns only the output biases (output weights zero and frozen).
+Models (the ``cell`` option): the cells of :class:`inertia.nn.RecurrentNetwork` (``tanh``, the
+paper's; ``relu``, ``leaky-tanh``, ``leaky-relu``; ``lstm``, the baseline); with
+``output_biases_only``, Table 5's baseline that learns only the output biases (output weights
+zero and frozen).
 """
 
 from __future__ import annotations
 
-import dataclasses
+from typing import Literal
 
 import torch
+from pydantic import Field
 from torch import Tensor
 
 from inertia.data import LONG_TERM_PROBLEMS, LongTermProblem
 from inertia.nn import CELLS, RecurrentNetwork
-from inertia.tasks._base import AbstractTask, Problem
+from inertia.tasks._base import AbstractTask, Problem, TaskConfig
 
 __all__ = ["INPUT_SCALES", "LongTermDependencies", "LongTermOptions"]
 
@@ -40,11 +42,14 @@ INPUT_SCALES: dict[str, float] = {
 _EVALUATION_CHUNK = 500
 
 
-@dataclasses.dataclass(frozen=True)
-class LongTermOptions:
+class LongTermOptions(TaskConfig):
     """Attributes:
     problem: one of ``inertia.data.LONG_TERM_PROBLEMS``.
     length: T, the minimum sequence length (the gap, for memorization).
+    cell: the recurrent cell of :class:`inertia.nn.RecurrentNetwork` (``tanh``, the paper's;
+        ``relu``, ``leaky-tanh``, ``leaky-relu``; ``lstm``, the baseline).
+    output_biases_only: Table 5's "biases" baseline: learn only the output biases (the output
+        weights zero and frozen).
     hidden: hidden units (100 in the paper).
     initialization: ``echo-state`` (Table 4) or ``small-random`` (every weight N(0, std²)).
     input_scale: input-to-hidden scale of the echo-state initialization (0 = Table 4's value
@@ -54,38 +59,17 @@ class LongTermOptions:
     eval_cases: sequences in the fixed sample on which the error is measured.
     """
 
-    problem: str = "addition"
-    length: int = 80
-    hidden: int = 100
-    initialization: str = "echo-state"
-    input_scale: float = 0.0
-    small_random_std: float = 0.01
+    name: Literal["long-term"] = "long-term"
+    problem: Literal[tuple(LONG_TERM_PROBLEMS)] = "addition"  # type: ignore[valid-type]
+    length: int = Field(80, ge=10)
+    cell: Literal[CELLS] = "tanh"  # type: ignore[valid-type]
+    output_biases_only: bool = False
+    hidden: int = Field(100, ge=1)
+    initialization: Literal["echo-state", "small-random"] = "echo-state"
+    input_scale: float = Field(0.0, ge=0)
+    small_random_std: float = Field(0.01, gt=0)
     centering: bool = True
-    eval_cases: int = 2000
-
-    def __post_init__(self) -> None:
-        if self.problem not in LONG_TERM_PROBLEMS:
-            raise ValueError(
-                f"long-term option 'problem' must be one of {sorted(LONG_TERM_PROBLEMS)}, "
-                f"got {self.problem!r}"
-            )
-        checks = [
-            ("length", self.length >= 10, ">= 10"),
-            ("hidden", self.hidden >= 1, ">= 1"),
-            ("input_scale", self.input_scale >= 0, ">= 0 (0 = Table 4's value)"),
-            ("small_random_std", self.small_random_std > 0, "> 0"),
-            ("eval_cases", self.eval_cases >= 1, ">= 1"),
-        ]
-        for key, ok, requirement in checks:
-            if not ok:
-                raise ValueError(
-                    f"long-term option {key!r} must be {requirement}, got {getattr(self, key)!r}"
-                )
-        if self.initialization not in ("echo-state", "small-random"):
-            raise ValueError(
-                "long-term option 'initialization' must be 'echo-state' or 'small-random', "
-                f"got {self.initialization!r}"
-            )
+    eval_cases: int = Field(2000, ge=1)
 
 
 def _seed(generator: torch.Generator) -> int:
@@ -109,19 +93,18 @@ class LongTermDependencies(AbstractTask):
 
     name = "long-term"
     description = (
-        "RNNs on the long-term-dependency problems (Sutskever et al. Tables 4-5); models: "
-        + ", ".join((*CELLS, "biases"))
+        "RNNs on the long-term-dependency problems (Sutskever et al. Tables 4-5): "
+        + ", ".join(sorted(LONG_TERM_PROBLEMS))
     )
-    models = (*CELLS, "biases", "default")
     Options = LongTermOptions
 
-    def build(self, model, options, generator, data_dir):  # type: ignore[no-untyped-def]
+    def build(self, options, generator, data_dir):  # type: ignore[no-untyped-def]
         problem = LONG_TERM_PROBLEMS[options.problem]
         length = options.length
         evaluation_seed, statistics_seed = _seed(generator), _seed(generator)
         statistics = torch.Generator().manual_seed(statistics_seed)
         shift = problem.input_mean(length, statistics) if options.centering else None
-        cell = "tanh" if model in ("default", "biases") else model
+        cell = options.cell
         network = RecurrentNetwork(
             problem.input_size(length),
             options.hidden,
@@ -140,7 +123,7 @@ class LongTermDependencies(AbstractTask):
                 network.center_outputs_(problem.average_output(length, statistics))
             else:
                 network.output.bias.zero_()
-            if model == "biases":
+            if options.output_biases_only:
                 network.output.weight.zero_()
                 for name, parameter in network.named_parameters():
                     parameter.requires_grad_(name == "output.bias")

@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from torch import Tensor, nn
 
 from inertia.data import load_mnist
-from inertia.tasks._base import AbstractTask, Problem
+from inertia.tasks._base import AbstractTask, Problem, TaskConfig
 
-__all__ = ["MnistClassification", "lenet5", "mlp"]
+__all__ = ["MnistClassification", "MnistClassificationOptions", "lenet5", "mlp"]
+
+
+class MnistClassificationOptions(TaskConfig):
+    """Attributes:
+    network: ``mlp`` (784-300-100-10, ReLU) or ``lenet5`` (a LeNet-5-style convnet).
+    """
+
+    name: Literal["mnist-classification"] = "mnist-classification"
+    network: Literal["mlp", "lenet5"] = "mlp"
 
 
 def mlp() -> nn.Module:
@@ -47,13 +58,13 @@ class MnistClassification(AbstractTask):
     """Softmax classification of the 60,000 MNIST training digits; test error on the 10,000."""
 
     name = "mnist-classification"
-    description = "MNIST digits, softmax + cross-entropy; models: mlp (784-300-100-10), lenet5"
-    models = ("mlp", "lenet5", "default")
+    description = "MNIST digits, softmax + cross-entropy; an MLP (784-300-100-10) or LeNet-5"
+    Options = MnistClassificationOptions
 
-    def build(self, model, options, generator, data_dir):  # type: ignore[no-untyped-def]
+    def build(self, options, generator, data_dir):  # type: ignore[no-untyped-def]
         train_images, train_labels = load_mnist("train", data_dir or None)
         test_images, test_labels = load_mnist("test", data_dir or None)
-        network = lenet5() if model == "lenet5" else mlp()
+        network = lenet5() if options.network == "lenet5" else mlp()
         return Problem(
             model=network,
             train_inputs=train_images,

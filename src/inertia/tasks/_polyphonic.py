@@ -22,62 +22,44 @@ cell and its sizes are options (:class:`inertia.nn.PolyphonicRNN`).
 
 from __future__ import annotations
 
-import dataclasses
+from typing import Literal
 
 import torch
+from pydantic import Field
 from torch import Tensor
 
 from inertia.data import MUSIC_DATASETS, load_music
 from inertia.nn import CELLS, PolyphonicRNN
-from inertia.tasks._base import AbstractTask, Problem, check_recurrent_options
+from inertia.tasks._base import AbstractTask, Problem, RecurrentCellOptions
 
 __all__ = ["PolyphonicMusic", "PolyphonicOptions", "chunk_sequences", "group_sequences"]
 
 _GROUP_FRAMES = 20_000  # padded frames per evaluation group
 
 
-@dataclasses.dataclass(frozen=True)
-class PolyphonicOptions:
-    """Attributes:
+class PolyphonicOptions(RecurrentCellOptions):
+    """Attributes (and those of :class:`RecurrentCellOptions`: cell, leak_low, leak_high,
+    recurrent_radius):
+    output: the output model: ``logistic`` (independent notes), ``nade`` (RNN-NADE) or ``rbm``
+        (RNN-RBM).
     dataset: ``jsb``, ``nottingham``, ``musedata`` or ``piano-midi``.
     hidden: recurrent units (200).
     nade_hidden: the NADE's hidden units (100).
     rbm_hidden: the RBM's hidden units (10; the likelihood is exact up to 12, above that an
         AIS estimate).
     cd_steps: k of the RBM's CD-k training (10).
-    cell: recurrent cell, one of ``inertia.nn.CELLS``.
-    leak_low, leak_high: the per-unit α range of the leaky cells.
-    recurrent_radius: rescale the initial hidden-to-hidden matrix to this spectral radius (0:
-        keep torch's uniform initialization, radius about 0.6 at 200 units).
     chunk: steps per training subsequence (100).
     """
 
-    dataset: str = "jsb"
-    hidden: int = 200
-    nade_hidden: int = 100
-    rbm_hidden: int = 10
-    cd_steps: int = 10
-    cell: str = "tanh"
-    leak_low: float = 0.0
-    leak_high: float = 0.9
-    recurrent_radius: float = 0.0
-    chunk: int = 100
-
-    def __post_init__(self) -> None:
-        if self.dataset not in MUSIC_DATASETS:
-            raise ValueError(
-                f"polyphonic option 'dataset' must be one of {MUSIC_DATASETS}, got {self.dataset!r}"
-            )
-        if self.cell not in CELLS:
-            raise ValueError(f"polyphonic option 'cell' must be one of {CELLS}, got {self.cell!r}")
-        for key in ("hidden", "nade_hidden", "rbm_hidden", "cd_steps", "chunk"):
-            if getattr(self, key) < 1:
-                raise ValueError(
-                    f"polyphonic option {key!r} must be >= 1, got {getattr(self, key)}"
-                )
-        check_recurrent_options(
-            "polyphonic", self.cell, self.leak_low, self.leak_high, self.recurrent_radius
-        )
+    name: Literal["polyphonic"] = "polyphonic"
+    output: Literal["logistic", "nade", "rbm"] = "logistic"
+    dataset: Literal[MUSIC_DATASETS] = "jsb"  # type: ignore[valid-type]
+    cell: Literal[CELLS] = "tanh"  # type: ignore[valid-type]
+    hidden: int = Field(200, ge=1)
+    nade_hidden: int = Field(100, ge=1)
+    rbm_hidden: int = Field(10, ge=1)
+    cd_steps: int = Field(10, ge=1)
+    chunk: int = Field(100, ge=1)
 
 
 def _shifted(roll: Tensor) -> Tensor:
@@ -173,13 +155,11 @@ class PolyphonicMusic(AbstractTask):
     name = "polyphonic"
     description = (
         "polyphonic music (JSB, Nottingham, MuseData, Piano-midi.de) next-frame NLL per step "
-        "(Bengio et al. 2012); models: logistic (independent notes), nade (RNN-NADE), rbm "
-        "(RNN-RBM)"
+        "(Bengio et al. 2012) with independent-logistic, RNN-NADE or RNN-RBM outputs"
     )
-    models = ("logistic", "nade", "rbm", "default")
     Options = PolyphonicOptions
 
-    def build(self, model, options, generator, data_dir):  # type: ignore[no-untyped-def]
+    def build(self, options, generator, data_dir):  # type: ignore[no-untyped-def]
         train_rolls = load_music(options.dataset, "train", data_dir)
         inputs, targets = chunk_sequences(train_rolls, options.chunk)
         valid_inputs, valid_targets = group_sequences(
@@ -189,7 +169,7 @@ class PolyphonicMusic(AbstractTask):
         network = PolyphonicRNN(
             notes=inputs.shape[-1],
             hidden_size=options.hidden,
-            output_model="logistic" if model == "default" else model,
+            output_model=options.output,
             nade_hidden=options.nade_hidden,
             rbm_hidden=options.rbm_hidden,
             cd_steps=options.cd_steps,

@@ -11,66 +11,46 @@ so that the runner's per-case averages are per token:
 - ``loss``: cross-entropy per token in nats; ``error``: the same in bits (bits per character
   at the character level); ``perplexity`` = exp(loss) (the word-level figure).
 
-The model name is unused (``default``); the recurrent cell is an option.
+The recurrent cell is an option (``cell``).
 """
 
 from __future__ import annotations
 
-import dataclasses
 import math
+from typing import Literal
 
 import torch
+from pydantic import Field
 from torch import Tensor
 from torch.nn import functional
 
 from inertia.data import EOS, load_ptb
 from inertia.nn import CELLS, LanguageRNN
-from inertia.tasks._base import AbstractTask, Problem, check_recurrent_options
+from inertia.tasks._base import AbstractTask, Problem, RecurrentCellOptions
 
 __all__ = ["PennTreebank", "TextOptions", "scored_windows", "training_windows"]
 
 
-@dataclasses.dataclass(frozen=True)
-class TextOptions:
-    """Attributes:
+class TextOptions(RecurrentCellOptions):
+    """Attributes (and those of :class:`RecurrentCellOptions`: cell, leak_low, leak_high,
+    recurrent_radius):
     level: ``char`` or ``word``.
     hidden: recurrent units (200).
     embedding: input-layer width (0: min(vocabulary, hidden)).
-    cell: the recurrent cell, one of ``inertia.nn.CELLS``.
-    leak_low, leak_high: α range of the leaky cells.
-    recurrent_radius: rescale the initial hidden-to-hidden matrix to this spectral radius (0:
-        keep torch's uniform initialization, radius about 0.6 at 200 units).
     chunk: tokens per training window and scored tokens per evaluation window (100).
     context: unscored tokens before each evaluation window (100).
     train_evaluation_tokens: training tokens on which ``train_*`` metrics are measured (0: all;
         the word-level softmax makes a full pass over 929k tokens slow on a CPU).
     """
 
-    level: str = "char"
-    hidden: int = 200
-    embedding: int = 0
-    cell: str = "tanh"
-    leak_low: float = 0.0
-    leak_high: float = 0.9
-    recurrent_radius: float = 0.0
-    chunk: int = 100
-    context: int = 100
-    train_evaluation_tokens: int = 0
-
-    def __post_init__(self) -> None:
-        if self.level not in ("char", "word"):
-            raise ValueError(f"ptb option 'level' must be 'char' or 'word', got {self.level!r}")
-        if self.cell not in CELLS:
-            raise ValueError(f"ptb option 'cell' must be one of {CELLS}, got {self.cell!r}")
-        for key, minimum in (("hidden", 1), ("embedding", 0), ("chunk", 1), ("context", 0),
-                             ("train_evaluation_tokens", 0)):  # fmt: skip
-            if getattr(self, key) < minimum:
-                raise ValueError(
-                    f"ptb option {key!r} must be >= {minimum}, got {getattr(self, key)}"
-                )
-        check_recurrent_options(
-            "ptb", self.cell, self.leak_low, self.leak_high, self.recurrent_radius
-        )
+    name: Literal["ptb"] = "ptb"
+    level: Literal["char", "word"] = "char"
+    cell: Literal[CELLS] = "tanh"  # type: ignore[valid-type]
+    hidden: int = Field(200, ge=1)
+    embedding: int = Field(0, ge=0)
+    chunk: int = Field(100, ge=1)
+    context: int = Field(100, ge=0)
+    train_evaluation_tokens: int = Field(0, ge=0)
 
 
 def _targets(ids: Tensor, weights: Tensor) -> Tensor:
@@ -135,7 +115,7 @@ class PennTreebank(AbstractTask):
     )
     Options = TextOptions
 
-    def build(self, model, options, generator, data_dir):  # type: ignore[no-untyped-def]
+    def build(self, options, generator, data_dir):  # type: ignore[no-untyped-def]
         splits = {split: load_ptb(options.level, split, data_dir)
                   for split in ("train", "valid", "test")}  # fmt: skip
         vocabulary = splits["train"].vocabulary

@@ -2,32 +2,28 @@
 
 from __future__ import annotations
 
-import dataclasses
+from typing import Literal
 
 import torch
+from pydantic import Field
 from torch import Tensor, nn
 
-from inertia.tasks._base import AbstractTask, Problem
+from inertia.tasks._base import AbstractTask, Problem, TaskConfig
 
-__all__ = ["ToyRegression"]
+__all__ = ["ToyRegression", "ToyRegressionOptions"]
 
 
-@dataclasses.dataclass(frozen=True)
-class ToyRegressionOptions:
+class ToyRegressionOptions(TaskConfig):
     """Attributes:
     cases: number of training cases.
     inputs: input dimension.
     hidden: width of the two tanh hidden layers.
     """
 
-    cases: int = 1024
-    inputs: int = 8
-    hidden: int = 32
-
-    def __post_init__(self) -> None:
-        for key in ("cases", "inputs", "hidden"):
-            if getattr(self, key) < 1:
-                raise ValueError(f"toy-regression option {key!r} must be >= 1")
+    name: Literal["toy-regression"] = "toy-regression"
+    cases: int = Field(1024, ge=1)
+    inputs: int = Field(8, ge=1)
+    hidden: int = Field(32, ge=1)
 
 
 def _squared_error_sums(outputs: Tensor, targets: Tensor) -> dict[str, Tensor]:
@@ -45,7 +41,7 @@ class ToyRegression(AbstractTask):
     description = "synthetic regression with a small tanh MLP (no data files; for tests)"
     Options = ToyRegressionOptions
 
-    def build(self, model, options, generator, data_dir):  # type: ignore[no-untyped-def]
+    def build(self, options, generator, data_dir):  # type: ignore[no-untyped-def]
         data_generator = torch.Generator().manual_seed(1234)
         x = torch.randn(options.cases, options.inputs, generator=data_generator)
         w = torch.randn(options.inputs, 2, generator=data_generator) / options.inputs**0.5

@@ -1,0 +1,61 @@
+"""Run settings as inertia 0.1 wrote them (one flat mapping with ``model``, ``task_options`` and
+``optimizer_options``), translated into today's sections, so that sweeps, run folders and
+results written before the typed configuration still count (``inertia migrate``)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+__all__ = ["is_legacy", "upgrade_config"]
+
+# What the 0.1 ``model`` key chose, per task: the task option it became.
+_MODEL_OPTION = {
+    "autoencoder": "dataset",
+    "citation": "gradient",
+    "hopfield": "gradient",
+    "hypergradient": "gradient",
+    "long-term": "cell",
+    "mnist-classification": "network",
+    "polyphonic": "output",
+}
+_OPTIMIZER_KEYS = ("lr", "lr_decay_steps", "lr_decay_factor", "weight_decay")
+_MOMENTUM_KEYS = ("momentum", "momentum_schedule", "momentum_period", "finetune_steps")
+_RUN_KEYS = (
+    "init", "init_scale", "clip_grad_norm", "batch_size", "steps", "seed", "eval_every",
+    "checkpoint_every", "precision", "device", "cuda_graphs", "divergence_factor", "data_dir",
+)  # fmt: skip
+
+
+def is_legacy(config: Mapping[str, Any]) -> bool:
+    """Whether a settings mapping is in the 0.1 form (sections given flat)."""
+    legacy_keys = {"model", "task_options", "optimizer_options", "lr", "momentum"}
+    return bool(legacy_keys & set(config)) or isinstance(config.get("optimizer"), str)
+
+
+def upgrade_config(old: Mapping[str, Any]) -> dict[str, Any]:
+    """The 0.1 settings ``old`` (a run's overrides or its whole config) as today's nested
+    mapping; keys absent from ``old`` stay absent, so a run's key translates to its new key.
+
+    Settings that had no effect are dropped: momentum settings of ``sgd`` and ``adam`` runs
+    (0.1 ran SGD as CM with μ = 0 and Adam with torch's β whatever they said).
+    """
+    task_name = old.get("task", "toy-regression")
+    task: dict[str, Any] = {"name": task_name, **old.get("task_options", {})}
+    model = old.get("model", "default")
+    if model != "default":
+        if task_name == "long-term" and model == "biases":
+            task["output_biases_only"] = True
+        elif task_name in _MODEL_OPTION:
+            task[_MODEL_OPTION[task_name]] = model
+        else:
+            raise ValueError(f"task {task_name!r} had no model {model!r}")
+    optimizer_name = old.get("optimizer", "nag")
+    optimizer: dict[str, Any] = {"name": optimizer_name}
+    keys = _OPTIMIZER_KEYS + (_MOMENTUM_KEYS if optimizer_name in ("cm", "nag") else ())
+    optimizer.update({key: old[key] for key in keys if key in old})
+    optimizer.update(old.get("optimizer_options", {}))
+    if optimizer_name == "hf" and "lr" not in optimizer:
+        optimizer["lr"] = 0.01  # 0.1's default rate, where today's HF default is 1
+    new = {key: old[key] for key in _RUN_KEYS if key in old}
+    return {"task": task, "optimizer": optimizer, **new}

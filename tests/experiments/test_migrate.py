@@ -1,0 +1,81 @@
+"""``inertia migrate``: a sweep written by inertia 0.1 (flat run settings) keeps its completed
+runs and resumes its unfinished ones under today's run keys."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+
+import optuna
+
+from inertia.cli import main
+from inertia.experiments import (
+    SweepSettings,
+    cell_folder,
+    cell_key,
+    completed_results,
+    default_storage,
+    migrate_store,
+    open_study,
+    run_sweep,
+)
+from inertia.experiments._legacy import upgrade_config
+from inertia.protocols import PROTOCOLS
+
+TOY = PROTOCOLS["toy"]
+RUN_KEYS = Path(__file__).parents[1] / "protocols" / "run_keys.json.gz"
+
+
+def legacy_keys() -> list[str]:
+    with gzip.open(RUN_KEYS, "rt") as file:
+        return list(json.load(file)["toy/quick"])
+
+
+def test_a_0_1_sweep_keeps_its_finished_runs_and_resumes_the_rest(tmp_path, capsys):
+    settings = SweepSettings(storage=default_storage(tmp_path), runs_dir=str(tmp_path),
+                             progress=False, heartbeat_s=1, grace_s=3)  # fmt: skip
+    old_keys = legacy_keys()
+    old_config = {**json.loads(old_keys[0]), "lr_decay_steps": [], "model": "default"}
+    storage = optuna.storages.RDBStorage(settings.storage)
+    old_study = optuna.create_study(study_name="toy-quick", storage=storage)
+    result = {"config": old_config, "status": "completed", "final": {"train_error": 0.123},
+              "curve": [], "diverged_at": None, "steps_done": 100, "error_name": "error",
+              "wall_time_s": 1.0, "updates_per_s": 1.0, "peak_memory_mb": 1.0,
+              "environment": {}}  # fmt: skip
+    old_study.add_trial(
+        optuna.trial.create_trial(
+            params={"cell": old_keys[0]},
+            distributions={"cell": optuna.distributions.CategoricalDistribution(old_keys)},
+            value=0.123,
+            user_attrs={"result": result},
+        )
+    )
+    old_study.add_trial(  # a run killed mid-way: its trial failed, its checkpoint is on disk
+        optuna.trial.create_trial(
+            params={"cell": old_keys[1]},
+            distributions={"cell": optuna.distributions.CategoricalDistribution(old_keys)},
+            state=optuna.trial.TrialState.FAIL,
+        )
+    )
+    unfinished = tmp_path / "toy-quick" / cell_folder(old_keys[1])
+    unfinished.mkdir(parents=True)
+    (unfinished / "marker").write_text("checkpoint would be here")
+
+    assert main(["migrate", "--runs-dir", str(tmp_path)]) == 0
+    assert "1 completed runs carried over, 1 run folders renamed" in capsys.readouterr().out
+    new_key = cell_key(upgrade_config(json.loads(old_keys[0])))
+    results = completed_results(open_study(TOY, "quick", settings))
+    assert list(results) == [new_key]
+    assert results[new_key].config["optimizer"]["name"] == "nag"  # translated
+    assert results[new_key].final["train_error"] == 0.123
+    moved = tmp_path / "toy-quick" / cell_folder(cell_key(upgrade_config(json.loads(old_keys[1]))))
+    assert (moved / "marker").exists()
+    backup = optuna.load_study(study_name="toy-quick@0.1", storage=settings.storage)
+    assert len(backup.trials) == 2
+
+    assert migrate_store({"toy": TOY}, settings)[0].skipped == "migrated before"
+    status = run_sweep(TOY, "quick", settings)  # the finished run is not trained again
+    assert status.done
+    study = open_study(TOY, "quick", settings)
+    assert len([t for t in study.trials if t.state.name == "COMPLETE"]) == 4
