@@ -19,10 +19,12 @@ from inertia.experiments import RunConfig, prepare, train
 TARGET_RATIO = 0.95
 CASES = {
     "toy-regression (8-32-32-1 tanh, batch 64)": RunConfig(
-        task="toy-regression", batch_size=64, lr=0.01, momentum=0.9
+        task="toy-regression", batch_size=64, optimizer={"name": "nag", "lr": 0.01}
     ),
     "mnist-classification mlp (784-300-100-10, batch 200)": RunConfig(
-        task="mnist-classification", model="mlp", batch_size=200, lr=0.01, momentum=0.9
+        task={"name": "mnist-classification", "network": "mlp"},
+        batch_size=200,
+        optimizer={"name": "nag", "lr": 0.01},
     ),
 }
 
@@ -33,7 +35,7 @@ def bare_loop_updates_per_s(config: RunConfig, steps: int) -> float:
 
     prepared = prepare(config)
     model, optimizer, problem = prepared.model, prepared.optimizer, prepared.problem
-    inputs, targets = prepared.inputs, prepared.targets
+    inputs, targets = prepared.problem.batches.inputs, prepared.problem.batches.targets
     generator = torch.Generator().manual_seed(config.seed)
     cases, batch_size = inputs.shape[0], config.batch_size
     permutation, position = torch.randperm(cases, generator=generator), 0

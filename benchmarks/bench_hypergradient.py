@@ -31,11 +31,11 @@ def _task(method: str, steps: int, truncation: int, data_dir: str | None):
     from inertia.tasks import HyperparameterOptimization
     from inertia.tasks._hypergradient import HypergradientOptions
 
-    options = HypergradientOptions(steps=steps, truncation=truncation)
+    options = HypergradientOptions(gradient=method, steps=steps, truncation=truncation)
     problem = HyperparameterOptimization().build(
-        method, options, torch.Generator().manual_seed(0), data_dir
+        options, torch.Generator().manual_seed(0), data_dir
     )
-    return problem.model, problem.train_inputs
+    return problem.model, options.objective
 
 
 def _measure(method: str, steps: int, truncation: int, repeats: int, data_dir: str | None) -> dict:
@@ -50,7 +50,7 @@ def _measure(method: str, steps: int, truncation: int, repeats: int, data_dir: s
     def hypergradient() -> None:
         model.zero_grad(set_to_none=True)
         with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
-            loss = model(objective)[0, 0]
+            loss = model(objective)[0]
         loss.backward()
 
     hypergradient()  # warm-up

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import os
@@ -153,20 +154,23 @@ def test_divergence_is_recorded_not_raised(tmp_path, lr):
     assert json.loads((tmp_path / "result.json").read_text())["status"] == "diverged"
 
 
-def test_gradient_clipping_bounds_each_update():
-    clip, lr = 1e-6, 0.1
-    cfg = config(optimizer={"name": "sgd", "lr": lr}, clip_grad_norm=clip, steps=10)
-    before = [p.detach().clone() for p in prepare(cfg).model.parameters()]
-    train(cfg, None)
-    after = [p.detach() for p in prepare(cfg).model.parameters()]
-    assert all(torch.equal(a, b) for a, b in zip(before, after))  # prepare() is deterministic
-    prepared = prepare(cfg)
-    batch = prepared.inputs[:64]
-    loss = prepared.problem.loss(prepared.model(batch), prepared.targets[:64])
-    loss.backward()
-    torch.nn.utils.clip_grad_norm_(prepared.model.parameters(), clip)
-    norm = torch.sqrt(sum((p.grad**2).sum() for p in prepared.model.parameters()))
-    assert norm.item() == pytest.approx(clip, rel=1e-4)
+@pytest.mark.parametrize("clip", [0.0, 1e-3])
+def test_gradient_clipping_bounds_each_update(tmp_path, clip):
+    """Plain SGD moves θ by lr times the (clipped) gradient: with clipping every update of the
+    trainer has length exactly lr * clip (the toy gradients are far longer), without it not."""
+    lr = 0.1
+    states = [[p.detach().clone() for p in prepare(config(optimizer="sgd")).model.parameters()]]
+    for steps in (1, 2, 3):
+        run = config(optimizer={"name": "sgd", "lr": lr}, clip_grad_norm=clip, steps=steps,
+                     checkpoint_every=0)  # fmt: skip
+        train(run, tmp_path / str(steps))
+        states.append(list(final_state(tmp_path / str(steps)).values()))
+    for before, after in itertools.pairwise(states):
+        length = torch.sqrt(sum(((a - b) ** 2).sum() for a, b in zip(after, before)))
+        if clip:
+            assert length.item() == pytest.approx(lr * clip, rel=1e-3)
+        else:
+            assert length.item() > 100 * lr * 1e-3
 
 
 def test_lr_decay_steps_scale_the_rate_from_each_milestone(tmp_path):
@@ -252,15 +256,17 @@ def test_cuda_graphs_follow_the_eager_trajectory(tmp_path):
 def test_evaluation_batch_and_training_subset():
     prepared = prepare(config())
     full = evaluate(prepared)
-    prepared.problem.evaluation_batch = 7  # batching must not change any average
+    evaluation = prepared.problem.evaluation
+    evaluation.batch_size = 7  # batching must not change any average
     batched = evaluate(prepared)
     assert batched.keys() == full.keys()
     for key, value in full.items():
         assert batched[key] == pytest.approx(value, rel=1e-6)
-    prepared.problem.train_evaluation_cases = 10
+    evaluation.train_cases = 10
     subset = evaluate(prepared)
+    inputs, targets = evaluation.splits["train"]
     with torch.no_grad():
-        outputs = prepared.model(prepared.inputs[:10])
-        by_hand = prepared.problem.metrics(outputs, prepared.targets[:10])
+        outputs = prepared.model(inputs[:10])
+        by_hand = evaluation.metrics(outputs, targets[:10])
     assert subset["train_error"] == pytest.approx(float(by_hand["error"]) / 10, rel=1e-6)
     assert subset["train_error"] != pytest.approx(full["train_error"], rel=1e-6)

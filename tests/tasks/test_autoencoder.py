@@ -33,7 +33,7 @@ def test_mnist_autoencoder_loss_metric_and_sparse_init(shared_data):
     first = prepared.model[0].weight
     assert ((first != 0).sum(dim=1) == 15).all()  # SI by default
     assert (prepared.model[0].bias == 0).all()
-    batch = prepared.inputs[:32]
+    batch = prepared.problem.batches.inputs[:32]
     outputs = prepared.model(batch)
     loss = prepared.problem.loss(outputs, batch)
     expected = (
@@ -44,7 +44,7 @@ def test_mnist_autoencoder_loss_metric_and_sparse_init(shared_data):
         / 32
     )
     torch.testing.assert_close(loss, expected, rtol=1e-4, atol=1e-3)
-    error = prepared.problem.metrics(outputs, batch)["error"]
+    error = prepared.problem.evaluation.metrics(outputs, batch)["error"]
     torch.testing.assert_close(error, (torch.sigmoid(outputs) - batch).pow(2).sum())
 
 

@@ -27,12 +27,13 @@ def test_citation_problem_masks_targets_to_the_split(shared_data):
         gradient="tbptt", dataset="cora", split="planetoid", pca=16, hidden=8, steps=5
     )
     problem = TASKS["citation"].build(options, torch.Generator().manual_seed(0), str(shared_data))
-    assert problem.train_inputs.shape == (1, 2708, 16)
-    assert int((problem.train_targets >= 0).sum()) == 140
-    assert int((problem.test_targets >= 0).sum()) == 1000
-    logits = problem.model(problem.train_inputs)
+    (inputs, train_targets), (_, test_targets) = problem.evaluation.splits.values()
+    assert inputs.shape == (1, 2708, 16)
+    assert int((train_targets >= 0).sum()) == 140
+    assert int((test_targets >= 0).sum()) == 1000
+    logits = problem.model(inputs)
     assert logits.shape == (1, 2708, 7)
-    metrics = problem.metrics(logits, problem.train_targets)
+    metrics = problem.evaluation.metrics(logits, train_targets)
     assert 0.0 <= float(metrics["error"]) <= 1.0
     assert problem.model.network.propagation.gradient == "tbptt"
 

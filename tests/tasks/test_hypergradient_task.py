@@ -36,8 +36,15 @@ def test_splits_follow_maclaurin_and_the_order_covers_epochs(shared_data):
     assert model.order.shape == (5, 50)  # steps - 1 minibatches; the last step uses all 500
     epoch = model.order[:5].reshape(-1)  # 10 minibatches per epoch: no repeats within one
     assert len(set(epoch.tolist())) == 250
-    assert problem.train_inputs.tolist() == [[0.0]]
-    assert problem.test_inputs.tolist() == [[2.0]]
+    problem.batches.start(0, torch.device("cpu"), torch.float64)
+    assert problem.batches.next(1) == ("train", None)  # the objective's split, every time
+    row = model("train")
+    assert row.shape == (4,)
+    assert float(row[1]) == float(
+        (model.network(model.trained_weights(), model.train_images).argmax(1) != model.train_labels)
+        .double()
+        .mean()
+    )
 
 
 def test_one_inner_step_is_sgd_with_momentum_in_maclaurins_form(shared_data):
@@ -68,8 +75,8 @@ def test_one_inner_step_is_sgd_with_momentum_in_maclaurins_form(shared_data):
 
 def test_bptt_hypergradient_matches_finite_differences(shared_data):
     _, model = _build(shared_data, "bptt")
-    objective = torch.tensor([[0.0]], dtype=torch.float64)
-    model(objective)[0, 0].backward()
+    objective = "train"
+    model(objective)[0].backward()
     analytic = torch.cat([model.log_lr.grad, model.momentum_logit.grad])
 
     def meta(index: int, delta: float) -> float:
@@ -78,7 +85,7 @@ def test_bptt_hypergradient_matches_finite_differences(shared_data):
         with torch.no_grad():
             model.log_lr.copy_(hyper[:4])
             model.momentum_logit.copy_(hyper[4:])
-            value = float(model(objective)[0, 0])
+            value = float(model(objective)[0])
             hyper[index] -= delta
             model.log_lr.copy_(hyper[:4])
             model.momentum_logit.copy_(hyper[4:])
@@ -92,7 +99,7 @@ def test_bptt_hypergradient_matches_finite_differences(shared_data):
 @pytest.mark.parametrize("method", ["tbptt", "rbp", "cg_rbp", "neumann_rbp"])
 def test_every_method_gives_a_finite_hypergradient_and_records_its_solve(shared_data, method):
     _, model = _build(shared_data, method)
-    model(torch.tensor([[0.0]], dtype=torch.float64))[0, 0].backward()
+    model("train")[0].backward()
     assert torch.isfinite(model.log_lr.grad).all()
     assert model.log_lr.grad.abs().sum() > 0
     stats = model.unrolled.stats

@@ -25,9 +25,10 @@ def test_the_evaluation_sample_is_fixed_by_the_seed_not_by_the_model():
     a = prepare(config(task={"cell": "tanh"}))
     b = prepare(config(task={"cell": "lstm"}))
     c = prepare(config(seed=1))
-    assert [x.shape[0] for x in a.inputs] == [500, 100]
-    assert all(torch.equal(x, y) for x, y in zip(a.inputs, b.inputs))
-    assert not torch.equal(a.inputs[0], c.inputs[0])
+    a_inputs, b_inputs, c_inputs = (p.problem.evaluation.splits["train"][0] for p in (a, b, c))
+    assert [x.shape[0] for x in a_inputs] == [500, 100]
+    assert all(torch.equal(x, y) for x, y in zip(a_inputs, b_inputs))
+    assert not torch.equal(a_inputs[0], c_inputs[0])
 
 
 def test_centering_shifts_inputs_and_starts_the_output_bias_at_the_mean_target():

@@ -48,8 +48,9 @@ def test_metrics_are_cross_entropy_per_token_of_the_whole_split(shared_data):
         sequence = torch.cat([torch.full((20,), pad), valid[:50]])
         logits = model(sequence.unsqueeze(0))[0, 20:]
         first = torch.nn.functional.cross_entropy(logits, valid[1:51], reduction="none")
-        windows = model(prepared.validation_inputs[:1])[0]
-        targets = prepared.validation_targets[0]
+        valid_inputs, valid_targets = prepared.problem.evaluation.splits["valid"]
+        windows = model(valid_inputs[:1])[0]
+        targets = valid_targets[0]
         scored = targets[:, 1] > 0
         mine = torch.nn.functional.cross_entropy(
             windows[scored], targets[scored, 0].long(), reduction="none"

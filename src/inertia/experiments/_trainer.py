@@ -1,9 +1,10 @@
 """The one training loop every task runs through.
 
-``train(config, run_dir)`` builds the task's model and data, trains for ``config.steps`` updates
-on minibatches drawn from in-memory tensors, evaluates on the whole training set at the true
-iterate θ (``optimizer.eval()``), writes atomic checkpoints, and resumes a killed run so that the
-trajectory is the same, bit for bit on CPU, as an uninterrupted one.
+``train(config, run_dir)`` builds the task (:func:`prepare`), trains for ``config.steps`` updates
+on minibatches from the task's batch source with the step its optimizer's registry entry makes,
+evaluates at the true iterate θ (``optimizer.eval()``; :func:`evaluate`), and keeps its state in
+a :class:`RunFolder`: atomic checkpoints from which a killed run resumes so that the trajectory
+is the same, bit for bit on CPU, as an uninterrupted one, and the final ``result.json``.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import json
 import math
 import resource
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
 
@@ -28,14 +29,23 @@ from inertia.experiments._legacy import is_legacy, upgrade_config
 from inertia.experiments._optimizers import OPTIMIZERS, build_optimizer, lr_schedule
 from inertia.experiments._protocol import flatten
 from inertia.init import sparse_init_
-from inertia.tasks import TASKS, AbstractTask, Problem
+from inertia.tasks import TASKS, Problem, TensorBatches
 
-__all__ = ["CHECKPOINT", "RESULT", "RunResult", "evaluate", "load_result", "prepare", "train"]
+__all__ = [
+    "CHECKPOINT",
+    "RESULT",
+    "Prepared",
+    "RunFolder",
+    "RunResult",
+    "evaluate",
+    "load_result",
+    "prepare",
+    "train",
+]
 
 CHECKPOINT = "checkpoint.pt"
 RESULT = "result.json"
-_CHECKPOINT_FORMAT = 1
-_EVALUATION_BATCH = 5000
+_CHECKPOINT_FORMAT = 2  # 1: inertia 0.1 (the batch order's state at the top level)
 
 
 @dataclasses.dataclass
@@ -103,101 +113,45 @@ def _device(config: RunConfig) -> torch.device:
     return torch.device(config.device)
 
 
-def _task(config: RunConfig) -> AbstractTask:
-    return TASKS[config.task.name]  # the config's task section was validated by this registry
-
-
 @dataclasses.dataclass
 class Prepared:
-    """A run's model, optimizer and data, placed on the device (see :func:`prepare`)."""
+    """A run's problem, model and optimizer, on the device (see :func:`prepare`)."""
 
     problem: Problem
     model: nn.Module
     optimizer: torch.optim.Optimizer
-    inputs: Tensor | list[Tensor]
-    targets: Tensor | list[Tensor]
-    test_inputs: Tensor | None
-    test_targets: Tensor | None
     device: torch.device
     dtype: torch.dtype = torch.float32
-    validation_inputs: Tensor | None = None
-    validation_targets: Tensor | None = None
 
 
-def _place_one(tensor: Tensor, device: torch.device, dtype: torch.dtype) -> Tensor:
-    return tensor.to(device, dtype) if tensor.is_floating_point() else tensor.to(device)
-
-
-def _place(tensor: Any, device: torch.device, dtype: torch.dtype) -> Any:
-    if isinstance(tensor, list):
-        return [_place_one(part, device, dtype) for part in tensor]
-    return _place_one(tensor, device, dtype)
-
-
-def _place_split(
-    inputs: Any, targets: Any, device: torch.device, dtype: torch.dtype
-) -> tuple[Any, Any]:
-    """An optional held-out split on the device: (None, None) unless both parts are given."""
-    if inputs is None or targets is None:
-        return None, None
-    return _place(inputs, device, dtype), _place(targets, device, dtype)
-
-
-def _chunks(
-    inputs: Any, targets: Any, size: int = _EVALUATION_BATCH
-) -> Iterator[tuple[Tensor, Tensor]]:
-    """Evaluation batches: the given chunks, or slices of ``size`` cases."""
-    if isinstance(inputs, list):
-        yield from zip(inputs, targets)
-        return
-    for start in range(0, inputs.shape[0], size):
-        yield inputs[start : start + size], targets[start : start + size]
-
-
-def _count(inputs: Any) -> int:
-    return sum(part.shape[0] for part in inputs) if isinstance(inputs, list) else inputs.shape[0]
+def _initialize(
+    model: nn.Module, config: RunConfig, nonlinearity: str, generator: torch.Generator
+) -> None:
+    """Replace the task's initialization where the run asks for another."""
+    if config.init == "sparse":
+        sparse_init_(model, scale=config.init_scale, nonlinearity=nonlinearity,  # type: ignore[arg-type]
+                     generator=generator)  # fmt: skip
+    elif config.init == "torch":
+        for module in model.modules():
+            if module is not model and hasattr(module, "reset_parameters"):
+                module.reset_parameters()
 
 
 def prepare(config: RunConfig) -> Prepared:
-    """Build the task, initialize the model (seeded) and the optimizer, move data to the device."""
-    task = _task(config)
+    """Build the task, initialize the model (seeded) and the optimizer, put the data on the
+    device and seed the batch order."""
     device = _device(config)
     dtype = torch.float64 if config.precision == "float64" else torch.float32
     torch.manual_seed(config.seed)  # torch's default initializers draw from the global RNG
     generator = torch.Generator().manual_seed(config.seed)
+    task = TASKS[config.task.name]  # the config's task section was validated by this registry
     problem = task.build(config.task, generator, config.data_dir or None)
-    if config.init == "sparse":
-        sparse_init_(
-            problem.model,
-            scale=config.init_scale,
-            nonlinearity=problem.sparse_init_nonlinearity,  # type: ignore[arg-type]
-            generator=generator,
-        )
-    elif config.init == "torch":
-        for module in problem.model.modules():
-            if module is not problem.model and hasattr(module, "reset_parameters"):
-                module.reset_parameters()
+    _initialize(problem.model, config, problem.sparse_init_nonlinearity, generator)
     model = problem.model.to(device, dtype)
     optimizer = build_optimizer(model.parameters(), config, problem.output_loss)
-    test_inputs, test_targets = _place_split(
-        problem.test_inputs, problem.test_targets, device, dtype
-    )
-    validation_inputs, validation_targets = _place_split(
-        problem.validation_inputs, problem.validation_targets, device, dtype
-    )
-    return Prepared(
-        problem=problem,
-        model=model,
-        optimizer=optimizer,
-        inputs=_place(problem.train_inputs, device, dtype),
-        targets=_place(problem.train_targets, device, dtype),
-        test_inputs=test_inputs,
-        test_targets=test_targets,
-        device=device,
-        dtype=dtype,
-        validation_inputs=validation_inputs,
-        validation_targets=validation_targets,
-    )
+    problem.batches.start(config.seed, device, dtype)
+    problem.evaluation.to(device, dtype)
+    return Prepared(problem=problem, model=model, optimizer=optimizer, device=device, dtype=dtype)
 
 
 def _swap(optimizer: torch.optim.Optimizer, mode: Literal["eval", "train"]) -> None:
@@ -207,37 +161,98 @@ def _swap(optimizer: torch.optim.Optimizer, mode: Literal["eval", "train"]) -> N
         method()
 
 
-@torch.no_grad()
 def evaluate(prepared: Prepared) -> dict[str, float]:
-    """Metrics on the whole training set (and the validation and test sets, if any) at the
-    true iterate θ, prefixed ``train_``, ``valid_``, ``test_``."""
+    """The task's evaluation (``train_*``, ``valid_*``, ``test_*`` metrics) at the true iterate
+    θ, in eval mode."""
     _swap(prepared.optimizer, "eval")
     prepared.model.eval()
-    results: dict[str, float] = {}
-    subset = prepared.problem.train_evaluation_cases
-    if subset is not None and not isinstance(prepared.inputs, list):
-        sets = [("train", prepared.inputs[:subset], prepared.targets[:subset])]  # type: ignore[index]
-    else:
-        sets = [("train", prepared.inputs, prepared.targets)]
-    if prepared.validation_inputs is not None:
-        sets.append(("valid", prepared.validation_inputs, prepared.validation_targets))  # type: ignore[arg-type]
-    if prepared.test_inputs is not None:
-        sets.append(("test", prepared.test_inputs, prepared.test_targets))  # type: ignore[arg-type]
-    size = prepared.problem.evaluation_batch or _EVALUATION_BATCH
-    for prefix, inputs, targets in sets:
-        sums: dict[str, Tensor] = {}
-        for chunk_inputs, chunk_targets in _chunks(inputs, targets, size):
-            batch = prepared.problem.metrics(prepared.model(chunk_inputs), chunk_targets)
-            for key, value in batch.items():
-                sums[key] = sums[key] + value.double() if key in sums else value.double()
-        averages = {key: value.item() / _count(inputs) for key, value in sums.items()}
-        if prepared.problem.derived_metrics is not None:
-            averages.update(prepared.problem.derived_metrics(averages))
-        for key, value in averages.items():
-            results[f"{prefix}_{key}"] = value
-    prepared.model.train()
-    _swap(prepared.optimizer, "train")
-    return results
+    try:
+        return prepared.problem.evaluation(prepared.model)
+    finally:
+        prepared.model.train()
+        _swap(prepared.optimizer, "train")
+
+
+@dataclasses.dataclass
+class Progress:
+    """Where a run stands: updates made, time spent making them, the evaluations so far."""
+
+    step: int = 0
+    elapsed_s: float = 0.0
+    curve: list[dict[str, float]] = dataclasses.field(default_factory=list)
+
+
+class RunFolder:
+    """A run's folder: its checkpoint (model, optimizer, batch order, RNG, progress; written
+    atomically) and its result. ``None`` keeps nothing."""
+
+    def __init__(self, path: str | Path | None) -> None:
+        self.path = Path(path) if path is not None else None
+
+    def finished(self, config: RunConfig) -> RunResult | None:
+        """The stored result of this very run, if it finished."""
+        if self.path is None:
+            return None
+        result = load_result(self.path)
+        if result is not None and saved_config(result.config) == config.to_dict():
+            return result
+        return None
+
+    def restore(self, config: RunConfig, prepared: Prepared, progress: Progress) -> bool:
+        """Continue from the checkpoint, if there is one; whether there was.
+
+        Raises:
+            ConfigError: the checkpoint belongs to another configuration.
+        """
+        if self.path is None or not (self.path / CHECKPOINT).exists():
+            return False
+        saved = load_checkpoint(self.path / CHECKPOINT)
+        stored = saved_config(saved.get("config", {}))
+        if saved.get("format") not in (1, _CHECKPOINT_FORMAT) or stored != config.to_dict():
+            ours, theirs = flatten(config.to_dict()), flatten(stored)
+            differing = sorted(key for key in ours.keys() | theirs.keys()
+                               if ours.get(key) != theirs.get(key))  # fmt: skip
+            raise ConfigError(
+                f"{self.path / CHECKPOINT} was written for a different configuration "
+                f"(keys that differ: {differing}); use another run folder or the same config"
+            )
+        prepared.model.load_state_dict(saved["model"])
+        prepared.optimizer.load_state_dict(saved["optimizer"])
+        batches = saved.get("batches") or {  # format 1
+            "permutation": saved["permutation"],
+            "position": saved["position"],
+            "generator": saved["order_generator"],
+        }
+        prepared.problem.batches.load_state_dict(batches)
+        torch.set_rng_state(saved["torch_rng"])
+        progress.step, progress.elapsed_s, progress.curve = (
+            saved["step"],
+            saved["elapsed_s"],
+            saved["curve"],
+        )
+        return True
+
+    def save(self, config: RunConfig, prepared: Prepared, progress: Progress) -> None:
+        if self.path is None:
+            return
+        save_checkpoint(
+            {
+                "format": _CHECKPOINT_FORMAT,
+                "config": config.to_dict(),
+                "step": progress.step,
+                "model": prepared.model.state_dict(),
+                "optimizer": prepared.optimizer.state_dict(),
+                "batches": prepared.problem.batches.state_dict(),
+                "torch_rng": torch.get_rng_state(),
+                "curve": progress.curve,
+                "elapsed_s": progress.elapsed_s,
+            },
+            self.path / CHECKPOINT,
+        )
+
+    def write_result(self, result: RunResult) -> None:
+        if self.path is not None:
+            write_json(result.to_dict(), self.path / RESULT)
 
 
 def _momentum_now(optimizer: torch.optim.Optimizer, step: int) -> float | None:
@@ -304,6 +319,54 @@ def _graph_model(model: nn.Module, sample: Tensor) -> None:
     torch.cuda.make_graphed_callables(model, (sample.detach().clone(),))
 
 
+def _check(config: RunConfig, prepared: Prepared) -> None:
+    """Settings that only the built task can check."""
+    cases = prepared.problem.batches.cases
+    if cases is not None and config.batch_size > cases:
+        raise ConfigError(
+            f"config key 'batch_size' ({config.batch_size}) exceeds the {cases} training cases"
+        )
+
+
+def _capture_graphs(config: RunConfig, prepared: Prepared) -> None:
+    """Replay the model's passes as CUDA graphs where the run asks for it and can."""
+    if config.cuda_graphs and prepared.device.type == "cuda":
+        batches = prepared.problem.batches
+        if not isinstance(batches, TensorBatches):
+            raise ConfigError(
+                f"cuda_graphs needs minibatches of one shape; task {config.task.name!r} draws "
+                "them of varying shapes"
+            )
+        _graph_model(prepared.model, batches.inputs[: config.batch_size])
+
+
+def _result(
+    config: RunConfig,
+    prepared: Prepared,
+    progress: Progress,
+    diverged_at: int | None,
+) -> RunResult:
+    final = dict(progress.curve[-1])
+    final.pop("step")
+    if diverged_at is not None:
+        final = {key: math.inf for key in final}
+    elapsed = progress.elapsed_s
+    return RunResult(
+        config=config.to_dict(),
+        status="diverged" if diverged_at is not None else "completed",
+        final=final,
+        curve=progress.curve,
+        diverged_at=diverged_at,
+        steps_done=progress.step,
+        error_name=prepared.problem.evaluation.error_name,
+        wall_time_s=elapsed,
+        updates_per_s=progress.step / elapsed if elapsed > 0 else 0.0,
+        peak_memory_mb=_peak_memory_mb(prepared.device),
+        environment=environment(prepared.device),
+        dataset=prepared.problem.dataset,
+    )
+
+
 def train(
     config: RunConfig,
     run_dir: str | Path | None = None,
@@ -326,162 +389,71 @@ def train(
     Returns:
         The :class:`RunResult`, also written to ``run_dir/result.json``.
     """
-    run_path = Path(run_dir) if run_dir is not None else None
-    checkpoint_path = run_path / CHECKPOINT if run_path is not None else None
-    if resume and run_path is not None:
-        finished = load_result(run_path)
-        if finished is not None and saved_config(finished.config) == config.to_dict():
-            return finished
-
+    folder = RunFolder(run_dir)
+    if resume and (finished := folder.finished(config)) is not None:
+        return finished
     prepared = prepare(config)
-    model, optimizer = prepared.model, prepared.optimizer
-    sample_batch = prepared.problem.sample_batch
-    cases = _count(prepared.inputs)
-    if sample_batch is None and config.batch_size > cases:
-        raise ConfigError(
-            f"config key 'batch_size' ({config.batch_size}) exceeds the {cases} training cases"
-        )
-    order = torch.Generator().manual_seed(config.seed)
+    model, optimizer, problem = prepared.model, prepared.optimizer, prepared.problem
+    _check(config, prepared)
+    state = Progress()
+
+    def record_evaluation() -> None:
+        state.curve.append({"step": state.step, **evaluate(prepared)})
+        if on_evaluation is not None:
+            on_evaluation(state.step, state.curve[-1])
+
+    if not (resume and folder.restore(config, prepared, state)):
+        record_evaluation()
+    _capture_graphs(config, prepared)
     learning_rate = lr_schedule(config)
     make_step = OPTIMIZERS[config.optimizer.name].step
-    step, position, elapsed = 0, 0, 0.0
-    permutation: Tensor | None = None
-    curve: list[dict[str, float]] = []
-
-    if resume and checkpoint_path is not None and checkpoint_path.exists():
-        saved = load_checkpoint(checkpoint_path)
-        stored = saved_config(saved.get("config", {}))
-        if saved.get("format") != _CHECKPOINT_FORMAT or stored != config.to_dict():
-            ours, theirs = flatten(config.to_dict()), flatten(stored)
-            differing = sorted(key for key in ours.keys() | theirs.keys()
-                               if ours.get(key) != theirs.get(key))  # fmt: skip
-            raise ConfigError(
-                f"{checkpoint_path} was written for a different configuration "
-                f"(keys that differ: {differing}); use another run folder or the same config"
-            )
-        model.load_state_dict(saved["model"])
-        optimizer.load_state_dict(saved["optimizer"])
-        step, position, elapsed = saved["step"], saved["position"], saved["elapsed_s"]
-        permutation = saved["permutation"]
-        order.set_state(saved["order_generator"])
-        torch.set_rng_state(saved["torch_rng"])
-        curve = saved["curve"]
-    else:
-        curve.append({"step": 0, **evaluate(prepared)})
-        if on_evaluation is not None:
-            on_evaluation(0, curve[-1])
-    initial_loss = curve[0]["train_loss"]
-
-    def checkpoint() -> None:
-        if checkpoint_path is None:
-            return
-        save_checkpoint(
-            {
-                "format": _CHECKPOINT_FORMAT,
-                "config": config.to_dict(),
-                "step": step,
-                "model": model.state_dict(),
-                "optimizer": optimizer.state_dict(),
-                "permutation": permutation,
-                "position": position,
-                "order_generator": order.get_state(),
-                "torch_rng": torch.get_rng_state(),
-                "curve": curve,
-                "elapsed_s": elapsed,
-            },
-            checkpoint_path,
-        )
-
-    status: Literal["completed", "diverged"] = "completed"
-    diverged_at: int | None = None
-    if config.cuda_graphs and prepared.device.type == "cuda":
-        if sample_batch is not None or isinstance(prepared.inputs, list):
-            raise ConfigError(
-                f"cuda_graphs needs minibatches of one shape; task {config.task.name!r} draws "
-                "sequences of varying length"
-            )
-        _graph_model(model, prepared.inputs[: config.batch_size])
     divergence = _DivergenceCheck(
-        threshold=config.divergence_factor * max(initial_loss, 1e-12),
+        threshold=config.divergence_factor * max(state.curve[0]["train_loss"], 1e-12),
         # On a GPU, reading the loss every update would stall the launch queue.
         window=1 if prepared.device.type == "cpu" else _GPU_DIVERGENCE_WINDOW,
-        first_step=step + 1,
+        first_step=state.step + 1,
     )
-    on_device = permutation.to(prepared.device) if permutation is not None else None
-    bar = tqdm(
-        total=config.steps, initial=step, unit="upd", disable=not progress, dynamic_ncols=True
-    )
-    started = time.perf_counter()
+    diverged_at: int | None = None
+    bar = tqdm(total=config.steps, initial=state.step, unit="upd", disable=not progress,
+               dynamic_ncols=True)  # fmt: skip
+    clock = time.perf_counter()
     try:
-        while step < config.steps:
-            if sample_batch is not None:  # a fresh draw (generated data)
-                drawn = sample_batch(config.batch_size, order)
-                batch_inputs, batch_targets = _place(list(drawn), prepared.device, prepared.dtype)
-            else:
-                if on_device is None or position + config.batch_size > cases:
-                    permutation = torch.randperm(cases, generator=order)  # a new epoch
-                    on_device = permutation.to(prepared.device)
-                    position = 0
-                batch = on_device[position : position + config.batch_size]
-                position += config.batch_size
-                batch_inputs, batch_targets = prepared.inputs[batch], prepared.targets[batch]  # type: ignore[index]
-
+        while state.step < config.steps:
+            inputs, targets = problem.batches.next(config.batch_size)
             if learning_rate is not None:
                 for group in optimizer.param_groups:
-                    group["lr"] = learning_rate(step)
-            loss = make_step(
-                optimizer, model, prepared.problem.loss, batch_inputs, batch_targets, config
-            )
-            step += 1
-
-            evaluation_due = step % config.eval_every == 0 or step == config.steps
-            checkpoint_due = (
-                config.checkpoint_every and step % config.checkpoint_every == 0
-            ) or step == config.steps
-            diverged_step = divergence.add(loss, flush=evaluation_due or checkpoint_due)
-            if diverged_step is not None:
-                status, diverged_at = "diverged", diverged_step
+                    group["lr"] = learning_rate(state.step)
+            loss = make_step(optimizer, model, problem.loss, inputs, targets, config)
+            state.step += 1
+            last = state.step == config.steps
+            evaluation_due = state.step % config.eval_every == 0 or last
+            every = config.checkpoint_every
+            checkpoint_due = (every > 0 and state.step % every == 0) or last
+            diverged_at = divergence.add(loss, flush=evaluation_due or checkpoint_due)
+            if diverged_at is not None:
                 break
-            if evaluation_due:
-                elapsed += time.perf_counter() - started
-                curve.append({"step": step, **evaluate(prepared)})
-                started = time.perf_counter()
-                if on_evaluation is not None:
-                    on_evaluation(step, curve[-1])
-            if checkpoint_due:
-                elapsed += time.perf_counter() - started
-                checkpoint()
-                started = time.perf_counter()
+            if evaluation_due or checkpoint_due:  # neither counts as training time
+                state.elapsed_s += time.perf_counter() - clock
+                if evaluation_due:
+                    record_evaluation()
+                if checkpoint_due:
+                    folder.save(config, prepared, state)
+                clock = time.perf_counter()
             bar.update(1)
-            if progress and step % 25 == 0:
-                momentum = _momentum_now(optimizer, step)
-                bar.set_postfix(
-                    loss=f"{divergence.last:.4g}",
-                    lr=f"{optimizer.param_groups[0]['lr']:.3g}",
-                    **({"mu": f"{momentum:.4f}"} if momentum is not None else {}),
-                )
+            if progress and state.step % 25 == 0:
+                _show(bar, divergence.last, optimizer, state.step)
     finally:
         bar.close()
-    elapsed += time.perf_counter() - started
-
-    final = dict(curve[-1])
-    final.pop("step")
-    if status == "diverged":
-        final = {key: math.inf for key in final}
-    result = RunResult(
-        config=config.to_dict(),
-        status=status,
-        final=final,
-        curve=curve,
-        diverged_at=diverged_at,
-        steps_done=step,
-        error_name=prepared.problem.error_name,
-        wall_time_s=elapsed,
-        updates_per_s=step / elapsed if elapsed > 0 else 0.0,
-        peak_memory_mb=_peak_memory_mb(prepared.device),
-        environment=environment(prepared.device),
-        dataset=prepared.problem.dataset,
-    )
-    if run_path is not None:
-        write_json(result.to_dict(), run_path / RESULT)
+    state.elapsed_s += time.perf_counter() - clock
+    result = _result(config, prepared, state, diverged_at)
+    folder.write_result(result)
     return result
+
+
+def _show(bar: Any, loss: float, optimizer: torch.optim.Optimizer, step: int) -> None:
+    momentum = _momentum_now(optimizer, step)
+    bar.set_postfix(
+        loss=f"{loss:.4g}",
+        lr=f"{optimizer.param_groups[0]['lr']:.3g}",
+        **({"mu": f"{momentum:.4f}"} if momentum is not None else {}),
+    )

@@ -9,6 +9,11 @@ from inertia.tasks._base import Problem as Problem
 from inertia.tasks._base import RecurrentCellOptions as RecurrentCellOptions
 from inertia.tasks._base import TaskConfig as TaskConfig
 from inertia.tasks._citation import CitationClassification as CitationClassification
+from inertia.tasks._data import BatchSource as BatchSource
+from inertia.tasks._data import Evaluation as Evaluation
+from inertia.tasks._data import SampledBatches as SampledBatches
+from inertia.tasks._data import SplitEvaluation as SplitEvaluation
+from inertia.tasks._data import TensorBatches as TensorBatches
 from inertia.tasks._hopfield import HopfieldMemory as HopfieldMemory
 from inertia.tasks._hypergradient import (
     HyperparameterOptimization as HyperparameterOptimization,
@@ -37,8 +42,10 @@ TASKS: dict[str, AbstractTask] = {
 __all__ = [
     "TASKS",
     "AbstractTask",
+    "BatchSource",
     "CitationClassification",
     "DeepAutoencoder",
+    "Evaluation",
     "HopfieldMemory",
     "HyperparameterOptimization",
     "LongTermDependencies",
@@ -47,6 +54,9 @@ __all__ = [
     "PolyphonicMusic",
     "Problem",
     "RecurrentCellOptions",
+    "SampledBatches",
+    "SplitEvaluation",
     "TaskConfig",
+    "TensorBatches",
     "ToyRegression",
 ]

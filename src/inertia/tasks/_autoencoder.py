@@ -24,6 +24,7 @@ from torch import Tensor, nn
 from inertia.data import load_curves, load_faces, load_mnist
 from inertia.init import sparse_init_
 from inertia.tasks._base import AbstractTask, Problem, TaskConfig
+from inertia.tasks._data import SplitEvaluation, TensorBatches
 
 __all__ = ["ARCHITECTURES", "AutoencoderOptions", "DeepAutoencoder", "autoencoder"]
 
@@ -126,16 +127,16 @@ class DeepAutoencoder(AbstractTask):
             test = test[: options.test_cases]
         network = sparse_init_(autoencoder(ARCHITECTURES[dataset]), generator=generator)
         logistic = dataset != "faces"
+        splits = {"train": (train, train), **({"test": (test, test)} if len(test) else {})}
         return Problem(
             model=network,
-            train_inputs=train,
-            train_targets=train,
             loss=_cross_entropy_per_case if logistic else _squared_error_per_case,
-            metrics=_logistic_sums if logistic else _linear_sums,
-            error_name="training squared error per case",
-            test_inputs=test if len(test) else None,
-            test_targets=test if len(test) else None,
-            sparse_init_nonlinearity="sigmoid",
+            batches=TensorBatches(train, train),
+            evaluation=SplitEvaluation(
+                splits,
+                _logistic_sums if logistic else _linear_sums,
+                "training squared error per case",
+            ),
             dataset=name,
             output_loss="logistic-cross-entropy" if logistic else "squared-error",
         )

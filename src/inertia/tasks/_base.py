@@ -1,4 +1,4 @@
-"""What a task supplies to the generic runner: a model, its loss, and in-memory data."""
+"""What a task supplies to the generic runner: a model, its loss, its batches and its evaluation."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ from typing import ClassVar
 import torch
 from pydantic import BaseModel, ConfigDict, model_validator
 from torch import Tensor, nn
+
+from inertia.tasks._data import BatchSource, Evaluation
 
 __all__ = ["AbstractTask", "Problem", "RecurrentCellOptions", "TaskConfig"]
 
@@ -26,60 +28,34 @@ class TaskConfig(BaseModel):
 
 @dataclasses.dataclass
 class Problem:
-    """One instantiated task: a model and the data it is trained on, all as tensors.
+    """One instantiated task, what the generic runner trains: a model, its loss, where its
+    minibatches come from and how it is scored.
 
     Attributes:
         model: the network, already initialized (the task's default initialization).
-        train_inputs: all training inputs, first dimension = cases; or a list of such tensors
-            (chunks of different shapes, e.g. sequences of different lengths).
-        train_targets: the matching targets (a list where ``train_inputs`` is one).
-        loss: ``loss(outputs, targets)``, the training objective averaged over the batch.
-        metrics: ``metrics(outputs, targets)``: per-batch *sums* of the reported quantities
-            (the runner divides by the number of cases), including ``"error"``, the figure the
-            papers report.
-        error_name: what ``"error"`` means, for tables (e.g. "training squared error per case").
-        test_inputs: optional held-out inputs, evaluated with the same metrics.
-        test_targets: their targets.
-        validation_inputs: optional inputs for model selection (``valid_*`` metrics; a
-            protocol's ``select_metric`` can pick settings by them), evaluated like the test set.
-        validation_targets: their targets.
-        evaluation_batch: cases per evaluation batch where the default (5000) would not fit in
-            memory (e.g. a 10,000-way softmax at every step).
-        train_evaluation_cases: measure the ``train_*`` metrics on the first this many training
-            cases only (None: all), where a full pass would dominate the run's time.
-        sparse_init_nonlinearity: the unit type ``init=sparse`` assumes (``"sigmoid"`` or
-            ``"tanh"``, Sutskever et al. section 3.2).
+        loss: ``loss(model(inputs), targets)``, the training objective averaged over the batch.
+        batches: the training minibatches (:class:`TensorBatches` of data in memory,
+            :class:`SampledBatches` of generated data).
+        evaluation: scores the model on whole splits (``train_error`` is the papers' figure).
         dataset: the name of the data actually used (e.g. ``curves-synth`` for the stand-in),
             recorded with every result so that no one mistakes it for the original.
-        derived_metrics: ``derived_metrics(averages) -> more``: quantities that are not averages
-            over cases (e.g. a ratio of two sums, which equals the ratio of their averages),
-            computed from one split's averaged metrics and reported beside them.
         output_loss: the output nonlinearity and matching loss that ``loss`` computes, one of
             ``inertia.optim.OUTPUT_LOSSES`` (what Hessian-free needs for its Gauss-Newton
             products); None where the loss is not one of them.
-        sample_batch: for problems with unlimited data (generated sequences),
-            ``sample_batch(batch_size, generator) -> (inputs, targets)`` draws a fresh minibatch on
-            the CPU; the runner then trains on draws, and ``train_inputs``/``train_targets`` are a
-            fixed sample of the same distribution on which the training error is measured.
+        sparse_init_nonlinearity: the unit type ``init=sparse`` assumes (``"sigmoid"`` or
+            ``"tanh"``, Sutskever et al. section 3.2).
+
+    Tensors may be on the CPU in float32; the runner moves and casts them (``batches.start``,
+    ``evaluation.to``).
     """
 
     model: nn.Module
-    train_inputs: Tensor | list[Tensor]
-    train_targets: Tensor | list[Tensor]
     loss: Callable[[Tensor, Tensor], Tensor]
-    metrics: Callable[[Tensor, Tensor], dict[str, Tensor]]
-    error_name: str
-    test_inputs: Tensor | None = None
-    test_targets: Tensor | None = None
-    sparse_init_nonlinearity: str = "sigmoid"
-    dataset: str = ""
-    sample_batch: Callable[[int, torch.Generator], tuple[Tensor, Tensor]] | None = None
+    batches: BatchSource
+    evaluation: Evaluation
+    dataset: str
     output_loss: str | None = None
-    derived_metrics: Callable[[dict[str, float]], dict[str, float]] | None = None
-    validation_inputs: Tensor | list[Tensor] | None = None
-    validation_targets: Tensor | list[Tensor] | None = None
-    evaluation_batch: int | None = None
-    train_evaluation_cases: int | None = None
+    sparse_init_nonlinearity: str = "sigmoid"
 
 
 class AbstractTask(ABC):

@@ -21,6 +21,7 @@ from inertia.data import PLANETOID_DATASETS, load_planetoid
 from inertia.implicit import GRADIENT_METHODS
 from inertia.nn import GatedGraphNetwork, adjacency
 from inertia.tasks._base import AbstractTask, Problem, TaskConfig
+from inertia.tasks._data import SplitEvaluation, TensorBatches
 
 __all__ = ["CitationClassification", "CitationOptions", "pca_features"]
 
@@ -121,16 +122,15 @@ class CitationClassification(AbstractTask):
             features.shape[1], options.hidden, graph.num_classes, steps=options.steps,
             gradient=method, truncation=options.truncation,
         )  # fmt: skip
-        inputs = features[None]
+        inputs = features[None]  # one case: the whole graph
+        train_targets, test_targets = _masked(graph.labels, train), _masked(graph.labels, test)
+        splits = {"train": (inputs, train_targets), "test": (inputs, test_targets)}
         return Problem(
             model=_GraphClassifier(network, graph.edges, features.shape[0]),
-            train_inputs=inputs,
-            train_targets=_masked(graph.labels, train),
             loss=_loss,
-            metrics=_metrics,
-            error_name="classification error on the split's nodes",
-            test_inputs=inputs,
-            test_targets=_masked(graph.labels, test),
-            sparse_init_nonlinearity="sigmoid",
+            batches=TensorBatches(inputs, train_targets),
+            evaluation=SplitEvaluation(
+                splits, _metrics, "classification error on the split's nodes"
+            ),
             dataset=f"{options.dataset} ({options.split} split)",
         )

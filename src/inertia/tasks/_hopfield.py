@@ -22,6 +22,7 @@ from inertia.data import load_mnist
 from inertia.implicit import GRADIENT_METHODS
 from inertia.nn import HopfieldNetwork
 from inertia.tasks._base import AbstractTask, Problem, TaskConfig
+from inertia.tasks._data import SplitEvaluation, TensorBatches
 
 __all__ = ["HopfieldMemory", "HopfieldOptions", "corrupt", "stored_digits"]
 
@@ -91,14 +92,13 @@ class HopfieldMemory(AbstractTask):
             truncation=options.truncation,
             gradient=options.gradient,
         )  # fmt: skip
+        splits = {"train": (train_inputs, clean), "test": (test_inputs, clean)}
         return Problem(
             model=network,
-            train_inputs=train_inputs,
-            train_targets=clean,
             loss=_l1,
-            metrics=_metrics,
-            error_name="mean absolute error per pixel of the recalled digit",
-            test_inputs=test_inputs,
-            test_targets=clean,
+            batches=TensorBatches(train_inputs, clean),
+            evaluation=SplitEvaluation(
+                splits, _metrics, "mean absolute error per pixel of the recalled digit"
+            ),
             dataset="mnist (10 binarized digits)",
         )

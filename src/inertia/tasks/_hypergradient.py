@@ -21,18 +21,19 @@ step uses all 10,000 training images, for every method: the RBP methods take h_T
 of that deterministic map (lrjconan/RBP does this for its RBP runs), and the unrolled methods
 then differ from them in the gradient alone.
 
-The runner sees one training "case" (the objective's split) and one test case (the test split);
-the model's output for a case is the row (cross-entropy, classification error, mean α, mean β)
-of the network trained with the current hyperparameters. So ``train_loss``/``train_error`` in
-the results are the meta-objective and the error on its split, ``test_loss``/``test_error`` on
-the test images, and ``*_mean_lr``/``*_mean_momentum`` follow the hyperparameters.
+Each meta-iteration's "minibatch" is the name of the objective's split; the model maps a split's
+name to the row (cross-entropy, classification error, mean α, mean β) of the network trained with
+the current hyperparameters on it. So ``train_loss``/``train_error`` in the results are the
+meta-objective and the error on its split, ``test_loss``/``test_error`` on the test images, and
+``*_mean_lr``/``*_mean_momentum`` follow the hyperparameters.
 """
 
 from __future__ import annotations
 
 import itertools
 import math
-from typing import Literal
+from collections.abc import Mapping
+from typing import Any, Literal
 
 import torch
 from pydantic import Field, model_validator
@@ -41,10 +42,12 @@ from torch import Tensor, nn
 from inertia.data import load_mnist
 from inertia.implicit import GRADIENT_METHODS, Unrolled
 from inertia.tasks._base import AbstractTask, Problem, TaskConfig
+from inertia.tasks._data import BatchSource, Evaluation
 
 __all__ = ["HypergradientOptions", "HyperparameterOptimization", "UnrolledTraining"]
 
-_SPLITS = {"train": 0, "validation": 1, "test": 2}
+_SPLITS = ("train", "validation", "test")
+_ROW = ("loss", "error", "mean_lr", "mean_momentum")
 
 
 class HypergradientOptions(TaskConfig):
@@ -86,10 +89,10 @@ class HypergradientOptions(TaskConfig):
 
 class UnrolledTraining(nn.Module):
     """The learnable hyperparameters (per tensor: h_lr, h_mu) of an MLP trained by T unrolled
-    steps of Maclaurin et al.'s SGD with momentum; ``forward(splits)`` trains the MLP and returns,
-    per requested split (0 train, 1 validation, 2 test), the row (cross-entropy, error, mean α,
-    mean β). The trained network's loss is differentiable with respect to the hyperparameters by
-    ``gradient`` (see :class:`inertia.implicit.Unrolled`).
+    steps of Maclaurin et al.'s SGD with momentum; ``forward(split)`` trains the MLP and
+    returns, for the named split (``train``, ``validation``, ``test``), the row (cross-entropy,
+    error, mean α, mean β). The trained network's loss is differentiable with respect to the
+    hyperparameters by ``gradient`` (see :class:`inertia.implicit.Unrolled`).
 
     Args:
         sizes: layer widths, input first (784, 50, 50, 50, 10).
@@ -138,8 +141,9 @@ class UnrolledTraining(nn.Module):
             self._step, steps=order.shape[0] + 1, gradient=gradient, truncation=truncation
         )
 
-    def _split(self, index: int) -> tuple[Tensor, Tensor]:
-        name = ("train", "validation", "test")[index]
+    def _split(self, name: str) -> tuple[Tensor, Tensor]:
+        if name not in _SPLITS:
+            raise ValueError(f"split must be one of {_SPLITS}, got {name!r}")
         return getattr(self, f"{name}_images"), getattr(self, f"{name}_labels")
 
     def network(self, weights: Tensor, images: Tensor) -> Tensor:
@@ -181,32 +185,63 @@ class UnrolledTraining(nn.Module):
         state = torch.cat([self.initial_weights, torch.zeros_like(self.initial_weights)])
         return self.unrolled(state).chunk(2)[0]
 
-    def forward(self, splits: Tensor) -> Tensor:
-        weights = self.trained_weights()
-        rows = []
-        for code in splits.reshape(-1).tolist():
-            images, labels = self._split(int(code))
-            logits = self.network(weights, images)
-            loss = nn.functional.cross_entropy(logits, labels)
-            error = (logits.argmax(dim=1) != labels).to(loss.dtype).mean()
-            rows.append(torch.stack([
-                loss, error, self.log_lr.exp().mean().detach(),
-                torch.sigmoid(self.momentum_logit).mean().detach(),
-            ]))  # fmt: skip
-        return torch.stack(rows)
+    def forward(self, split: str) -> Tensor:
+        """Train the MLP with the current hyperparameters; the row (cross-entropy, error, mean
+        α, mean β) of the trained network on ``split`` (``train``, ``validation``, ``test``)."""
+        images, labels = self._split(split)
+        logits = self.network(self.trained_weights(), images)
+        loss = nn.functional.cross_entropy(logits, labels)
+        error = (logits.argmax(dim=1) != labels).to(loss.dtype).mean()
+        return torch.stack([
+            loss, error, self.log_lr.exp().mean().detach(),
+            torch.sigmoid(self.momentum_logit).mean().detach(),
+        ])  # fmt: skip
 
 
-def _meta_loss(outputs: Tensor, targets: Tensor) -> Tensor:
-    return outputs[:, 0].mean()
+def _meta_loss(row: Tensor, targets: None) -> Tensor:
+    """The meta-objective: the cross-entropy of the trained network (the row's first entry)."""
+    return row[0]
 
 
-def _metrics(outputs: Tensor, targets: Tensor) -> dict[str, Tensor]:
-    return {
-        "loss": outputs[:, 0].sum(),
-        "error": outputs[:, 1].sum(),
-        "mean_lr": outputs[:, 2].sum(),
-        "mean_momentum": outputs[:, 3].sum(),
-    }
+class _ObjectiveSplit(BatchSource):
+    """Every meta-iteration's "minibatch": the name of the objective's split."""
+
+    cases = 1
+
+    def __init__(self, split: str) -> None:
+        self.split = split
+
+    def start(self, seed: int, device: torch.device, dtype: torch.dtype) -> None:
+        pass  # nothing random, nothing to move
+
+    def next(self, batch_size: int) -> tuple[str, None]:
+        return self.split, None
+
+    def state_dict(self) -> dict[str, Any]:
+        return {}
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        pass
+
+
+class _TrainedNetworkEvaluation(Evaluation):
+    """The trained network's row on the objective's split (``train_*``) and on the test images
+    (``test_*``)."""
+
+    def __init__(self, objective: str, error_name: str) -> None:
+        self.objective = objective
+        self.error_name = error_name
+
+    def to(self, device: torch.device, dtype: torch.dtype) -> None:
+        pass  # the images are buffers of the model
+
+    @torch.no_grad()
+    def __call__(self, model: nn.Module) -> dict[str, float]:
+        results = {}
+        for prefix, split in (("train", self.objective), ("test", "test")):
+            row = model(split).double().tolist()
+            results.update({f"{prefix}_{key}": value for key, value in zip(_ROW, row)})
+        return results
 
 
 class HyperparameterOptimization(AbstractTask):
@@ -247,17 +282,14 @@ class HyperparameterOptimization(AbstractTask):
             initial_log_lr=options.initial_log_lr,
             initial_momentum_logit=options.initial_momentum_logit,
         )
-        objective = torch.tensor([[float(_SPLITS[options.objective])]])
+        error_name = (
+            f"classification error on the {options.objective} split after {options.steps} "
+            "unrolled SGD-momentum steps (the loss, its cross-entropy, is the meta-objective)"
+        )
         return Problem(
             model=network,
-            train_inputs=objective,
-            train_targets=torch.zeros(1),
             loss=_meta_loss,
-            metrics=_metrics,
-            error_name=f"classification error on the {options.objective} split after "
-            f"{options.steps} unrolled SGD-momentum steps (the loss, its cross-entropy, is the "
-            "meta-objective)",
-            test_inputs=torch.tensor([[float(_SPLITS["test"])]]),
-            test_targets=torch.zeros(1),
+            batches=_ObjectiveSplit(options.objective),
+            evaluation=_TrainedNetworkEvaluation(options.objective, error_name),
             dataset=f"mnist ({cut} train / {60_000 - cut} validation / 10000 test)",
         )

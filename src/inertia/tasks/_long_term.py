@@ -21,6 +21,7 @@ from torch import Tensor
 from inertia.data import LONG_TERM_PROBLEMS, LongTermProblem
 from inertia.nn import CELLS, RecurrentNetwork
 from inertia.tasks._base import AbstractTask, Problem, TaskConfig
+from inertia.tasks._data import SampledBatches, SplitEvaluation
 
 __all__ = ["INPUT_SCALES", "LongTermDependencies", "LongTermOptions"]
 
@@ -142,12 +143,10 @@ class LongTermDependencies(AbstractTask):
 
         return Problem(
             model=network,
-            train_inputs=inputs,
-            train_targets=targets,
             loss=problem.loss,
-            metrics=metrics,
-            error_name=problem.error_name,
-            sparse_init_nonlinearity="tanh",
+            batches=SampledBatches(sample_batch),
+            # the training error: on a fixed sample of the training distribution
+            evaluation=SplitEvaluation({"train": (inputs, targets)}, metrics, problem.error_name),
             dataset=f"{options.problem} T={length}",
-            sample_batch=sample_batch,
+            sparse_init_nonlinearity="tanh",
         )

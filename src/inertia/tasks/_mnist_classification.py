@@ -8,6 +8,7 @@ from torch import Tensor, nn
 
 from inertia.data import load_mnist
 from inertia.tasks._base import AbstractTask, Problem, TaskConfig
+from inertia.tasks._data import SplitEvaluation, TensorBatches
 
 __all__ = ["MnistClassification", "MnistClassificationOptions", "lenet5", "mlp"]
 
@@ -65,16 +66,14 @@ class MnistClassification(AbstractTask):
         train_images, train_labels = load_mnist("train", data_dir or None)
         test_images, test_labels = load_mnist("test", data_dir or None)
         network = lenet5() if options.network == "lenet5" else mlp()
+        splits = {"train": (train_images, train_labels), "test": (test_images, test_labels)}
         return Problem(
             model=network,
-            train_inputs=train_images,
-            train_targets=train_labels,
             loss=lambda out, target: nn.functional.cross_entropy(out, target),
-            metrics=_classification_sums,
-            error_name="training classification error",
-            test_inputs=test_images,
-            test_targets=test_labels,
-            sparse_init_nonlinearity="sigmoid",
+            batches=TensorBatches(train_images, train_labels),
+            evaluation=SplitEvaluation(
+                splits, _classification_sums, "training classification error"
+            ),
             dataset="mnist",
             output_loss="softmax-cross-entropy",
         )

@@ -31,6 +31,7 @@ from torch import Tensor
 from inertia.data import MUSIC_DATASETS, load_music
 from inertia.nn import CELLS, PolyphonicRNN
 from inertia.tasks._base import AbstractTask, Problem, RecurrentCellOptions
+from inertia.tasks._data import SplitEvaluation, TensorBatches
 
 __all__ = ["PolyphonicMusic", "PolyphonicOptions", "chunk_sequences", "group_sequences"]
 
@@ -179,18 +180,21 @@ class PolyphonicMusic(AbstractTask):
         if options.recurrent_radius:
             network.rnn.rescale_recurrent_(options.recurrent_radius)
         objective = _Objective(network)
+        splits = {
+            "train": (inputs, targets),
+            "valid": (valid_inputs, valid_targets),
+            "test": (test_inputs, test_targets),
+        }
         return Problem(
             model=network,
-            train_inputs=inputs,
-            train_targets=targets,
             loss=objective.loss,
-            metrics=objective.metrics,
-            error_name="negative log-likelihood per time step (nats)",
-            test_inputs=test_inputs,  # type: ignore[arg-type]
-            test_targets=test_targets,  # type: ignore[arg-type]
-            validation_inputs=valid_inputs,
-            validation_targets=valid_targets,
-            sparse_init_nonlinearity="tanh",
+            batches=TensorBatches(inputs, targets),
+            evaluation=SplitEvaluation(
+                splits,
+                objective.metrics,
+                "negative log-likelihood per time step (nats)",
+                derived=_accuracy,
+            ),
             dataset=options.dataset,
-            derived_metrics=_accuracy,
+            sparse_init_nonlinearity="tanh",
         )

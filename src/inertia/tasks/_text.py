@@ -27,6 +27,7 @@ from torch.nn import functional
 from inertia.data import EOS, load_ptb
 from inertia.nn import CELLS, LanguageRNN
 from inertia.tasks._base import AbstractTask, Problem, RecurrentCellOptions
+from inertia.tasks._data import SplitEvaluation, TensorBatches
 
 __all__ = ["PennTreebank", "TextOptions", "scored_windows", "training_windows"]
 
@@ -133,19 +134,18 @@ class PennTreebank(AbstractTask):
             network.rnn.rescale_recurrent_(options.recurrent_radius)
         length = options.context + options.chunk
         train_cases = options.train_evaluation_tokens // options.chunk or None
+        evaluation = SplitEvaluation(
+            {"train": (inputs, targets), **evaluated},
+            _metrics,
+            f"bits per {'character' if options.level == 'char' else 'word'}",
+            derived=_perplexity,
+            batch_size=max(1, 20_000_000 // (length * len(vocabulary))),  # logits <= 80 MB
+            train_cases=train_cases,
+        )
         return Problem(
             model=network,
-            train_inputs=inputs,
-            train_targets=targets,
             loss=_loss,
-            metrics=_metrics,
-            error_name=f"bits per {'character' if options.level == 'char' else 'word'}",
-            test_inputs=evaluated["test"][0],
-            test_targets=evaluated["test"][1],
-            validation_inputs=evaluated["valid"][0],
-            validation_targets=evaluated["valid"][1],
+            batches=TensorBatches(inputs, targets),
+            evaluation=evaluation,
             dataset=f"ptb-{options.level}",
-            derived_metrics=_perplexity,
-            evaluation_batch=max(1, 20_000_000 // (length * len(vocabulary))),  # logits <= 80 MB
-            train_evaluation_cases=train_cases,
         )

@@ -9,6 +9,7 @@ from pydantic import Field
 from torch import Tensor, nn
 
 from inertia.tasks._base import AbstractTask, Problem, TaskConfig
+from inertia.tasks._data import SplitEvaluation, TensorBatches
 
 __all__ = ["ToyRegression", "ToyRegressionOptions"]
 
@@ -55,12 +56,12 @@ class ToyRegression(AbstractTask):
         )
         return Problem(
             model=network,
-            train_inputs=x,
-            train_targets=y,
             loss=lambda out, target: (out - target).pow(2).sum(dim=1).mean(),
-            metrics=_squared_error_sums,
-            error_name="training squared error per case",
-            sparse_init_nonlinearity="tanh",
+            batches=TensorBatches(x, y),
+            evaluation=SplitEvaluation(
+                {"train": (x, y)}, _squared_error_sums, "training squared error per case"
+            ),
             dataset="toy-regression",
             output_loss="squared-error",
+            sparse_init_nonlinearity="tanh",
         )
