@@ -8,7 +8,30 @@ import pytest
 import torch
 from torch import nn
 
-from inertia.implicit import GRADIENT_METHODS, FixedPoint, FixedPointWarning, anderson
+from inertia.implicit import (
+    BPTT,
+    CGRBP,
+    GRADIENT_METHODS,
+    Anderson,
+    FixedPoint,
+    FixedPointIteration,
+    FixedPointWarning,
+    NeumannRBP,
+    make_gradient,
+)
+
+
+def layer_of(
+    update, gradient: str = "rbp", truncation: int = 20, max_steps: int = 100,
+    tolerance: float = 1e-5, anderson_memory: int = 0,
+) -> FixedPoint:  # fmt: skip
+    """A FixedPoint with Liao et al.'s single K and one tolerance for both passes."""
+    solver = (
+        Anderson(max_steps, tolerance, memory=anderson_memory)
+        if anderson_memory
+        else FixedPointIteration(max_steps, tolerance)
+    )
+    return FixedPoint(update, make_gradient(gradient, truncation, tolerance), solver)
 
 
 class _Contractive(nn.Module):
@@ -76,8 +99,7 @@ def test_every_method_tends_to_the_implicit_gradient_as_k_grows(method):
     exact = _exact(update, x, readout)
     errors = []
     for truncation in (2, 5, 60):
-        layer = FixedPoint(update, gradient=method, truncation=truncation, max_steps=200,
-                           tolerance=1e-12)  # fmt: skip
+        layer = layer_of(update, method, truncation, max_steps=200, tolerance=1e-12)
         errors.append(_error(_gradients(layer, update, x, readout), exact))
         assert layer.stats.converged
     assert errors[-1] < 1e-7
@@ -89,8 +111,8 @@ def test_every_method_tends_to_the_implicit_gradient_as_k_grows(method):
 def test_neumann_rbp_equals_tbptt_when_the_forward_has_converged(truncation):
     update, x, readout = _problem(seed=1)
     common = {"truncation": truncation, "max_steps": 300, "tolerance": 1e-13}
-    neumann = _gradients(FixedPoint(update, gradient="neumann_rbp", **common), update, x, readout)
-    tbptt = _gradients(FixedPoint(update, gradient="tbptt", **common), update, x, readout)
+    neumann = _gradients(layer_of(update, "neumann_rbp", **common), update, x, readout)
+    tbptt = _gradients(layer_of(update, "tbptt", **common), update, x, readout)
     for a, b in zip(neumann, tbptt, strict=True):
         torch.testing.assert_close(a, b, rtol=1e-9, atol=1e-11)
 
@@ -116,8 +138,8 @@ def test_rbp_diverges_beyond_spectral_radius_one_and_cg_rbp_does_not():
 
     def run(gradient: str) -> tuple[torch.Tensor, FixedPoint]:
         settings = {"truncation": 60, "max_steps": 50, "tolerance": 1e-12}
-        layer = FixedPoint(lambda h, inp: h @ matrix.T + inp, gradient=gradient, **settings,
-                           solver="anderson", anderson_memory=6)  # fmt: skip
+        layer = layer_of(lambda h, inp: h @ matrix.T + inp, gradient, **settings,
+                         anderson_memory=6)  # fmt: skip
         matrix.grad = None
         h = layer(x, torch.zeros(1, 4, dtype=torch.float64))
         torch.testing.assert_close(h[0], h_star)  # Anderson found the fixed point
@@ -136,7 +158,7 @@ def test_rbp_diverges_beyond_spectral_radius_one_and_cg_rbp_does_not():
     assert layer.stats.backward_residual < 1e-8
     # Plain iteration does not even find the forward fixed point.
     with pytest.warns(FixedPointWarning, match="forward pass did not converge"):
-        FixedPoint(lambda h, inp: h @ matrix.T + inp, gradient="rbp", max_steps=50)(
+        layer_of(lambda h, inp: h @ matrix.T + inp, "rbp", max_steps=50)(
             x, torch.zeros(1, 4, dtype=torch.float64)
         )
 
@@ -144,26 +166,25 @@ def test_rbp_diverges_beyond_spectral_radius_one_and_cg_rbp_does_not():
 def test_anderson_solves_a_contraction_in_fewer_steps_than_iteration():
     update, x, _ = _problem(seed=2)
     with torch.no_grad():
-        plain = FixedPoint(update, gradient="rbp", max_steps=500, tolerance=1e-10)
-        accelerated = FixedPoint(update, gradient="rbp", max_steps=500, tolerance=1e-10,
-                                 solver="anderson")  # fmt: skip
+        plain = layer_of(update, "rbp", max_steps=500, tolerance=1e-10)
+        accelerated = layer_of(update, "rbp", max_steps=500, tolerance=1e-10, anderson_memory=5)
         h0 = torch.zeros(2, 5, dtype=torch.float64)
         torch.testing.assert_close(plain(x, h0), accelerated(x, h0))
     assert accelerated.stats.forward_steps < plain.stats.forward_steps
-    _, steps, residual = anderson(lambda h: update(h, x.detach()), h0, 500, 1e-10)
+    _, steps, residual = Anderson(500, 1e-10).solve(lambda h: update(h, x.detach()), h0, 500)
     assert residual < 1e-10
     assert steps == accelerated.stats.forward_steps
 
 
 def test_statistics_and_non_convergence_are_reported():
     update, x, readout = _problem()
-    layer = FixedPoint(update, gradient="rbp", max_steps=3, tolerance=1e-10)
+    layer = layer_of(update, "rbp", max_steps=3, tolerance=1e-10)
     with pytest.warns(FixedPointWarning, match="did not converge in 3 steps"):
         h = layer(x, torch.zeros(2, 5, dtype=torch.float64))
     assert not layer.stats.converged
     assert layer.stats.forward_steps == 3
     assert layer.stats.forward_residual > 1e-10
-    quiet = FixedPoint(update, gradient="rbp", truncation=100, max_steps=200, tolerance=1e-10)
+    quiet = layer_of(update, "rbp", truncation=100, max_steps=200, tolerance=1e-10)
     h = quiet(x, torch.zeros(2, 5, dtype=torch.float64))
     (h * readout).sum().backward()
     assert quiet.stats.backward_steps > 1
@@ -174,7 +195,34 @@ def test_bad_settings_are_refused_with_the_value():
     update, _, _ = _problem()
     with pytest.raises(ValueError, match="gradient must be one of"):
         FixedPoint(update, gradient="adjoint")
-    with pytest.raises(ValueError, match="use solver='iterate'"):
-        FixedPoint(update, gradient="bptt", solver="anderson")
-    with pytest.raises(ValueError, match="truncation must be >= 1, got 0"):
-        FixedPoint(update, truncation=0)
+    with pytest.raises(ValueError, match="use FixedPointIteration"):
+        FixedPoint(update, gradient=BPTT(), solver=Anderson())
+    with pytest.raises(ValueError, match="truncation must be an integer >= 1, got 0"):
+        NeumannRBP(truncation=0)
+    with pytest.raises(ValueError, match="tolerance must be >= 0, got -1"):
+        CGRBP(tolerance=-1)
+    with pytest.raises(TypeError, match="GradientMethod"):
+        FixedPoint(update, gradient=3)  # type: ignore[arg-type]
+
+
+def test_the_map_takes_further_arguments_and_they_get_gradients():
+    """F(h, x, *args): a tensor argument (here a scale) receives its gradient through every
+    method, equal to finite differences."""
+    update, x, readout = _problem()
+    scale = torch.tensor(0.7, dtype=torch.float64, requires_grad=True)
+
+    def scaled(h, inp, factor):
+        return update(h, inp) * factor
+
+    def loss(layer: FixedPoint, value: float) -> float:
+        factor = torch.tensor(value, dtype=torch.float64)
+        return float((layer(x, torch.zeros(2, 5, dtype=torch.float64), factor) * readout).sum())
+
+    for method in GRADIENT_METHODS:
+        layer = layer_of(scaled, method, truncation=200, max_steps=300, tolerance=1e-13)
+        scale.grad = None
+        h = layer(x, torch.zeros(2, 5, dtype=torch.float64), scale)
+        (h * readout).sum().backward()
+        with torch.no_grad():
+            numeric = (loss(layer, 0.7 + 1e-6) - loss(layer, 0.7 - 1e-6)) / 2e-6
+        assert float(scale.grad) == pytest.approx(numeric, rel=1e-5), method

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from inertia.implicit import GRADIENT_METHODS, Unrolled
+from inertia.implicit import GRADIENT_METHODS, TBPTT, Unrolled, make_gradient
 
 _D = torch.float64
 
@@ -48,7 +48,8 @@ def _hypergradient(unrolled: Unrolled, decay: torch.Tensor, c: torch.Tensor) -> 
 @pytest.mark.parametrize("gradient", GRADIENT_METHODS)
 def test_every_method_reaches_the_implicit_hypergradient_after_converged_training(gradient):
     step, decay, c, exact = _ridge()
-    unrolled = Unrolled(step, steps=1000, gradient=gradient, truncation=1000, tolerance=1e-12)
+    method = make_gradient(gradient, truncation=1000, tolerance=1e-12)
+    unrolled = Unrolled(step, steps=1000, gradient=method, tolerance=1e-12)
     value = _hypergradient(unrolled, decay, c)
     assert unrolled.stats.forward_residual < 1e-10  # the inner training has converged
     assert value == pytest.approx(float(exact()), rel=1e-6)
@@ -72,7 +73,7 @@ def test_bptt_is_the_exact_gradient_of_the_unrolled_objective_before_convergence
 
 def test_tbptt_back_propagates_through_the_last_k_steps_only():
     step, decay, c, _ = _ridge(seed=2)
-    unrolled = Unrolled(step, steps=9, gradient="tbptt", truncation=3)
+    unrolled = Unrolled(step, steps=9, gradient=TBPTT(truncation=3))
     value = _hypergradient(unrolled, decay, c)
     # By hand: six steps without a graph, then three with one.
     decay.grad = None
@@ -91,8 +92,8 @@ def test_tbptt_back_propagates_through_the_last_k_steps_only():
 @pytest.mark.parametrize("k", [1, 4, 10])
 def test_neumann_rbp_equals_tbptt_once_converged(k):
     step, decay, c, _ = _ridge(seed=3)
-    tbptt = _hypergradient(Unrolled(step, steps=400, gradient="tbptt", truncation=k), decay, c)
-    neumann = Unrolled(step, steps=400, gradient="neumann_rbp", truncation=k)
+    tbptt = _hypergradient(Unrolled(step, steps=400, gradient=TBPTT(k)), decay, c)
+    neumann = Unrolled(step, steps=400, gradient=make_gradient("neumann_rbp", k))
     assert _hypergradient(neumann, decay, c) == pytest.approx(tbptt, rel=1e-9)
     assert neumann.stats.backward_steps == k - 1
 
@@ -107,7 +108,7 @@ def test_graph_kept_for_the_tracked_steps_only(gradient):
             tracked.append(t)
         return step(w, t)
 
-    _hypergradient(Unrolled(recording, steps=30, gradient=gradient, truncation=5), decay, c)
+    _hypergradient(Unrolled(recording, steps=30, gradient=make_gradient(gradient, 5)), decay, c)
     assert tracked == (list(range(25, 30)) if gradient == "tbptt" else [29])
 
 
@@ -126,7 +127,6 @@ def test_no_grad_forward_keeps_no_graph_and_reports_the_last_step():
     [
         ({"gradient": "adjoint"}, "gradient must be one of"),
         ({"steps": 0}, "steps must be an integer >= 1, got 0"),
-        ({"truncation": 2.5}, "truncation must be an integer >= 1, got 2.5"),
         ({"tolerance": -1.0}, "tolerance must be >= 0, got -1.0"),
     ],
 )
@@ -134,3 +134,5 @@ def test_bad_settings_are_named(kwargs, message):
     arguments = {"step": lambda w, t: w, "steps": 3, **kwargs}
     with pytest.raises(ValueError, match=message):
         Unrolled(**arguments)
+    with pytest.raises(ValueError, match=r"truncation must be an integer >= 1, got 2\.5"):
+        TBPTT(truncation=2.5)  # type: ignore[arg-type]

@@ -9,7 +9,8 @@ import torch
 from torch import nn
 from torch.func import functional_call
 
-from inertia.optim import HessianFree, conjugate_gradient, output_loss
+from inertia.linalg import conjugate_gradient
+from inertia.optim import HessianFree, output_loss
 
 
 def _network(outputs: int, generator: torch.Generator) -> nn.Sequential:

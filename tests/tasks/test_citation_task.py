@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from inertia.experiments import ConfigError, RunConfig, train
+from inertia.implicit import TBPTT
 from inertia.tasks import TASKS
 from inertia.tasks._citation import CitationOptions, pca_features
 
@@ -35,7 +36,7 @@ def test_citation_problem_masks_targets_to_the_split(shared_data):
     assert logits.shape == (1, 2708, 7)
     metrics = problem.evaluation.metrics(logits, train_targets)
     assert 0.0 <= float(metrics["error"]) <= 1.0
-    assert problem.model.network.propagation.gradient == "tbptt"
+    assert problem.model.network.propagation.gradient == TBPTT(truncation=5)
 
 
 def test_citation_runs_train_with_every_gradient_method(shared_data):

@@ -4,19 +4,10 @@ For a convergent map h = F(h, x; w) with fixed point h*, the implicit function t
 
     dL/dw = (∂F/∂w)ᵀ z,    dL/dx = (∂F/∂x)ᵀ z,    z = (I − Jᵀ)⁻¹ dL/dh*,    J = ∂F/∂h at h*.
 
-The gradient methods of Liao et al. (2018):
-
-- ``bptt``: back-propagation through every forward step (memory grows with the steps).
-- ``tbptt``: through the last K steps only.
-- ``rbp`` (Almeida 1987; Pineda 1987): iterate z ← Jᵀz + g from z = g until the change is below
-  the tolerance (or K steps); unstable when J has eigenvalues of modulus ≥ 1.
-- ``cg_rbp``: conjugate gradient on the normal equations (I − J)(I − Jᵀ) z = (I − J) g, which
-  converges whenever I − J is nonsingular.
-- ``neumann_rbp``: the truncated Neumann series z = Σ_{k<K} (Jᵀ)^k g; equal to ``tbptt`` with K
-  steps when the forward pass has converged (Liao et al., Proposition 3).
-
-The RBP methods keep only h* and one application of F: memory does not grow with K. Jᵀv is one
-vector-Jacobian product through F(h*, x); J v (for CG-RBP) is the derivative of u ↦ Jᵀu along v.
+:class:`FixedPoint` finds h* with a forward solver and differentiates it with a gradient method,
+both strategy objects (:mod:`inertia.implicit._methods`). The RBP methods keep only h* and one
+application of F: memory does not grow with K. Jᵀv is one vector-Jacobian product through
+F(h*, x); J v (for CG-RBP) is the derivative of u ↦ Jᵀu along v.
 """
 
 from __future__ import annotations
@@ -25,27 +16,34 @@ import dataclasses
 import math
 import warnings
 from collections.abc import Callable
-from typing import Literal
+from typing import Any
 
 import torch
 from torch import Tensor, nn
 
+from inertia.implicit._methods import (
+    BPTT,
+    TBPTT,
+    Anderson,
+    FixedPointIteration,
+    ForwardSolver,
+    GradientMethod,
+    ImplicitGradient,
+    make_gradient,
+    relative,
+)
+
 __all__ = [
-    "GRADIENT_METHODS",
     "FixedPoint",
     "FixedPointStats",
     "FixedPointWarning",
-    "anderson",
     "attach_adjoint",
-    "fixed_point_iteration",
     "solve_adjoint",
 ]
 
-GradientMethod = Literal["bptt", "tbptt", "rbp", "cg_rbp", "neumann_rbp"]
-GRADIENT_METHODS: tuple[str, ...] = ("bptt", "tbptt", "rbp", "cg_rbp", "neumann_rbp")
-
-Update = Callable[[Tensor, Tensor], Tensor]
-"""F(h, x): the next state from the current state and the (clamped) input."""
+Update = Callable[..., Tensor]
+"""F(h, x, *args): the next state from the current state, the (clamped) input and any further
+arguments."""
 
 
 class FixedPointWarning(RuntimeWarning):
@@ -72,167 +70,45 @@ class FixedPointStats:
     backward_residual: float = math.nan
 
 
-def _relative(difference: Tensor, reference: Tensor) -> float:
-    return float(difference.detach().norm() / reference.detach().norm().clamp_min(1e-12))
-
-
-def fixed_point_iteration(
-    update: Callable[[Tensor], Tensor], h0: Tensor, max_steps: int, tolerance: float
-) -> tuple[Tensor, int, float]:
-    """Plain iteration h ← F(h): returns (h, steps, relative residual of the last step)."""
-    h, residual = h0, math.inf
-    for step in range(1, max_steps + 1):
-        nxt = update(h)
-        residual = _relative(nxt - h, nxt)
-        h = nxt
-        if tolerance > 0 and residual < tolerance:
-            return h, step, residual
-    return h, max_steps, residual
-
-
-def anderson(
-    update: Callable[[Tensor], Tensor],
-    h0: Tensor,
-    max_steps: int,
-    tolerance: float,
-    memory: int = 5,
-    regularization: float = 1e-8,
-    mixing: float = 1.0,
-) -> tuple[Tensor, int, float]:
-    """Anderson acceleration (type II) of h ← F(h), over the whole state as one vector:
-    h_{k+1} = Σ_i α_i (β F(h_i) + (1 − β) h_i) over the last ``memory`` iterates, with α the
-    least-squares combination (Σα = 1) of their residuals F(h_i) − h_i. Returns
-    (h, steps, relative residual)."""
-    shape = h0.shape
-    states: list[Tensor] = [h0.reshape(-1)]
-    images: list[Tensor] = [update(h0).reshape(-1)]
-    residual = _relative(images[0] - states[0], images[0])
-    h = images[0]
-    steps = 1
-    while steps < max_steps and not (tolerance > 0 and residual < tolerance):
-        count = len(states)
-        residuals = torch.stack([f - x for f, x in zip(images, states, strict=True)])  # (m, n)
-        gram = residuals @ residuals.T
-        gram = gram + regularization * gram.diagonal().mean().clamp_min(1e-30) * torch.eye(
-            count, dtype=gram.dtype, device=gram.device
-        )
-        ones = torch.ones(count, 1, dtype=gram.dtype, device=gram.device)
-        try:
-            weights = torch.linalg.solve(gram, ones).squeeze(1)
-            weights = weights / weights.sum()
-        except RuntimeError:  # singular: fall back to the plain step
-            weights = torch.zeros(count, dtype=gram.dtype, device=gram.device)
-            weights[-1] = 1.0
-        mixed = mixing * torch.stack(images) + (1 - mixing) * torch.stack(states)
-        h = weights @ mixed
-        image = update(h.view(shape)).reshape(-1)
-        steps += 1
-        residual = _relative(image - h, image)
-        states.append(h)
-        images.append(image)
-        if len(states) > memory:
-            states.pop(0)
-            images.pop(0)
-    return h.view(shape), steps, residual
-
-
-def _conjugate_gradient_normal(
-    transpose: Callable[[Tensor], Tensor],
-    forward: Callable[[Tensor], Tensor],
-    g: Tensor,
-    iterations: int,
-    tolerance: float,
-) -> tuple[Tensor, int, bool]:
-    """CG on (I − J)(I − Jᵀ) z = (I − J) g, started at z = g (the Neumann series' first term).
-    Returns (z, iterations, whether the normal-equation residual reached ``tolerance``; with
-    ``tolerance`` 0, CG runs ``iterations`` steps and counts as solved)."""
-
-    def normal(v: Tensor) -> Tensor:
-        w = v - transpose(v)
-        return w - forward(w)
-
-    z = g.clone()
-    right = g - forward(g)
-    r = right - normal(z)
-    p = r.clone()
-    rr = torch.sum(r * r)
-    reference = float(right.norm().clamp_min(1e-30))
-    steps = 0
-    while steps < iterations:
-        if math.sqrt(float(rr)) <= tolerance * reference:
-            return z, steps, True
-        ap = normal(p)
-        curvature = torch.sum(p * ap)
-        if float(curvature) <= 0:
-            break
-        alpha = rr / curvature
-        z = z + alpha * p
-        r = r - alpha * ap
-        rr_next = torch.sum(r * r)
-        p = r + (rr_next / rr) * p
-        rr = rr_next
-        steps += 1
-    return z, steps, tolerance == 0 or math.sqrt(float(rr)) <= tolerance * reference
-
-
 def solve_adjoint(
-    gradient: str,
+    method: ImplicitGradient,
     transpose: Callable[[Tensor], Tensor],
     output: Tensor,
     state: Tensor,
     g: Tensor,
-    truncation: int,
-    tolerance: float,
     *,
     warn: bool = True,
     who: str = "FixedPoint",
 ) -> tuple[Tensor, int, float]:
-    """z with (I − Jᵀ) z ≈ g by an RBP method, for ``output = F(state)`` built with a graph.
+    """z with (I − Jᵀ) z ≈ g by an RBP ``method``, for ``output = F(state)`` built with a graph.
 
     ``transpose(v)`` is Jᵀv (one vector-Jacobian product through ``output``). Returns (z, the
     products used, the relative residual ‖z − Jᵀz − g‖ / ‖g‖); warns with
-    :class:`FixedPointWarning` when the solve missed ``tolerance`` or the residual is not finite.
+    :class:`FixedPointWarning` when the solve missed its tolerance or the residual is not finite.
     """
-    steps, solved = 0, True
-    if gradient == "neumann_rbp":
-        term, z = g, g.clone()
-        for _ in range(truncation - 1):
-            term = transpose(term)
-            z = z + term
-            steps += 1
-    elif gradient == "rbp":
-        z, solved = g.clone(), tolerance == 0
-        for _ in range(truncation):
-            nxt = transpose(z) + g
-            steps += 1
-            change = _relative(nxt - z, nxt)
-            z = nxt
-            if not math.isfinite(change):
-                break
-            if tolerance > 0 and change < tolerance:
-                solved = True
-                break
-    elif gradient == "cg_rbp":
+
+    def forward() -> Callable[[Tensor], Tensor]:  # v ↦ J v: the derivative of u ↦ Jᵀu along v
         with torch.enable_grad():
             cotangent = torch.zeros_like(output, requires_grad=True)
             (transposed,) = torch.autograd.grad(output, state, cotangent, create_graph=True)
 
-        def forward(v: Tensor) -> Tensor:
-            (product,) = torch.autograd.grad(transposed, cotangent, v, retain_graph=True)
-            return product
+        def product(v: Tensor) -> Tensor:
+            (jv,) = torch.autograd.grad(transposed, cotangent, v, retain_graph=True)
+            return jv
 
-        z, steps, solved = _conjugate_gradient_normal(transpose, forward, g, truncation, tolerance)
-    else:
-        raise ValueError(f"gradient must be 'rbp', 'cg_rbp' or 'neumann_rbp', got {gradient!r}")
-    residual = _relative(z - transpose(z) - g, g)
-    if warn and (not solved or not math.isfinite(residual)):
+        return product
+
+    solution = method.solve(transpose, forward, g)
+    z = solution.z
+    residual = relative(z - transpose(z) - g, g)
+    if warn and (not solution.solved or not math.isfinite(residual)):
         warnings.warn(
-            f"{who}: the {gradient} backward solve did not converge in {steps} steps (relative "
-            f"residual of (I - J^T) z = g: {residual:.3g})",
+            f"{who}: the {method.name} backward solve did not converge in {solution.steps} steps "
+            f"(relative residual of (I - J^T) z = g: {residual:.3g})",
             FixedPointWarning,
             stacklevel=3,
         )
-    return z, steps, residual
+    return z, solution.steps, residual
 
 
 def attach_adjoint(
@@ -260,34 +136,33 @@ def attach_adjoint(
 
 
 class FixedPoint(nn.Module):
-    """h* = F(h*, x; w) as a differentiable layer, with the gradient method of your choice.
+    """h* = F(h*, x, *args; w) as a differentiable layer, with the gradient method of your
+    choice.
 
-    ``update`` is any callable or module ``F(h, x) -> h`` (its parameters are found by
-    autograd, so a module's own parameters and any tensors it closes over both work). Batched
-    states are fine: the fixed point is solved for the whole state tensor at once, and the
-    residuals are relative norms over the whole batch.
+    ``update`` is any callable or module ``F(h, x, *args) -> h`` (its parameters are found by
+    autograd, so a module's own parameters, tensors it closes over and tensor ``args`` all
+    receive gradients). Batched states are fine: the fixed point is solved for the whole state
+    tensor at once, and the residuals are relative norms over the whole batch.
 
     Args:
-        update: F(h, x).
-        gradient: one of :data:`GRADIENT_METHODS`.
-        truncation: K, the steps of ``tbptt`` and ``neumann_rbp``, the iteration limit of
-            ``rbp`` and ``cg_rbp``.
-        max_steps: the forward pass's limit of applications of F.
-        tolerance: stop the forward pass when ‖F(h) − h‖ / ‖h‖ falls below it (0 = always
-            ``max_steps``); also the relative tolerance of the ``rbp``/``cg_rbp`` solves.
-        solver: ``iterate`` (h ← F(h)) or ``anderson`` (Anderson acceleration; ``bptt`` and
-            ``tbptt`` differentiate plain steps, so they need ``iterate``).
-        anderson_memory: iterates Anderson combines.
+        update: F(h, x, *args).
+        gradient: a :class:`GradientMethod` (:class:`BPTT`, :class:`TBPTT`, :class:`RBP`,
+            :class:`CGRBP`, :class:`NeumannRBP`), or one of their names (with default settings).
+        solver: the forward :class:`ForwardSolver` (:class:`FixedPointIteration` or
+            :class:`Anderson`; ``bptt`` and ``tbptt`` differentiate plain steps, so they need
+            :class:`FixedPointIteration`). Its ``max_steps`` and ``tolerance`` govern the
+            forward pass and decide :attr:`FixedPointStats.converged`.
         warn: emit :class:`FixedPointWarning` when the forward pass or an RBP solve misses its
             tolerance (the numbers are in :attr:`stats` either way).
 
     Examples:
         >>> import torch
-        >>> from inertia.implicit import FixedPoint
+        >>> from inertia.implicit import FixedPoint, FixedPointIteration, NeumannRBP
         >>> _ = torch.manual_seed(0)
         >>> weight = torch.nn.Parameter(0.3 * torch.randn(4, 4) / 2)
         >>> layer = FixedPoint(lambda h, x: torch.tanh(h @ weight.T + x),
-        ...                    gradient="neumann_rbp", truncation=50, tolerance=1e-10)
+        ...                    gradient=NeumannRBP(truncation=50),
+        ...                    solver=FixedPointIteration(max_steps=100, tolerance=1e-10))
         >>> h_star = layer(torch.randn(2, 4), torch.zeros(2, 4))
         >>> layer.stats.converged
         True
@@ -299,129 +174,101 @@ class FixedPoint(nn.Module):
     def __init__(
         self,
         update: Update,
-        gradient: str = "rbp",
-        truncation: int = 20,
-        max_steps: int = 100,
-        tolerance: float = 1e-5,
-        solver: str = "iterate",
-        anderson_memory: int = 5,
+        gradient: GradientMethod | str = "rbp",
+        solver: ForwardSolver | None = None,
         warn: bool = True,
     ) -> None:
         super().__init__()
-        if gradient not in GRADIENT_METHODS:
-            raise ValueError(f"gradient must be one of {GRADIENT_METHODS}, got {gradient!r}")
-        if solver not in ("iterate", "anderson"):
-            raise ValueError(f"solver must be 'iterate' or 'anderson', got {solver!r}")
-        if solver == "anderson" and gradient in ("bptt", "tbptt"):
+        self.gradient = make_gradient(gradient) if isinstance(gradient, str) else gradient
+        self.solver = solver if solver is not None else FixedPointIteration()
+        if not isinstance(self.gradient, GradientMethod):
+            raise TypeError(f"gradient must be a GradientMethod or a name, got {gradient!r}")
+        if isinstance(self.solver, Anderson) and not isinstance(self.gradient, ImplicitGradient):
             raise ValueError(
-                f"gradient {gradient!r} back-propagates through plain forward steps; use "
-                "solver='iterate' (or an RBP gradient with Anderson)"
+                f"gradient {self.gradient.name!r} back-propagates through plain forward steps; "
+                "use FixedPointIteration (or an RBP gradient with Anderson)"
             )
-        for name, value, ok in (
-            ("truncation", truncation, truncation >= 1),
-            ("max_steps", max_steps, max_steps >= 1),
-            ("tolerance", tolerance, tolerance >= 0),
-            ("anderson_memory", anderson_memory, anderson_memory >= 1),
-        ):
-            if not ok:
-                raise ValueError(f"{name} must be {'>= 0' if name == 'tolerance' else '>= 1'}, "
-                                 f"got {value!r}")  # fmt: skip
         self.update = update
-        self.gradient = gradient
-        self.truncation = truncation
-        self.max_steps = max_steps
-        self.tolerance = tolerance
-        self.solver = solver
-        self.anderson_memory = anderson_memory
         self.warn = warn
         self.stats = FixedPointStats()
 
     def extra_repr(self) -> str:
-        return (
-            f"gradient={self.gradient}, truncation={self.truncation}, "
-            f"max_steps={self.max_steps}, tolerance={self.tolerance}, solver={self.solver}"
-        )
+        return f"gradient={self.gradient}, solver={self.solver}"
 
-    def _solve(self, x: Tensor, h0: Tensor, steps: int) -> tuple[Tensor, int, float]:
-        def step(h: Tensor) -> Tensor:
-            return self.update(h, x)
+    def _solve(self, step: Callable[[Tensor], Tensor], h0: Tensor, steps: int):  # type: ignore[no-untyped-def]
+        return self.solver.solve(step, h0, steps)
 
-        if self.solver == "anderson":
-            return anderson(step, h0, steps, self.tolerance, memory=self.anderson_memory)
-        return fixed_point_iteration(step, h0, steps, self.tolerance)
-
-    def _record_forward(
-        self, h: Tensor, steps: int, x: Tensor, image: Tensor | None = None
-    ) -> None:
-        """Stats of the forward pass; ``image`` is F(h) when the caller has it already."""
-        if image is None:
-            with torch.no_grad():
-                image = self.update(h, x)
-        residual = _relative(image.detach() - h, h)
-        converged = self.tolerance == 0 or residual < self.tolerance
+    def _record_forward(self, h: Tensor, steps: int, image: Tensor) -> None:
+        """Stats of the forward pass; ``image`` is F(h)."""
+        tolerance = self.solver.tolerance
+        residual = relative(image.detach() - h, h)
+        converged = tolerance == 0 or residual < tolerance
         self.stats = FixedPointStats(forward_steps=steps, forward_residual=residual,
                                      converged=converged)  # fmt: skip
         if not converged and self.warn:
             warnings.warn(
                 f"FixedPoint: the forward pass did not converge in {steps} steps (relative "
-                f"residual {residual:.3g} > tolerance {self.tolerance:g})",
+                f"residual {residual:.3g} > tolerance {tolerance:g})",
                 FixedPointWarning,
                 stacklevel=3,
             )
 
-    def forward(self, x: Tensor, h0: Tensor) -> Tensor:
-        """The fixed point reached from ``h0`` with input ``x`` (differentiable)."""
+    def forward(self, x: Tensor, h0: Tensor, *args: Any) -> Tensor:
+        """The fixed point reached from ``h0`` with input ``x`` (and ``args``, passed on to F),
+        differentiable by the gradient method."""
+
+        def step(h: Tensor) -> Tensor:
+            return self.update(h, x, *args)
+
         if not torch.is_grad_enabled():
             with torch.no_grad():
-                h, steps, _ = self._solve(x, h0, self.max_steps)
-            self._record_forward(h, steps, x)
+                h, steps, _ = self._solve(step, h0, self.solver.max_steps)
+                self._record_forward(h, steps, step(h))
             return h
-        if self.gradient in ("bptt", "tbptt"):
-            return self._unrolled(x, h0)
-        return self._implicit(x, h0)
+        if isinstance(self.gradient, (BPTT, TBPTT)):
+            return self._unrolled(step, h0)
+        return self._implicit(step, h0)
 
-    def _unrolled(self, x: Tensor, h0: Tensor) -> Tensor:
+    def _unrolled(self, step: Callable[[Tensor], Tensor], h0: Tensor) -> Tensor:
         """BPTT: every step with a graph. TBPTT(K): steps without a graph until the last K of
         ``max_steps`` (or until converged), then K steps with a graph."""
-        tracked = self.max_steps if self.gradient == "bptt" else self.truncation
-        untracked = max(self.max_steps - tracked, 0)
+        max_steps, tolerance = self.solver.max_steps, self.solver.tolerance
+        bptt = isinstance(self.gradient, BPTT)
+        tracked = max_steps if bptt else self.gradient.truncation  # type: ignore[attr-defined]
+        untracked = max(max_steps - tracked, 0)
         h, steps = h0, 0
         if untracked:
             with torch.no_grad():
-                h, steps, _ = self._solve(x, h0, untracked)
+                h, steps, _ = self._solve(step, h0, untracked)
         for _ in range(tracked):
-            nxt = self.update(h, x)
+            nxt = step(h)
             steps += 1
-            if self.gradient == "bptt" and self.tolerance > 0:
-                done = _relative(nxt.detach() - h.detach(), nxt.detach()) < self.tolerance
+            if bptt and tolerance > 0:
+                done = relative(nxt.detach() - h.detach(), nxt.detach()) < tolerance
                 h = nxt
                 if done:
                     break
             else:
                 h = nxt
-        self._record_forward(h.detach(), steps, x)
+        with torch.no_grad():
+            self._record_forward(h.detach(), steps, step(h.detach()))
         return h
 
-    def _implicit(self, x: Tensor, h0: Tensor) -> Tensor:
+    def _implicit(self, step: Callable[[Tensor], Tensor], h0: Tensor) -> Tensor:
         with torch.no_grad():
-            h_star, steps, _ = self._solve(x, h0, self.max_steps)
+            h_star, steps, _ = self._solve(step, h0, self.solver.max_steps)
         state = h_star.detach().requires_grad_(True)
-        output = self.update(state, x)  # one more application: the graph to w and x
-        self._record_forward(h_star, steps, x, image=output)
+        output = step(state)  # one more application: the graph to w, x and args
+        self._record_forward(h_star, steps, output)
         if not output.requires_grad:
             return output
+        method: ImplicitGradient = self.gradient  # type: ignore[assignment]
 
-        attach_adjoint(
-            output, state, lambda transpose, g: self._adjoint(transpose, output, state, g)
-        )
+        def solve(transpose: Callable[[Tensor], Tensor], g: Tensor) -> Tensor:
+            z, self.stats.backward_steps, self.stats.backward_residual = solve_adjoint(
+                method, transpose, output, state, g, warn=self.warn, who="FixedPoint"
+            )
+            return z
+
+        attach_adjoint(output, state, solve)
         return output
-
-    def _adjoint(
-        self, transpose: Callable[[Tensor], Tensor], output: Tensor, state: Tensor, g: Tensor
-    ) -> Tensor:
-        """z with (I − Jᵀ) z ≈ g by the configured RBP method."""
-        z, self.stats.backward_steps, self.stats.backward_residual = solve_adjoint(
-            self.gradient, transpose, output, state, g, self.truncation, self.tolerance,
-            warn=self.warn, who="FixedPoint",
-        )  # fmt: skip
-        return z

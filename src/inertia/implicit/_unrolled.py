@@ -5,9 +5,10 @@ An inner optimizer is a dynamical system h_{t+1} = Φ_t(h_t; λ) whose state h h
 (and velocities) and whose parameters λ are the hyperparameters. After T steps, a meta-objective
 L(h_T) has the hypergradient dL/dλ. The gradient methods are those of :class:`FixedPoint`:
 
-- ``bptt``: back-propagate through all T steps (memory grows with T).
-- ``tbptt``: through the last K steps only (the first T − K run without a graph).
-- ``rbp``, ``cg_rbp``, ``neumann_rbp``: treat h_T as a fixed point of the last map Φ_{T−1}
+- :class:`BPTT`: back-propagate through all T steps (memory grows with T).
+- :class:`TBPTT`: through the last K steps only (the first T − K run without a graph).
+- :class:`RBP`, :class:`CGRBP`, :class:`NeumannRBP`: treat h_T as a fixed point of the last map
+  Φ_{T−1}
   and use dL/dλ ≈ (∂Φ_{T−1}/∂λ)ᵀ z with (I − Jᵀ) z = dL/dh_T, J = ∂Φ_{T−1}/∂h at h_{T−1}
   (SPEC 7.1). Only the last step keeps a graph: memory does not depend on T or K. The
   approximation is exact in the limit where training has converged to a fixed point of Φ; it
@@ -21,12 +22,14 @@ from collections.abc import Callable
 import torch
 from torch import Tensor, nn
 
-from inertia.implicit._fixed_point import (
-    GRADIENT_METHODS,
-    FixedPointStats,
-    _relative,
-    attach_adjoint,
-    solve_adjoint,
+from inertia.implicit._fixed_point import FixedPointStats, attach_adjoint, solve_adjoint
+from inertia.implicit._methods import (
+    BPTT,
+    TBPTT,
+    GradientMethod,
+    ImplicitGradient,
+    make_gradient,
+    relative,
 )
 
 __all__ = ["Unrolled"]
@@ -36,8 +39,8 @@ Step = Callable[[Tensor, int], Tensor]
 
 
 class Unrolled(nn.Module):
-    """T steps of a step-dependent map h_{t+1} = Φ_t(h_t), differentiable by any method of
-    :data:`inertia.implicit.GRADIENT_METHODS`.
+    """T steps of a step-dependent map h_{t+1} = Φ_t(h_t), differentiable by any gradient
+    method of :class:`FixedPoint`.
 
     ``step(h, t)`` may use autograd inside (an inner optimizer computes gradients of its own
     loss): steps whose result is not differentiated run under :func:`torch.no_grad`, so read
@@ -49,10 +52,9 @@ class Unrolled(nn.Module):
     Args:
         step: Φ_t(h, t).
         steps: T.
-        gradient: one of :data:`GRADIENT_METHODS`.
-        truncation: K, the tracked steps of ``tbptt`` and the Neumann terms or iteration limit of
-            the RBP methods.
-        tolerance: relative tolerance of the ``rbp``/``cg_rbp`` solves (0 = K iterations).
+        gradient: a :class:`GradientMethod` or one of their names (with default settings).
+        tolerance: the relative size of the last step below which h_T counts as a fixed point
+            (``stats.converged``; 0: always).
         warn: emit :class:`FixedPointWarning` when an RBP solve misses its tolerance.
 
     After each forward pass :attr:`stats` holds T as ``forward_steps`` and the relative size of
@@ -62,10 +64,10 @@ class Unrolled(nn.Module):
 
     Examples:
         >>> import torch
-        >>> from inertia.implicit import Unrolled
+        >>> from inertia.implicit import BPTT, Unrolled
         >>> rate = torch.tensor(0.1, requires_grad=True)
         >>> target = torch.tensor([1.0, -2.0])
-        >>> descent = Unrolled(lambda w, t: w - rate * (w - target), steps=50, gradient="bptt")
+        >>> descent = Unrolled(lambda w, t: w - rate * (w - target), steps=50, gradient=BPTT())
         >>> w_final = descent(torch.zeros(2))
         >>> ((w_final - target) ** 2).sum().backward()
         >>> rate.grad < 0  # a larger rate would have come closer
@@ -76,29 +78,24 @@ class Unrolled(nn.Module):
         self,
         step: Step,
         steps: int,
-        gradient: str = "bptt",
-        truncation: int = 50,
+        gradient: GradientMethod | str = "bptt",
         tolerance: float = 0.0,
         warn: bool = True,
     ) -> None:
         super().__init__()
-        if gradient not in GRADIENT_METHODS:
-            raise ValueError(f"gradient must be one of {GRADIENT_METHODS}, got {gradient!r}")
-        for name, value in (("steps", steps), ("truncation", truncation)):
-            if not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+        if not isinstance(steps, int) or steps < 1:
+            raise ValueError(f"steps must be an integer >= 1, got {steps!r}")
         if tolerance < 0:
             raise ValueError(f"tolerance must be >= 0, got {tolerance!r}")
         self.step = step
         self.steps = steps
-        self.gradient = gradient
-        self.truncation = truncation
+        self.gradient = make_gradient(gradient) if isinstance(gradient, str) else gradient
         self.tolerance = tolerance
         self.warn = warn
         self.stats = FixedPointStats()
 
     def extra_repr(self) -> str:
-        return f"steps={self.steps}, gradient={self.gradient}, truncation={self.truncation}"
+        return f"steps={self.steps}, gradient={self.gradient}"
 
     def _run_untracked(self, h: Tensor, start: int, stop: int) -> Tensor:
         with torch.no_grad():
@@ -107,7 +104,7 @@ class Unrolled(nn.Module):
         return h
 
     def _record(self, before: Tensor, after: Tensor) -> None:
-        residual = _relative(after.detach() - before.detach(), after.detach())
+        residual = relative(after.detach() - before.detach(), after.detach())
         self.stats = FixedPointStats(
             forward_steps=self.steps,
             forward_residual=residual,
@@ -121,8 +118,12 @@ class Unrolled(nn.Module):
             after = self._run_untracked(before, self.steps - 1, self.steps)
             self._record(before, after)
             return after
-        if self.gradient in ("bptt", "tbptt"):
-            tracked = self.steps if self.gradient == "bptt" else min(self.truncation, self.steps)
+        if isinstance(self.gradient, (BPTT, TBPTT)):
+            tracked = (
+                self.steps
+                if isinstance(self.gradient, BPTT)
+                else min(self.gradient.truncation, self.steps)
+            )
             h = self._run_untracked(h0, 0, self.steps - tracked)
             before = h
             for t in range(self.steps - tracked, self.steps):
@@ -135,12 +136,12 @@ class Unrolled(nn.Module):
         output = self.step(state, self.steps - 1)
         self._record(before, output)
         if output.requires_grad:
+            method: ImplicitGradient = self.gradient  # type: ignore[assignment]
 
             def solve(transpose: Callable[[Tensor], Tensor], g: Tensor) -> Tensor:
                 z, steps, residual = solve_adjoint(
-                    self.gradient, transpose, output, state, g, self.truncation, self.tolerance,
-                    warn=self.warn, who="Unrolled",
-                )  # fmt: skip
+                    method, transpose, output, state, g, warn=self.warn, who="Unrolled"
+                )
                 self.stats.backward_steps, self.stats.backward_residual = steps, residual
                 return z
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from inertia.implicit import FixedPoint
+from inertia.implicit import FixedPoint, FixedPointIteration, make_gradient
 
 __all__ = ["GatedGraphNetwork", "adjacency"]
 
@@ -40,8 +40,9 @@ class GatedGraphNetwork(nn.Module):
         hidden: state size per node.
         classes: output classes.
         steps: propagation steps of the forward pass (Liao et al.: 100).
-        gradient, truncation, tolerance: passed to :class:`~inertia.implicit.FixedPoint`
-            (Liao et al.: truncation 5; tolerance 0 runs all ``steps``).
+        gradient, truncation, tolerance: the gradient method by name
+            (:func:`~inertia.implicit.make_gradient`: K = ``truncation``; Liao et al.: 5) and the
+            tolerance of its solve and of the forward pass (0 runs all ``steps``).
         message_scale: initial scale of the message weights W (small keeps the map
             contractive, so that the fixed point exists and RBP applies).
     """
@@ -64,22 +65,18 @@ class GatedGraphNetwork(nn.Module):
         self.cell = nn.GRUCell(hidden + features, hidden)
         self.readout = nn.Linear(hidden, classes)
         self.propagation = FixedPoint(
-            self._update, gradient=gradient, truncation=truncation, max_steps=steps,
-            tolerance=tolerance,
-        )  # fmt: skip
-        self._adjacency: Tensor | None = None
+            self._update,
+            gradient=make_gradient(gradient, truncation, tolerance),
+            solver=FixedPointIteration(max_steps=steps, tolerance=tolerance),
+        )
 
-    def _update(self, h: Tensor, x: Tensor) -> Tensor:
-        assert self._adjacency is not None
-        messages = torch.sparse.mm(self._adjacency, self.message(h))
+    def _update(self, h: Tensor, x: Tensor, adjacency_matrix: Tensor) -> Tensor:
+        """One propagation step: h_v ← GRU([Σ_{u ∈ N(v)} W h_u, x_v], h_v)."""
+        messages = torch.sparse.mm(adjacency_matrix, self.message(h))
         return self.cell(torch.cat([messages, x], dim=1), h)
 
     def forward(self, features: Tensor, adjacency_matrix: Tensor) -> Tensor:
         """Class logits (nodes, classes) for node ``features`` on the graph ``adjacency_matrix``
         (from :func:`adjacency`)."""
-        self._adjacency = adjacency_matrix
-        try:
-            h0 = features.new_zeros(features.shape[0], self.hidden)
-            return self.readout(self.propagation(features, h0))
-        finally:
-            self._adjacency = None
+        h0 = features.new_zeros(features.shape[0], self.hidden)
+        return self.readout(self.propagation(features, h0, adjacency_matrix))

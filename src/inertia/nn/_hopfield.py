@@ -16,7 +16,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from inertia.implicit import FixedPoint
+from inertia.implicit import FixedPoint, FixedPointIteration, make_gradient
 
 __all__ = ["HopfieldNetwork"]
 
@@ -50,8 +50,11 @@ class HopfieldNetwork(nn.Module):
         self.raw_weight = nn.Parameter(init_std * torch.randn(units, units))
         self.register_buffer("off_diagonal", 1.0 - torch.eye(units), persistent=False)
         self._free: Tensor | None = None
-        self.propagation = FixedPoint(self._update, gradient=gradient, truncation=truncation,
-                                      max_steps=steps, tolerance=0.0)  # fmt: skip
+        self.propagation = FixedPoint(
+            self._update,
+            gradient=make_gradient(gradient, truncation, 0.0),
+            solver=FixedPointIteration(max_steps=steps, tolerance=0.0),
+        )
 
     @property
     def weight(self) -> Tensor:

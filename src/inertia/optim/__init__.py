@@ -1,9 +1,7 @@
 """Optimizers with the ``torch.optim.Optimizer`` contract."""
 
 from inertia.optim._hessian_free import OUTPUT_LOSSES as OUTPUT_LOSSES
-from inertia.optim._hessian_free import CGResult as CGResult
 from inertia.optim._hessian_free import HessianFree as HessianFree
-from inertia.optim._hessian_free import conjugate_gradient as conjugate_gradient
 from inertia.optim._hessian_free import output_loss as output_loss
 from inertia.optim._momentum import CM as CM
 from inertia.optim._momentum import NAG as NAG
@@ -13,9 +11,7 @@ __all__ = [
     "CM",
     "NAG",
     "OUTPUT_LOSSES",
-    "CGResult",
     "HessianFree",
     "MomentumLike",
-    "conjugate_gradient",
     "output_loss",
 ]

@@ -25,18 +25,17 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
 from typing import Any, Literal
 
 import torch
 from torch import Tensor, nn
-from torch.optim.optimizer import Optimizer
+from torch.optim import Optimizer
+
+from inertia.linalg import conjugate_gradient
 
 __all__ = [
     "OUTPUT_LOSSES",
-    "CGResult",
     "HessianFree",
-    "conjugate_gradient",
     "output_loss",
 ]
 
@@ -88,106 +87,6 @@ def _loss_hessian_product(kind: str, outputs: Tensor, vector: Tensor) -> Tensor:
         inner = (probabilities * vector).sum(dim=-1, keepdim=True)
         return probabilities * (vector - inner) / cases
     return 2.0 * vector / cases
-
-
-@dataclass
-class CGResult:
-    """Attributes:
-    solution: the last iterate x.
-    iterations: CG iterations run.
-    saved: ``(iteration, x)`` pairs saved for backtracking (Martens 2010, section 4.6: the
-        iterates at ⌈γ^j⌉), the last iterate included.
-    objective: φ(x) = ½ xᵀAx − bᵀx at the last iterate.
-    residual_norm: ‖b − Ax‖ at the last iterate.
-    """
-
-    solution: Tensor
-    iterations: int
-    saved: list[tuple[int, Tensor]]
-    objective: float
-    residual_norm: float
-
-
-def conjugate_gradient(
-    matvec: Callable[[Tensor], Tensor],
-    b: Tensor,
-    x0: Tensor | None = None,
-    *,
-    preconditioner: Tensor | None = None,
-    max_iterations: int = 250,
-    min_iterations: int = 1,
-    tolerance: float = 5e-4,
-    save_factor: float = 1.3,
-) -> CGResult:
-    """Preconditioned linear CG on A x = b for symmetric positive-definite A (Martens 2010,
-    Algorithm 2), i.e. minimization of φ(x) = ½ xᵀAx − bᵀx.
-
-    Stops after ``max_iterations``, when the residual vanishes, or by Martens' relative-progress
-    rule (section 4.4): at iteration i > k = max(10, ⌈0.1 i⌉) with φ_i < 0, stop when
-    (φ_i − φ_{i−k}) / φ_i < k · ``tolerance`` (``tolerance`` = 0 disables the rule).
-
-    Args:
-        matvec: v ↦ A v.
-        b: the right-hand side (a flat vector).
-        x0: the starting point (zero if None).
-        preconditioner: the diagonal of M (CG runs on M⁻¹A); None = no preconditioning.
-        min_iterations: never stop by the progress rule before this many iterations.
-        save_factor: γ of the saved iterates ⌈γ^j⌉.
-    """
-    if max_iterations < 1:
-        raise ValueError(f"max_iterations must be >= 1, got {max_iterations}")
-    if save_factor <= 1:
-        raise ValueError(f"save_factor must be > 1, got {save_factor}")
-    x = torch.zeros_like(b) if x0 is None else x0.clone()
-    residual = b - matvec(x) if x0 is not None else b.clone()
-    preconditioned = residual / preconditioner if preconditioner is not None else residual
-    direction = preconditioned.clone()
-    rz = torch.dot(residual, preconditioned)
-    objectives = [float(-0.5 * torch.dot(x, b + residual))]
-    save_points: set[int] = set()
-    point = 1.0
-    while point <= max_iterations:
-        save_points.add(math.ceil(point))
-        point *= save_factor
-    saved: list[tuple[int, Tensor]] = []
-    iteration = 0
-    while iteration < max_iterations:
-        if float(rz) <= 0.0 or not math.isfinite(float(rz)):
-            break
-        product = matvec(direction)
-        curvature = torch.dot(direction, product)
-        if float(curvature) <= 0.0:  # A is not positive definite along this direction
-            break
-        alpha = rz / curvature
-        x = x + alpha * direction
-        residual = residual - alpha * product
-        preconditioned = residual / preconditioner if preconditioner is not None else residual
-        rz_next = torch.dot(residual, preconditioned)
-        direction = preconditioned + (rz_next / rz) * direction
-        rz = rz_next
-        iteration += 1
-        objectives.append(float(-0.5 * torch.dot(x, b + residual)))
-        if iteration in save_points:
-            saved.append((iteration, x))
-        k = max(10, math.ceil(0.1 * iteration))
-        current = objectives[-1]
-        if (
-            tolerance > 0
-            and iteration >= min_iterations
-            and iteration > k
-            and current < 0
-            and (current - objectives[-1 - k]) / current < k * tolerance
-        ):
-            break
-    if not saved or saved[-1][0] != iteration:
-        saved.append((iteration, x))
-    return CGResult(
-        solution=x,
-        iterations=iteration,
-        saved=saved,
-        objective=objectives[-1],
-        residual_norm=float(residual.norm()),
-    )
 
 
 class _LinearFisherRecorder:

@@ -40,7 +40,7 @@ from pydantic import Field, model_validator
 from torch import Tensor, nn
 
 from inertia.data import load_mnist
-from inertia.implicit import GRADIENT_METHODS, Unrolled
+from inertia.implicit import GRADIENT_METHODS, Unrolled, make_gradient
 from inertia.tasks._base import AbstractTask, Problem, TaskConfig
 from inertia.tasks._data import BatchSource, Evaluation
 
@@ -138,7 +138,9 @@ class UnrolledTraining(nn.Module):
         self.register_buffer("order", order)
         self.register_buffer("initial_weights", initial_weights)
         self.unrolled = Unrolled(
-            self._step, steps=order.shape[0] + 1, gradient=gradient, truncation=truncation
+            self._step,
+            steps=order.shape[0] + 1,
+            gradient=make_gradient(gradient, truncation, 0.0),
         )
 
     def _split(self, name: str) -> tuple[Tensor, Tensor]:
