@@ -175,14 +175,21 @@ def _tune(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
-    from inertia.experiments import completed_results, open_study, write_report
+    from inertia.experiments import completed_results, index_results, open_study, write_report
 
     protocol = _protocol(args.protocol)
     settings = _settings(args, Path(args.runs_dir), progress=False)
     results = completed_results(open_study(protocol, args.budget, settings))
-    out = Path(args.out or Path("reports") / f"{protocol.name}-{args.budget}")
+    name = f"{protocol.name}-{args.budget}"
+    if args.results is not None:
+        out = Path(args.results) / name
+    else:
+        out = Path(args.out or Path("reports") / name)
     print(write_report(protocol, args.budget, results, out))
-    print(f"report: {out / 'table.md'}, {out / 'index.html'}, {out / 'learning_curves.png'}")
+    if args.results is not None:
+        index_results(args.results)
+    print(f"report: {out / 'table.md'}, {out / 'index.html'}, {out / 'learning_curves.png'}, "
+          f"{out / 'table.json'}")  # fmt: skip
     return 0
 
 
@@ -331,6 +338,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_sweep_arguments(report)
     report.add_argument("--out", help="output folder (default reports/PROTOCOL-BUDGET)")
+    report.add_argument(
+        "--results",
+        nargs="?",
+        const="results",
+        help="write the report into RESULTS/PROTOCOL-BUDGET (default folder: results, the "
+        "repository's committed evidence) and update RESULTS/README.md, the index",
+    )
     report.set_defaults(handler=_report)
 
     migrate = commands.add_parser(

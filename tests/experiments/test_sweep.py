@@ -131,6 +131,28 @@ def test_cli_sweep_then_report(tmp_path):
     assert "n/a" not in table
     assert (out / "learning_curves.png").read_bytes()[:4] == b"\x89PNG"
     assert "<table>" in (out / "index.html").read_text()
+    # Committed evidence: the report with its provenance, and the results index.
+    results = tmp_path / "results"
+    subprocess.run([*base, "report", "toy", "--runs-dir", str(runs), "--results", str(results)],
+                   capture_output=True, text=True, check=True)  # fmt: skip
+    report = json.loads((results / "toy-quick" / "table.json").read_text())
+    facts = report["provenance"]
+    assert (facts["runs_planned"], facts["runs_complete"], facts["seeds"]) == (4, 4, [0, 1])
+    assert len(facts["commits"]) == 1
+    assert facts["hardware"]
+    assert facts["wall_time_s"] == pytest.approx(sum(r["wall_time_s"] for r in facts["runs"]))
+    stored = completed_results(open_study(TOY, "quick", settings_for(runs)))
+    for run in facts["runs"]:
+        assert run["final"] == stored[run["key"]].final
+        assert (run["row"], run["column"]) == ("toy-regression", "0.9N")
+    assert (
+        "Provenance: 4 of 4 runs complete, seeds 0, 1;"
+        in (results / "toy-quick" / "table.md").read_text()
+    )
+    index = (results / "README.md").read_text()
+    assert "[Smoke test: NAG on the toy regression" in index
+    assert "(toy-quick/table.md)" in index
+    assert "| `quick` | 4/4 |" in index
     unknown = subprocess.run([*base, "sweep", "tablex"], capture_output=True, text=True)
     assert unknown.returncode == 2
     assert "unknown protocol 'tablex'" in unknown.stderr

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import html
+import json
 import math
 import statistics
 import textwrap
@@ -12,12 +14,22 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from inertia import __version__
 from inertia.experiments._checkpoint import write_json
+from inertia.experiments._environment import git_commit
 from inertia.experiments._protocol import Protocol
 from inertia.experiments._protocol import setting as setting_of
 from inertia.experiments._trainer import RunResult
 
-__all__ = ["Cell", "build_table", "render_html", "render_markdown", "write_report"]
+__all__ = [
+    "Cell",
+    "build_table",
+    "index_results",
+    "provenance",
+    "render_html",
+    "render_markdown",
+    "write_report",
+]
 
 _PANELS_PER_LINE = 4  # learning-curve panels side by side; more rows of a table wrap
 
@@ -331,30 +343,113 @@ def plot_curves(
     plt.close(figure)
 
 
+def provenance(protocol: Protocol, budget: str, results: dict[str, RunResult]) -> dict[str, Any]:
+    """What produced a report: when, from which code, on which hardware, which seeds, how long,
+    and every run of the budget that is complete (its cell, settings key, outcome, time)."""
+    plan = protocol.budget(budget).plan()
+    runs = []
+    for key, run in plan.items():
+        result = results.get(key)
+        if result is None:
+            continue
+        environment = result.environment
+        runs.append({
+            "key": key, "row": run.row, "column": run.column,
+            "seed": result.config.get("seed", 0), "status": result.status,
+            "final": result.final, "diverged_at": result.diverged_at,
+            "steps_done": result.steps_done, "wall_time_s": result.wall_time_s,
+            "updates_per_s": result.updates_per_s, "peak_memory_mb": result.peak_memory_mb,
+            "dataset": result.dataset, "commit": environment.get("git_commit", "unknown"),
+            "hardware": environment.get("hardware", "unknown"),
+            "torch": environment.get("torch", "unknown"),
+        })  # fmt: skip
+    return {
+        "generated": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "inertia": __version__,
+        "report_commit": git_commit(),
+        "budget": budget,
+        "runs_planned": len(plan),
+        "runs_complete": len(runs),
+        "seeds": sorted({run["seed"] for run in runs}),
+        "commits": sorted({run["commit"] for run in runs}),
+        "hardware": sorted({run["hardware"] for run in runs}),
+        "torch": sorted({run["torch"] for run in runs}),
+        "wall_time_s": sum(run["wall_time_s"] for run in runs),
+        "runs": runs,
+    }
+
+
+def _provenance_markdown(facts: dict[str, Any]) -> str:
+    hours = facts["wall_time_s"] / 3600
+    return (
+        f"Provenance: {facts['runs_complete']} of {facts['runs_planned']} runs complete, seeds "
+        f"{', '.join(map(str, facts['seeds'])) or '-'}; {hours:.2f} h of training in total "
+        f"(wall time per run in table.json); code {', '.join(c[:10] for c in facts['commits'])}; "
+        f"{'; '.join(facts['hardware'])}; torch {', '.join(facts['torch'])}; report generated "
+        f"{facts['generated']}."
+    )
+
+
 def write_report(
     protocol: Protocol, budget: str, results: dict[str, RunResult], out_dir: str | Path
 ) -> str:
-    """Write ``table.md``, ``index.html``, ``learning_curves.png`` and ``table.json``; return
-    the Markdown."""
+    """Write ``table.md``, ``index.html``, ``learning_curves.png`` and ``table.json`` (the
+    cells and :func:`provenance`); return the Markdown."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     table = build_table(protocol, budget, results)
     error_name = protocol.metric_label or (
         next(iter(results.values())).error_name if results else protocol.metric
     )
+    facts = provenance(protocol, budget, results)
     markdown = render_markdown(protocol, budget, table, error_name)
+    markdown += "\n" + _provenance_markdown(facts) + "\n"
     (out / "table.md").write_text(markdown)
     (out / "index.html").write_text(render_html(protocol, budget, table, error_name))
     plot_curves(protocol, table, out / "learning_curves.png", error_name)
     write_json(
         {
             "protocol": protocol.name,
+            "title": protocol.title,
             "budget": budget,
+            "metric": protocol.metric,
+            "error_name": error_name,
             "cells": [
                 {"row": row, "column": column, **dataclasses.asdict(cell)}
                 for (row, column), cell in table.items()
             ],
+            "provenance": facts,
         },
         out / "table.json",
     )
     return markdown
+
+
+def index_results(folder: str | Path) -> str:
+    """Write ``README.md`` in a results folder: one line per report in it (from each
+    ``table.json``), linking its table and learning curves. Returns the text."""
+    folder = Path(folder)
+    lines = [
+        "# Results",
+        "",
+        "Reports written by `inertia report PROTOCOL --budget BUDGET --results` from the runs of "
+        "a sweep; each folder holds the table (ours beside the published numbers), the learning "
+        "curves and `table.json` with every run's settings, outcome, time, code commit and "
+        "hardware. Regenerate one with the same command after its sweep.",
+        "",
+        "| report | budget | runs | training time | code | generated |",
+        "|---|---|---|---|---|---|",
+    ]
+    for path in sorted(folder.glob("*/table.json")):
+        report = json.loads(path.read_text())
+        facts = report["provenance"]
+        name = path.parent.name
+        lines.append(
+            f"| [{report['title']}]({name}/table.md) ([curves]({name}/learning_curves.png)) | "
+            f"`{report['budget']}` | {facts['runs_complete']}/{facts['runs_planned']} | "
+            f"{facts['wall_time_s'] / 3600:.2f} h | "
+            f"{', '.join(c[:10] for c in facts['commits'])} | {facts['generated'][:10]} |"
+        )
+    text = "\n".join(lines) + "\n"
+    (folder / "README.md").write_text(text)
+    return text
