@@ -10,7 +10,7 @@ import time
 import optuna
 import pytest
 
-from inertia.experiments import train
+from inertia.experiments import load_checkpoint, train
 from inertia.experiments._protocol import cell_folder
 from inertia.experiments._sweep import (
     SweepSettings,
@@ -74,24 +74,44 @@ def test_postgresql_sweep_with_two_workers(tmp_path, postgres_url):
     rerun_does_nothing(settings)
 
 
+KILLED_WORKER = """
+import os, signal, sys
+from inertia.cli import main
+from inertia.experiments import _sweep
+
+train = _sweep.train
+
+
+def train_then_die(*args, on_evaluation=None, **kwargs):
+    def report(step, metrics):
+        on_evaluation(step, metrics)
+        if step == 750:  # after the checkpoint at 500, before the one at 1000
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    return train(*args, on_evaluation=report, **kwargs)
+
+
+_sweep.train = train_then_die
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+@pytest.mark.subprocess
 def test_killed_sweep_worker_is_retried_and_resumes_its_run(tmp_path):
-    """SIGKILL a worker mid-run; the next sweep retries the run from its last checkpoint."""
-    command = [
-        sys.executable, "-m", "inertia.cli", "sweep", "toy", "--budget", "paper",
-        "--runs-dir", str(tmp_path), "--heartbeat", "1", "--grace", "3", "--quiet",
-    ]  # fmt: skip
-    worker = subprocess.Popen(command)
-    folder = tmp_path / "toy-paper"
-    deadline = time.monotonic() + 120
-    checkpoints: list = []
-    while not checkpoints and time.monotonic() < deadline:
-        time.sleep(0.05)
-        checkpoints = list(folder.glob("*/checkpoint.pt")) if folder.exists() else []
-    assert checkpoints, "no run reached its first checkpoint"
-    os.kill(worker.pid, signal.SIGKILL)
-    worker.wait()
-    killed_run = checkpoints[0].parent
-    assert not (killed_run / "result.json").exists(), "the kill must land mid-run"
+    """SIGKILL the sweep's worker at update 750 of its first run; the next sweep retries the run
+    from its checkpoint at update 500."""
+    arguments = ["sweep", "toy", "--budget", "paper", "--runs-dir", str(tmp_path),
+                 "--heartbeat", "1", "--grace", "3", "--quiet"]  # fmt: skip
+    (tmp_path / "killed_worker.py").write_text(KILLED_WORKER)
+    worker = subprocess.run(
+        [sys.executable, str(tmp_path / "killed_worker.py"), *arguments], timeout=300
+    )
+    assert worker.returncode == -signal.SIGKILL
+    (checkpoint,) = (tmp_path / "toy-paper").glob("*/checkpoint.pt")
+    assert load_checkpoint(checkpoint)["step"] == 500
+    killed_run = checkpoint.parent
+    assert not (killed_run / "result.json").exists()
+    command = [sys.executable, "-m", "inertia.cli", *arguments]
 
     settings = settings_for(tmp_path)
     study = open_study(TOY, "paper", settings)
@@ -186,6 +206,7 @@ def _alive(pid: int) -> bool:
     return True
 
 
+@pytest.mark.subprocess
 def test_killing_a_sweep_stops_its_worker_processes(tmp_path):
     """A sweep stopped with SIGTERM (``kill``) takes its workers with it instead of leaving
     orphans that go on writing runs and the sweep database."""

@@ -3,11 +3,9 @@ from __future__ import annotations
 import itertools
 import json
 import math
-import os
 import signal
 import subprocess
 import sys
-import time
 
 import pytest
 import torch
@@ -92,8 +90,37 @@ def test_resume_after_a_crash_is_bit_exact(tmp_path, optimizer):
         assert torch.equal(value, final_state(crashed)[key]), key
 
 
+KILL_AT = """
+import os, signal, sys
+from inertia.cli import main
+from inertia.experiments import _trainer
+
+train = _trainer.train
+
+
+def killed_at(step):
+    def on_evaluation(done, metrics):
+        if done == step:
+            os.kill(os.getpid(), signal.SIGKILL)  # a real kill, at a known update
+
+    return on_evaluation
+
+
+def train_then_die(*args, **kwargs):
+    return train(*args, **{**kwargs, "on_evaluation": killed_at(int(sys.argv[1]))})
+
+
+_trainer.train = train_then_die
+import inertia.experiments
+inertia.experiments.train = train_then_die
+sys.exit(main(sys.argv[2:]))
+"""
+
+
+@pytest.mark.subprocess
 def test_resume_after_a_real_kill_is_bit_exact(tmp_path):
-    """Kill the training process with SIGKILL mid-run, resume it, compare with an unbroken run."""
+    """SIGKILL the training process at update 1000 (after the evaluation there, before that
+    update's checkpoint), resume it, compare with an unbroken run."""
     overrides = [
         "--steps=3000",
         "--eval_every=500",
@@ -104,24 +131,20 @@ def test_resume_after_a_real_kill_is_bit_exact(tmp_path):
         "--optimizer.momentum=0.99",
         "--optimizer.momentum_schedule=sutskever",
     ]
-    command = [sys.executable, "-m", "inertia.cli", "train", "--quiet", *overrides]
+    command = ["train", "--quiet", *overrides]
     killed_dir, whole_dir = tmp_path / "killed", tmp_path / "whole"
-    process = subprocess.Popen([*command, "--run-dir", str(killed_dir)])
-    deadline = time.monotonic() + 120
-    checkpoint = killed_dir / "checkpoint.pt"
-    while not checkpoint.exists() and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert checkpoint.exists(), "no checkpoint appeared"
-    time.sleep(0.3)
-    os.kill(process.pid, signal.SIGKILL)
-    process.wait()
-    assert process.returncode == -signal.SIGKILL
-    killed_at = load_checkpoint(checkpoint)["step"]
-    assert 0 < killed_at < 3000, "the kill must land mid-run"
+    (tmp_path / "kill_at.py").write_text(KILL_AT)
+    killed = subprocess.run(
+        [sys.executable, str(tmp_path / "kill_at.py"), "1000", *command, "--run-dir",
+         str(killed_dir)], timeout=300,
+    )  # fmt: skip
+    assert killed.returncode == -signal.SIGKILL
+    assert load_checkpoint(killed_dir / "checkpoint.pt")["step"] == 800
     assert not (killed_dir / "result.json").exists()
 
-    subprocess.run([*command, "--run-dir", str(killed_dir), "--resume"], check=True)
-    subprocess.run([*command, "--run-dir", str(whole_dir)], check=True)
+    cli = [sys.executable, "-m", "inertia.cli", *command]
+    subprocess.run([*cli, "--run-dir", str(killed_dir), "--resume"], check=True)
+    subprocess.run([*cli, "--run-dir", str(whole_dir)], check=True)
     resumed = json.loads((killed_dir / "result.json").read_text())
     whole = json.loads((whole_dir / "result.json").read_text())
     assert resumed["curve"] == whole["curve"]
