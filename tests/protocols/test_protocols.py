@@ -39,7 +39,7 @@ def test_every_run_of_0_1_migrates_to_the_same_run_in_the_same_cell():
         for name, protocol in PROTOCOLS.items()
         for budget_name, budget in protocol.budgets.items()
     }
-    assert sorted(found) == sorted(expected)
+    assert set(expected) <= set(found)  # budgets added since 0.1 are new
     for name, runs in expected.items():
         assert found[name] == runs, name
 
