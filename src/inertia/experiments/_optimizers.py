@@ -73,6 +73,13 @@ class OptimizerConfig(Section):
         """Reject settings that do not fit the rest of the run (none by default)."""
 
 
+def _at_most(key: str, value: int, bound_key: str, bound: int) -> None:
+    if value > bound:
+        raise ConfigError(
+            f"config key 'optimizer.{key}' must be at most {bound_key} ({bound}), got {value}"
+        )
+
+
 class SGDConfig(OptimizerConfig):
     """Plain SGD (CM with μ = 0)."""
 
@@ -99,11 +106,7 @@ class MomentumConfig(OptimizerConfig):
     finetune_steps: int = Field(0, ge=0)
 
     def check_run(self, run: RunConfig) -> None:
-        if self.finetune_steps > run.steps:
-            raise ConfigError(
-                f"config key 'optimizer.finetune_steps' must be at most steps ({run.steps}), "
-                f"got {self.finetune_steps}"
-            )
+        _at_most("finetune_steps", self.finetune_steps, "steps", run.steps)
 
 
 class AdamConfig(OptimizerConfig):
@@ -135,11 +138,7 @@ class HessianFreeConfig(OptimizerConfig):
     curvature_batch: int = Field(0, ge=0)
 
     def check_run(self, run: RunConfig) -> None:
-        if self.curvature_batch > run.batch_size:
-            raise ConfigError(
-                f"config key 'optimizer.curvature_batch' must be at most batch_size "
-                f"({run.batch_size}), got {self.curvature_batch}"
-            )
+        _at_most("curvature_batch", self.curvature_batch, "batch_size", run.batch_size)
         if run.clip_grad_norm:
             raise ConfigError("config key 'clip_grad_norm' does not apply to optimizer 'hf'")
         if run.cuda_graphs:

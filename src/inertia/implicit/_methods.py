@@ -109,17 +109,24 @@ class ImplicitGradient(GradientMethod):
 
 
 @dataclasses.dataclass(frozen=True)
-class RBP(ImplicitGradient):
-    """z ← Jᵀz + g from z = g, until the relative change is below ``tolerance`` (0: always
+class _IterativeSolve(ImplicitGradient):
+    """An adjoint solve that iterates until a relative ``tolerance`` (0: always
     ``max_iterations``)."""
 
-    name: ClassVar[str] = "rbp"
     max_iterations: int = 20
     tolerance: float = 1e-5
 
     def __post_init__(self) -> None:
         _at_least_one("max_iterations", self.max_iterations)
         _non_negative("tolerance", self.tolerance)
+
+
+@dataclasses.dataclass(frozen=True)
+class RBP(_IterativeSolve):
+    """z ← Jᵀz + g from z = g, until the relative change is below ``tolerance`` (0: always
+    ``max_iterations``)."""
+
+    name: ClassVar[str] = "rbp"
 
     def solve(self, transpose: Map, forward: Callable[[], Map], g: Tensor) -> AdjointSolution:
         z, solved, steps = g.clone(), self.tolerance == 0, 0
@@ -137,18 +144,12 @@ class RBP(ImplicitGradient):
 
 
 @dataclasses.dataclass(frozen=True)
-class CGRBP(ImplicitGradient):
+class CGRBP(_IterativeSolve):
     """Conjugate gradient (:func:`inertia.linalg.conjugate_gradient`) on the normal equations
     (I − J)(I − Jᵀ) z = (I − J) g, started at z = g (the Neumann series' first term), until
     the relative residual is below ``tolerance`` (0: always ``max_iterations``)."""
 
     name: ClassVar[str] = "cg_rbp"
-    max_iterations: int = 20
-    tolerance: float = 1e-5
-
-    def __post_init__(self) -> None:
-        _at_least_one("max_iterations", self.max_iterations)
-        _non_negative("tolerance", self.tolerance)
 
     def solve(self, transpose: Map, forward: Callable[[], Map], g: Tensor) -> AdjointSolution:
         jacobian = forward()
