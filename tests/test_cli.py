@@ -65,3 +65,17 @@ def test_tasks_lists_every_setting_generated_from_the_config_types(capsys):
         assert field in ("task", "optimizer") or f"  {field}:" in out
     for name, protocol in PROTOCOLS.items():
         assert f"  {name}: {protocol.title}\n" in out
+
+
+def test_train_help_lists_every_setting(capsys):
+    import pytest
+
+    from inertia.cli import main
+
+    with pytest.raises(SystemExit) as done:
+        main(["train", "--help"])
+    assert done.value.code == 0
+    out = capsys.readouterr().out
+    assert "  steps: int, >= 1 = 1000\n" in out
+    assert "    optimizer.momentum: float, >= 0 and < 1 = 0.9\n" in out
+    assert "    task.problem: addition | " in out

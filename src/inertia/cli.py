@@ -260,6 +260,26 @@ def _add_sweep_arguments(parser: argparse.ArgumentParser) -> None:
     _add_storage_arguments(parser)
 
 
+def _settings_listing() -> str | None:
+    """Every run setting with its type, bounds and default, generated from the config types
+    (None where the experiment engine is not installed)."""
+    try:
+        from inertia.experiments import OPTIMIZERS, RunConfig, settings_help
+        from inertia.tasks import TASKS
+    except ImportError:
+        return None
+    lines = ["settings (--KEY=VALUE):", *(f"  {line}" for line in settings_help(RunConfig))]
+    lines.append("tasks (--task=NAME, then --task.KEY=VALUE):")
+    for name, task in sorted(TASKS.items()):
+        lines.append(f"  {name}:")
+        lines += [f"    {line}" for line in settings_help(task.Options, "task.")]
+    lines.append("optimizers (--optimizer=NAME, then --optimizer.KEY=VALUE):")
+    for name, entry in OPTIMIZERS.items():
+        lines.append(f"  {name}:")
+        lines += [f"    {line}" for line in settings_help(entry.options, "optimizer.")]
+    return "\n".join(lines)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="inertia",
@@ -285,11 +305,13 @@ def build_parser() -> argparse.ArgumentParser:
     train = commands.add_parser(
         "train",
         help="train one run",
-        description="Train one run. Settings come from RunConfig's defaults, then --config, then "
-        "--key=value overrides (e.g. --task=mnist-classification --task.network=lenet5 "
-        "--optimizer=nag --optimizer.lr=0.01 --optimizer.momentum=0.99 "
-        "--optimizer.momentum_schedule=sutskever --steps=5000). "
-        "Run `inertia tasks` for the tasks.",
+        epilog=_settings_listing(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Train one run. Settings come from RunConfig's defaults, then --config, then\n"
+        "--key=value overrides, e.g.\n"
+        "  inertia train --task=mnist-classification --task.network=lenet5 --optimizer=nag \\\n"
+        "      --optimizer.lr=0.01 --optimizer.momentum=0.99 --steps=5000\n"
+        "Every setting is listed below; `inertia tasks` also lists the protocols.",
     )
     train.add_argument("--config", help="YAML file of key: value settings")
     train.add_argument("--run-dir", help="folder for checkpoint.pt and result.json")
