@@ -159,7 +159,13 @@ def test_legacy_flat_settings_upgrade_to_sections():
     assert is_legacy(old)
     new = upgrade_config(old)
     assert new == {
-        "task": {"name": "long-term", "length": 40, "output_biases_only": True},
+        # 0.1's default problem was the mean-target addition: today's addition-mean
+        "task": {
+            "name": "long-term",
+            "length": 40,
+            "problem": "addition-mean",
+            "output_biases_only": True,
+        },
         "optimizer": {"name": "nag", "lr": 0.003, "momentum": 0.9, "momentum_schedule": "rnn"},
         "steps": 2000,
     }

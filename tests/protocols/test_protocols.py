@@ -40,7 +40,17 @@ def test_every_run_of_0_1_migrates_to_the_same_run_in_the_same_cell():
         for budget_name, budget in protocol.budgets.items()
     }
     assert set(expected) <= set(found)  # budgets added since 0.1 are new
+    # On purpose since 0.1: table5's paper budget runs the problems as the authors generated
+    # them (issue 20; it was never run), and the add T=80 runs of 0.1, which used the mean of
+    # the two values, moved to their own row beside the published one.
+    changed = {"table5/paper"}
+    relabelled = {"add T=80": "add-mean T=80"}
     for name, runs in expected.items():
+        if name in changed:
+            assert set(found[name]).isdisjoint(runs)
+            continue
+        if name.startswith("table5/"):
+            runs = {key: [relabelled.get(row, row), column] for key, (row, column) in runs.items()}
         assert found[name] == runs, name
 
 
@@ -191,10 +201,16 @@ def test_table5_baselines_sit_beside_the_paper_columns():
 
     protocol = PROTOCOLS["table5"]
     baselines = labelled("table5", "baselines")
-    assert {row for row, _, _ in baselines} == {"add T=80"}
+    assert {row for row, _, _ in baselines} == {"add-mean T=80"}  # inertia 0.1's definition
     assert {column for _, column, _ in baselines} == {"Adam", "LSTM"}
     assert {r.optimizer.name for _, _, r in baselines} == {"adam"}
     paper = protocol.budget("paper").runs().values()
+    assert {r.task.problem for r in paper} == {  # the authors' definitions
+        "addition",
+        "multiplication",
+        "memorization-5bit",
+        "memorization-20bit",
+    }
     lstm = {(r.optimizer.name, r.optimizer.lr) for r in paper if r.task.cell == "lstm"}
     assert {optimizer for optimizer, _ in lstm} == {"nag", "adam"}
     assert protocol.select == ("optimizer.name", "optimizer.lr")
@@ -229,7 +245,8 @@ def test_long_term_columns_name_their_runs():
         for row, column, run in labelled("table5", budget):
             options = run.task
             short = {"addition": "add", "multiplication": "mul", "memorization-5bit": "mem-5",
-                     "memorization-20bit": "mem-20"}[options.problem]  # fmt: skip
+                     "memorization-20bit": "mem-20", "addition-mean": "add-mean"}[
+                options.problem]  # fmt: skip
             assert row == f"{short} T={options.length}"
             if options.output_biases_only:
                 assert column == "biases"

@@ -11,6 +11,7 @@ from inertia.data._files import DataNotFound as DataNotFound
 from inertia.data._files import data_root as data_root
 from inertia.data._files import locate as locate
 from inertia.data._long_term import LONG_TERM_PROBLEMS as LONG_TERM_PROBLEMS
+from inertia.data._long_term import RENAMED as RENAMED
 from inertia.data._long_term import LongTermProblem as LongTermProblem
 from inertia.data._long_term import SequenceBatch as SequenceBatch
 from inertia.data._mnist import load_mnist as load_mnist
@@ -29,6 +30,7 @@ __all__ = [
     "LONG_TERM_PROBLEMS",
     "MUSIC_DATASETS",
     "PLANETOID_DATASETS",
+    "RENAMED",
     "CitationGraph",
     "DataError",
     "DataFile",

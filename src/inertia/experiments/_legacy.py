@@ -7,6 +7,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from inertia.data import RENAMED
+
 __all__ = ["is_legacy", "upgrade_config"]
 
 # What the 0.1 ``model`` key chose, per task: the task option it became.
@@ -42,6 +44,8 @@ def upgrade_config(old: Mapping[str, Any]) -> dict[str, Any]:
     """
     task_name = old.get("task", "toy-regression")
     task: dict[str, Any] = {"name": task_name, **old.get("task_options", {})}
+    if task_name == "long-term":  # 0.1's problems are today's variants under explicit names
+        task["problem"] = RENAMED[task.get("problem", "addition")]
     model = old.get("model", "default")
     if model != "default":
         if task_name == "long-term" and model == "biases":

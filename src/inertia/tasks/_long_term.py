@@ -28,16 +28,8 @@ __all__ = ["INPUT_SCALES", "LongTermDependencies", "LongTermOptions"]
 # Table 4: input-to-hidden scale 0.001 where most inputs are irrelevant distractors (addition,
 # multiplication), 0.1 for memorization; the problems the table does not list follow the same rule.
 INPUT_SCALES: dict[str, float] = {
-    "addition": 0.001,
-    "addition-sum": 0.001,
-    "multiplication": 0.001,
-    "xor": 0.001,
-    "temporal-order": 0.001,
-    "temporal-order-3": 0.001,
-    "random-permutation": 0.001,
-    "memorization-5bit": 0.1,
-    "memorization-20bit": 0.1,
-    "noiseless-memorization": 0.1,
+    name: 0.1 if name.startswith(("memorization", "noiseless")) else 0.001
+    for name in LONG_TERM_PROBLEMS
 }
 
 _EVALUATION_CHUNK = 500
@@ -111,7 +103,7 @@ class LongTermDependencies(AbstractTask):
             options.hidden,
             problem.output_size(length),
             cell=cell,
-            readout=problem.readout,
+            readout="all",  # the problem scores each sequence's target step (or every step)
             input_shift=shift,
         )
         if options.initialization == "echo-state":
