@@ -389,12 +389,18 @@ def build_parser() -> argparse.ArgumentParser:
 _ENGINE_PACKAGES = ("optuna", "matplotlib", "yaml", "tqdm", "scipy", "numpy", "pydantic")
 
 
-def _missing_engine(error: ImportError) -> str | None:
-    """The message for an optional package of the engine that is not installed, else None."""
+def _missing_engine(error: ImportError, where: str) -> int:
+    """Say which optional package of the engine is missing and how to install it (exit code
+    2); re-raise an ImportError that is not about one of them."""
     name = (error.name or "").split(".")[0]
     if name not in _ENGINE_PACKAGES:
-        return None
-    return f"the experiment engine needs {name}, not installed: pip install 'inertia[experiments]'"
+        raise error
+    print(
+        f"{where}: the experiment engine needs {name}, not installed: "
+        "pip install 'inertia[experiments]'",
+        file=sys.stderr,
+    )
+    return 2
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -402,11 +408,7 @@ def main(argv: list[str] | None = None) -> int:
         from inertia.data import DataError
         from inertia.experiments import ConfigError
     except ImportError as error:
-        message = _missing_engine(error)
-        if message is None:
-            raise
-        print(f"inertia: {message}", file=sys.stderr)
-        return 2
+        return _missing_engine(error, "inertia")
 
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
@@ -423,11 +425,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"inertia {args.command}: {error}", file=sys.stderr)
         return 1
     except ImportError as error:
-        message = _missing_engine(error)
-        if message is None:
-            raise
-        print(f"inertia {args.command}: {message}", file=sys.stderr)
-        return 2
+        return _missing_engine(error, f"inertia {args.command}")
 
 
 if __name__ == "__main__":
