@@ -5,8 +5,9 @@ The whole graph is one case: the input is the (1, nodes, features) feature matri
 (:class:`inertia.nn.GatedGraphNetwork` around the graph's edges) returns (1, nodes, classes)
 logits, and the targets are the labels of the split's nodes with -1 elsewhere (ignored). The
 training set's targets are the training nodes, the test set's the test nodes, so the runner's
-``train_error`` and ``test_error`` are the misclassified fractions of those nodes. The model
-name picks the gradient method: ``bptt``, ``tbptt``, ``rbp``, ``cg_rbp``, ``neumann_rbp``.
+``train_error`` and ``test_error`` are the misclassified fractions of those nodes. The
+``gradient`` option picks the gradient method: ``bptt``, ``tbptt``, ``rbp``, ``cg_rbp``,
+``neumann_rbp``.
 """
 
 from __future__ import annotations

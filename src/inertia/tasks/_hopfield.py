@@ -6,7 +6,7 @@ Training cases: the 10 corrupted images (inputs) and their clean versions (targe
 cases are the same 10 digits under a second, independent corruption, so the test error measures
 recall from corruptions never seen in training. The loss and the reported error are the mean
 absolute difference per pixel between the output units' activities and the clean image (L1).
-The model name is the gradient method (``bptt``, ``tbptt``, ``rbp``, ``cg_rbp``,
+The ``gradient`` option is the gradient method (``bptt``, ``tbptt``, ``rbp``, ``cg_rbp``,
 ``neumann_rbp``).
 """
 

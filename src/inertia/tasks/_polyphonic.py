@@ -15,7 +15,7 @@ cases/steps of its split elsewhere, so that the runner's per-case averages come 
   (Bay et al. 2009's frame-level accuracy), of the predicted frame: notes with probability above
   ½ (logistic outputs) or NADE's greedy vector.
 
-The model name is the output model (``logistic``: independent notes, ``nade``: RNN-NADE,
+The ``output`` option is the output model (``logistic``: independent notes, ``nade``: RNN-NADE,
 ``rbm``: RNN-RBM trained by CD-k, its NLL exact up to 12 hidden units, else AIS); the recurrent
 cell and its sizes are options (:class:`inertia.nn.PolyphonicRNN`).
 """
