@@ -43,6 +43,8 @@ def test_sections_are_typed_and_chosen_by_name():
     assert from_mapping(RunConfig, {"optimizer.momentum": 0.5}).optimizer.name == "nag"
     # the whole config round-trips through its plain form
     assert from_mapping(RunConfig, config.to_dict()) == config
+    with pytest.raises(ConfigError, match="not a registered task's"):
+        RunConfig(task=AdamConfig())  # an optimizer's settings are no task
 
 
 def test_switching_optimizer_keeps_only_the_settings_it_has():

@@ -122,6 +122,8 @@ def _section(
     """Validate a ``task`` or ``optimizer`` section with the options class its name selects
     (``default`` where the section names none)."""
     if isinstance(value, BaseModel):
+        if registry.get(getattr(value, "name", None)) is not type(value):
+            raise ConfigError(f"config key {field!r} got {value!r}, not a registered {field}'s")
         return value
     if isinstance(value, str):
         value = {"name": value}
