@@ -56,10 +56,18 @@ def _quadratic_section(out: Path) -> list[str]:
     ]
 
 
-def _settings(args: argparse.Namespace, runs_dir: Path, progress: bool):  # type: ignore[no-untyped-def]
-    from inertia.experiments import SweepSettings, default_storage
+def _settings(args: argparse.Namespace, runs_dir: Path, progress: bool, create: bool = True):  # type: ignore[no-untyped-def]
+    from inertia.experiments import ConfigError, SweepSettings, default_storage
 
-    runs_dir.mkdir(parents=True, exist_ok=True)
+    if runs_dir.exists() and not runs_dir.is_dir():
+        raise ConfigError(f"--runs-dir {runs_dir} is a file; give a folder")
+    if create:
+        try:
+            runs_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise ConfigError(
+                f"--runs-dir {runs_dir} cannot be created ({error.strerror or error})"
+            ) from None
     return SweepSettings(
         storage=args.storage or default_storage(runs_dir),
         runs_dir=str(runs_dir),
@@ -123,13 +131,24 @@ def _default_run_dir(config) -> Path:  # type: ignore[no-untyped-def]
 
 
 def _train(args: argparse.Namespace) -> int:
-    from inertia.experiments import train
+    from inertia.experiments import ConfigError, train
 
     config = _config_from_arguments(args.config, args.overrides)
     run_dir = Path(args.run_dir) if args.run_dir else _default_run_dir(config)
+    if args.resume and args.overwrite:
+        raise ConfigError("--resume continues the run in the folder, --overwrite discards it: "
+                          "give one of them")  # fmt: skip
+    held = [name for name in ("checkpoint.pt", "result.json") if (run_dir / name).is_file()]
+    if args.resume and not held:
+        raise ConfigError(
+            f"--resume: {run_dir} holds no checkpoint.pt to continue from (a mistyped "
+            "--run-dir?); leave out --resume to start the run"
+        )
     if not args.quiet:
         print(f"run folder: {run_dir}")
-    result = train(config, run_dir, resume=args.resume, progress=not args.quiet)
+    result = train(
+        config, run_dir, resume=args.resume, overwrite=args.overwrite, progress=not args.quiet
+    )
     outcome = (
         f"diverged at update {result.diverged_at}"
         if result.status == "diverged"
@@ -175,12 +194,20 @@ def _tune(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
-    from inertia.experiments import completed_results, index_results, open_study, write_report
+    from inertia.experiments import (
+        completed_results,
+        index_results,
+        open_study,
+        require_study,
+        write_report,
+    )
 
     protocol = _protocol(args.protocol)
-    settings = _settings(args, Path(args.runs_dir), progress=False)
-    results = completed_results(open_study(protocol, args.budget, settings))
+    protocol.budget(args.budget)  # a budget it has
     name = f"{protocol.name}-{args.budget}"
+    settings = _settings(args, Path(args.runs_dir), progress=False, create=False)
+    require_study(settings, name)
+    results = completed_results(open_study(protocol, args.budget, settings))
     if args.results is not None:
         out = Path(args.results) / name
     else:
@@ -316,6 +343,11 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--config", help="YAML file of key: value settings")
     train.add_argument("--run-dir", help="folder for checkpoint.pt and result.json")
     train.add_argument("--resume", action="store_true", help="continue from the run folder")
+    train.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="discard a run the run folder holds and start again",
+    )
     train.add_argument("--quiet", action="store_true", help="no progress bar")
     train.set_defaults(handler=_train)
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import fcntl
 import multiprocessing
 import os
 import signal
@@ -38,6 +39,7 @@ __all__ = [
     "completed_results",
     "default_storage",
     "open_study",
+    "require_study",
     "run_sweep",
     "run_workers",
     "storage_for",
@@ -87,15 +89,66 @@ def storage_for(settings: SweepSettings) -> optuna.storages.RDBStorage:
             f"heartbeat ({settings.heartbeat_s} s) must be >= 1 and below the grace period "
             f"({settings.grace_s} s)"
         )
-    with warnings.catch_warnings():  # heartbeats are marked experimental in Optuna
-        warnings.simplefilter("ignore")
-        return optuna.storages.RDBStorage(
-            settings.storage,
-            heartbeat_interval=settings.heartbeat_s,
-            grace_period=settings.grace_s,
-            heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(
-                max_retry=settings.max_retry
-            ),
+    with warnings.catch_warnings(), _schema_lock(settings.storage):
+        warnings.simplefilter("ignore")  # heartbeats are marked experimental in Optuna
+        try:
+            return optuna.storages.RDBStorage(
+                settings.storage,
+                heartbeat_interval=settings.heartbeat_s,
+                grace_period=settings.grace_s,
+                heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(
+                    max_retry=settings.max_retry
+                ),
+            )
+        except Exception as error:  # SQLAlchemy's and Optuna's many kinds, one message
+            reason = str(error).strip().splitlines()[0][:200] if str(error).strip() else ""
+            raise ConfigError(
+                f"sweep store {settings.storage} cannot be opened ({type(error).__name__}: "
+                f"{reason}); give sqlite:///PATH in an existing, writable folder or a "
+                "postgresql:// URL (--storage)"
+            ) from None
+
+
+def _sqlite_path(url: str) -> Path | None:
+    return Path(url.removeprefix("sqlite:///")) if url.startswith("sqlite:///") else None
+
+
+@contextlib.contextmanager
+def _schema_lock(url: str) -> Iterator[None]:
+    """Hold an exclusive lock beside an SQLite store while it is opened: two sweeps that start
+    together on a new file would otherwise both create its schema, and one would fail."""
+    path = _sqlite_path(url)
+    if path is None or not path.parent.is_dir():
+        yield
+        return
+    with open(path.with_name(path.name + ".lock"), "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def require_study(settings: SweepSettings, name: str) -> None:
+    """Refuse to report on a sweep the store does not hold, without creating an empty store.
+
+    Raises:
+        ConfigError: no such store, or no such sweep in it.
+    """
+    path = _sqlite_path(settings.storage)
+    if path is not None and not path.is_file():
+        raise ConfigError(
+            f"no sweep store at {path}: run `inertia sweep` first, or point --runs-dir (or "
+            "--storage) at the folder of the sweep"
+        )
+    names = {
+        summary.study_name for summary in optuna.get_all_study_summaries(storage_for(settings))
+    }
+    if name not in names:
+        held = ", ".join(sorted(n for n in names if "@" not in n)) or "none"
+        raise ConfigError(
+            f"the sweep store {settings.storage} holds no sweep {name} (it holds: {held}); run "
+            f"`inertia sweep` with that protocol and budget first"
         )
 
 

@@ -12,7 +12,9 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import os
 import resource
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -98,11 +100,21 @@ def saved_config(config: dict[str, Any]) -> dict[str, Any]:
 
 
 def load_result(run_dir: str | Path) -> RunResult | None:
-    """The stored result of a finished run, or None."""
+    """The stored result of a finished run, or None.
+
+    Raises:
+        ConfigError: ``result.json`` exists but is not a result (the error names the file).
+    """
     path = Path(run_dir) / RESULT
     if not path.exists():
         return None
-    return RunResult(**json.loads(path.read_text()))
+    try:
+        return RunResult(**json.loads(path.read_text()))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, TypeError) as error:
+        raise ConfigError(
+            f"{path} is not a run's result ({str(error).splitlines()[0]}); move it away, or "
+            "delete it to run again"
+        ) from None
 
 
 def _device(config: RunConfig) -> torch.device:
@@ -189,6 +201,42 @@ class RunFolder:
     def __init__(self, path: str | Path | None) -> None:
         self.path = Path(path) if path is not None else None
 
+    def open(self, resume: bool, overwrite: bool) -> None:
+        """Check, before any training, that the folder can hold the run: it is (or can be made)
+        a writable folder, and it holds no other run unless ``resume`` (continue it) or
+        ``overwrite`` (discard it). Temporary files that a killed write left are removed.
+
+        Raises:
+            ConfigError: the folder is a file, cannot be created or written, or holds a run.
+        """
+        if self.path is None:
+            return
+        where = self.path
+        if where.exists() and not where.is_dir():
+            raise ConfigError(f"run folder {where} is a file; give a folder (--run-dir)")
+        try:
+            where.mkdir(parents=True, exist_ok=True)
+            with tempfile.NamedTemporaryFile(dir=where, prefix=".write-test.") as probe:
+                probe.write(b"x")
+                probe.flush()
+                os.fsync(probe.fileno())
+        except OSError as error:
+            raise ConfigError(
+                f"run folder {where} cannot be written ({error.strerror or error}); choose "
+                "another --run-dir"
+            ) from None
+        for stale in [*where.glob(f".{CHECKPOINT}.*"), *where.glob(f".{RESULT}.*")]:
+            stale.unlink(missing_ok=True)  # a write that a kill interrupted
+        held = [name for name in (CHECKPOINT, RESULT) if (where / name).exists()]
+        if held and not resume:
+            if not overwrite:
+                raise ConfigError(
+                    f"run folder {where} already holds a run ({', '.join(held)}); use --resume "
+                    "to continue it or --overwrite to start it again"
+                )
+            for name in held:
+                (where / name).unlink()
+
     def finished(self, config: RunConfig) -> RunResult | None:
         """The stored result of this very run, if it finished."""
         if self.path is None:
@@ -206,7 +254,13 @@ class RunFolder:
         """
         if self.path is None or not (self.path / CHECKPOINT).exists():
             return False
-        saved = load_checkpoint(self.path / CHECKPOINT)
+        try:
+            saved = load_checkpoint(self.path / CHECKPOINT)
+        except Exception as error:  # torch's unpickler fails in many ways on a broken file
+            raise ConfigError(
+                f"{self.path / CHECKPOINT} cannot be read as a checkpoint "
+                f"({str(error).splitlines()[0][:200]}); delete it to start the run again"
+            ) from None
         stored = saved_config(saved.get("config", {}))
         if saved.get("format") not in (1, _CHECKPOINT_FORMAT) or stored != config.to_dict():
             ours, theirs = flatten(config.to_dict()), flatten(stored)
@@ -372,6 +426,7 @@ def train(
     run_dir: str | Path | None = None,
     *,
     resume: bool = False,
+    overwrite: bool = False,
     progress: bool = False,
     on_evaluation: Callable[[int, dict[str, float]], None] | None = None,
 ) -> RunResult:
@@ -382,6 +437,8 @@ def train(
         run_dir: folder for ``checkpoint.pt`` and ``result.json`` (None: keep nothing).
         resume: continue from ``run_dir/checkpoint.pt`` if it exists (a finished run returns its
             stored result); the checkpoint's config must equal ``config``.
+        overwrite: discard a run that ``run_dir`` holds (without ``resume`` or ``overwrite``, a
+            folder that holds a run is refused: :meth:`RunFolder.open`).
         progress: show a progress bar with loss, μ, lr and updates/s.
         on_evaluation: called as ``on_evaluation(step, metrics)`` after each evaluation (e.g.
             Optuna's ``trial.report``); exceptions it raises propagate.
@@ -390,6 +447,7 @@ def train(
         The :class:`RunResult`, also written to ``run_dir/result.json``.
     """
     folder = RunFolder(run_dir)
+    folder.open(resume, overwrite)
     if resume and (finished := folder.finished(config)) is not None:
         return finished
     prepared = prepare(config)
