@@ -417,6 +417,11 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+_AFTER_A_STOP = (
+    "completed runs and the checkpoints of unfinished ones are kept: run the same command again "
+    "to continue"
+)
+
 # What `pip install 'inertia[experiments]'` adds to the torch-only core.
 _ENGINE_PACKAGES = ("optuna", "matplotlib", "yaml", "tqdm", "scipy", "numpy", "pydantic")
 
@@ -450,6 +455,14 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
     try:
         return int(args.handler(args))
+    except KeyboardInterrupt:
+        print(f"inertia {args.command}: interrupted; {_AFTER_A_STOP}", file=sys.stderr)
+        return 130
+    except SystemExit as stop:  # SIGTERM during a sweep (see experiments._sweep)
+        if stop.code in (0, None, 2) or args.command not in ("sweep", "tune", "demo"):
+            raise
+        print(f"inertia {args.command}: stopped by a signal; {_AFTER_A_STOP}", file=sys.stderr)
+        return int(stop.code) if isinstance(stop.code, int) else 1
     except ConfigError as error:
         print(f"inertia {args.command}: {error}", file=sys.stderr)
         return 2

@@ -117,3 +117,43 @@ def test_two_sweeps_started_together_on_a_new_sqlite_store(tmp_path):
     assert "(4 of 4 runs complete" in (tmp_path / "r" / "table.md").read_text().replace(
         "Provenance: ", "("
     )
+
+
+@pytest.mark.subprocess
+@pytest.mark.parametrize(("sent", "code"), [("SIGINT", 130), ("SIGTERM", 143)])
+def test_stopping_a_sweep_says_how_to_continue_without_a_traceback(tmp_path, sent, code):
+    import os
+    import signal
+    import time
+
+    process = subprocess.Popen(
+        [*CLI, "sweep", "toy", "--budget", "paper", "--workers", "2", "--runs-dir", str(tmp_path),
+         "--quiet"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        start_new_session=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 120
+    while not list(tmp_path.glob("toy-paper/*/checkpoint.pt")) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    os.killpg(process.pid, getattr(signal, sent))  # Ctrl-C reaches the whole group
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == code, err
+    assert "Traceback" not in err
+    assert "run the same command again to continue" in err
+
+
+def test_a_lost_worker_does_not_fail_a_sweep_whose_runs_all_completed(
+    tmp_path, monkeypatch, capsys
+):
+    from inertia.experiments import SweepSettings, _sweep, default_storage
+    from inertia.protocols import PROTOCOLS
+
+    def one_worker_then_a_lost_one(target, arguments, workers):
+        target(*arguments, 1)  # this worker finishes every run...
+        raise RuntimeError("1 worker process(es) failed (exit codes [-9])")  # ...one was killed
+
+    monkeypatch.setattr(_sweep, "run_workers", one_worker_then_a_lost_one)
+    settings = SweepSettings(storage=default_storage(tmp_path), runs_dir=str(tmp_path),
+                             workers=2, progress=False)  # fmt: skip
+    status = _sweep.run_sweep(PROTOCOLS["toy"], "quick", settings)
+    assert status.done
+    assert "every run completed all the same" in capsys.readouterr().out

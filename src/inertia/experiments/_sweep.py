@@ -301,7 +301,16 @@ def run_sweep(protocol: Protocol, budget: str, settings: SweepSettings) -> Sweep
     if settings.workers == 1:
         _worker(protocol, budget, settings, os.cpu_count() or 1)
     else:  # the protocol is plain data: spawned workers receive it pickled
-        run_workers(_worker, (protocol, budget, settings), settings.workers)
+        try:
+            run_workers(_worker, (protocol, budget, settings), settings.workers)
+        except RuntimeError as error:
+            status = sweep_status(study, cells)
+            if not status.done:
+                raise
+            # A worker was lost, but the others finished every run: the sweep is complete.
+            print(f"sweep {study.study_name}: {error}; every run completed all the same",
+                  flush=True)  # fmt: skip
+            return status
     return sweep_status(study, cells)
 
 
@@ -330,6 +339,13 @@ def _terminate_on_exit(processes: list) -> Iterator[None]:
                 process.join()
 
 
+def _without_interrupts(target: Callable[..., None], *arguments: object) -> None:
+    """A spawned worker: Ctrl-C reaches the whole process group, but only the parent handles
+    it (it stops the workers and says how to continue), so the workers ignore it."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    target(*arguments)
+
+
 def run_workers(target: Callable[..., None], arguments: tuple, workers: int) -> None:
     """Call ``target(*arguments, threads)`` in this process (one worker) or in ``workers``
     spawned processes sharing the cores; raise if any of them fails."""
@@ -338,7 +354,10 @@ def run_workers(target: Callable[..., None], arguments: tuple, workers: int) -> 
         target(*arguments, threads)
         return
     context = multiprocessing.get_context("spawn")
-    processes = [context.Process(target=target, args=(*arguments, threads)) for _ in range(workers)]
+    processes = [
+        context.Process(target=_without_interrupts, args=(target, *arguments, threads))
+        for _ in range(workers)
+    ]
     with _terminate_on_exit(processes):
         for process in processes:
             process.start()
