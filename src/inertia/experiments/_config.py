@@ -301,6 +301,8 @@ def load_config(path: str | Path) -> dict[str, Any]:
         content = yaml.safe_load(path.read_text())
     except OSError as error:
         raise ConfigError(f"cannot read config file {path}: {error.strerror}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"config file {path} is not text (UTF-8 YAML)") from None
     except yaml.YAMLError as error:
         problem = str(error).replace("\n", " ")
         raise ConfigError(f"config file {path} is not valid YAML: {problem}") from None
