@@ -229,3 +229,20 @@ def test_killing_a_sweep_stops_its_worker_processes(tmp_path):
     while time.monotonic() < deadline and any(_alive(pid) for pid in workers):
         time.sleep(0.2)
     assert not any(_alive(pid) for pid in workers)
+
+
+def test_progress_counts_complete_runs_whole_and_running_runs_to_their_last_evaluation(tmp_path):
+    from inertia.experiments._sweep import SweepProgress
+
+    settings = settings_for(tmp_path)
+    progress = SweepProgress(TOY, "quick", settings, enabled=False)
+    study = open_study(TOY, "quick", settings)
+    assert progress.measure(study) == (0, 0, 0)
+    cells = list(TOY.budget("quick").plan())
+    running = study.ask({"cell": optuna.distributions.CategoricalDistribution(cells)})
+    running.report(0.5, 50)  # halfway through its 100 updates
+    assert progress.measure(study) == (50, 0, 1)
+    study.tell(running, 0.1)
+    assert progress.measure(study) == (100, 1, 0)
+    run_sweep(TOY, "quick", settings)
+    assert progress.measure(open_study(TOY, "quick", settings)) == (400, 4, 0)

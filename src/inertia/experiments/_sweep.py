@@ -20,6 +20,7 @@ import fcntl
 import multiprocessing
 import os
 import signal
+import sys
 import threading
 import time
 import warnings
@@ -34,6 +35,7 @@ from inertia.experiments._protocol import PlannedRun, Protocol, cell_folder
 from inertia.experiments._trainer import RunResult, train
 
 __all__ = [
+    "SweepProgress",
     "SweepSettings",
     "SweepStatus",
     "completed_results",
@@ -240,8 +242,9 @@ def _objective(
         trial.set_user_attr(_RESULT_ATTRIBUTE, result.to_dict())
         if settings.progress:
             value = result.final[metric]
+            clear = "\r\033[K" if sys.stdout.isatty() else ""  # over the progress bar's line
             print(
-                f"[worker {os.getpid()}] {runs[cell].label(base)}: {result.status}, "
+                f"{clear}[worker {os.getpid()}] {runs[cell].label(base)}: {result.status}, "
                 f"{metric} {value:.6g}, {result.updates_per_s:.2g} updates/s",
                 flush=True,
             )
@@ -277,6 +280,64 @@ def _worker(protocol: Protocol, budget: str, settings: SweepSettings, threads: i
         study.optimize(objective, n_trials=1, catch=())
 
 
+class SweepProgress:
+    """A progress bar for a sweep, updated from its store every ``interval`` seconds by a thread
+    of the process that started the workers: updates done out of all the budget's updates
+    (complete runs count whole, running runs up to their latest evaluation), runs complete and
+    running, and the time left at the pace so far. Shown on a terminal only (tqdm)."""
+
+    def __init__(
+        self, protocol: Protocol, budget: str, settings: SweepSettings, enabled: bool = True,
+        interval: float = 2.0,
+    ) -> None:  # fmt: skip
+        plan = protocol.budget(budget).plan()
+        self.steps = {key: run.config().steps for key, run in plan.items()}
+        self.name, self.settings = f"{protocol.name}-{budget}", settings
+        self.enabled, self.interval = enabled, interval
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def measure(self, study: optuna.Study) -> tuple[int, int, int]:
+        """(updates done, runs complete, runs running)."""
+        done: dict[str, int] = {}
+        complete, running = set(), set()
+        for trial in study.get_trials(deepcopy=False):
+            cell = trial.params.get("cell")
+            if cell not in self.steps:
+                continue
+            if trial.state == optuna.trial.TrialState.COMPLETE:
+                complete.add(cell)
+                done[cell] = self.steps[cell]
+            elif trial.state == optuna.trial.TrialState.RUNNING:
+                running.add(cell)
+                reached = max(trial.intermediate_values, default=0)
+                done[cell] = max(done.get(cell, 0), min(reached, self.steps[cell]))
+        return sum(done.values()), len(complete), len(running - complete)
+
+    def _show(self) -> None:
+        from tqdm.auto import tqdm
+
+        study = optuna.load_study(study_name=self.name, storage=storage_for(self.settings))
+        total = sum(self.steps.values())
+        with tqdm(total=total, unit="upd", desc=self.name, dynamic_ncols=True, disable=None,
+                  initial=self.measure(study)[0]) as bar:  # fmt: skip
+            while not self._stop.wait(self.interval):
+                updates, complete, running = self.measure(study)
+                bar.update(max(updates - bar.n, 0))
+                bar.set_postfix(runs=f"{complete}/{len(self.steps)}", running=running)
+
+    def __enter__(self) -> SweepProgress:
+        if self.enabled:
+            self._thread = threading.Thread(target=self._show, daemon=True)
+            self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+
+
 def run_sweep(protocol: Protocol, budget: str, settings: SweepSettings) -> SweepStatus:
     """Run (or finish) a sweep with ``settings.workers`` local processes; returns its status.
 
@@ -298,10 +359,11 @@ def run_sweep(protocol: Protocol, budget: str, settings: SweepSettings) -> Sweep
             f"{settings.workers} worker(s), storage {settings.storage}",
             flush=True,
         )
-    if settings.workers == 1:
-        _worker(protocol, budget, settings, os.cpu_count() or 1)
-    else:  # the protocol is plain data: spawned workers receive it pickled
-        try:
+    with SweepProgress(protocol, budget, settings, enabled=settings.progress):
+        if settings.workers == 1:
+            _worker(protocol, budget, settings, os.cpu_count() or 1)
+            return sweep_status(study, cells)
+        try:  # the protocol is plain data: spawned workers receive it pickled
             run_workers(_worker, (protocol, budget, settings), settings.workers)
         except RuntimeError as error:
             status = sweep_status(study, cells)
