@@ -22,6 +22,12 @@ def test_demo_writes_figures_sweep_report_and_summary(tmp_path, capsys):
     assert "| toy-regression |" in summary
     assert (out / "toy-quick" / "index.html").exists()
     assert str(out.resolve()) in capsys.readouterr().out
+    front = (out / "index.html").read_text()  # the front page links every figure and report
+    for target in ("cm_vs_nag_oblong_quadratic.png", "quadratic_learning_curves.png",
+                   "toy-quick/index.html", "toy-quick/learning_curves.png",
+                   "toy-quick/table.json", "README.md"):  # fmt: skip
+        assert f'"{target}"' in front, target
+        assert (out / target).exists(), target
 
 
 def test_demo_reports_unwritable_folder(tmp_path):

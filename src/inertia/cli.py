@@ -19,6 +19,7 @@ import hashlib
 import json
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 from inertia import __version__
@@ -113,9 +114,38 @@ def _demo(args: argparse.Namespace) -> int:
         sections.append(f"Report: {name}-quick/index.html, {name}-quick/learning_curves.png\n")
     text = "\n".join(sections)
     (out / "README.md").write_text(text)
+    (out / "index.html").write_text(_demo_index(args.protocol or DEMO_PROTOCOLS))
     print(text)
-    print(f"Wrote {out.resolve()} in {time.perf_counter() - start:.0f} s (open README.md there)")
+    print(
+        f"Wrote {out.resolve()} in {time.perf_counter() - start:.0f} s (open index.html or "
+        "README.md there)"
+    )
     return 0
+
+
+def _demo_index(protocols: Sequence[str]) -> str:
+    """The demo folder's front page: every figure and every report, linked and shown."""
+    import html
+
+    reports = "".join(
+        f'<h2>{html.escape(name)}, quick budget</h2><p><a href="{name}-quick/index.html">table '
+        f'and notes</a> · <a href="{name}-quick/table.md">table.md</a> · <a href="{name}-quick/'
+        f'table.json">table.json (with provenance)</a></p><img src="{name}-quick/'
+        f'learning_curves.png" alt="learning curves of {html.escape(name)}">'
+        for name in protocols
+    )
+    return f"""<!doctype html>
+<html><head><meta charset="utf-8"><title>inertia quick reproduction</title>
+<style>body {{ font-family: sans-serif; margin: 2em; max-width: 80em; }}
+img {{ max-width: 100%; border: 1px solid #ddd; margin: 0.5em 0; }}</style></head><body>
+<h1>inertia quick reproduction</h1>
+<p><a href="README.md">README.md</a>: the numbers of every section below.</p>
+<h2>Momentum on quadratics (Sutskever et al. 2013, section 2.2)</h2>
+<img src="cm_vs_nag_oblong_quadratic.png" alt="CM and NAG on an oblong quadratic">
+<img src="quadratic_learning_curves.png" alt="learning curves on a 100-D quadratic">
+{reports}
+</body></html>
+"""
 
 
 def _config_from_arguments(config_file: str | None, overrides: list[str]):  # type: ignore[no-untyped-def]
@@ -458,11 +488,11 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"inertia {args.command}: interrupted; {_AFTER_A_STOP}", file=sys.stderr)
         return 130
-    except SystemExit as stop:  # SIGTERM during a sweep (see experiments._sweep)
-        if stop.code in (0, None, 2) or args.command not in ("sweep", "tune", "demo"):
+    except SystemExit as stop:  # SIGTERM during a sweep: SystemExit(128 + 15), see _sweep
+        if not (isinstance(stop.code, int) and stop.code > 128):
             raise
         print(f"inertia {args.command}: stopped by a signal; {_AFTER_A_STOP}", file=sys.stderr)
-        return int(stop.code) if isinstance(stop.code, int) else 1
+        return stop.code
     except ConfigError as error:
         print(f"inertia {args.command}: {error}", file=sys.stderr)
         return 2
