@@ -246,3 +246,38 @@ def test_progress_counts_complete_runs_whole_and_running_runs_to_their_last_eval
     assert progress.measure(study) == (100, 1, 0)
     run_sweep(TOY, "quick", settings)
     assert progress.measure(open_study(TOY, "quick", settings)) == (400, 4, 0)
+
+
+def test_a_fine_tuned_twin_starts_from_its_plain_runs_snapshot(tmp_path):
+    """Table 2's pairs: whichever member a worker draws, the plain run is trained once (keeping
+    a snapshot), the fine-tuned twin continues from the snapshot, and both results equal runs
+    trained apart."""
+    from inertia.experiments import Block, Budget, Protocol, RunConfig
+    from inertia.experiments._trainer import snapshot_name
+
+    nag = {"name": "nag", "momentum": 0.99, "momentum_schedule": "sutskever", "momentum_period": 5}
+    protocol = Protocol(
+        name="pairs",
+        title="pairs",
+        budgets={"quick": Budget(
+            about="before and after fine-tuning",
+            base={"task": "toy-regression", "optimizer": nag, "steps": 40, "eval_every": 10,
+                  "checkpoint_every": 20, "batch_size": 64},
+            blocks=[Block("toy", "before", {"optimizer.finetune_steps": [0], "seed": [0, 1]}),
+                    Block("toy", "after", {"optimizer.finetune_steps": [15], "seed": [0, 1]})],
+        )},
+        rows=["toy"],
+        columns=["before", "after"],
+    )  # fmt: skip
+    settings = settings_for(tmp_path)
+    assert run_sweep(protocol, "quick", settings).done
+    results = completed_results(open_study(protocol, "quick", settings))
+    plan = protocol.budget("quick").plan()
+    assert len(results) == 4
+    for key, run in plan.items():
+        alone = train(run.config(), tmp_path / "alone" / cell_folder(key))
+        assert results[key].curve == alone.curve
+        assert results[key].final == alone.final
+        if run.column == "before":
+            assert (tmp_path / "pairs-quick" / cell_folder(key) / snapshot_name(24)).exists()
+    assert isinstance(next(iter(plan.values())).config(), RunConfig)

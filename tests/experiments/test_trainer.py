@@ -293,3 +293,28 @@ def test_evaluation_batch_and_training_subset():
         by_hand = evaluation.metrics(outputs, targets[:10])
     assert subset["train_error"] == pytest.approx(float(by_hand["error"]) / 10, rel=1e-6)
     assert subset["train_error"] != pytest.approx(full["train_error"], rel=1e-6)
+
+
+@pytest.mark.parametrize("optimizer", ["nag", "cm"])
+def test_a_fine_tuned_twin_branched_from_the_plain_run_equals_one_trained_from_scratch(
+    tmp_path, optimizer
+):
+    from inertia.experiments._trainer import branch_step, snapshot_name
+
+    settings = {"name": optimizer, "momentum": 0.99, "momentum_schedule": "sutskever",
+                "momentum_period": 5}  # fmt: skip
+    plain = config(optimizer=settings, steps=60, eval_every=7, checkpoint_every=0)
+    tuned = plain.replace(**{"optimizer.finetune_steps": 20})
+    step = branch_step(tuned)
+    assert step == 39
+    train(plain, tmp_path / "plain", snapshots=[step])
+    branched = train(tuned, tmp_path / "branched",
+                     branch_from=tmp_path / "plain" / snapshot_name(step))  # fmt: skip
+    scratch = train(tuned, tmp_path / "scratch")
+    assert branched.curve == scratch.curve
+    assert branched.final == scratch.final
+    for key, value in final_state(tmp_path / "scratch").items():
+        assert torch.equal(value, final_state(tmp_path / "branched")[key]), key
+    with pytest.raises(ConfigError, match="not the update before this run's fine-tuning"):
+        train(plain.replace(**{"optimizer.finetune_steps": 10}), tmp_path / "wrong",
+              branch_from=tmp_path / "plain" / snapshot_name(step))  # fmt: skip

@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import fcntl
+import json
 import multiprocessing
 import os
 import signal
@@ -30,9 +31,15 @@ from pathlib import Path
 import optuna
 import torch
 
-from inertia.experiments._config import ConfigError
+from inertia.experiments._config import ConfigError, RunConfig
 from inertia.experiments._protocol import PlannedRun, Protocol, cell_folder
-from inertia.experiments._trainer import RunResult, train
+from inertia.experiments._trainer import (
+    RunResult,
+    _without_finetuning,
+    branch_step,
+    snapshot_name,
+    train,
+)
 
 __all__ = [
     "SweepProgress",
@@ -209,6 +216,64 @@ def completed_results(study: optuna.Study) -> dict[str, RunResult]:
     return results
 
 
+def fine_tuning_families(runs: dict[str, PlannedRun]) -> dict[str, tuple[str, list[str]]]:
+    """For each run in a family, the family: a run without fine-tuning and the runs that differ
+    from it only by low-momentum fine-tuning (Table 2's pairs), which can start from its
+    snapshot instead of from update 0."""
+    groups: dict[str, list[str]] = {}
+    for key, run in runs.items():
+        config = run.config()
+        plain = json.dumps(_without_finetuning(config), sort_keys=True)
+        groups.setdefault(plain, []).append(key)
+    families: dict[str, tuple[str, list[str]]] = {}
+    for members in groups.values():
+        plain = [k for k in members if branch_step(runs[k].config()) is None]
+        twins = [k for k in members if branch_step(runs[k].config()) is not None]
+        if len(plain) == 1 and twins:
+            for key in members:
+                families[key] = (plain[0], twins)
+    return families
+
+
+def _train_run(
+    cell: str,
+    runs: dict[str, PlannedRun],
+    families: dict[str, tuple[str, list[str]]],
+    settings: SweepSettings,
+    folder: Path,
+    report: Callable[[int, dict[str, float]], None],
+) -> RunResult:
+    """Train the run ``cell``. In a fine-tuning family, whichever member a worker draws first,
+    it trains the plain run (keeping a snapshot at each twin's :func:`branch_step`) and then each
+    twin from its snapshot; the other members' trials then find their results on disk."""
+
+    def config_of(key: str) -> RunConfig:
+        config = runs[key].config()
+        return config.replace(data_dir=settings.data_dir) if settings.data_dir else config
+
+    if cell not in families:
+        return train(config_of(cell), folder / cell_folder(cell), resume=True,
+                     on_evaluation=report)  # fmt: skip
+    plain, twins = families[cell]
+    steps = sorted({branch_step(config_of(twin)) for twin in twins})  # type: ignore[type-var]
+    results = {
+        plain: train(
+            config_of(plain),
+            folder / cell_folder(plain),
+            resume=True,
+            on_evaluation=report if cell == plain else None,
+            snapshots=steps,
+        )
+    }
+    for twin in twins:
+        config = config_of(twin)
+        snapshot = folder / cell_folder(plain) / snapshot_name(branch_step(config))  # type: ignore[arg-type]
+        results[twin] = train(config, folder / cell_folder(twin), resume=True,
+                              on_evaluation=report if cell == twin else None,
+                              branch_from=snapshot)  # fmt: skip
+    return results[cell]
+
+
 def _objective(
     study: optuna.Study,
     runs: dict[str, PlannedRun],
@@ -217,6 +282,8 @@ def _objective(
     folder: Path,
     metric: str,
 ) -> Callable[[optuna.Trial], float]:
+    families = fine_tuning_families(runs)
+
     def objective(trial: optuna.Trial) -> float:
         cell = trial.suggest_categorical("cell", list(runs))
         for other in study.get_trials(deepcopy=False):
@@ -229,16 +296,13 @@ def _objective(
             if complete or earlier_running:
                 trial.set_user_attr(_DUPLICATE_ATTRIBUTE, other.number)
                 raise optuna.TrialPruned(f"cell already handled by trial {other.number}")
-        config = runs[cell].config()
-        if settings.data_dir:
-            config = config.replace(data_dir=settings.data_dir)
 
         def report(step: int, metrics: dict[str, float]) -> None:
             value = metrics[metric]
             if value == value and abs(value) != float("inf"):  # finite values only
                 trial.report(value, step)
 
-        result = train(config, folder / cell_folder(cell), resume=True, on_evaluation=report)
+        result = _train_run(cell, runs, families, settings, folder, report)
         trial.set_user_attr(_RESULT_ATTRIBUTE, result.to_dict())
         if settings.progress:
             value = result.final[metric]

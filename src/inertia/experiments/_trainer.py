@@ -9,14 +9,16 @@ is the same, bit for bit on CPU, as an uninterrupted one, and the final ``result
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import fcntl
 import json
 import math
 import os
 import resource
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -39,9 +41,11 @@ __all__ = [
     "Prepared",
     "RunFolder",
     "RunResult",
+    "branch_step",
     "evaluate",
     "load_result",
     "prepare",
+    "snapshot_name",
     "train",
 ]
 
@@ -237,6 +241,21 @@ class RunFolder:
             for name in held:
                 (where / name).unlink()
 
+    @contextlib.contextmanager
+    def locked(self) -> Iterator[None]:
+        """Hold an exclusive lock on the folder (``.lock``) while a run trains in it, so that a
+        second process (a sweep worker retrying the run, the twin of a run being branched)
+        waits and then finds the result instead of training the same run beside it."""
+        if self.path is None:
+            yield
+            return
+        with open(self.path / ".lock", "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+
     def finished(self, config: RunConfig) -> RunResult | None:
         """The stored result of this very run, if it finished."""
         if self.path is None:
@@ -246,28 +265,42 @@ class RunFolder:
             return result
         return None
 
-    def restore(self, config: RunConfig, prepared: Prepared, progress: Progress) -> bool:
-        """Continue from the checkpoint, if there is one; whether there was.
+    def restore(
+        self,
+        config: RunConfig,
+        prepared: Prepared,
+        progress: Progress,
+        branch_from: Path | None = None,
+    ) -> bool:
+        """Continue from the checkpoint, if there is one, else from ``branch_from`` (a snapshot
+        of the run's twin without fine-tuning, :func:`branch_step`); whether it did.
 
         Raises:
-            ConfigError: the checkpoint belongs to another configuration.
+            ConfigError: the checkpoint belongs to another configuration, or the snapshot to
+                another run than the twin, or to a step after the fine-tuning began.
         """
-        if self.path is None or not (self.path / CHECKPOINT).exists():
+        if self.path is not None and (self.path / CHECKPOINT).exists():
+            source = self.path / CHECKPOINT
+            saved = _read_checkpoint(source)
+            expected, found = config.to_dict(), saved_config(saved.get("config", {}))
+        elif branch_from is not None and branch_from.exists():
+            source = branch_from
+            saved = _read_checkpoint(source)
+            expected, found = _without_finetuning(config), saved_config(saved.get("config", {}))
+            step = branch_step(config)
+            if step is None or saved.get("step") != step:
+                raise ConfigError(
+                    f"{source} holds update {saved.get('step')}, not the update before this "
+                    f"run's fine-tuning ({step}); it cannot start this run"
+                )
+        else:
             return False
-        try:
-            saved = load_checkpoint(self.path / CHECKPOINT)
-        except Exception as error:  # torch's unpickler fails in many ways on a broken file
-            raise ConfigError(
-                f"{self.path / CHECKPOINT} cannot be read as a checkpoint "
-                f"({str(error).splitlines()[0][:200]}); delete it to start the run again"
-            ) from None
-        stored = saved_config(saved.get("config", {}))
-        if saved.get("format") not in (1, _CHECKPOINT_FORMAT) or stored != config.to_dict():
-            ours, theirs = flatten(config.to_dict()), flatten(stored)
+        if saved.get("format") not in (1, _CHECKPOINT_FORMAT) or found != expected:
+            ours, theirs = flatten(expected), flatten(found)
             differing = sorted(key for key in ours.keys() | theirs.keys()
                                if ours.get(key) != theirs.get(key))  # fmt: skip
             raise ConfigError(
-                f"{self.path / CHECKPOINT} was written for a different configuration "
+                f"{source} was written for a different configuration "
                 f"(keys that differ: {differing}); use another run folder or the same config"
             )
         prepared.model.load_state_dict(saved["model"])
@@ -286,7 +319,10 @@ class RunFolder:
         )
         return True
 
-    def save(self, config: RunConfig, prepared: Prepared, progress: Progress) -> None:
+    def save(
+        self, config: RunConfig, prepared: Prepared, progress: Progress, name: str = CHECKPOINT
+    ) -> None:
+        """Write the checkpoint (or, under another ``name``, a snapshot), atomically."""
         if self.path is None:
             return
         save_checkpoint(
@@ -301,7 +337,7 @@ class RunFolder:
                 "curve": progress.curve,
                 "elapsed_s": progress.elapsed_s,
             },
-            self.path / CHECKPOINT,
+            self.path / name,
         )
 
     def write_result(self, result: RunResult) -> None:
@@ -373,6 +409,36 @@ def _graph_model(model: nn.Module, sample: Tensor) -> None:
     torch.cuda.make_graphed_callables(model, (sample.detach().clone(),))
 
 
+def _read_checkpoint(path: Path) -> dict[str, Any]:
+    try:
+        return load_checkpoint(path)
+    except Exception as error:  # torch's unpickler fails in many ways on a broken file
+        raise ConfigError(
+            f"{path} cannot be read as a checkpoint ({str(error).splitlines()[0][:200]}); "
+            "delete it to start the run again"
+        ) from None
+
+
+def _without_finetuning(config: RunConfig) -> dict[str, Any]:
+    settings = config.to_dict()
+    if "finetune_steps" in settings["optimizer"]:
+        settings["optimizer"]["finetune_steps"] = 0
+    return settings
+
+
+def branch_step(config: RunConfig) -> int | None:
+    """The last update that a run with low-momentum fine-tuning shares with its twin without:
+    S − F − 1 for S updates of which the last F are fine-tuned (NAG's update S − F already looks
+    ahead with the fine-tuning μ). None without fine-tuning."""
+    finetune = getattr(config.optimizer, "finetune_steps", 0)
+    return config.steps - finetune - 1 if finetune > 0 else None
+
+
+def snapshot_name(step: int) -> str:
+    """The file name of a run's snapshot at ``step`` (kept beside its checkpoint)."""
+    return f"snapshot-{step}.pt"
+
+
 def _check(config: RunConfig, prepared: Prepared) -> None:
     """Settings that only the built task can check."""
     cases = prepared.problem.batches.cases
@@ -429,6 +495,8 @@ def train(
     overwrite: bool = False,
     progress: bool = False,
     on_evaluation: Callable[[int, dict[str, float]], None] | None = None,
+    snapshots: Sequence[int] = (),
+    branch_from: str | Path | None = None,
 ) -> RunResult:
     """Train one run.
 
@@ -439,6 +507,11 @@ def train(
             stored result); the checkpoint's config must equal ``config``.
         overwrite: discard a run that ``run_dir`` holds (without ``resume`` or ``overwrite``, a
             folder that holds a run is refused: :meth:`RunFolder.open`).
+        snapshots: updates after which to keep a copy of the state (``snapshot-STEP.pt``), from
+            which a twin with fine-tuning can start.
+        branch_from: a snapshot of this run's twin without fine-tuning at :func:`branch_step`:
+            start there instead of at update 0 (the same trajectory, bit for bit on CPU, minus
+            the shared updates).
         progress: show a progress bar with loss, μ, lr and updates/s.
         on_evaluation: called as ``on_evaluation(step, metrics)`` after each evaluation (e.g.
             Optuna's ``trial.report``); exceptions it raises propagate.
@@ -448,8 +521,22 @@ def train(
     """
     folder = RunFolder(run_dir)
     folder.open(resume, overwrite)
-    if resume and (finished := folder.finished(config)) is not None:
-        return finished
+    with folder.locked():  # one process at a time trains in a folder; the next finds the result
+        if resume and (finished := folder.finished(config)) is not None:
+            return finished
+        return _train(config, folder, resume, progress, on_evaluation, snapshots, branch_from)
+
+
+def _train(
+    config: RunConfig,
+    folder: RunFolder,
+    resume: bool,
+    progress: bool,
+    on_evaluation: Callable[[int, dict[str, float]], None] | None,
+    snapshots: Sequence[int],
+    branch_from: str | Path | None,
+) -> RunResult:
+    """The training loop of :func:`train`, in a folder it has checked and locked."""
     prepared = prepare(config)
     model, optimizer, problem = prepared.model, prepared.optimizer, prepared.problem
     _check(config, prepared)
@@ -460,7 +547,8 @@ def train(
         if on_evaluation is not None:
             on_evaluation(state.step, state.curve[-1])
 
-    if not (resume and folder.restore(config, prepared, state)):
+    branch = Path(branch_from) if branch_from is not None else None
+    if not ((resume or branch) and folder.restore(config, prepared, state, branch)):
         record_evaluation()
     _capture_graphs(config, prepared)
     learning_rate = lr_schedule(config)
@@ -487,15 +575,18 @@ def train(
             evaluation_due = state.step % config.eval_every == 0 or last
             every = config.checkpoint_every
             checkpoint_due = (every > 0 and state.step % every == 0) or last
+            snapshot_due = state.step in snapshots
             diverged_at = divergence.add(loss, flush=evaluation_due or checkpoint_due)
             if diverged_at is not None:
                 break
-            if evaluation_due or checkpoint_due:  # neither counts as training time
+            if evaluation_due or checkpoint_due or snapshot_due:  # not training time
                 state.elapsed_s += time.perf_counter() - clock
                 if evaluation_due:
                     record_evaluation()
                 if checkpoint_due:
                     folder.save(config, prepared, state)
+                if snapshot_due:
+                    folder.save(config, prepared, state, snapshot_name(state.step))
                 clock = time.perf_counter()
             bar.update(1)
             if progress and state.step % 25 == 0:
