@@ -43,15 +43,22 @@ def test_every_run_of_0_1_migrates_to_the_same_run_in_the_same_cell():
     # On purpose since 0.1: table5's paper budget runs the problems as the authors generated
     # them (issue 20; it was never run), and the add T=80 runs of 0.1, which used the mean of
     # the two values, moved to their own row beside the published one.
+    # Issue 21: table1's NAG cells and table3's cells are now fine-tuned runs, as the published
+    # ones; 0.1's runs (without fine-tuning) sit beside them as "before FT".
     changed = {"table5/paper"}
-    relabelled = {"add T=80": "add-mean T=80"}
+    rows = {"add T=80": "add-mean T=80", "curves": "curves before FT"}
+    before_ft = {f"{mu}N": f"{mu}N before FT" for mu in ("0.9", "0.99", "0.995", "0.999")}
     for name, runs in expected.items():
         if name in changed:
             assert set(found[name]).isdisjoint(runs)
             continue
-        if name.startswith("table5/"):
-            runs = {key: [relabelled.get(row, row), column] for key, (row, column) in runs.items()}
-        assert found[name] == runs, name
+        if name.startswith(("table5/", "table3/")):
+            runs = {key: [rows.get(row, row), column] for key, (row, column) in runs.items()}
+        if name.startswith("table1/"):
+            runs = {
+                key: [row, before_ft.get(column, column)] for key, (row, column) in runs.items()
+            }
+        assert {key: found[name][key] for key in runs} == runs, name
 
 
 @pytest.mark.parametrize("name", sorted(PROTOCOLS))
@@ -78,7 +85,8 @@ def test_table1_published_numbers_are_spec_table_1():
 def test_table1_paper_budget_is_the_published_protocol():
     cells = labelled("table1", "paper")
     runs = [run for _, _, run in cells]
-    assert len(runs) == 3 * (6 + 2 * 4 * 6 + 3 + 3)
+    # per dataset: SGD, NAG fine-tuned and its twin, CM (4 μ_max x 6 rates each), Adam, HF
+    assert len(runs) == 3 * (6 + 3 * 4 * 6 + 3 + 3)
     hf = [(column, r) for _, column, r in cells if r.optimizer.name == "hf"]
     assert sorted(column for column, _ in hf) == ["HF-dag"] * 6 + ["HF-star"] * 3
     for column, run in hf:
@@ -135,7 +143,10 @@ def test_optimizer_columns_name_the_optimizer_and_momentum_of_their_runs(name):
                 assert column == "Adam"
             elif run.optimizer.name != "hf":
                 momentum = getattr(run.optimizer, "momentum", 0.0)
-                assert column == momentum_column(run.optimizer.name, momentum)
+                expected = momentum_column(run.optimizer.name, momentum)
+                if name == "table1" and run.optimizer.name == "nag":  # fine-tuned, and before
+                    expected += "" if run.optimizer.finetune_steps else " before FT"
+                assert column == expected
 
 
 def test_table2_pairs_every_nag_run_with_its_fine_tuned_twin():
@@ -355,3 +366,20 @@ def test_bengio2012_words_budget_runs_each_row_once_at_the_character_level_rate(
         assert {q.clip_grad_norm for q in twins} == {run.clip_grad_norm}
         for key in ("cell", "recurrent_radius"):
             assert getattr(run.task, key) == getattr(twins[0].task, key)
+
+
+def test_fine_tuned_cells_pair_with_their_twins_before_fine_tuning():
+    """Issue 21: table1's NAG cells and table3's cells are fine-tuned, as the published ones;
+    each has its twin without fine-tuning, identical but for it, beside it."""
+    for name in ("table1", "table3"):
+        for budget in PROTOCOLS[name].budgets:
+            cells = labelled(name, budget)
+            tuned = [r for _, _, r in cells if getattr(r.optimizer, "finetune_steps", 0)]
+            assert tuned
+            plain = {json.dumps(r.to_dict(), sort_keys=True): (row, column)
+                     for row, column, r in cells}  # fmt: skip
+            for run in tuned:
+                twin = run.replace(**{"optimizer.finetune_steps": 0})
+                twin_row, twin_column = plain[json.dumps(twin.to_dict(), sort_keys=True)]
+                assert "before FT" in twin_row + twin_column
+                assert run.optimizer.finetune_steps <= run.steps // 10 or run.steps > 100_000

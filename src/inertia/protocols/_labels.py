@@ -8,7 +8,9 @@ from typing import Any
 
 from inertia.experiments import Block
 
-__all__ = ["momentum_column", "optimizer_blocks"]
+__all__ = ["BEFORE_FT", "momentum_column", "optimizer_blocks"]
+
+BEFORE_FT = " before FT"  # the column of a fine-tuned NAG cell's twin without fine-tuning
 
 
 def momentum_column(optimizer: str, momentum: float) -> str:
@@ -27,6 +29,7 @@ def optimizer_blocks(
     adam_lrs: Sequence[float],
     sgd_lrs: Sequence[float] = (),
     schedule: Mapping[str, Any] | None = None,
+    finetune: int = 0,
 ) -> list[Block]:
     """The columns SGD, NAG and CM at each μ in ``momenta``, and Adam, of one row.
 
@@ -39,17 +42,22 @@ def optimizer_blocks(
         sgd_lrs: SGD's rates where its grid differs.
         schedule: the momentum schedule's settings of the NAG and CM runs (e.g.
             ``{"momentum_schedule": "sutskever", "momentum_period": 20}``).
+        finetune: with F > 0, the NAG columns (``0.99N``) hold runs whose last F updates use
+            μ = 0.9 (low-momentum fine-tuning, as the published NAG cells of Sutskever et al.'s
+            Table 1 do), and ``0.99N before FT`` columns their twins without it.
     """
     momentum = {f"optimizer.{key}": [value] for key, value in (schedule or {}).items()}
     blocks = [Block(row, "SGD", {**common, "optimizer.name": ["sgd"],
                                  "optimizer.lr": list(sgd_lrs or lrs)})]  # fmt: skip
-    blocks += [
-        Block(row, momentum_column(optimizer, mu),
-              {**common, **momentum, "optimizer.name": [optimizer], "optimizer.momentum": [mu],
-               "optimizer.lr": list(lrs)})
-        for optimizer in ("nag", "cm")
-        for mu in momenta
-    ]  # fmt: skip
+    for optimizer in ("nag", "cm"):
+        for mu in momenta:
+            grid = {**common, **momentum, "optimizer.name": [optimizer],
+                    "optimizer.momentum": [mu], "optimizer.lr": list(lrs)}  # fmt: skip
+            column = momentum_column(optimizer, mu)
+            if optimizer == "nag" and finetune:
+                blocks.append(Block(row, column, {**grid, "optimizer.finetune_steps": [finetune]}))
+                column += BEFORE_FT
+            blocks.append(Block(row, column, grid))
     blocks.append(
         Block(row, "Adam", {**common, "optimizer.name": ["adam"], "optimizer.lr": list(adam_lrs)})
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from inertia.experiments import Block, Budget, Protocol
-from inertia.protocols._labels import optimizer_blocks
+from inertia.protocols._labels import BEFORE_FT, optimizer_blocks
 
 __all__ = ["HF_MOMENTUM", "TABLE1", "TABLE2", "TABLE3"]
 
@@ -82,14 +82,18 @@ def _autoencoder_blocks(
     settings: dict[str, Any],
     sgd_lrs: tuple[float, ...] = (),
     momentum_period: int = 250,
+    finetune: int = 1000,
 ) -> list[Block]:
     """SGD, NAG and CM at each μ_max (eq. 3 with ``momentum_period``), and Adam, on one
-    dataset."""
+    dataset; NAG with ``finetune`` updates of low-momentum fine-tuning, as the published NAG
+    cells have, beside its twin without."""
     common = {"task.dataset": [dataset], **_singletons(settings)}
     schedule = {"momentum_schedule": "sutskever"}
     if momentum_period != 250:
         schedule["momentum_period"] = momentum_period
-    return optimizer_blocks(dataset, common, lrs, mu_max, adam_lrs, sgd_lrs, schedule)
+    return optimizer_blocks(
+        dataset, common, lrs, mu_max, adam_lrs, sgd_lrs, schedule, finetune=finetune
+    )
 
 
 _PAPER = Budget(
@@ -173,6 +177,7 @@ _QUICK = Budget(
                 _QUICK_SETTINGS[dataset],
                 _QUICK_SGD_LRS[dataset],
                 _QUICK_PERIODS[dataset],
+                finetune=_QUICK_SETTINGS[dataset]["steps"] // 10,
             )
         ),
         *_HF_QUICK,
@@ -184,7 +189,14 @@ TABLE1 = Protocol(
     title="Sutskever et al. (2013) Table 1: deep autoencoders, training squared error per case",
     budgets={"quick": _QUICK, "paper": _PAPER},
     rows=DATASETS,
-    columns=(*_COLUMNS, "Adam", "SGD_C", "HF-dag", "HF-star"),
+    columns=(
+        *_COLUMNS,
+        *(f"{mu:g}N{BEFORE_FT}" for mu in MU_MAX),
+        "Adam",
+        "SGD_C",
+        "HF-dag",
+        "HF-star",
+    ),
     published=PUBLISHED,
     notes="Published numbers: Sutskever et al. (2013) Table 1 (SGD_C: Chapelle & Erhan 2011; "
     "HF-dag: their momentum-like HF; HF-star: Martens 2010). Our HF columns run "
@@ -273,9 +285,20 @@ TABLE2 = Protocol(
 SI_SCALES = (0.25, 0.5, 1.0, 2.0, 4.0)
 
 
-def _scale_blocks(lrs: tuple[float, ...]) -> list[Block]:
-    return [Block("curves", f"{scale:g}", {"init_scale": [scale], "optimizer.lr": list(lrs)})
-            for scale in SI_SCALES]  # fmt: skip
+_SCALE_ROW = "curves"
+_SCALE_ROW_BEFORE = f"curves{BEFORE_FT}"
+
+
+def _scale_blocks(lrs: tuple[float, ...], finetune: int) -> list[Block]:
+    """Per SI scale, NAG with ``finetune`` updates of low-momentum fine-tuning (row ``curves``:
+    Table 3's scale-1 cell equals Table 2's fine-tuned CURVES value) and its twin without."""
+    blocks = []
+    for scale in SI_SCALES:
+        grid = {"init_scale": [scale], "optimizer.lr": list(lrs)}
+        blocks.append(Block(_SCALE_ROW, f"{scale:g}",
+                            {**grid, "optimizer.finetune_steps": [finetune]}))  # fmt: skip
+        blocks.append(Block(_SCALE_ROW_BEFORE, f"{scale:g}", grid))
+    return blocks
 
 
 TABLE3 = Protocol(
@@ -298,7 +321,7 @@ TABLE3 = Protocol(
                 "eval_every": 500,
                 "checkpoint_every": 500,
             },
-            blocks=_scale_blocks((0.05, 0.01)),
+            blocks=_scale_blocks((0.05, 0.01), finetune=200),
         ),
         "paper": Budget(
             about="CURVES, NAG with the best CURVES μ_max of Table 1, table1's paper settings "
@@ -309,10 +332,10 @@ TABLE3 = Protocol(
                 "optimizer": {"name": "nag", "momentum": 0.999, "momentum_schedule": "sutskever"},
                 "init": "sparse",
             },
-            blocks=_scale_blocks(PAPER_LRS),
+            blocks=_scale_blocks(PAPER_LRS, finetune=1000),
         ),
     },
-    rows=("curves",),
+    rows=(_SCALE_ROW, _SCALE_ROW_BEFORE),
     columns=tuple(f"{scale:g}" for scale in SI_SCALES),
     published={
         ("curves", "0.25"): 16.0,
