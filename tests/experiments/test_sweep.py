@@ -281,3 +281,29 @@ def test_a_fine_tuned_twin_starts_from_its_plain_runs_snapshot(tmp_path):
         if run.column == "before":
             assert (tmp_path / "pairs-quick" / cell_folder(key) / snapshot_name(24)).exists()
     assert isinstance(next(iter(plan.values())).config(), RunConfig)
+
+
+def test_a_budget_whose_runs_changed_keeps_its_finished_runs_and_runs_the_new_ones(tmp_path):
+    import dataclasses
+
+    from inertia.experiments import Block, Budget
+
+    def toy_with(lrs: list[float]):
+        block = Block("toy-regression", "0.9N", {"optimizer.lr": lrs})
+        budget = Budget(about="toy", base=dict(TOY.budget("quick").base), blocks=[block])
+        return dataclasses.replace(TOY, budgets={"quick": budget})
+
+    settings = settings_for(tmp_path)
+    first = toy_with([0.01, 0.003])
+    assert run_sweep(first, "quick", settings).done
+    before = completed_results(open_study(first, "quick", settings))
+    grown = toy_with([0.01, 0.003, 0.001])  # one run added to the budget
+    assert run_sweep(grown, "quick", settings).done
+    after = completed_results(open_study(grown, "quick", settings))
+    assert len(after) == 3
+    for key, result in before.items():  # the finished runs counted, not trained again
+        assert after[key].curve == result.curve
+    study = open_study(grown, "quick", settings)
+    assert sum(t.state.name == "COMPLETE" for t in study.trials) == 3
+    backup = optuna.load_study(study_name="toy-quick@1", storage=settings.storage)
+    assert len(backup.trials) == 2

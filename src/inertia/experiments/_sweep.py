@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import fcntl
+import itertools
 import json
 import multiprocessing
 import os
@@ -166,16 +167,49 @@ def study_name(protocol: Protocol, budget: str) -> str:
 
 
 def open_study(protocol: Protocol, budget: str, settings: SweepSettings) -> optuna.Study:
-    """Create or load the sweep's study (one per protocol and budget)."""
+    """Create or load the sweep's study (one per protocol and budget).
+
+    A budget whose runs changed since its sweep began (runs added or removed) is carried over:
+    the study's trials are first copied into a backup study ``NAME@N``, then the study is made
+    anew over today's runs with every complete run that is still planned, so finished runs keep
+    counting and the new ones are run.
+    """
     cells = list(protocol.budget(budget).plan())
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    return optuna.create_study(
-        study_name=study_name(protocol, budget),
-        storage=storage_for(settings),
-        sampler=optuna.samplers.GridSampler({"cell": cells}, seed=0),
-        direction="minimize",
-        load_if_exists=True,
-    )
+    storage = storage_for(settings)
+    name = study_name(protocol, budget)
+
+    def create() -> optuna.Study:
+        return optuna.create_study(
+            study_name=name,
+            storage=storage,
+            sampler=optuna.samplers.GridSampler({"cell": cells}, seed=0),
+            direction="minimize",
+            load_if_exists=True,
+        )
+
+    study = create()
+    trials = study.get_trials(deepcopy=False)
+    if all(tuple(t.distributions["cell"].choices) == tuple(cells)
+           for t in trials if "cell" in t.distributions):  # fmt: skip
+        return study
+    names = {summary.study_name for summary in optuna.get_all_study_summaries(storage)}
+    backup = next(f"{name}@{n}" for n in itertools.count(1) if f"{name}@{n}" not in names)
+    optuna.create_study(study_name=backup, storage=storage).add_trials(trials)
+    optuna.delete_study(study_name=name, storage=storage)
+    study = create()
+    distribution = optuna.distributions.CategoricalDistribution(cells)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        study.add_trials([
+            optuna.trial.create_trial(
+                params={"cell": t.params["cell"]}, distributions={"cell": distribution},
+                value=t.value, user_attrs=dict(t.user_attrs),
+            )
+            for t in trials
+            if t.state == optuna.trial.TrialState.COMPLETE and t.params.get("cell") in cells
+        ])  # fmt: skip
+    return study
 
 
 @dataclasses.dataclass(frozen=True)
