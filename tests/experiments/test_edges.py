@@ -126,10 +126,17 @@ def test_stopping_a_sweep_says_how_to_continue_without_a_traceback(tmp_path, sen
     import signal
     import time
 
+    def like_a_terminal() -> None:
+        # A shell running this suite in the background (CI under `&`, nohup) hands its
+        # children an ignored SIGINT, and Python then never raises KeyboardInterrupt; a
+        # sweep started from a terminal has the default disposition, so give it that.
+        os.setsid()  # its own process group, which Ctrl-C reaches as a whole
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+
     process = subprocess.Popen(
         [*CLI, "sweep", "toy", "--budget", "paper", "--workers", "2", "--runs-dir", str(tmp_path),
          "--quiet"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        start_new_session=True,
+        preexec_fn=like_a_terminal,
     )  # fmt: skip
     deadline = time.monotonic() + 120
     while not list(tmp_path.glob("toy-paper/*/checkpoint.pt")) and time.monotonic() < deadline:
