@@ -501,8 +501,12 @@ def _terminate_on_exit(processes: list) -> Iterator[None]:
 
 def _without_interrupts(target: Callable[..., None], *arguments: object) -> None:
     """A spawned worker: Ctrl-C reaches the whole process group, but only the parent handles
-    it (it stops the workers and says how to continue), so the workers ignore it."""
+    it (it stops the workers and says how to continue), so the workers ignore it. SIGTERM (the
+    parent's ``terminate``) becomes SystemExit, so that a stopped worker unwinds: its
+    multiprocessing finalizers run and release the semaphore tqdm's lock holds, which a worker
+    killed outright leaves to the resource tracker's "leaked semaphore" warning."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, _raise_system_exit)
     target(*arguments)
 
 
