@@ -270,24 +270,29 @@ def _migrate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _tasks(args: argparse.Namespace) -> int:
+def _settings_lines() -> list[str]:
+    """Every run setting, every task's and every optimizer's, with its type, bounds and
+    default, generated from the config types (``inertia tasks`` and ``inertia train --help``)."""
     from inertia.experiments import OPTIMIZERS, RunConfig, settings_help
-    from inertia.protocols import PROTOCOLS
     from inertia.tasks import TASKS
 
-    print("run settings (inertia train --KEY=VALUE):")
-    for line in settings_help(RunConfig):
-        print(f"  {line}")
-    print("tasks (--task=NAME, then --task.KEY=VALUE):")
+    lines = ["run settings (inertia train --KEY=VALUE):"]
+    lines += [f"  {line}" for line in settings_help(RunConfig)]
+    lines.append("tasks (--task=NAME, then --task.KEY=VALUE):")
     for name, task in sorted(TASKS.items()):
-        print(f"  {name}: {task.description}")
-        for line in settings_help(task.Options, "task."):
-            print(f"      {line}")
-    print("optimizers (--optimizer=NAME, then --optimizer.KEY=VALUE):")
+        lines.append(f"  {name}: {task.description}")
+        lines += [f"      {line}" for line in settings_help(task.Options, "task.")]
+    lines.append("optimizers (--optimizer=NAME, then --optimizer.KEY=VALUE):")
     for name, entry in OPTIMIZERS.items():
-        print(f"  {name}: {(entry.options.__doc__ or '').strip().splitlines()[0]}")
-        for line in settings_help(entry.options, "optimizer."):
-            print(f"      {line}")
+        lines.append(f"  {name}: {(entry.options.__doc__ or '').strip().splitlines()[0]}")
+        lines += [f"      {line}" for line in settings_help(entry.options, "optimizer.")]
+    return lines
+
+
+def _tasks(args: argparse.Namespace) -> int:
+    from inertia.protocols import PROTOCOLS
+
+    print("\n".join(_settings_lines()))
     print("protocols (inertia sweep NAME --budget=BUDGET, one of those listed):")
     for name, protocol in sorted(PROTOCOLS.items()):
         print(f"  {name}: {protocol.title}")
@@ -318,23 +323,11 @@ def _add_sweep_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _settings_listing() -> str | None:
-    """Every run setting with its type, bounds and default, generated from the config types
-    (None where the experiment engine is not installed)."""
+    """:func:`_settings_lines` for ``train --help`` (None where the engine is not installed)."""
     try:
-        from inertia.experiments import OPTIMIZERS, RunConfig, settings_help
-        from inertia.tasks import TASKS
+        return "\n".join(_settings_lines())
     except ImportError:
         return None
-    lines = ["settings (--KEY=VALUE):", *(f"  {line}" for line in settings_help(RunConfig))]
-    lines.append("tasks (--task=NAME, then --task.KEY=VALUE):")
-    for name, task in sorted(TASKS.items()):
-        lines.append(f"  {name}:")
-        lines += [f"    {line}" for line in settings_help(task.Options, "task.")]
-    lines.append("optimizers (--optimizer=NAME, then --optimizer.KEY=VALUE):")
-    for name, entry in OPTIMIZERS.items():
-        lines.append(f"  {name}:")
-        lines += [f"    {line}" for line in settings_help(entry.options, "optimizer.")]
-    return "\n".join(lines)
 
 
 def build_parser() -> argparse.ArgumentParser:
