@@ -1,16 +1,20 @@
-"""Crash-safe files: every write goes to a temporary file that is renamed over the target."""
+"""Crash-safe files: every write goes to a temporary file that is renamed over the target;
+:func:`exclusive_lock` keeps two processes from working on the same file or folder at once."""
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import torch
 
-__all__ = ["load_checkpoint", "save_checkpoint", "write_json"]
+__all__ = ["exclusive_lock", "load_checkpoint", "save_checkpoint", "write_json"]
 
 
 def _atomic_write(path: Path, write: Any) -> None:
@@ -46,3 +50,15 @@ def write_json(data: Any, path: str | os.PathLike[str]) -> None:
     """Write ``data`` as indented JSON, atomically."""
     text = json.dumps(data, indent=2, allow_nan=True)
     _atomic_write(Path(path), lambda handle: handle.write(text.encode()))
+
+
+@contextlib.contextmanager
+def exclusive_lock(path: Path) -> Iterator[None]:
+    """Hold an exclusive ``flock`` on the file ``path`` (created if missing) for the block;
+    another process asking for it waits until the block ends (or its holder dies)."""
+    with open(path, "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)

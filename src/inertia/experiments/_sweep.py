@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import fcntl
 import itertools
 import json
 import multiprocessing
@@ -32,6 +31,7 @@ from pathlib import Path
 import optuna
 import torch
 
+from inertia.experiments._checkpoint import exclusive_lock
 from inertia.experiments._config import ConfigError, RunConfig
 from inertia.experiments._protocol import PlannedRun, Protocol, cell_folder
 from inertia.experiments._trainer import (
@@ -131,12 +131,8 @@ def _schema_lock(url: str) -> Iterator[None]:
     if path is None or not path.parent.is_dir():
         yield
         return
-    with open(path.with_name(path.name + ".lock"), "a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
+    with exclusive_lock(path.with_name(path.name + ".lock")):
+        yield
 
 
 def require_study(settings: SweepSettings, name: str) -> None:

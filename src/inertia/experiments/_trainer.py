@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import fcntl
 import json
 import math
 import os
@@ -26,7 +25,12 @@ import torch
 from torch import Tensor, nn
 from tqdm.auto import tqdm
 
-from inertia.experiments._checkpoint import load_checkpoint, save_checkpoint, write_json
+from inertia.experiments._checkpoint import (
+    exclusive_lock,
+    load_checkpoint,
+    save_checkpoint,
+    write_json,
+)
 from inertia.experiments._config import ConfigError, RunConfig, from_mapping
 from inertia.experiments._environment import environment
 from inertia.experiments._legacy import is_legacy, upgrade_config
@@ -249,12 +253,8 @@ class RunFolder:
         if self.path is None:
             yield
             return
-        with open(self.path / ".lock", "a") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(lock, fcntl.LOCK_UN)
+        with exclusive_lock(self.path / ".lock"):
+            yield
 
     def finished(self, config: RunConfig) -> RunResult | None:
         """The stored result of this very run, if it finished."""
