@@ -250,15 +250,15 @@ def fine_tuning_families(runs: dict[str, PlannedRun]) -> dict[str, tuple[str, li
     """For each run in a family, the family: a run without fine-tuning and the runs that differ
     from it only by low-momentum fine-tuning (Table 2's pairs), which can start from its
     snapshot instead of from update 0."""
+    configs = {key: run.config() for key, run in runs.items()}  # validated once
     groups: dict[str, list[str]] = {}
-    for key, run in runs.items():
-        config = run.config()
+    for key, config in configs.items():
         plain = json.dumps(_without_finetuning(config), sort_keys=True)
         groups.setdefault(plain, []).append(key)
     families: dict[str, tuple[str, list[str]]] = {}
     for members in groups.values():
-        plain = [k for k in members if branch_step(runs[k].config()) is None]
-        twins = [k for k in members if branch_step(runs[k].config()) is not None]
+        plain = [k for k in members if branch_step(configs[k]) is None]
+        twins = [k for k in members if k not in plain]
         if len(plain) == 1 and twins:
             for key in members:
                 families[key] = (plain[0], twins)
