@@ -231,6 +231,48 @@ def test_killing_a_sweep_stops_its_worker_processes(tmp_path):
     assert not any(_alive(pid) for pid in workers)
 
 
+SLOW_EXIT = """
+import atexit, os, time
+
+
+def finish(pid_file, threads):
+    def exit_slowly():
+        with open(pid_file, "a") as f:
+            f.write(f"{os.getpid()}\\n")
+        time.sleep(3)
+
+    atexit.register(exit_slowly)
+"""
+
+SLOW_EXIT_DRIVER = DRIVER.replace("sleeper.sleep", "slow_exit.finish").replace(
+    "import sleeper", "import slow_exit"
+)
+
+
+@pytest.mark.subprocess
+def test_a_signal_while_workers_exit_leaves_no_traceback(tmp_path):
+    """Ctrl-C or ``kill`` reaching the whole group while the workers are already exiting (the
+    parent then terminates them once more) must not interrupt their exit handlers with a
+    traceback (CI saw one from a worker in weakref's atexit hook)."""
+    (tmp_path / "slow_exit.py").write_text(SLOW_EXIT)
+    (tmp_path / "driver.py").write_text(SLOW_EXIT_DRIVER)
+    pid_file = tmp_path / "pids"
+    driver = subprocess.Popen(
+        [sys.executable, str(tmp_path / "driver.py"), str(pid_file)],
+        env={**os.environ, "PYTHONPATH": str(tmp_path)}, stderr=subprocess.PIPE, text=True,
+        start_new_session=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and (
+        not pid_file.exists() or len(pid_file.read_text().split()) < 2
+    ):
+        time.sleep(0.05)
+    os.killpg(driver.pid, signal.SIGTERM)  # both workers are inside their exit handlers
+    _, err = driver.communicate(timeout=60)
+    assert "Traceback" not in err, err
+    assert "Exception ignored" not in err, err
+
+
 def test_progress_counts_complete_runs_whole_and_running_runs_to_their_last_evaluation(tmp_path):
     from inertia.experiments._sweep import SweepProgress
 

@@ -471,6 +471,9 @@ def run_sweep(protocol: Protocol, budget: str, settings: SweepSettings) -> Sweep
 
 
 def _raise_system_exit(signum: int, frame: object) -> None:
+    # Once is enough: a second signal (the parent's ``terminate`` after a Ctrl-C or ``kill``
+    # that reached the whole group) must not interrupt the unwinding and exit handlers.
+    signal.signal(signum, signal.SIG_IGN)
     raise SystemExit(128 + signum)
 
 
@@ -492,7 +495,10 @@ def _terminate_on_exit(processes: list) -> Iterator[None]:
                 process.terminate()
         for process in processes:
             if process.pid is not None:
-                process.join()
+                process.join(timeout=60)
+                if process.is_alive():  # stuck while unwinding: stop it outright
+                    process.kill()
+                    process.join()
 
 
 def _without_interrupts(target: Callable[..., None], *arguments: object) -> None:
@@ -503,7 +509,10 @@ def _without_interrupts(target: Callable[..., None], *arguments: object) -> None
     killed outright leaves to the resource tracker's "leaked semaphore" warning."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, _raise_system_exit)
-    target(*arguments)
+    try:
+        target(*arguments)
+    finally:  # on its way out already: a SIGTERM now would only interrupt the exit handlers
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
 
 
 def run_workers(target: Callable[..., None], arguments: tuple, workers: int) -> None:
