@@ -55,12 +55,23 @@ def generate_curves(
     rows, columns = torch.meshgrid(torch.arange(SIDE), torch.arange(SIDE), indexing="ij")
     pixels = torch.stack((rows, columns), dim=-1).reshape(-1, 2).float() + 0.5  # (784, 2)
     images = torch.empty(cases, SIDE * SIDE)
-    for start in range(0, cases, chunk):
-        curve = torch.einsum("sk,nkd->nsd", basis, points[start : start + chunk])
-        squared = torch.cdist(curve, pixels.expand(curve.shape[0], -1, -1)).pow(2)
-        images[start : start + chunk] = torch.exp(
-            -squared.min(dim=1).values / (2 * stroke_width**2)
-        )
+    # One thread: with two, torch's exp gave one thread's share of the first call of a process
+    # other last bits than later calls, so the same seed did not always give the same images.
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        for start in range(0, cases, chunk):
+            curve = torch.einsum("sk,nkd->nsd", basis, points[start : start + chunk])
+            squared = torch.cdist(  # elementwise: the matmul form varies in the last bits
+                curve,
+                pixels.expand(curve.shape[0], -1, -1),
+                compute_mode="donot_use_mm_for_euclid_dist",
+            ).pow(2)
+            images[start : start + chunk] = torch.exp(
+                -squared.min(dim=1).values / (2 * stroke_width**2)
+            )
+    finally:
+        torch.set_num_threads(threads)
     return images
 
 
