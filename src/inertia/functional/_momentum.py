@@ -1,18 +1,28 @@
 """Update kernels of classical momentum and Nesterov's accelerated gradient.
 
-Each kernel has a single-tensor loop, which is the specification, and a multi-tensor path built on
-``torch._foreach_*`` that must give the same numbers (tests/functional check this).
+Each kernel has a single-tensor loop, which is the specification, a multi-tensor path built on
+``torch._foreach_*`` that must give the same numbers, and a fused path: one pass over parameter,
+gradient and velocity per tensor, compiled by ``torch.compile`` with ε, μ_t and μ_{t+1} passed as
+0-d tensors (so a schedule never recompiles), equal to the specification up to the rounding of a
+fused multiply-add (tests/functional check all three).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import warnings
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import torch
 from torch import Tensor
 from torch.optim.optimizer import Optimizer
 
-__all__ = ["cm", "nag"]
+__all__ = ["cm", "fused_available", "nag"]
+
+# Bucket size (elements) from which ``fused=None`` picks the fused path on CPU: there a step
+# streams tens of MB and one pass instead of four pays for the one-time compilation (~10 s on
+# two cores) within a few thousand updates (benchmarks/bench_optim_step.py).
+FUSED_MIN_ELEMENTS = 1 << 20
 
 
 def _check_lists(params: list[Tensor], grads: list[Tensor], velocities: list[Tensor]) -> None:
@@ -21,6 +31,11 @@ def _check_lists(params: list[Tensor], grads: list[Tensor], velocities: list[Ten
             f"params, grads and velocities must have equal lengths, got "
             f"{len(params)}, {len(grads)} and {len(velocities)}"
         )
+
+
+def _check_paths(foreach: bool, fused: bool) -> None:
+    if foreach and fused:
+        raise ValueError("foreach and fused cannot both be True; choose one kernel")
 
 
 def _per_device(
@@ -34,6 +49,139 @@ def _per_device(
         yield device_params, device_grads, device_velocities
 
 
+def _cm_fused_step(
+    params: list[Tensor],
+    grads: list[Tensor],
+    velocities: list[Tensor],
+    lr: Tensor,
+    momentum: Tensor,
+    weight_decay: Tensor | None,
+) -> None:
+    """Eq. (1) in one pass per tensor (traced by ``torch.compile``; ``weight_decay`` None
+    leaves the gradient as it is, so a non-finite parameter never enters it as 0 · inf)."""
+    for theta, grad, velocity in zip(params, grads, velocities):
+        if weight_decay is not None:
+            grad = grad + theta * weight_decay
+        new_velocity = velocity * momentum - grad * lr
+        theta.copy_(theta + new_velocity)
+        velocity.copy_(new_velocity)
+
+
+def _nag_fused_step(
+    params: list[Tensor],
+    grads: list[Tensor],
+    velocities: list[Tensor],
+    lr: Tensor,
+    momentum: Tensor,
+    next_momentum: Tensor,
+    weight_decay: Tensor | None,
+) -> None:
+    """The one-gradient form of eq. (2) in one pass per tensor (see :func:`nag`)."""
+    for phi, grad, velocity in zip(params, grads, velocities):
+        if weight_decay is not None:
+            grad = grad + phi * weight_decay
+        new_velocity = velocity * momentum - grad * lr
+        phi.copy_(phi - grad * lr + new_velocity * next_momentum)
+        velocity.copy_(new_velocity)
+
+
+class _FusedKernels:
+    """The compiled steps, built on first use; if compiling fails (no C++ compiler, a platform
+    ``torch.compile`` does not support), one warning says so and the foreach kernels take over
+    for the rest of the process."""
+
+    def __init__(self) -> None:
+        self.compiled: dict[str, Callable[..., None]] = {}
+        self.failure: str | None = None
+
+    def available(self) -> bool:
+        if self.failure is None and not torch._dynamo.is_dynamo_supported():
+            self.failure = "torch.compile does not support this Python or platform"
+        return self.failure is None
+
+    def run(self, name: str, kernel: Callable[..., None], *arguments: Any) -> bool:
+        """Run the compiled ``kernel``; False (after one warning) if it cannot be compiled."""
+        if not self.available():
+            return False
+        if name not in self.compiled:
+            self.compiled[name] = torch.compile(kernel, fullgraph=True)
+        try:
+            self.compiled[name](*arguments)
+        except Exception as error:  # a compiler error surfaces at the first call, before any write
+            self.failure = f"{type(error).__name__}: {str(error).strip().splitlines()[0]}"
+            warnings.warn(
+                f"inertia: the fused momentum kernels could not be compiled ({self.failure}); "
+                "using the foreach kernels instead (pass fused=False to skip the attempt)",
+                RuntimeWarning,
+                stacklevel=4,
+            )
+            return False
+        return True
+
+
+_FUSED = _FusedKernels()
+
+
+def fused_available() -> bool:
+    """Whether the fused kernels can be used here (False once compiling them failed)."""
+    return _FUSED.available()
+
+
+def _scalars(like: Tensor, *values: float) -> list[Tensor]:
+    return [torch.tensor(value, dtype=like.dtype, device=like.device) for value in values]
+
+
+def _per_device_unfolded(
+    params: list[Tensor], grads: list[Tensor], velocities: list[Tensor]
+) -> Iterator[tuple[list[Tensor], list[Tensor], list[Tensor]]]:
+    grouped = Optimizer._group_tensors_by_device_and_dtype([params, grads, velocities])
+    for (device_params, device_grads, device_velocities), _ in grouped.values():
+        yield device_params, device_grads, device_velocities
+
+
+def _cm_fused(
+    params: list[Tensor],
+    grads: list[Tensor],
+    velocities: list[Tensor],
+    lr: float,
+    momentum: float,
+    weight_decay: float,
+) -> None:
+    for device_params, device_grads, device_velocities in _per_device_unfolded(
+        params, grads, velocities
+    ):
+        lr_t, momentum_t, decay_t = _scalars(device_params[0], lr, momentum, weight_decay)
+        decay = decay_t if weight_decay != 0.0 else None
+        arguments = (device_params, device_grads, device_velocities, lr_t, momentum_t, decay)
+        if not _FUSED.run("cm", _cm_fused_step, *arguments):
+            _cm_multi_tensor(
+                device_params, device_grads, device_velocities, lr, momentum, weight_decay
+            )
+
+
+def _nag_fused(
+    params: list[Tensor],
+    grads: list[Tensor],
+    velocities: list[Tensor],
+    lr: float,
+    momentum: float,
+    next_momentum: float,
+    weight_decay: float,
+) -> None:
+    for device_params, device_grads, device_velocities in _per_device_unfolded(
+        params, grads, velocities
+    ):
+        scalars = _scalars(device_params[0], lr, momentum, next_momentum, weight_decay)
+        lr_t, momentum_t, next_t, decay_t = scalars
+        decay = decay_t if weight_decay != 0.0 else None
+        arguments = (device_params, device_grads, device_velocities, lr_t, momentum_t, next_t)
+        if not _FUSED.run("nag", _nag_fused_step, *arguments, decay):
+            _nag_multi_tensor(
+                device_params, device_grads, device_velocities, lr, momentum, next_momentum,
+                weight_decay,
+            )  # fmt: skip
+
+
 def cm(
     params: list[Tensor],
     grads: list[Tensor],
@@ -43,6 +191,7 @@ def cm(
     momentum: float,
     weight_decay: float = 0.0,
     foreach: bool = False,
+    fused: bool = False,
 ) -> None:
     r"""One step of classical momentum, Sutskever et al. (2013) eq. (1), in place.
 
@@ -57,11 +206,17 @@ def cm(
         momentum: μ_t.
         weight_decay: λ; the gradient becomes ∇f(θ_t) + λ θ_t.
         foreach: use the multi-tensor kernels.
+        fused: use the compiled one-pass kernel (the foreach kernels, after one warning, where
+            it cannot be compiled).
 
     References:
         Sutskever, Martens, Dahl & Hinton (2013), ICML, section 2, eq. (1); Polyak (1964).
     """
     _check_lists(params, grads, velocities)
+    _check_paths(foreach, fused)
+    if fused:
+        _cm_fused(params, grads, velocities, lr, momentum, weight_decay)
+        return
     if foreach:
         _cm_multi_tensor(params, grads, velocities, lr, momentum, weight_decay)
         return
@@ -98,6 +253,7 @@ def nag(
     next_momentum: float,
     weight_decay: float = 0.0,
     foreach: bool = False,
+    fused: bool = False,
 ) -> None:
     r"""One step of Nesterov's accelerated gradient in its one-gradient form, in place.
 
@@ -125,12 +281,17 @@ def nag(
         next_momentum: μ_{t+1}, the coefficient φ_{t+1} is formed with.
         weight_decay: λ; the gradient becomes ∇f(φ_t) + λ φ_t.
         foreach: use the multi-tensor kernels.
+        fused: use the compiled one-pass kernel (as in :func:`cm`).
 
     References:
         Sutskever et al. (2013), section 2, eq. (2); Bengio, Boulanger-Lewandowski & Pascanu (2012),
         section 3.5 ("simplified Nesterov momentum"); Nesterov (1983).
     """
     _check_lists(params, grads, velocities)
+    _check_paths(foreach, fused)
+    if fused:
+        _nag_fused(params, grads, velocities, lr, momentum, next_momentum, weight_decay)
+        return
     if foreach:
         _nag_multi_tensor(params, grads, velocities, lr, momentum, next_momentum, weight_decay)
         return

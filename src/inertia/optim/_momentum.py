@@ -16,6 +16,7 @@ from torch.optim import Optimizer
 from inertia import _docs
 from inertia.functional import cm as cm_kernel
 from inertia.functional import nag as nag_kernel
+from inertia.functional._momentum import FUSED_MIN_ELEMENTS, fused_available
 
 __all__ = ["CM", "NAG", "MomentumLike"]
 
@@ -56,12 +57,14 @@ class _MomentumOptimizer(Optimizer):
         weight_decay: float = 0.0,
         *,
         foreach: bool | None = None,
+        fused: bool | None = None,
     ) -> None:
         defaults = {
             "lr": lr,
             "momentum": momentum,
             "weight_decay": weight_decay,
             "foreach": foreach,
+            "fused": fused,
             "train_mode": True,
         }
         # Parameters that eval() moved to θ, with a copy of φ so that train() restores it exactly.
@@ -85,6 +88,12 @@ class _MomentumOptimizer(Optimizer):
             _check_momentum_value(group["momentum"], f" in param group {index}")
         if group["foreach"] not in (None, True, False):
             raise TypeError(f"foreach in param group {index} must be None or a bool")
+        if group.setdefault("fused", None) not in (None, True, False):
+            raise TypeError(f"fused in param group {index} must be None or a bool")
+        if group["foreach"] and group["fused"]:
+            raise ValueError(
+                f"foreach and fused cannot both be True (param group {index}); choose one kernel"
+            )
 
     def _momentum_at(self, group_index: int, step: int) -> float:
         """μ of param group ``group_index`` at update ``step`` (float or schedule value)."""
@@ -111,9 +120,26 @@ class _MomentumOptimizer(Optimizer):
         grads: list[Tensor],
         velocities: list[Tensor],
         states: list[dict[str, Any]],
-        foreach: bool,
+        kernel: dict[str, bool],
     ) -> None:
         raise NotImplementedError
+
+    @staticmethod
+    def _kernel(group: dict[str, Any], params: list[Tensor]) -> dict[str, bool]:
+        """The kernel for one bucket: ``foreach``/``fused`` as the group asks; by default the
+        fused kernel for large buckets on CPU (where it is fastest once compiled), otherwise
+        torch's rule (foreach on accelerators only)."""
+        foreach, fused = group["foreach"], group.get("fused")
+        if fused is None:
+            fused = (
+                not foreach
+                and all(p.device.type == "cpu" for p in params)
+                and sum(p.numel() for p in params) >= FUSED_MIN_ELEMENTS
+                and fused_available()
+            )
+        if foreach is None:
+            foreach = not fused and all(p.device.type not in ("cpu", "meta") for p in params)
+        return {"foreach": bool(foreach), "fused": bool(fused)}
 
     @torch.no_grad()
     def step(self, closure: Callable[[], float] | None = None) -> float | None:  # type: ignore[override]
@@ -153,16 +179,13 @@ class _MomentumOptimizer(Optimizer):
                 bucket[2].append(state["velocity"])
                 bucket[3].append(state)  # type: ignore[arg-type]
             for params, grads, velocities, states in buckets.values():
-                foreach = group["foreach"]
-                if foreach is None:  # torch's default: the foreach path on accelerators only
-                    foreach = all(p.device.type not in ("cpu", "meta") for p in params)
                 self._update(
                     group_index,
                     params,
                     grads,
                     velocities,
                     cast(list[dict[str, Any]], states),
-                    bool(foreach),
+                    self._kernel(group, params),
                 )
         return loss
 
@@ -256,6 +279,7 @@ _COMMON_ARGS = f"""
         {_docs.ARGS_MOMENTUM}
         {_docs.ARGS_WEIGHT_DECAY}
         {_docs.ARGS_FOREACH}
+        {_docs.ARGS_FUSED}
 """
 
 
@@ -292,7 +316,7 @@ class CM(_MomentumOptimizer):
     def _lookahead(self, state: dict[str, Any]) -> float:
         return 0.0
 
-    def _update(self, group_index, params, grads, velocities, states, foreach):  # type: ignore[no-untyped-def]
+    def _update(self, group_index, params, grads, velocities, states, kernel):  # type: ignore[no-untyped-def]
         group = self.param_groups[group_index]
         step = states[0]["step"]
         cm_kernel(
@@ -302,7 +326,7 @@ class CM(_MomentumOptimizer):
             lr=group["lr"],
             momentum=self._momentum_at(group_index, step),
             weight_decay=group["weight_decay"],
-            foreach=foreach,
+            **kernel,
         )
         for state in states:
             state["step"] = step + 1
@@ -364,7 +388,7 @@ class NAG(_MomentumOptimizer):
         super()._init_state(group_index, state, param)
         state["momentum"] = self._momentum_at(group_index, 0)
 
-    def _update(self, group_index, params, grads, velocities, states, foreach):  # type: ignore[no-untyped-def]
+    def _update(self, group_index, params, grads, velocities, states, kernel):  # type: ignore[no-untyped-def]
         group = self.param_groups[group_index]
         step = states[0]["step"]
         momentum = states[0]["momentum"]
@@ -377,7 +401,7 @@ class NAG(_MomentumOptimizer):
             momentum=momentum,
             next_momentum=next_momentum,
             weight_decay=group["weight_decay"],
-            foreach=foreach,
+            **kernel,
         )
         for state in states:
             state["step"] = step + 1

@@ -1,0 +1,122 @@
+"""The fused (compiled one-pass) kernels of CM and NAG: equal to the single-tensor
+specification, no recompilation when μ or ε change, the default choice, and the fallback where
+nothing can be compiled."""
+
+from __future__ import annotations
+
+import warnings
+
+import pytest
+import torch
+from test_momentum import (  # the same directory: pytest puts it on sys.path
+    make_problem,
+    max_abs_diff,
+    textbook,
+    varying_lr,
+    varying_momentum,
+)
+from torch import nn
+
+from inertia.functional import _momentum
+from inertia.optim import CM, NAG
+from inertia.schedules import SutskeverMomentum
+
+pytestmark = pytest.mark.skipif(
+    not _momentum.fused_available(), reason="torch.compile is not supported here"
+)
+
+
+def _train(optimizer_cls, kwargs, kernel, steps=40, dtype=torch.float32):
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(6, 16), nn.Tanh(), nn.Linear(16, 3)).to(dtype)
+    groups = [
+        {"params": model[0].parameters()},
+        {"params": model[2].parameters(), "lr": kwargs["lr"] / 2},
+    ]
+    optimizer = optimizer_cls(groups, **kwargs, **kernel)
+    data = torch.randn(32, 6, dtype=dtype, generator=torch.Generator().manual_seed(1))
+    for _ in range(steps):
+        optimizer.zero_grad()
+        model(data).pow(2).mean().backward()
+        optimizer.step()
+    optimizer.eval()
+    return [p.detach().clone() for p in model.parameters()], optimizer
+
+
+@pytest.mark.parametrize(
+    ("optimizer_cls", "kwargs"),
+    [
+        pytest.param(NAG, {"lr": 0.05, "momentum": SutskeverMomentum(0.99, period=5)}, id="nag"),
+        pytest.param(CM, {"lr": 0.05, "momentum": SutskeverMomentum(0.99, period=5)}, id="cm"),
+        pytest.param(NAG, {"lr": 0.05, "momentum": 0.9, "weight_decay": 1e-2}, id="nag-wd"),
+        pytest.param(CM, {"lr": 0.05, "momentum": 0.9, "weight_decay": 1e-2}, id="cm-wd"),
+    ],
+)
+def test_fused_matches_the_single_tensor_specification(optimizer_cls, kwargs):
+    single, _ = _train(optimizer_cls, kwargs, {"foreach": False, "fused": False})
+    fused, optimizer = _train(optimizer_cls, kwargs, {"fused": True})
+    assert all(group["fused"] for group in optimizer.param_groups)
+    for a, b in zip(single, fused):
+        # The same operations; a fused multiply-add may round once where the loop rounds twice.
+        torch.testing.assert_close(b, a, rtol=2e-6, atol=1e-7)
+    start, _ = _train(optimizer_cls, kwargs, {"fused": False}, steps=0)
+    assert max_abs_diff(single, start) > 1e-2  # the runs moved
+
+
+@pytest.mark.parametrize(("optimizer_cls", "method"), [(NAG, "nag"), (CM, "cm")])
+def test_fused_matches_the_textbook_with_momentum_and_lr_changing_every_step(optimizer_cls, method):
+    model, loss_of = make_problem(torch.float64)
+    params = list(model.parameters())
+    optimizer = optimizer_cls(params, lr=varying_lr(0), momentum=varying_momentum, fused=True)
+    graphs = None
+    for t in range(300):
+        optimizer.param_groups[0]["lr"] = varying_lr(t)
+        optimizer.zero_grad()
+        loss_of(params).backward()
+        optimizer.step()
+        if t == 0:
+            graphs = torch._dynamo.utils.counters["stats"]["unique_graphs"]
+    # μ and ε changed at every step and entered as tensors: nothing was compiled again.
+    assert torch._dynamo.utils.counters["stats"]["unique_graphs"] == graphs
+    optimizer.eval()
+    reference = textbook(method, 300, varying_momentum, varying_lr)
+    assert max_abs_diff([p.detach() for p in params], reference) < 1e-6
+
+
+def test_default_is_fused_for_large_cpu_buckets_only():
+    small = [nn.Parameter(torch.zeros(10))]
+    large = [nn.Parameter(torch.zeros(_momentum.FUSED_MIN_ELEMENTS))]
+    group = NAG(small).param_groups[0]
+    assert NAG._kernel(group, small) == {"foreach": False, "fused": False}
+    assert NAG._kernel(group, large) == {"foreach": False, "fused": True}
+    explicit = NAG(large, foreach=True).param_groups[0]
+    assert NAG._kernel(explicit, large) == {"foreach": True, "fused": False}
+    with pytest.raises(ValueError, match="foreach and fused cannot both be True"):
+        NAG(small, foreach=True, fused=True)
+    with pytest.raises(TypeError, match="fused in param group 0"):
+        CM(small, fused="yes")
+
+
+def test_without_a_compiler_one_warning_and_the_foreach_result(monkeypatch):
+    def no_compiler(function, **kwargs):
+        def fail(*args):
+            raise RuntimeError("InvalidCxxCompiler: No working C++ compiler found\nmore")
+
+        return fail
+
+    monkeypatch.setattr(_momentum, "_FUSED", _momentum._FusedKernels())
+    monkeypatch.setattr(torch, "compile", no_compiler)
+    kwargs = {"lr": 0.05, "momentum": SutskeverMomentum(0.99, period=5)}
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fused, _ = _train(NAG, kwargs, {"fused": True})
+    messages = [str(w.message) for w in caught if issubclass(w.category, RuntimeWarning)]
+    assert len(messages) == 1
+    assert "could not be compiled (RuntimeError: InvalidCxxCompiler" in messages[0]
+    assert not _momentum.fused_available()
+    foreach, _ = _train(NAG, kwargs, {"foreach": True})
+    for a, b in zip(foreach, fused):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)
+    # Defaults no longer pick the path that cannot be compiled.
+    large = [nn.Parameter(torch.zeros(_momentum.FUSED_MIN_ELEMENTS))]
+    assert NAG._kernel(NAG(large).param_groups[0], large)["fused"] is False
