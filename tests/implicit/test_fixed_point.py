@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import math
 import warnings
+from typing import ClassVar
 
 import pytest
 import torch
@@ -31,7 +33,9 @@ def layer_of(
         if anderson_memory
         else FixedPointIteration(max_steps, tolerance)
     )
-    return FixedPoint(update, make_gradient(gradient, truncation, tolerance), solver)
+    return FixedPoint(
+        update, make_gradient(gradient, truncation, tolerance), solver, statistics=True
+    )
 
 
 class _Contractive(nn.Module):
@@ -226,3 +230,46 @@ def test_the_map_takes_further_arguments_and_they_get_gradients():
         with torch.no_grad():
             numeric = (loss(layer, 0.7 + 1e-6) - loss(layer, 0.7 - 1e-6)) / 2e-6
         assert float(scale.grad) == pytest.approx(numeric, rel=1e-5), method
+
+
+class _Counted(torch.autograd.Function):
+    """The identity on h that counts F's applications (forward) and Jᵀ products (backward)."""
+
+    calls: ClassVar[dict[str, int]] = {"forward": 0, "backward": 0}
+
+    @staticmethod
+    def forward(ctx, h):  # type: ignore[no-untyped-def]
+        _Counted.calls["forward"] += 1
+        return h.view_as(h)
+
+    @staticmethod
+    def backward(ctx, grad):  # type: ignore[no-untyped-def]
+        _Counted.calls["backward"] += 1
+        return grad
+
+
+@pytest.mark.parametrize("statistics", [False, True])
+def test_without_statistics_no_extra_application_or_product(statistics):
+    """Issue 19: with tolerance 0 the forward pass is K applications of F and Neumann-RBP's
+    backward K − 1 Jᵀ products, as in a bare loop and a hand-written series; statistics cost
+    one more application (no-grad) and one more product (the adjoint residual)."""
+    update, x, readout = _problem()
+
+    def counted(h, inputs):  # type: ignore[no-untyped-def]
+        return update(_Counted.apply(h), inputs)
+
+    solver = FixedPointIteration(max_steps=30, tolerance=0.0)
+    layer = FixedPoint(counted, NeumannRBP(truncation=5), solver, statistics=statistics)
+    h0 = torch.zeros(2, 5, dtype=torch.float64)
+    _Counted.calls.update(forward=0, backward=0)
+    with torch.no_grad():
+        layer(x, h0)
+    assert _Counted.calls["forward"] == 30 + statistics
+    assert layer.stats.converged
+    _Counted.calls.update(forward=0, backward=0)
+    (layer(x, h0) * readout).sum().backward()
+    assert _Counted.calls["forward"] == 30 + 1  # K steps, then F(h*) with its graph
+    # 4 products for the series, 1 carrying z on to w and x, 1 more for the residual.
+    assert _Counted.calls["backward"] == 4 + 1 + statistics
+    assert math.isnan(layer.stats.backward_residual) != statistics
+    assert math.isnan(layer.stats.forward_residual) != statistics

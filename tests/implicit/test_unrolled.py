@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 import torch
 
@@ -114,12 +116,17 @@ def test_graph_kept_for_the_tracked_steps_only(gradient):
 
 def test_no_grad_forward_keeps_no_graph_and_reports_the_last_step():
     step, _, _, _ = _ridge()
-    unrolled = Unrolled(step, steps=5, gradient="bptt")
+    unrolled = Unrolled(step, steps=5, gradient="bptt", statistics=True)
     with torch.no_grad():
         w = unrolled(torch.zeros(4, dtype=_D))
     assert not w.requires_grad
     assert unrolled.stats.forward_steps == 5
     assert unrolled.stats.forward_residual > 1e-3  # five steps are far from converged
+    unrolled.statistics = False  # and without a tolerance, nothing is measured
+    with torch.no_grad():
+        unrolled(torch.zeros(4, dtype=_D))
+    assert math.isnan(unrolled.stats.forward_residual)
+    assert unrolled.stats.converged
 
 
 @pytest.mark.parametrize(

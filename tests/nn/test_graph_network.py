@@ -35,6 +35,7 @@ def test_neumann_rbp_and_tbptt_give_the_same_gradient_on_a_graph(truncation):
         torch.manual_seed(1)
         model = GatedGraphNetwork(6, 8, 3, steps=200, gradient=method, truncation=truncation,
                                   message_scale=0.1).double()  # fmt: skip
+        model.propagation.statistics = True
         loss = torch.nn.functional.cross_entropy(model(features.double(), matrix.double()), labels)
         loss.backward()
         assert model.propagation.stats.forward_residual < 1e-10  # converged

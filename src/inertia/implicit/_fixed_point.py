@@ -56,11 +56,14 @@ class FixedPointStats:
 
     Attributes:
         forward_steps: applications of F in the forward pass.
-        forward_residual: ‖F(h) − h‖ / max(‖h‖, 1e-12) at the returned state.
+        forward_residual: with ``statistics``, ‖F(h) − h‖ / max(‖h‖, 1e-12) at the returned
+            state; otherwise the forward solver's last convergence test (NaN when nothing was
+            tested: ``tolerance`` 0).
         converged: the forward residual reached ``tolerance`` (always True when it is 0).
         backward_steps: Jᵀ (or J) products in the latest backward solve (0 before any backward).
-        backward_residual: relative residual of the adjoint equation (I − Jᵀ) z = g at the z
-            used, ‖z − Jᵀz − g‖ / ‖g‖ (NaN for ``bptt``/``tbptt``, whose z is implicit).
+        backward_residual: with ``statistics``, the relative residual of the adjoint equation
+            (I − Jᵀ) z = g at the z used, ‖z − Jᵀz − g‖ / ‖g‖ (one more Jᵀ product); NaN
+            otherwise and for ``bptt``/``tbptt``, whose z is implicit.
     """
 
     forward_steps: int = 0
@@ -79,12 +82,14 @@ def solve_adjoint(
     *,
     warn: bool = True,
     who: str = "FixedPoint",
+    statistics: bool = True,
 ) -> tuple[Tensor, int, float]:
     """z with (I − Jᵀ) z ≈ g by an RBP ``method``, for ``output = F(state)`` built with a graph.
 
     ``transpose(v)`` is Jᵀv (one vector-Jacobian product through ``output``). Returns (z, the
-    products used, the relative residual ‖z − Jᵀz − g‖ / ‖g‖); warns with
-    :class:`FixedPointWarning` when the solve missed its tolerance or the residual is not finite.
+    products used, the relative residual ‖z − Jᵀz − g‖ / ‖g‖, which costs one more product and
+    is NaN without ``statistics``); warns with :class:`FixedPointWarning` when the solve missed
+    its tolerance or the residual is not finite.
     """
 
     def forward() -> Callable[[Tensor], Tensor]:  # v ↦ J v: the derivative of u ↦ Jᵀu along v
@@ -100,6 +105,15 @@ def solve_adjoint(
 
     solution = method.solve(transpose, forward, g)
     z = solution.z
+    if not statistics:
+        if warn and not solution.solved:
+            warnings.warn(
+                f"{who}: the {method.name} backward solve did not converge in "
+                f"{solution.steps} steps",
+                FixedPointWarning,
+                stacklevel=3,
+            )
+        return z, solution.steps, math.nan
     residual = relative(z - transpose(z) - g, g)
     if warn and (not solution.solved or not math.isfinite(residual)):
         warnings.warn(
@@ -154,6 +168,11 @@ class FixedPoint(nn.Module):
             forward pass and decide :attr:`FixedPointStats.converged`.
         warn: emit :class:`FixedPointWarning` when the forward pass or an RBP solve misses its
             tolerance (the numbers are in :attr:`stats` either way).
+        statistics: measure the forward residual at the returned state (one more application
+            of F where the gradient method does not make it anyway) and the backward residual
+            (one more Jᵀ product) for :attr:`stats`. Off by default: the forward pass then costs
+            what a bare loop of F costs, and with ``tolerance`` 0 it never waits for a number
+            from the device.
 
     Examples:
         >>> import torch
@@ -177,8 +196,10 @@ class FixedPoint(nn.Module):
         gradient: GradientMethod | str = "rbp",
         solver: ForwardSolver | None = None,
         warn: bool = True,
+        statistics: bool = False,
     ) -> None:
         super().__init__()
+        self.statistics = statistics
         self.gradient = make_gradient(gradient) if isinstance(gradient, str) else gradient
         self.solver = solver if solver is not None else FixedPointIteration()
         if not isinstance(self.gradient, GradientMethod):
@@ -198,10 +219,16 @@ class FixedPoint(nn.Module):
     def _solve(self, step: Callable[[Tensor], Tensor], h0: Tensor, steps: int):  # type: ignore[no-untyped-def]
         return self.solver.solve(step, h0, steps)
 
-    def _record_forward(self, h: Tensor, steps: int, image: Tensor) -> None:
-        """Stats of the forward pass; ``image`` is F(h)."""
+    def _record_forward(
+        self, h: Tensor, steps: int, residual: float, image: Callable[[], Tensor]
+    ) -> None:
+        """Stats of the forward pass: ``residual`` is the solver's last test (NaN: none),
+        ``image()`` gives F(h), called only for ``statistics`` or to test a tolerance that the
+        solver did not test."""
         tolerance = self.solver.tolerance
-        residual = relative(image.detach() - h, h)
+        if self.statistics or (tolerance > 0 and math.isnan(residual)):
+            with torch.no_grad():
+                residual = relative(image().detach() - h, h)
         converged = tolerance == 0 or residual < tolerance
         self.stats = FixedPointStats(forward_steps=steps, forward_residual=residual,
                                      converged=converged)  # fmt: skip
@@ -222,8 +249,8 @@ class FixedPoint(nn.Module):
 
         if not torch.is_grad_enabled():
             with torch.no_grad():
-                h, steps, _ = self._solve(step, h0, self.solver.max_steps)
-                self._record_forward(h, steps, step(h))
+                h, steps, residual = self._solve(step, h0, self.solver.max_steps)
+            self._record_forward(h, steps, residual, lambda: step(h))
             return h
         if isinstance(self.gradient, (BPTT, TBPTT)):
             return self._unrolled(step, h0)
@@ -236,7 +263,7 @@ class FixedPoint(nn.Module):
         bptt = isinstance(self.gradient, BPTT)
         tracked = max_steps if bptt else self.gradient.truncation  # type: ignore[attr-defined]
         untracked = max(max_steps - tracked, 0)
-        h, steps = h0, 0
+        h, steps, residual = h0, 0, math.nan
         if untracked:
             with torch.no_grad():
                 h, steps, _ = self._solve(step, h0, untracked)
@@ -244,30 +271,31 @@ class FixedPoint(nn.Module):
             nxt = step(h)
             steps += 1
             if bptt and tolerance > 0:
-                done = relative(nxt.detach() - h.detach(), nxt.detach()) < tolerance
+                residual = relative(nxt.detach() - h.detach(), nxt.detach())
                 h = nxt
-                if done:
+                if residual < tolerance:
                     break
             else:
                 h = nxt
-        with torch.no_grad():
-            self._record_forward(h.detach(), steps, step(h.detach()))
+        last = h.detach()
+        self._record_forward(last, steps, residual, lambda: step(last))
         return h
 
     def _implicit(self, step: Callable[[Tensor], Tensor], h0: Tensor) -> Tensor:
         with torch.no_grad():
-            h_star, steps, _ = self._solve(step, h0, self.solver.max_steps)
+            h_star, steps, residual = self._solve(step, h0, self.solver.max_steps)
         state = h_star.detach().requires_grad_(True)
         output = step(state)  # one more application: the graph to w, x and args
-        self._record_forward(h_star, steps, output)
+        self._record_forward(h_star, steps, residual, lambda: output)
         if not output.requires_grad:
             return output
         method: ImplicitGradient = self.gradient  # type: ignore[assignment]
 
         def solve(transpose: Callable[[Tensor], Tensor], g: Tensor) -> Tensor:
             z, self.stats.backward_steps, self.stats.backward_residual = solve_adjoint(
-                method, transpose, output, state, g, warn=self.warn, who="FixedPoint"
-            )
+                method, transpose, output, state, g, warn=self.warn, who="FixedPoint",
+                statistics=self.statistics,
+            )  # fmt: skip
             return z
 
         attach_adjoint(output, state, solve)

@@ -17,6 +17,7 @@ L(h_T) has the hypergradient dL/dλ. The gradient methods are those of :class:`F
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import torch
@@ -56,11 +57,15 @@ class Unrolled(nn.Module):
         tolerance: the relative size of the last step below which h_T counts as a fixed point
             (``stats.converged``; 0: always).
         warn: emit :class:`FixedPointWarning` when an RBP solve misses its tolerance.
+        statistics: measure the forward residual even with ``tolerance`` 0, and the backward
+            residual (one more Jᵀ product), for :attr:`stats`.
 
-    After each forward pass :attr:`stats` holds T as ``forward_steps`` and the relative size of
-    the last step, ‖h_T − h_{T−1}‖ / ‖h_T‖, as ``forward_residual`` (how far h_T is from a fixed
-    point of the last map: the RBP methods' assumption); ``converged`` is true when that is below
-    ``tolerance`` (or ``tolerance`` is 0). The backward fields are as in :class:`FixedPoint`.
+    After each forward pass :attr:`stats` holds T as ``forward_steps`` and, with a
+    ``tolerance`` or ``statistics``, the relative size of the last step,
+    ‖h_T − h_{T−1}‖ / ‖h_T‖, as ``forward_residual`` (how far h_T is from a fixed point of the
+    last map: the RBP methods' assumption; NaN when not measured); ``converged`` is true when
+    that is below ``tolerance`` (or ``tolerance`` is 0). The backward fields are as in
+    :class:`FixedPoint`.
 
     Examples:
         >>> import torch
@@ -81,6 +86,7 @@ class Unrolled(nn.Module):
         gradient: GradientMethod | str = "bptt",
         tolerance: float = 0.0,
         warn: bool = True,
+        statistics: bool = False,
     ) -> None:
         super().__init__()
         if not isinstance(steps, int) or steps < 1:
@@ -92,6 +98,7 @@ class Unrolled(nn.Module):
         self.gradient = make_gradient(gradient) if isinstance(gradient, str) else gradient
         self.tolerance = tolerance
         self.warn = warn
+        self.statistics = statistics
         self.stats = FixedPointStats()
 
     def extra_repr(self) -> str:
@@ -104,7 +111,9 @@ class Unrolled(nn.Module):
         return h
 
     def _record(self, before: Tensor, after: Tensor) -> None:
-        residual = relative(after.detach() - before.detach(), after.detach())
+        residual = math.nan
+        if self.statistics or self.tolerance > 0:  # a norm read back: a host sync on a GPU
+            residual = relative(after.detach() - before.detach(), after.detach())
         self.stats = FixedPointStats(
             forward_steps=self.steps,
             forward_residual=residual,
@@ -140,8 +149,9 @@ class Unrolled(nn.Module):
 
             def solve(transpose: Callable[[Tensor], Tensor], g: Tensor) -> Tensor:
                 z, steps, residual = solve_adjoint(
-                    method, transpose, output, state, g, warn=self.warn, who="Unrolled"
-                )
+                    method, transpose, output, state, g, warn=self.warn, who="Unrolled",
+                    statistics=self.statistics,
+                )  # fmt: skip
                 self.stats.backward_steps, self.stats.backward_residual = steps, residual
                 return z
 
