@@ -18,7 +18,7 @@ def reference(x, w_ih, w_hh, b, leak, h0, nonlinearity):
 
 
 @pytest.mark.parametrize("nonlinearity", ["tanh", "relu"])
-@pytest.mark.parametrize("leaky", [False, True])
+@pytest.mark.parametrize("leaky", ["none", "zeros", "spread"])
 def test_leaky_rnn_matches_autograd_and_passes_gradcheck(nonlinearity, leaky):
     g = torch.Generator().manual_seed(0)
     d = torch.float64
@@ -27,9 +27,11 @@ def test_leaky_rnn_matches_autograd_and_passes_gradcheck(nonlinearity, leaky):
     w_hh = (0.6 * torch.randn(4, 4, dtype=d, generator=g)).requires_grad_()
     b = torch.randn(4, dtype=d, generator=g, requires_grad=True)
     h0 = torch.randn(3, 4, dtype=d, generator=g, requires_grad=True)
-    leak = torch.linspace(0, 0.9, 4, dtype=d) if leaky else torch.zeros(4, dtype=d)
+    leak = {"none": None, "zeros": torch.zeros(4, dtype=d),
+            "spread": torch.linspace(0, 0.9, 4, dtype=d)}[leaky]  # fmt: skip
     ours = leaky_rnn(x, w_ih, w_hh, b, leak, h0, nonlinearity)
-    torch.testing.assert_close(ours, reference(x, w_ih, w_hh, b, leak, h0, nonlinearity))
+    as_zero = torch.zeros(4, dtype=d) if leak is None else leak
+    torch.testing.assert_close(ours, reference(x, w_ih, w_hh, b, as_zero, h0, nonlinearity))
     assert torch.autograd.gradcheck(
         lambda *args: leaky_rnn(*args[:4], leak, args[4], nonlinearity), (x, w_ih, w_hh, b, h0)
     )

@@ -8,9 +8,12 @@ with a fixed per-unit leak α ∈ [0, 1) (Bengio, Boulanger-Lewandowski & Pascan
 (Bengio et al. 2012, section 3.4).
 
 Autograd through a Python loop over time records several nodes per step; here the forward loop runs
-without recording and the backward loop makes one matrix product and two element-wise passes per
-step, after which the weight gradients are three large matrix products over all steps at once.
-The gradients are exact (checked against autograd with ``torch.autograd.gradcheck``).
+without recording (a matrix product into the next state and the nonlinearity in place, and for
+leaky units one interpolation per step) and the backward loop makes one fused multiply-add and one
+matrix product per step (one more multiply-add for leaky units): f' and every product with the
+incoming gradients are computed for all steps at once before the loop, and the weight gradients are
+three large matrix products after it. Nothing reads a value back to the host. The gradients are
+exact (checked against autograd with ``torch.autograd.gradcheck``).
 """
 
 from __future__ import annotations
@@ -25,10 +28,11 @@ __all__ = ["leaky_rnn"]
 Nonlinearity = Literal["tanh", "relu"]
 
 
-def _derivative(nonlinearity: Nonlinearity, pre: Tensor, post: Tensor) -> Tensor:
+def _derivative(nonlinearity: Nonlinearity, post: Tensor) -> Tensor:
+    """f'(a) from f(a) for every step at once: 1 − f² for tanh, [f > 0] for the rectifier."""
     if nonlinearity == "tanh":
         return 1 - post * post
-    return (pre > 0).to(post.dtype)
+    return (post > 0).to(post.dtype)
 
 
 class _LeakyRNN(torch.autograd.Function):
@@ -40,46 +44,45 @@ class _LeakyRNN(torch.autograd.Function):
         weight_ih: Tensor,
         weight_hh: Tensor,
         bias: Tensor,
-        leak: Tensor,
+        leak: Tensor | None,
         nonlinearity: Nonlinearity,
     ) -> Tensor:
         steps = inputs.shape[0]
         drive = torch.addmm(bias, inputs.reshape(-1, inputs.shape[-1]), weight_ih.t())
         drive = drive.view(steps, inputs.shape[1], -1)
         hidden = inputs.new_empty(steps + 1, *h0.shape)
-        derivative = inputs.new_empty(steps, *h0.shape)
         hidden[0] = h0
-        keep = 1 - leak
-        leaky = bool((leak != 0).any())
-        activation = torch.tanh if nonlinearity == "tanh" else torch.relu
+        # Without a leak the activations are the states themselves.
+        post = hidden[1:] if leak is None else inputs.new_empty(steps, *h0.shape)
+        activation_ = torch.Tensor.tanh_ if nonlinearity == "tanh" else torch.Tensor.relu_
         weight_hh_t = weight_hh.t()
         for t in range(steps):
-            pre = torch.addmm(drive[t], hidden[t], weight_hh_t)
-            post = activation(pre)
-            derivative[t] = _derivative(nonlinearity, pre, post)
-            if leaky:
-                torch.addcmul(post * keep, leak, hidden[t], out=hidden[t + 1])
-            else:
-                hidden[t + 1] = post
-        ctx.save_for_backward(inputs, hidden, derivative, weight_ih, weight_hh, leak)
-        ctx.leaky = leaky
+            activation_(torch.addmm(drive[t], hidden[t], weight_hh_t, out=post[t]))
+            if leak is not None:  # h_t = (1 − α) f(a_t) + α h_{t−1}
+                torch.lerp(post[t], hidden[t], leak, out=hidden[t + 1])
+        ctx.save_for_backward(inputs, hidden, post, weight_ih, weight_hh, leak)
+        ctx.nonlinearity = nonlinearity
         return hidden[1:]
 
     @staticmethod
     def backward(ctx: Any, grad_hidden: Tensor) -> tuple[Tensor | None, ...]:  # type: ignore[override]
-        inputs, hidden, derivative, weight_ih, weight_hh, leak = ctx.saved_tensors
+        inputs, hidden, post, weight_ih, weight_hh, leak = ctx.saved_tensors
         steps = inputs.shape[0]
-        keep = 1 - leak
-        grad_pre = torch.empty_like(derivative)
+        # ∂L/∂a_t = s_t ⊙ (g_t + c_t) with s_t = (1 − α) f'(a_t), c_t the gradient carried back
+        # from step t + 1: c_{t−1} = α ⊙ (g_t + c_t) + (∂L/∂a_t) W_hh.
+        scale = _derivative(ctx.nonlinearity, post)
+        if leak is not None:
+            scale.mul_(1 - leak)
+        scaled_grad = scale * grad_hidden
+        grad_pre = torch.empty_like(scale)
         carry = torch.zeros_like(hidden[0])
         for t in range(steps - 1, -1, -1):
-            total = grad_hidden[t] + carry
-            if ctx.leaky:
-                torch.mul(total * keep, derivative[t], out=grad_pre[t])
-                carry = torch.addmm(total * leak, grad_pre[t], weight_hh)
+            torch.addcmul(scaled_grad[t], scale[t], carry, out=grad_pre[t])
+            if leak is not None:
+                carry = torch.addmm(torch.addcmul(leak * grad_hidden[t], leak, carry),
+                                    grad_pre[t], weight_hh)  # fmt: skip
             else:
-                torch.mul(total, derivative[t], out=grad_pre[t])
-                carry = grad_pre[t] @ weight_hh
+                carry = torch.mm(grad_pre[t], weight_hh)
         flat_grad = grad_pre.reshape(-1, grad_pre.shape[-1])
         grad_inputs = grad_weight_ih = grad_weight_hh = grad_bias = None
         if ctx.needs_input_grad[0]:
@@ -110,7 +113,8 @@ def leaky_rnn(
         weight_ih: ``(hidden_size, input_size)``.
         weight_hh: ``(hidden_size, hidden_size)``.
         bias: ``(hidden_size,)``.
-        leak: per-unit α in [0, 1), ``(hidden_size,)``; None means 0 (no leak). Not trained.
+        leak: per-unit α in [0, 1), ``(hidden_size,)``; None means 0 (no leak, and no
+            interpolation per step). Not trained.
         h0: ``(batch, hidden_size)`` initial state (zeros if None).
         nonlinearity: ``"tanh"`` or ``"relu"``.
 
@@ -130,10 +134,14 @@ def leaky_rnn(
     if nonlinearity not in ("tanh", "relu"):
         raise ValueError(f"nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
     hidden_size = weight_hh.shape[0]
-    if leak is None:
-        leak = inputs.new_zeros(hidden_size)
-    elif bool(((leak < 0) | (leak >= 1)).any()):
-        raise ValueError("leak (α) must lie in [0, 1) for every unit")
+    if leak is not None:
+        leak = leak.to(inputs)
+        outside = (leak < 0) | (leak >= 1)
+        if leak.device.type == "cpu":
+            if bool(outside.any()):
+                raise ValueError("leak (α) must lie in [0, 1) for every unit")
+        else:  # checked on the device, without waiting for the answer
+            torch._assert_async(~outside.any(), "leak (α) must lie in [0, 1) for every unit")
     if h0 is None:
         h0 = inputs.new_zeros(inputs.shape[1], hidden_size)
-    return _LeakyRNN.apply(inputs, h0, weight_ih, weight_hh, bias, leak.to(inputs), nonlinearity)
+    return _LeakyRNN.apply(inputs, h0, weight_ih, weight_hh, bias, leak, nonlinearity)

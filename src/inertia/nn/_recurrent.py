@@ -171,7 +171,8 @@ class RecurrentNetwork(nn.Module):
             hidden, _ = self.rnn(sequence)
         else:
             hidden = leaky_rnn(
-                sequence, self.weight_ih, self.weight_hh, self.bias_h, self.leak,
+                sequence, self.weight_ih, self.weight_hh, self.bias_h,
+                self.leak if self.cell.startswith("leaky") else None,
                 nonlinearity="relu" if self.cell.endswith("relu") else "tanh",
             )  # fmt: skip
         if self.readout == "last":
