@@ -33,15 +33,19 @@ def interleaved_timings(
     calls_per_round: int,
     synchronize: Callable[[], None] = lambda: None,
     seed: int = 0,
+    setup: dict[str, Callable[[], None]] | None = None,
 ) -> dict[str, list[float]]:
     """Seconds per call of each candidate, one sample per round, candidates interleaved.
 
     Every round times each candidate once, in a freshly shuffled order, so that slow drifts of a
     noisy machine and position effects hit every candidate alike; sample ``r`` of every candidate
-    comes from the same round, which :func:`paired_ratio` uses.
+    comes from the same round, which :func:`paired_ratio` uses. ``setup[name]``, when given, runs
+    untimed before each of that candidate's rounds (e.g. fresh gradients).
     """
+    setup = setup or {}
     samples: dict[str, list[float]] = {name: [] for name in candidates}
-    for function in candidates.values():  # warm-up
+    for name, function in candidates.items():  # warm-up
+        setup.get(name, lambda: None)()
         for _ in range(max(1, calls_per_round // 4)):
             function()
     synchronize()
@@ -51,6 +55,8 @@ def interleaved_timings(
         shuffler.shuffle(order)
         for name in order:
             function = candidates[name]
+            setup.get(name, lambda: None)()
+            synchronize()
             start = time.perf_counter()
             for _ in range(calls_per_round):
                 function()
@@ -64,10 +70,18 @@ def paired_ratio(numerator: Sequence[float], denominator: Sequence[float]) -> fl
     return statistics.median(a / b for a, b in zip(numerator, denominator, strict=True))
 
 
+def ratio_spread(numerator: Sequence[float], denominator: Sequence[float]) -> dict[str, float]:
+    """Median, min and max over rounds of the per-round time ratio."""
+    ratios = sorted(a / b for a, b in zip(numerator, denominator, strict=True))
+    return {"median": statistics.median(ratios), "min": ratios[0], "max": ratios[-1]}
+
+
 def summarize(samples: Sequence[float]) -> dict[str, float]:
     ordered = sorted(samples)
     return {
         "median_s": statistics.median(ordered),
+        "min_s": ordered[0],
+        "max_s": ordered[-1],
         "p10_s": ordered[len(ordered) // 10],
         "p90_s": ordered[(9 * len(ordered)) // 10],
         "rounds": len(ordered),

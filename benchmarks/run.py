@@ -15,6 +15,7 @@ BENCHMARKS = {
     "rnn": "benchmarks.bench_rnn",
     "hessian_free": "benchmarks.bench_hessian_free",
     "rbp": "benchmarks.bench_rbp",
+    "fixed_point": "benchmarks.bench_fixed_point",
     "hypergradient": "benchmarks.bench_hypergradient",
 }
 
