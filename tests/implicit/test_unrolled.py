@@ -143,3 +143,33 @@ def test_bad_settings_are_named(kwargs, message):
         Unrolled(**arguments)
     with pytest.raises(ValueError, match=r"truncation must be an integer >= 1, got 2\.5"):
         TBPTT(truncation=2.5)  # type: ignore[arg-type]
+
+
+def test_cg_rbp_solves_the_fixed_point_equation_exactly_which_is_not_the_unrolled_gradient():
+    """Issue 17 (CG-RBP's runaway hypergradient): CG-RBP is not wrong about its own equation.
+    Before the inner training converges it returns, to solver precision, the implicit formula
+    (∂Φ/∂λ)ᵀ (I − Jᵀ)⁻¹ g evaluated at the last step, a different quantity from the gradient of
+    the unrolled objective (BPTT, and TBPTT through all T steps). On the ridge problem
+    J = I − ε H is symmetric; the normal equations square its condition number, which is why
+    CG-RBP converges slowly on the ill-conditioned MNIST inner problem."""
+    step, decay, c, _ = _ridge(seed=2)
+    steps = 5
+    cg = Unrolled(step, steps=steps, gradient=make_gradient("cg_rbp", 200, 1e-14))
+    value = _hypergradient(cg, decay, c)
+    with torch.no_grad():  # the implicit formula at w_{T−1}, densely
+        w = torch.zeros(4, dtype=_D)
+        for t in range(steps - 1):
+            w = step(w, t)
+        before, after = w, step(w, steps - 1)
+    generator = torch.Generator().manual_seed(2)
+    a = torch.randn(8, 4, generator=generator, dtype=_D)
+    lam = decay.detach().exp()
+    hessian = a.T @ a + lam * torch.eye(4, dtype=_D)
+    rate = 0.5 / float(torch.linalg.matrix_norm(a, ord=2) ** 2 + 1)
+    z = torch.linalg.solve(rate * hessian, 2 * (after - c))  # (I − Jᵀ) z = g, I − J = ε H
+    implicit = float((-rate * lam * before) @ z)  # ∂Φ/∂λ = −ε e^λ w_{T−1}
+    assert value == pytest.approx(implicit, rel=1e-8)
+    unrolled = _hypergradient(Unrolled(step, steps=steps, gradient="bptt"), decay, c)
+    neumann = _hypergradient(Unrolled(step, steps=steps, gradient=TBPTT(steps)), decay, c)
+    assert abs(value - unrolled) > 0.5 * abs(unrolled)  # a different quantity, not a rounding
+    assert neumann == pytest.approx(unrolled, rel=1e-12)  # K = T: the whole unrolled gradient
