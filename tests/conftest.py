@@ -10,6 +10,13 @@ torch.set_num_threads(2)
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
 
+@pytest.fixture(autouse=True)
+def _own_cache(tmp_path_factory, monkeypatch) -> None:
+    """Nothing the suite runs writes to the user's cache (``inertia tasks`` keeps its listing
+    there)."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("cache")))
+
+
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
     """The project's staged datasets (../shared/data beside the checkout), read via the loaders."""

@@ -73,6 +73,45 @@ def test_tasks_lists_every_setting_generated_from_the_config_types(capsys):
         assert f"  {name}: {protocol.title}\n" in out
 
 
+@pytest.mark.subprocess
+def test_tasks_is_read_back_from_the_cache_without_importing_torch(tmp_path):
+    """Issue 18: `inertia tasks` in well under a second once generated: the listing is kept
+    under a fingerprint of the sources and printed without importing torch or any task."""
+    import os
+
+    probe = ("import sys; from inertia.cli import main; code = main(['tasks']); "
+             "print('TORCH' if 'torch' in sys.modules else 'NO TORCH', file=sys.stderr); "
+             "sys.exit(code)")  # fmt: skip
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    runs = [subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env)
+            for _ in range(2)]  # fmt: skip
+    assert [run.returncode for run in runs] == [0, 0]
+    assert [run.stderr.strip() for run in runs] == ["TORCH", "NO TORCH"]  # generated, then read
+    assert runs[0].stdout == runs[1].stdout
+    assert "protocols (inertia sweep NAME" in runs[1].stdout
+    (cached,) = (tmp_path / "cache" / "inertia").glob("tasks-*.txt")
+    assert cached.read_text() == runs[0].stdout
+    # Where the cache cannot be written, the listing is printed all the same.
+    blocked = {**os.environ, "XDG_CACHE_HOME": str(cached)}  # a file, not a folder
+    run = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=blocked)
+    assert run.returncode == 0
+    assert run.stdout == runs[0].stdout
+
+
+def test_tasks_listing_is_regenerated_when_the_sources_change(monkeypatch, capsys):
+    from inertia import cli
+
+    assert cli.main(["tasks"]) == 0
+    first = capsys.readouterr().out
+    stale = cli._listing_cache()
+    stale.write_text("an old listing\n")
+    assert cli.main(["tasks"]) == 0
+    assert capsys.readouterr().out == "an old listing\n"  # read back while the sources match
+    monkeypatch.setattr(cli, "_listing_fingerprint", lambda: "changed")
+    assert cli.main(["tasks"]) == 0
+    assert capsys.readouterr().out == first  # another fingerprint: generated anew
+
+
 def test_train_help_lists_every_setting(capsys):
     import pytest
 

@@ -17,9 +17,10 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import os
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from inertia import __version__
@@ -289,15 +290,60 @@ def _settings_lines() -> list[str]:
     return lines
 
 
-def _tasks(args: argparse.Namespace) -> int:
+def _listing() -> str:
+    """``inertia tasks``: every setting (:func:`_settings_lines`), then every protocol with
+    its budgets and their run counts."""
     from inertia.protocols import PROTOCOLS
 
-    print("\n".join(_settings_lines()))
-    print("protocols (inertia sweep NAME --budget=BUDGET, one of those listed):")
+    lines = _settings_lines()
+    lines.append("protocols (inertia sweep NAME --budget=BUDGET, one of those listed):")
     for name, protocol in sorted(PROTOCOLS.items()):
-        print(f"  {name}: {protocol.title}")
+        lines.append(f"  {name}: {protocol.title}")
         for budget_name, budget in protocol.budgets.items():
-            print(f"      {budget_name}: {len(budget.plan())} runs; {budget.about}")
+            lines.append(f"      {budget_name}: {len(budget.plan())} runs; {budget.about}")
+    return "\n".join(lines) + "\n"
+
+
+def _listing_fingerprint() -> str:
+    """What the listing is generated from: this package's source files (paths and contents)
+    and the versions of Python, torch and pydantic, read without importing anything heavy."""
+    from importlib import metadata
+
+    digest = hashlib.sha256(f"{sys.version_info[:2]}".encode())
+    for distribution in ("torch", "pydantic"):
+        try:
+            digest.update(f"{distribution}={metadata.version(distribution)};".encode())
+        except metadata.PackageNotFoundError:
+            digest.update(f"{distribution}=none;".encode())
+    package = Path(__file__).resolve().parent
+    for source in sorted(package.rglob("*.py")):
+        digest.update(str(source.relative_to(package)).encode())
+        digest.update(source.read_bytes())
+    return digest.hexdigest()[:24]
+
+
+def _listing_cache() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "inertia" / f"tasks-{__version__}-{_listing_fingerprint()}.txt"
+
+
+def _tasks(args: argparse.Namespace) -> int:
+    """Print the listing. Generating it imports torch and every task (over a second); it is
+    kept in the user's cache under a fingerprint of the sources it comes from, so it is
+    regenerated whenever a task, an optimizer or a protocol changes, and read back otherwise."""
+    cache = _listing_cache()
+    try:
+        text = cache.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        text = _listing()
+        try:
+            cache.parent.mkdir(parents=True, exist_ok=True)
+            temporary = cache.with_name(f".{cache.name}.{os.getpid()}")
+            temporary.write_text(text, encoding="utf-8")
+            os.replace(temporary, cache)
+        except OSError:
+            pass  # a read-only or full disk: the listing is printed all the same
+    sys.stdout.write(text)
     return 0
 
 
@@ -330,13 +376,30 @@ def _settings_listing() -> str | None:
         return None
 
 
+class _Parser(argparse.ArgumentParser):
+    """A subcommand parser whose epilog may be built only when the help is shown (the settings
+    listing imports torch and every task)."""
+
+    def __init__(self, *args: object, epilog_factory: Callable[[], str] | None = None,
+                 **kwargs: object) -> None:  # fmt: skip
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self._epilog_factory = epilog_factory
+
+    def format_help(self) -> str:
+        if self._epilog_factory is not None:
+            self.epilog, self._epilog_factory = self._epilog_factory(), None
+        return super().format_help()
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="inertia",
         description="Momentum methods and implicit gradients for deep and recurrent networks.",
     )
     parser.add_argument("--version", action="version", version=f"inertia {__version__}")
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    commands = parser.add_subparsers(
+        dest="command", required=True, metavar="COMMAND", parser_class=_Parser
+    )
 
     demo = commands.add_parser(
         "demo", help="the quick reproduction: figures, sweeps and reports into one folder"
@@ -355,7 +418,7 @@ def build_parser() -> argparse.ArgumentParser:
     train = commands.add_parser(
         "train",
         help="train one run",
-        epilog=_settings_listing(),
+        epilog_factory=_settings_listing,
         formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Train one run. Settings come from RunConfig's defaults, then --config, then\n"
         "--key=value overrides, e.g.\n"
@@ -464,14 +527,19 @@ def _missing_engine(error: ImportError, where: str) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    if args.command == "tasks" and not extra:  # from the cache: without importing torch
+        try:
+            return _tasks(args)
+        except ImportError as error:
+            return _missing_engine(error, "inertia tasks")
     try:
         from inertia.data import DataError
         from inertia.experiments import ConfigError
     except ImportError as error:
         return _missing_engine(error, "inertia")
 
-    parser = build_parser()
-    args, extra = parser.parse_known_args(argv)
     if args.command in ("train", "tune"):
         args.overrides = extra
     elif extra:
