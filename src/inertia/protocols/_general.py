@@ -74,9 +74,9 @@ MNIST_CLASSIFICATION = Protocol(
     title="MNIST classification: training error at θ after a fixed budget, best lr per cell",
     budgets={
         "quick": _mnist_budget(
-            "a little over one epoch, two rates per optimizer",
+            "a little over one epoch, two rates per optimizer, seven points per curve",
             steps=600,
-            eval_every=300,
+            eval_every=100,
             lrs=[0.01, 0.03],
             adam_lrs=[1e-3, 3e-3],
             seeds=[0],
