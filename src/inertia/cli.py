@@ -100,6 +100,8 @@ def _protocol(name: str):  # type: ignore[no-untyped-def]
 
 
 def _demo(args: argparse.Namespace) -> int:
+    from inertia.experiments._checkpoint import write_text
+
     out = Path(args.out)
     try:
         out.mkdir(parents=True, exist_ok=True)
@@ -114,8 +116,8 @@ def _demo(args: argparse.Namespace) -> int:
         sections.append(_sweep_and_report(name, "quick", settings, out / f"{name}-quick"))
         sections.append(f"Report: {name}-quick/index.html, {name}-quick/learning_curves.png\n")
     text = "\n".join(sections)
-    (out / "README.md").write_text(text)
-    (out / "index.html").write_text(_demo_index(args.protocol or DEMO_PROTOCOLS))
+    write_text(text, out / "README.md")
+    write_text(_demo_index(args.protocol or DEMO_PROTOCOLS), out / "index.html")
     print(text)
     print(
         f"Wrote {out.resolve()} in {time.perf_counter() - start:.0f} s (open index.html or "

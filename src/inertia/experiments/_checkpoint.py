@@ -52,6 +52,11 @@ def write_json(data: Any, path: str | os.PathLike[str]) -> None:
     _atomic_write(Path(path), lambda handle: handle.write(text.encode()))
 
 
+def write_text(text: str, path: str | os.PathLike[str]) -> None:
+    """Write ``text`` (UTF-8) to ``path``, atomically."""
+    _atomic_write(Path(path), lambda handle: handle.write(text.encode()))
+
+
 @contextlib.contextmanager
 def exclusive_lock(path: Path) -> Iterator[None]:
     """Hold an exclusive ``flock`` on the file ``path`` (created if missing) for the block;

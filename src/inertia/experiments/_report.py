@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from inertia import __version__
-from inertia.experiments._checkpoint import write_json
+from inertia.experiments._checkpoint import write_json, write_text
 from inertia.experiments._environment import git_commit
 from inertia.experiments._protocol import Protocol
 from inertia.experiments._protocol import setting as setting_of
@@ -404,8 +404,8 @@ def write_report(
     facts = provenance(protocol, budget, results)
     markdown = render_markdown(protocol, budget, table, error_name)
     markdown += "\n" + _provenance_markdown(facts) + "\n"
-    (out / "table.md").write_text(markdown)
-    (out / "index.html").write_text(render_html(protocol, budget, table, error_name))
+    write_text(markdown, out / "table.md")
+    write_text(render_html(protocol, budget, table, error_name), out / "index.html")
     plot_curves(protocol, table, out / "learning_curves.png", error_name)
     write_json(
         {
@@ -451,5 +451,5 @@ def index_results(folder: str | Path) -> str:
             f"{', '.join(c[:10] for c in facts['commits'])} | {facts['generated'][:10]} |"
         )
     text = "\n".join(lines) + "\n"
-    (folder / "README.md").write_text(text)
+    write_text(text, folder / "README.md")
     return text
