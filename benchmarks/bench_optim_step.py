@@ -108,12 +108,39 @@ HEADLINES = (
 )
 
 
+SIZES = (2**12, 2**14, 2**16, 2**18, 2**20, 2**22)
+
+
+def size_sweep(device: torch.device, rounds: int, steps: int, sync: Callable[[], None]) -> dict:
+    """NAG's kernels on one parameter of each size (the default's threshold): per-step time of
+    the fused and the foreach kernels against the single-tensor loop, compilation excluded."""
+    table = {}
+    for size in SIZES:
+        steps_by_kernel: dict[str, Callable[[], None]] = {}
+        setup: dict[str, Callable[[], None]] = {}
+        for kernel, flags in (("single-tensor", {"fused": False}), ("foreach", {"foreach": True}),
+                              ("fused", {"fused": True})):  # fmt: skip
+            param = nn.Parameter(torch.zeros(size, device=device))
+            gradient = torch.randn(size, device=device) * 1e-3
+            param.grad = gradient.clone()
+            steps_by_kernel[kernel] = NAG([param], lr=1e-3, momentum=0.9, **flags).step
+            setup[kernel] = lambda param=param, gradient=gradient: param.grad.copy_(gradient)
+        samples = interleaved_timings(steps_by_kernel, rounds, steps, sync, setup=setup)
+        table[str(size)] = {
+            kernel: ratio_spread(samples[kernel], samples["single-tensor"])
+            for kernel in ("foreach", "fused")
+        }
+        table[str(size)]["single_tensor_median_s"] = summarize(samples["single-tensor"])["median_s"]
+    return table
+
+
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--rounds", type=int, default=40)
     parser.add_argument("--steps", type=int, default=20, help="optimizer steps per timed round")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    parser.add_argument("--sizes", action="store_true", help="also time one tensor per size")
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -161,8 +188,18 @@ def main(argv: list[str] | None = None) -> dict:
         value = ratios[label]["median"]
         verdict = "meets" if value <= TARGET_RATIO else "MISSES"
         print(f"{label} = {value:.3f}: {verdict} the target <= {TARGET_RATIO}")
+    sizes = {}
+    if args.sizes:
+        sizes = size_sweep(device, args.rounds // 2, args.steps, synchronize)
+        print()
+        print_table(
+            ("elements", "single-tensor us/step", "foreach / single", "fused / single"),
+            [(size, f"{row['single_tensor_median_s'] * 1e6:.1f}", f"{row['foreach']['median']:.3f}",
+              f"{row['fused']['median']:.3f}") for size, row in sizes.items()],
+        )  # fmt: skip
     payload = {
         "benchmark": "optim_step",
+        "sizes": sizes,
         "parameters": n_params,
         "device": str(device),
         "rounds": args.rounds,
