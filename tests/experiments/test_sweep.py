@@ -349,3 +349,41 @@ def test_a_budget_whose_runs_changed_keeps_its_finished_runs_and_runs_the_new_on
     assert sum(t.state.name == "COMPLETE" for t in study.trials) == 3
     backup = optuna.load_study(study_name="toy-quick@1", storage=settings.storage)
     assert len(backup.trials) == 2
+
+
+def test_runs_whose_data_cannot_be_had_are_skipped_with_the_reason(tmp_path, capsys):
+    """Issue 17: a protocol may plan runs on data a machine lacks (Pubmed's ind.pubmed.allx is
+    not in the staged data); the sweep runs the others, names the file it lacks for the rest,
+    and counts as done."""
+    from inertia.experiments import Block, Budget, Protocol
+
+    empty = tmp_path / "no-data"
+    empty.mkdir()
+    protocol = Protocol(
+        name="skips",
+        title="toy runs beside a citation run without its files",
+        budgets={"quick": Budget(
+            about="two toy runs and one citation run",
+            base={"steps": 4, "eval_every": 2, "checkpoint_every": 2, "batch_size": 1},
+            blocks=[
+                Block("toy", "nag", {"task.name": ["toy-regression"], "seed": [0, 1],
+                                     "batch_size": [16]}),
+                Block("cora", "rbp", {"task.name": ["citation"], "task.dataset": ["cora"],
+                                      "task.gradient": ["rbp"]}),
+            ],
+        )},
+        rows=("toy", "cora"),
+        columns=("nag", "rbp"),
+    )  # fmt: skip
+    settings = SweepSettings(storage=default_storage(tmp_path), runs_dir=str(tmp_path),
+                             data_dir=str(empty), progress=False)  # fmt: skip
+    status = run_sweep(protocol, "quick", settings)
+    assert status.done
+    assert (status.total, len(status.complete)) == (2, 2)
+    err = capsys.readouterr().err
+    assert "sweep skips-quick: skipping 1 run(s) of cora: ind.cora.x not found" in err
+    assert str(empty / "planetoid") in err  # where to put it
+    assert not (tmp_path / "skips-quick" / "cora").exists()  # nothing was started for it
+    again = run_sweep(protocol, "quick", settings)  # and a second sweep has nothing to do
+    assert again.done
+    assert len(again.complete) == 2

@@ -25,7 +25,7 @@ import sys
 import threading
 import time
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import optuna
@@ -311,11 +311,15 @@ def _objective(
     settings: SweepSettings,
     folder: Path,
     metric: str,
+    skipped: dict[str, str] | None = None,
 ) -> Callable[[optuna.Trial], float]:
     families = fine_tuning_families(runs)
+    skipped = skipped or {}
 
     def objective(trial: optuna.Trial) -> float:
         cell = trial.suggest_categorical("cell", list(runs))
+        if cell in skipped:  # its data cannot be had here (run_sweep said so)
+            raise optuna.TrialPruned(f"skipped: {skipped[cell]}")
         for other in study.get_trials(deepcopy=False):
             if other.number == trial.number or other.params.get("cell") != cell:
                 continue
@@ -351,10 +355,11 @@ def _worker(protocol: Protocol, budget: str, settings: SweepSettings, threads: i
     torch.set_num_threads(threads)
     study = open_study(protocol, budget, settings)
     runs = protocol.budget(budget).plan()
-    cells = list(runs)
+    skipped = runs_without_data(runs, settings.data_dir)
+    cells = [key for key in runs if key not in skipped]
     folder = Path(settings.runs_dir) / study.study_name
     base = dict(protocol.budget(budget).base)
-    objective = _objective(study, runs, base, settings, folder, protocol.metric)
+    objective = _objective(study, runs, base, settings, folder, protocol.metric, skipped)
     poll = max(1.0, settings.heartbeat_s / 2)
     while True:
         with warnings.catch_warnings():
@@ -382,10 +387,10 @@ class SweepProgress:
 
     def __init__(
         self, protocol: Protocol, budget: str, settings: SweepSettings, enabled: bool = True,
-        interval: float = 2.0,
+        interval: float = 2.0, skipped: Sequence[str] = (),
     ) -> None:  # fmt: skip
         plan = protocol.budget(budget).plan()
-        self.steps = {key: run.config().steps for key, run in plan.items()}
+        self.steps = {key: run.config().steps for key, run in plan.items() if key not in skipped}
         self.name, self.settings = f"{protocol.name}-{budget}", settings
         self.enabled, self.interval = enabled, interval
         self._stop = threading.Event()
@@ -432,16 +437,42 @@ class SweepProgress:
             self._thread.join(timeout=10)
 
 
+def runs_without_data(runs: dict[str, PlannedRun], data_dir: str) -> dict[str, str]:
+    """The planned runs whose task cannot get its data here, with the task's reason
+    (:meth:`inertia.tasks.AbstractTask.missing_data`); checked once per distinct task section."""
+    from inertia.tasks import TASKS
+
+    reasons: dict[str, str | None] = {}
+    missing: dict[str, str] = {}
+    for key, run in runs.items():
+        options = run.config().task
+        section = options.model_dump_json()
+        if section not in reasons:
+            reasons[section] = TASKS[options.name].missing_data(options, data_dir or None)
+        if reasons[section] is not None:
+            missing[key] = reasons[section]  # type: ignore[assignment]
+    return missing
+
+
 def run_sweep(protocol: Protocol, budget: str, settings: SweepSettings) -> SweepStatus:
     """Run (or finish) a sweep with ``settings.workers`` local processes; returns its status.
+    Runs whose data this machine cannot get are skipped, each group named with the reason
+    (the sweep counts as done without them).
 
     Raises:
         RuntimeError: a worker failed (its error was printed); completed runs are kept.
     """
-    for run in protocol.budget(budget).plan().values():
+    plan = protocol.budget(budget).plan()
+    for run in plan.values():
         run.config()  # every run's settings are valid before any starts (ConfigError)
+    skipped = runs_without_data(plan, settings.data_dir)
+    for reason in sorted(set(skipped.values())):
+        rows = sorted({plan[key].row for key, why in skipped.items() if why == reason})
+        count = sum(why == reason for why in skipped.values())
+        print(f"sweep {protocol.name}-{budget}: skipping {count} run(s) of {', '.join(rows)}: "
+              f"{reason}", file=sys.stderr, flush=True)  # fmt: skip
     study = open_study(protocol, budget, settings)  # created once, before workers race for it
-    cells = list(protocol.budget(budget).plan())
+    cells = [key for key in plan if key not in skipped]
     before = sweep_status(study, cells)
     if before.done:
         if settings.progress:
@@ -453,7 +484,8 @@ def run_sweep(protocol: Protocol, budget: str, settings: SweepSettings) -> Sweep
             f"{settings.workers} worker(s), storage {settings.storage}",
             flush=True,
         )
-    with SweepProgress(protocol, budget, settings, enabled=settings.progress):
+    progress = SweepProgress(protocol, budget, settings, settings.progress, skipped=list(skipped))
+    with progress:
         if settings.workers == 1:
             _worker(protocol, budget, settings, os.cpu_count() or 1)
             return sweep_status(study, cells)

@@ -80,6 +80,12 @@ class AbstractTask(ABC):
         Tensors may be returned on the CPU in float32; the runner moves and casts them.
         """
 
+    def missing_data(self, options: TaskConfig, data_dir: str | None) -> str | None:
+        """Why a run with ``options`` cannot get its data here (a one-line message naming the
+        file and where to put it), or None when it can. A sweep skips such runs instead of
+        failing on them. Tasks whose data are generated or always present keep the default."""
+        return None
+
 
 class RecurrentCellOptions(TaskConfig):
     """Options of the tasks whose model is a recurrent network of :mod:`inertia.nn` cells.

@@ -18,7 +18,7 @@ import torch
 from pydantic import Field
 from torch import Tensor, nn
 
-from inertia.data import PLANETOID_DATASETS, load_planetoid
+from inertia.data import PLANETOID_DATASETS, DataError, load_planetoid
 from inertia.implicit import GRADIENT_METHODS
 from inertia.nn import GatedGraphNetwork, adjacency
 from inertia.tasks._base import AbstractTask, Problem, TaskConfig
@@ -110,6 +110,15 @@ class CitationClassification(AbstractTask):
         "differentiated by BPTT, TBPTT or a recurrent back-propagation method"
     )
     Options = CitationOptions
+
+    def missing_data(self, options, data_dir):  # type: ignore[no-untyped-def]
+        """The Planetoid files of ``options.dataset`` cannot be read or downloaded (e.g.
+        ``ind.pubmed.allx``, absent from the shared data)."""
+        try:
+            load_planetoid(options.dataset, data_dir)
+        except DataError as error:
+            return str(error)
+        return None
 
     def build(self, options, generator, data_dir):  # type: ignore[no-untyped-def]
         graph = load_planetoid(options.dataset, data_dir)
