@@ -46,6 +46,8 @@ def upgrade_config(old: Mapping[str, Any]) -> dict[str, Any]:
     task: dict[str, Any] = {"name": task_name, **old.get("task_options", {})}
     if task_name == "long-term":  # 0.1's problems are today's variants under explicit names
         task["problem"] = RENAMED[task.get("problem", "addition")]
+    if task_name == "hopfield":  # 0.1 ran its own reading of the task, not the official one
+        task["variant"] = "inertia-0.1"
     model = old.get("model", "default")
     if model != "default":
         if task_name == "long-term" and model == "biases":

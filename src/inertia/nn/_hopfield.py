@@ -4,21 +4,28 @@ Units: ``inputs`` clamped visible units, then ``hidden`` and ``outputs`` free un
 symmetric weight matrix W over all of them with a zero diagonal (no self-loops). The free units'
 states follow
 
-    h ← (1 − a) h + W_free,all · [x; σ(b h)],
+    h ← (1 − a) h + W_free,all · σ(b [x; h])        (``official``: lrjconan/RBP's update)
+    h ← (1 − a) h + W_free,all · [x; σ(b h)]        (``inertia-0.1``: inputs enter unsquashed)
 
-(a = 1, b = 0.5 in the paper), where the clamped units contribute their inputs x directly. The
-network is run for a fixed number of steps by :class:`inertia.implicit.FixedPoint`; the
-read-out is σ(b h) of the output units.
+(a = 1, b = 0.5 in the paper). W = R + Rᵀ (official) or (R + Rᵀ)/2 (inertia 0.1), diagonal
+zeroed. The network is run for a fixed number of steps by
+:class:`inertia.implicit.FixedPoint`; the read-out is the output units' raw states (official)
+or σ(b h) of them (inertia 0.1).
 """
 
 from __future__ import annotations
+
+from typing import Literal
 
 import torch
 from torch import Tensor, nn
 
 from inertia.implicit import FixedPoint, FixedPointIteration, make_gradient
 
-__all__ = ["HopfieldNetwork"]
+__all__ = ["HOPFIELD_VARIANTS", "HopfieldNetwork"]
+
+HOPFIELD_VARIANTS: tuple[str, ...] = ("official", "inertia-0.1")
+Variant = Literal["official", "inertia-0.1"]
 
 
 class HopfieldNetwork(nn.Module):
@@ -29,6 +36,8 @@ class HopfieldNetwork(nn.Module):
     steps: forward steps (50), truncation: K of the gradient method (20).
     gradient: the :class:`~inertia.implicit.FixedPoint` gradient method.
     init_std: W's initial entries are ``init_std`` · N(0, 1), then symmetrized.
+    variant: ``official`` (the update, W and read-out of lrjconan/RBP's hopfield_net.py) or
+        ``inertia-0.1`` (this library's first reading; see the module docstring).
     """
 
     def __init__(
@@ -42,8 +51,12 @@ class HopfieldNetwork(nn.Module):
         truncation: int = 20,
         gradient: str = "neumann_rbp",
         init_std: float = 1e-3,
+        variant: Variant = "official",
     ) -> None:
         super().__init__()
+        if variant not in HOPFIELD_VARIANTS:
+            raise ValueError(f"variant must be one of {HOPFIELD_VARIANTS}, got {variant!r}")
+        self.variant = variant
         self.inputs, self.hidden, self.outputs = inputs, hidden, outputs
         self.leak, self.gain = leak, gain
         units = inputs + hidden + outputs
@@ -58,8 +71,10 @@ class HopfieldNetwork(nn.Module):
 
     @property
     def weight(self) -> Tensor:
-        """W = (R + Rᵀ) / 2 with a zero diagonal: symmetric, no self-loops."""
-        return 0.5 * (self.raw_weight + self.raw_weight.T) * self.off_diagonal
+        """W = R + Rᵀ (official; (R + Rᵀ)/2 for inertia 0.1) with a zero diagonal: symmetric,
+        no self-loops."""
+        scale = 1.0 if self.variant == "official" else 0.5
+        return scale * (self.raw_weight + self.raw_weight.T) * self.off_diagonal
 
     def _update(self, h: Tensor, x: Tensor) -> Tensor:
         assert self._free is not None
@@ -67,11 +82,14 @@ class HopfieldNetwork(nn.Module):
         return (1.0 - self.leak) * h + activity @ self._free.T
 
     def forward(self, x: Tensor) -> Tensor:
-        """The output units' activities σ(b h_out) after the propagation, for clamped ``x``."""
+        """The output units' read-out after the propagation, for clamped ``x``: their raw states
+        (official) or σ(b h_out) (inertia 0.1)."""
         self._free = self.weight[self.inputs :]  # the free units' rows, formed once per pass
+        clamped = torch.sigmoid(self.gain * x) if self.variant == "official" else x
         try:
             h0 = x.new_zeros(x.shape[0], self.hidden + self.outputs)
-            h = self.propagation(x, h0)
+            h = self.propagation(clamped, h0)
         finally:
             self._free = None
-        return torch.sigmoid(self.gain * h[:, self.hidden :])
+        outputs = h[:, self.hidden :]
+        return outputs if self.variant == "official" else torch.sigmoid(self.gain * outputs)

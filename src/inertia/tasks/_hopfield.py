@@ -2,11 +2,19 @@
 7.2): store 10 binarized MNIST digits (the first of each class) and recall each from a copy with
 half of its on-pixels switched off.
 
-Training cases: the 10 corrupted images (inputs) and their clean versions (targets); the test
-cases are the same 10 digits under a second, independent corruption, so the test error measures
-recall from corruptions never seen in training. The loss and the reported error are the mean
-absolute difference per pixel between the output units' activities and the clean image (L1).
-The ``gradient`` option is the gradient method (``bptt``, ``tbptt``, ``rbp``, ``cg_rbp``,
+Two variants (``variant``):
+
+- ``official``, as lrjconan/RBP runs it (model/hopfield_net.py, runner/hopfield_runner.py):
+  pixels binarized at > 0; training clamps the CLEAN digits and fits the output units' raw
+  states to them (L1); the test clamps the digits with half their on-pixels off and scores the
+  output states binarized at 0.5 (L1 per pixel). W = R + Rᵀ, the clamped units enter the update
+  through σ(b x) like the free ones.
+- ``inertia-0.1``, this library's first reading: pixels binarized at 0.5; training on one
+  corruption of each digit and testing on a second one, both scored by the L1 between σ(b h)
+  of the output units and the clean digit; W = (R + Rᵀ)/2, clamped inputs enter unsquashed.
+
+The reported error is the L1 per pixel (``official``: of the binarized recall). The
+``gradient`` option is the gradient method (``bptt``, ``tbptt``, ``rbp``, ``cg_rbp``,
 ``neumann_rbp``).
 """
 
@@ -21,6 +29,7 @@ from torch import Tensor
 from inertia.data import load_mnist
 from inertia.implicit import GRADIENT_METHODS
 from inertia.nn import HopfieldNetwork
+from inertia.nn._hopfield import HOPFIELD_VARIANTS
 from inertia.tasks._base import AbstractTask, Problem, TaskConfig
 from inertia.tasks._data import SplitEvaluation, TensorBatches
 
@@ -35,6 +44,8 @@ class HopfieldOptions(TaskConfig):
     truncation: K (20).
     leak: a (1), gain: b (0.5).
     corruption: fraction of each image's on-pixels switched off (0.5).
+    variant: ``official`` (lrjconan/RBP's definition) or ``inertia-0.1`` (the module docstring
+        says how they differ).
     """
 
     name: Literal["hopfield"] = "hopfield"
@@ -45,12 +56,14 @@ class HopfieldOptions(TaskConfig):
     leak: float = Field(1.0, gt=0, le=1)
     gain: float = 0.5
     corruption: float = Field(0.5, ge=0, lt=1)
+    variant: Literal[HOPFIELD_VARIANTS] = "official"  # type: ignore[valid-type]
 
 
-def stored_digits(images: Tensor, labels: Tensor) -> Tensor:
-    """The first image of each digit 0-9, binarized at 0.5: (10, 784) in {0, 1}."""
+def stored_digits(images: Tensor, labels: Tensor, threshold: float = 0.5) -> Tensor:
+    """The first image of each digit 0-9, binarized (pixel > ``threshold``; the official code
+    uses 0): (10, 784) in {0, 1}."""
     firsts = [int(torch.nonzero(labels == digit)[0]) for digit in range(10)]
-    return (images[firsts] > 0.5).float()
+    return (images[firsts] > threshold).float()
 
 
 def corrupt(images: Tensor, fraction: float, generator: torch.Generator) -> Tensor:
@@ -72,6 +85,16 @@ def _metrics(outputs: Tensor, targets: Tensor) -> dict[str, Tensor]:
     return {"error": per_case.sum(), "loss": per_case.sum()}
 
 
+def _binarized_metrics(outputs: Tensor, targets: Tensor) -> dict[str, Tensor]:
+    """The official code's validation: the L1 of the output states binarized at 0.5; the loss
+    stays the L1 of the raw states that training minimizes."""
+    recalled = (outputs > 0.5).to(outputs.dtype)
+    return {
+        "error": (recalled - targets).abs().mean(dim=1).sum(),
+        "loss": (outputs - targets).abs().mean(dim=1).sum(),
+    }
+
+
 class HopfieldMemory(AbstractTask):
     """Recall of 10 stored MNIST digits by a Hopfield network trained through its dynamics."""
 
@@ -84,21 +107,30 @@ class HopfieldMemory(AbstractTask):
 
     def build(self, options, generator, data_dir):  # type: ignore[no-untyped-def]
         images, labels = load_mnist("train", data_dir)
-        clean = stored_digits(images, labels)
-        train_inputs = corrupt(clean, options.corruption, generator)
-        test_inputs = corrupt(clean, options.corruption, generator)
+        official = options.variant == "official"
+        clean = stored_digits(images, labels, threshold=0.0 if official else 0.5)
+        if official:  # train on the clean digits, test on corrupted ones
+            train_inputs = clean
+            test_inputs = corrupt(clean, options.corruption, generator)
+        else:
+            train_inputs = corrupt(clean, options.corruption, generator)
+            test_inputs = corrupt(clean, options.corruption, generator)
         network = HopfieldNetwork(
             hidden=options.hidden, leak=options.leak, gain=options.gain, steps=options.steps,
-            truncation=options.truncation,
-            gradient=options.gradient,
+            truncation=options.truncation, gradient=options.gradient, variant=options.variant,
         )  # fmt: skip
         splits = {"train": (train_inputs, clean), "test": (test_inputs, clean)}
+        error_name = (
+            "mean absolute error per pixel of the recalled digit, binarized at 0.5"
+            if official
+            else "mean absolute error per pixel of the recalled digit"
+        )
         return Problem(
             model=network,
             loss=_l1,
             batches=TensorBatches(train_inputs, clean),
             evaluation=SplitEvaluation(
-                splits, _metrics, "mean absolute error per pixel of the recalled digit"
+                splits, _binarized_metrics if official else _metrics, error_name
             ),
-            dataset="mnist (10 binarized digits)",
+            dataset=f"mnist (10 digits binarized at > {0 if official else 0.5})",
         )
