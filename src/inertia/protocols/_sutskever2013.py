@@ -34,7 +34,10 @@ PUBLISHED = {
 # momentum-like HF of Sutskever et al. (2013, section 5, appendix A.6): smaller batches, few CG
 # iterations, a larger CG decay (their "momentum"), no line search, lr 1. Neither paper gives one
 # batch size for all three datasets; these are our reading.
-_HF_STAR = {"line_search": True, "cg_max_iterations": 250, "cg_decay": 0.95}
+# HF-star keeps Martens's L2 regularization (SPEC 2.4: "HF-star is Martens (2010) (with L2)"):
+# ½ w ‖θ‖² with w = 2e-5, the "standard L_2 weight-decay" (weightcost) of his HF code's
+# autoencoder examples; HF-dag, the paper's improved variant, has none.
+_HF_STAR = {"line_search": True, "cg_max_iterations": 250, "cg_decay": 0.95, "weight_decay": 2e-5}
 _HF_DAGGER = {"line_search": False, "cg_max_iterations": 20, "cg_decay": 0.995}
 _HF_PAPER_BATCH = {"curves": 20_000, "mnist": 20_000, "faces": 20_000}
 
