@@ -19,8 +19,8 @@ from torch import nn
 
 from benchmarks._harness import (
     interleaved_timings,
-    paired_ratio,
     print_table,
+    ratio_spread,
     summarize,
     write_result,
 )
@@ -89,13 +89,15 @@ def main(argv: list[str] | None = None) -> dict:
         base = samples["nn.RNN + torch SGD"]
         results = {}
         for name, timings in samples.items():
-            ratio = paired_ratio(timings, base)
-            results[name] = {**summarize(timings), "ratio_to_reference": ratio}
+            spread = ratio_spread(timings, base)
+            results[name] = {**summarize(timings), "ratio_to_reference": spread["median"],
+                             "ratio_min": spread["min"], "ratio_max": spread["max"]}  # fmt: skip
             median = results[name]["median_s"]
-            rows.append((f"T={length}", name, f"{1 / median:.1f}", f"{ratio:.3f}"))
+            rows.append((f"T={length}", name, f"{1 / median:.1f}", f"{spread['median']:.3f}",
+                         f"{spread['min']:.3f}-{spread['max']:.3f}"))  # fmt: skip
         payload["lengths"][str(length)] = results
     print(f"RNN update (batch {BATCH}, {HIDDEN} units, addition problem), {device}")
-    print_table(("length", "candidate", "updates/s", "time / reference"), rows)
+    print_table(("length", "candidate", "updates/s", "time / reference", "min-max"), rows)
     custom = [
         payload["lengths"][str(length)][f"ours {cell} + NAG"]["ratio_to_reference"]
         for length in (80, 200)
