@@ -131,14 +131,6 @@ def _scalars(like: Tensor, *values: float) -> list[Tensor]:
     return [torch.tensor(value, dtype=like.dtype, device=like.device) for value in values]
 
 
-def _per_device_unfolded(
-    params: list[Tensor], grads: list[Tensor], velocities: list[Tensor]
-) -> Iterator[tuple[list[Tensor], list[Tensor], list[Tensor]]]:
-    grouped = Optimizer._group_tensors_by_device_and_dtype([params, grads, velocities])
-    for (device_params, device_grads, device_velocities), _ in grouped.values():
-        yield device_params, device_grads, device_velocities
-
-
 def _cm_fused(
     params: list[Tensor],
     grads: list[Tensor],
@@ -147,8 +139,11 @@ def _cm_fused(
     momentum: float,
     weight_decay: float,
 ) -> None:
-    for device_params, device_grads, device_velocities in _per_device_unfolded(
-        params, grads, velocities
+    for device_params, device_grads, device_velocities in _per_device(
+        params,
+        grads,
+        velocities,
+        weight_decay=0.0,  # the kernel adds it in its own pass
     ):
         lr_t, momentum_t, decay_t = _scalars(device_params[0], lr, momentum, weight_decay)
         decay = decay_t if weight_decay != 0.0 else None
@@ -168,8 +163,11 @@ def _nag_fused(
     next_momentum: float,
     weight_decay: float,
 ) -> None:
-    for device_params, device_grads, device_velocities in _per_device_unfolded(
-        params, grads, velocities
+    for device_params, device_grads, device_velocities in _per_device(
+        params,
+        grads,
+        velocities,
+        weight_decay=0.0,  # the kernel adds it in its own pass
     ):
         scalars = _scalars(device_params[0], lr, momentum, next_momentum, weight_decay)
         lr_t, momentum_t, next_t, decay_t = scalars
