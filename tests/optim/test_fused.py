@@ -146,3 +146,14 @@ def test_fused_state_dict_resumes_bit_for_bit():
     optimizer.eval()
     for a, b in zip(straight, model.parameters()):
         torch.testing.assert_close(b.detach(), a, rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("name", ["nag", "cm", "sgd"])
+def test_a_run_config_chooses_the_kernel(name):
+    from inertia.experiments import RunConfig, build_optimizer
+
+    params = [nn.Parameter(torch.zeros(3))]
+    for fused in (None, False, True):
+        settings = {"name": name} if fused is None else {"name": name, "fused": fused}
+        optimizer = build_optimizer(params, RunConfig(optimizer=settings))
+        assert optimizer.param_groups[0]["fused"] is fused

@@ -81,9 +81,15 @@ def _at_most(key: str, value: int, bound_key: str, bound: int) -> None:
 
 
 class SGDConfig(OptimizerConfig):
-    """Plain SGD (CM with μ = 0)."""
+    """Plain SGD (CM with μ = 0).
+
+    Attributes:
+        fused: the compiled one-pass kernel (``inertia.optim.CM``'s ``fused``): None picks it
+            for large CPU parameter sets, False never compiles.
+    """
 
     name: Literal["sgd"] = "sgd"
+    fused: bool | None = None
 
 
 class MomentumConfig(OptimizerConfig):
@@ -97,6 +103,8 @@ class MomentumConfig(OptimizerConfig):
         momentum_period: updates per plateau of the ``sutskever`` schedule (250 in eq. 3;
             quick budgets shorten it so that μ_max is reached within the budget).
         finetune_steps: low-momentum fine-tuning (μ = 0.9) for the last N updates (Table 2).
+        fused: the compiled one-pass kernel (``inertia.optim.NAG``'s ``fused``): None picks it
+            for large CPU parameter sets, False never compiles.
     """
 
     name: Literal["cm", "nag"] = "nag"
@@ -104,6 +112,7 @@ class MomentumConfig(OptimizerConfig):
     momentum_schedule: Literal["constant", "sutskever", "rnn"] = "constant"
     momentum_period: int = Field(250, ge=1)
     finetune_steps: int = Field(0, ge=0)
+    fused: bool | None = None
 
     def check_run(self, run: RunConfig) -> None:
         _at_most("finetune_steps", self.finetune_steps, "steps", run.steps)
@@ -214,15 +223,15 @@ def hessian_free_step(
 
 def _sgd(params: Iterable[Tensor], config: RunConfig, output_loss: str | None):  # type: ignore[no-untyped-def]
     options = config.optimizer
-    return CM(params, lr=options.lr, momentum=0.0, weight_decay=options.weight_decay)
+    return CM(params, lr=options.lr, momentum=0.0, weight_decay=options.weight_decay,
+              fused=options.fused)  # fmt: skip
 
 
 def _momentum(params: Iterable[Tensor], config: RunConfig, output_loss: str | None):  # type: ignore[no-untyped-def]
     options = config.optimizer
     optimizer = NAG if options.name == "nag" else CM
-    return optimizer(
-        params, lr=options.lr, momentum=momentum_schedule(config), weight_decay=options.weight_decay
-    )
+    return optimizer(params, lr=options.lr, momentum=momentum_schedule(config),
+                     weight_decay=options.weight_decay, fused=options.fused)  # fmt: skip
 
 
 def _adam(params: Iterable[Tensor], config: RunConfig, output_loss: str | None):  # type: ignore[no-untyped-def]
