@@ -392,3 +392,31 @@ def test_fine_tuned_cells_pair_with_their_twins_before_fine_tuning():
                 twin_row, twin_column = plain[json.dumps(twin.to_dict(), sort_keys=True)]
                 assert "before FT" in twin_row + twin_column
                 assert run.optimizer.finetune_steps <= run.steps // 10 or run.steps > 100_000
+
+
+def test_table5_medium_runs_each_published_row_at_its_trial_rate_with_two_seeds():
+    """Issue 20: the medium budget's cells, lengths, seeds, and rates from the trials' grid."""
+    from inertia.protocols._long_term import MEDIUM_LRS, TRIAL_LRS
+
+    runs = labelled("table5", "medium")
+    cells = {(row, column) for row, column, _ in runs}
+    rows = ("add T=80", "mul T=80", "mem-5 T=200", "mem-20 T=80")
+    assert cells == {(r, c) for r in rows for c in ("0.9N", "0.995N", "0.995M", "biases")}
+    assert set(MEDIUM_LRS) == {cell for cell in cells if cell[1] != "biases"}
+    for row, column, config in runs:
+        assert config.seed in (0, 1)
+        if column == "biases":
+            assert config.task.output_biases_only
+            assert config.steps == 5000
+            continue
+        assert config.steps == 50_000
+        assert config.batch_size == 100
+        assert config.optimizer.lr == MEDIUM_LRS[row, column]
+        assert config.optimizer.lr in TRIAL_LRS
+        assert config.optimizer.momentum_schedule == "rnn"
+        assert (config.optimizer.name, config.optimizer.momentum) == {
+            "0.9N": ("nag", 0.9),
+            "0.995N": ("nag", 0.995),
+            "0.995M": ("cm", 0.995),
+        }[column]
+    assert len(runs) == 32
