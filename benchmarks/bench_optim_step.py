@@ -4,8 +4,11 @@ Compares inertia's NAG and CM (fused, foreach and single-tensor kernels; constan
 eq. (3) schedule) with the fastest peers: ``torch.optim.SGD(momentum=0.9, nesterov=...)`` with
 ``fused=True`` (one pass per tensor, CPU and CUDA), its foreach and single-tensor paths, and
 heavyball's ``SGD`` (heavy-ball momentum, multi-tensor) when heavyball is installed. Each
-candidate has its own parameters, velocities and gradients; the gradients are rewritten before
-every timed round (untimed), since torch's nesterov foreach path modifies them in place.
+candidate has its own parameters, velocities and gradients. Every timed step first hands the
+parameters their gradient tensors (heavyball sets ``p.grad`` to None after each step, so without
+this its later steps would do nothing), the same 16 attribute writes for every candidate; the
+gradients' values are restored before every round (untimed), since torch's nesterov foreach path
+adds its buffer into them.
 
 Targets (issue 19): NAG fused / SGD nesterov fused <= 1.0 and CM fused / SGD momentum fused
 <= 1.0 (median of per-round ratios, with constant μ and with the schedule).
@@ -152,15 +155,24 @@ def main(argv: list[str] | None = None) -> dict:
         params = autoencoder_parameters(device)
         gradients = fresh_gradients(params)
 
-        def rewrite(params: list[nn.Parameter] = params, grads: list = gradients) -> None:
-            for p, g in zip(params, grads):
-                if p.grad is None:
-                    p.grad = g.clone()
-                else:
-                    p.grad.copy_(g)
+        current = [g.clone() for g in gradients]
 
-        rewrite()
-        steps[name] = factory(params).step
+        def rewrite(current: list = current, grads: list = gradients) -> None:
+            for c, g in zip(current, grads):
+                c.copy_(g)  # torch's nesterov foreach path adds its buffer into the gradients
+
+        optimizer = factory(params)
+
+        def step(
+            optimizer: torch.optim.Optimizer = optimizer,
+            params: list[nn.Parameter] = params,
+            current: list = current,
+        ) -> None:
+            for p, g in zip(params, current):  # heavyball sets p.grad to None after its step
+                p.grad = g
+            optimizer.step()
+
+        steps[name] = step
         setup[name] = rewrite
     samples = interleaved_timings(steps, args.rounds, args.steps, synchronize, setup=setup)
     stats = {name: summarize(values) for name, values in samples.items()}

@@ -93,10 +93,13 @@ class _FusedKernels:
     def __init__(self) -> None:
         self.compiled: dict[str, Callable[..., None]] = {}
         self.failure: str | None = None
+        self._checked = False
 
     def available(self) -> bool:
-        if self.failure is None and not torch._dynamo.is_dynamo_supported():
-            self.failure = "torch.compile does not support this Python or platform"
+        if not self._checked:  # once: the check itself costs microseconds every step
+            self._checked = True
+            if not torch._dynamo.is_dynamo_supported():
+                self.failure = "torch.compile does not support this Python or platform"
         return self.failure is None
 
     def run(self, name: str, kernel: Callable[..., None], *arguments: Any) -> bool:
@@ -127,8 +130,20 @@ def fused_available() -> bool:
     return _FUSED.available()
 
 
+_SCALARS: dict[tuple[torch.device, torch.dtype, int], list[Tensor]] = {}
+
+
 def _scalars(like: Tensor, *values: float) -> list[Tensor]:
-    return [torch.tensor(value, dtype=like.dtype, device=like.device) for value in values]
+    """``values`` as 0-d tensors of ``like``'s device and dtype, the kernels' inputs (so that
+    a new μ or ε is a new value, not a new graph). The tensors are kept and refilled: a fill
+    costs a fraction of a ``torch.tensor`` call, and a step makes four."""
+    key = (like.device, like.dtype, len(values))
+    if key not in _SCALARS:
+        _SCALARS[key] = [torch.zeros((), dtype=like.dtype, device=like.device) for _ in values]
+    tensors = _SCALARS[key]
+    for tensor, value in zip(tensors, values):
+        tensor.fill_(value)
+    return tensors
 
 
 def _cm_fused(
