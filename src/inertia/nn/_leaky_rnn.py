@@ -9,10 +9,10 @@ with a fixed per-unit leak α ∈ [0, 1) (Bengio, Boulanger-Lewandowski & Pascan
 
 Autograd through a Python loop over time records several nodes per step; here the forward loop runs
 without recording (a matrix product into the next state and the nonlinearity in place, and for
-leaky units one interpolation per step) and the backward loop makes one fused multiply-add and one
-matrix product per step (one more multiply-add for leaky units): f' and every product with the
-incoming gradients are computed for all steps at once before the loop, and the weight gradients are
-three large matrix products after it. Nothing reads a value back to the host. The gradients are
+leaky units a product and a multiply-add per step); the backward loop makes one fused
+multiply-add and one matrix product per step for plain units (f' and its product with the
+incoming gradients computed for all steps at once before the loop) and four operations for leaky
+ones; the weight gradients are three large matrix products after it. Nothing reads a value back to the host. The gradients are
 exact (checked against autograd with ``torch.autograd.gradcheck``).
 """
 
@@ -56,10 +56,11 @@ class _LeakyRNN(torch.autograd.Function):
         post = hidden[1:] if leak is None else inputs.new_empty(steps, *h0.shape)
         activation_ = torch.Tensor.tanh_ if nonlinearity == "tanh" else torch.Tensor.relu_
         weight_hh_t = weight_hh.t()
+        keep = None if leak is None else 1 - leak
         for t in range(steps):
             activation_(torch.addmm(drive[t], hidden[t], weight_hh_t, out=post[t]))
             if leak is not None:  # h_t = (1 − α) f(a_t) + α h_{t−1}
-                torch.lerp(post[t], hidden[t], leak, out=hidden[t + 1])
+                torch.mul(post[t], keep, out=hidden[t + 1]).addcmul_(leak, hidden[t])
         ctx.save_for_backward(inputs, hidden, post, weight_ih, weight_hh, leak)
         ctx.nonlinearity = nonlinearity
         return hidden[1:]
@@ -73,15 +74,16 @@ class _LeakyRNN(torch.autograd.Function):
         scale = _derivative(ctx.nonlinearity, post)
         if leak is not None:
             scale.mul_(1 - leak)
-        scaled_grad = scale * grad_hidden
+        scaled_grad = scale * grad_hidden if leak is None else None
         grad_pre = torch.empty_like(scale)
         carry = torch.zeros_like(hidden[0])
         for t in range(steps - 1, -1, -1):
-            torch.addcmul(scaled_grad[t], scale[t], carry, out=grad_pre[t])
             if leak is not None:
-                carry = torch.addmm(torch.addcmul(leak * grad_hidden[t], leak, carry),
-                                    grad_pre[t], weight_hh)  # fmt: skip
+                total = grad_hidden[t] + carry
+                torch.mul(total, scale[t], out=grad_pre[t])
+                carry = torch.addmm(total.mul_(leak), grad_pre[t], weight_hh)
             else:
+                torch.addcmul(scaled_grad[t], scale[t], carry, out=grad_pre[t])
                 carry = torch.mm(grad_pre[t], weight_hh)
         flat_grad = grad_pre.reshape(-1, grad_pre.shape[-1])
         grad_inputs = grad_weight_ih = grad_weight_hh = grad_bias = None
