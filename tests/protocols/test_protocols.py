@@ -45,7 +45,7 @@ def test_every_run_of_0_1_migrates_to_the_same_run_in_the_same_cell():
     # the two values, moved to their own row beside the published one.
     # Issue 21: table1's NAG cells and table3's cells are now fine-tuned runs, as the published
     # ones; 0.1's runs (without fine-tuning) sit beside them as "before FT".
-    # Issue 18: the demo's mnist-classification quick runs evaluate every 100 updates (7 curve
+    # Issue 18: the demo's mnist-classification quick runs evaluate every 150 updates (5 curve
     # points instead of 3), so they are new runs.
     changed = {"table5/paper", "mnist-classification/quick"}
     # Issue 17: the Hopfield rows run the official definition; 0.1's runs (its own reading)
