@@ -12,8 +12,9 @@ without recording (a matrix product into the next state and the nonlinearity in 
 leaky units a product and a multiply-add per step); the backward loop makes one fused
 multiply-add and one matrix product per step for plain units (f' and its product with the
 incoming gradients computed for all steps at once before the loop) and four operations for leaky
-ones; the weight gradients are three large matrix products after it. Nothing reads a value back to the host. The gradients are
-exact (checked against autograd with ``torch.autograd.gradcheck``).
+ones; the weight gradients are three large matrix products after it. Nothing reads a value back
+to the host. The gradients are exact (checked against autograd with
+``torch.autograd.gradcheck``).
 """
 
 from __future__ import annotations
