@@ -19,8 +19,7 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
-from inertia.experiments import SweepSettings, completed_results, open_study
-from inertia.experiments._checkpoint import write_text
+from inertia.experiments import SweepSettings, completed_results, open_study, write_text
 from inertia.protocols import PROTOCOLS
 
 

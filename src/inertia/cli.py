@@ -100,7 +100,7 @@ def _protocol(name: str):  # type: ignore[no-untyped-def]
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from inertia.experiments._checkpoint import write_text
+    from inertia.experiments import write_text
 
     out = Path(args.out)
     try:

@@ -9,6 +9,7 @@ from typing import Any
 from inertia.experiments._checkpoint import load_checkpoint as load_checkpoint
 from inertia.experiments._checkpoint import save_checkpoint as save_checkpoint
 from inertia.experiments._checkpoint import write_json as write_json
+from inertia.experiments._checkpoint import write_text as write_text
 from inertia.experiments._config import ConfigError as ConfigError
 from inertia.experiments._config import RunConfig as RunConfig
 from inertia.experiments._config import from_mapping as from_mapping
@@ -101,4 +102,5 @@ __all__ = [
     "train",
     "write_json",
     "write_report",
+    "write_text",
 ]

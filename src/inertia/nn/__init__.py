@@ -4,6 +4,7 @@ back-propagation experiments."""
 
 from inertia.nn._graph import GatedGraphNetwork as GatedGraphNetwork
 from inertia.nn._graph import adjacency as adjacency
+from inertia.nn._hopfield import HOPFIELD_VARIANTS as HOPFIELD_VARIANTS
 from inertia.nn._hopfield import HopfieldNetwork as HopfieldNetwork
 from inertia.nn._language import LanguageRNN as LanguageRNN
 from inertia.nn._leaky_rnn import leaky_rnn as leaky_rnn
@@ -16,6 +17,7 @@ from inertia.nn._recurrent import RecurrentNetwork as RecurrentNetwork
 
 __all__ = [
     "CELLS",
+    "HOPFIELD_VARIANTS",
     "NADE",
     "OUTPUT_MODELS",
     "RBM",

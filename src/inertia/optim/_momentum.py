@@ -14,9 +14,9 @@ from torch import Tensor
 from torch.optim import Optimizer
 
 from inertia import _docs
+from inertia.functional import FUSED_MIN_ELEMENTS, fused_available
 from inertia.functional import cm as cm_kernel
 from inertia.functional import nag as nag_kernel
-from inertia.functional._momentum import FUSED_MIN_ELEMENTS, fused_available
 
 __all__ = ["CM", "NAG", "MomentumLike"]
 

@@ -28,8 +28,7 @@ from torch import Tensor
 
 from inertia.data import load_mnist
 from inertia.implicit import GRADIENT_METHODS
-from inertia.nn import HopfieldNetwork
-from inertia.nn._hopfield import HOPFIELD_VARIANTS
+from inertia.nn import HOPFIELD_VARIANTS, HopfieldNetwork
 from inertia.tasks._base import AbstractTask, Problem, TaskConfig
 from inertia.tasks._data import SplitEvaluation, TensorBatches
 
