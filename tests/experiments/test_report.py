@@ -226,3 +226,33 @@ def test_a_run_in_two_cells_or_outside_the_table_is_rejected():
         twice.plan()
     with pytest.raises(ConfigError, match="not among its rows and columns"):
         dataclasses.replace(PROTOCOL, columns=["SGD", "0.9N"])
+
+
+def test_rows_that_measure_different_things_are_labelled_each_by_its_own(tmp_path, monkeypatch):
+    """table5's memorization rows count wrongly recalled symbols while its arithmetic rows count
+    sequences: the caption names each row's measure, and each panel its own y label."""
+    from inertia.experiments import _report
+
+    two_rows = dataclasses.replace(
+        PROTOCOL,
+        budgets={"quick": Budget(about="test", base=BASE, blocks=[
+            Block("toy-regression", "0.9N", {"optimizer": [NAG], "optimizer.lr": [0.1],
+                                             "seed": [0]}),
+            Block("other", "0.9N", {"optimizer": [NAG], "optimizer.lr": [0.01], "seed": [0]}),
+        ])},
+        rows=["toy-regression", "other"],
+    )  # fmt: skip
+    first, second = run(NAG, 0.1, 0), run(NAG, 0.01, 0)
+    results = {
+        key(first): result(0.4, first),
+        key(second): dataclasses.replace(result(2.5, second), error_name="symbols per sequence"),
+    }
+    labels = {}
+
+    def spy(protocol, table, path, error_name, row_error_names=None):  # type: ignore[no-untyped-def]
+        labels.update(row_error_names or {})
+
+    monkeypatch.setattr(_report, "plot_curves", spy)
+    markdown = write_report(two_rows, "quick", results, tmp_path)
+    assert "Ours: toy-regression: error; other: symbols per sequence," in markdown
+    assert labels == {"toy-regression": "error", "other": "symbols per sequence"}

@@ -298,8 +298,12 @@ th, td {{ border: 1px solid #bbb; padding: 0.4em 0.7em; text-align: center; }}
 
 
 def plot_curves(
-    protocol: Protocol, table: dict[tuple[str, str], Cell], path: Path, error_name: str
-) -> None:
+    protocol: Protocol, table: dict[tuple[str, str], Cell], path: Path, error_name: str,
+    row_error_names: dict[str, str] | None = None,
+) -> None:  # fmt: skip
+    """The learning curves, one panel per row; a row's y label is what its runs measure
+    (``row_error_names``, e.g. table5's memorization rows count symbols, not sequences), else
+    ``error_name``."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -328,7 +332,8 @@ def plot_curves(
             title += "\n" + textwrap.fill("diverged: " + ", ".join(diverged), 60)
         axis.set_title(title, fontsize=10)
         axis.set_xlabel("update")
-        axis.set_ylabel(textwrap.fill(error_name, 45), fontsize=9)
+        label = (row_error_names or {}).get(row, error_name)
+        axis.set_ylabel(textwrap.fill(label, 45), fontsize=9)
         if drawn:
             if all(v > 0 for c in columns for _, v in table[(row, c)].curve):
                 axis.set_yscale("log")
@@ -398,15 +403,23 @@ def write_report(
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     table = build_table(protocol, budget, results)
+    plan = protocol.budget(budget).plan()
+    row_error_names = {plan[key].row: r.error_name for key, r in results.items() if key in plan}
     error_name = protocol.metric_label or (
         next(iter(results.values())).error_name if results else protocol.metric
     )
+    if not protocol.metric_label and len(set(row_error_names.values())) > 1:
+        rows_by_name: dict[str, list[str]] = {}
+        for row in protocol.rows:
+            if row in row_error_names:
+                rows_by_name.setdefault(row_error_names[row], []).append(row)
+        error_name = "; ".join(f"{', '.join(rows)}: {name}" for name, rows in rows_by_name.items())
     facts = provenance(protocol, budget, results)
     markdown = render_markdown(protocol, budget, table, error_name)
     markdown += "\n" + _provenance_markdown(facts) + "\n"
     write_text(markdown, out / "table.md")
     write_text(render_html(protocol, budget, table, error_name), out / "index.html")
-    plot_curves(protocol, table, out / "learning_curves.png", error_name)
+    plot_curves(protocol, table, out / "learning_curves.png", error_name, row_error_names)
     write_json(
         {
             "protocol": protocol.name,
