@@ -14,7 +14,7 @@ from typing import Any
 
 import torch
 
-__all__ = ["exclusive_lock", "load_checkpoint", "save_checkpoint", "write_json"]
+__all__ = ["exclusive_lock", "load_checkpoint", "save_checkpoint", "write_json", "write_text"]
 
 
 def _atomic_write(path: Path, write: Any) -> None:
@@ -48,8 +48,7 @@ def load_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
 
 def write_json(data: Any, path: str | os.PathLike[str]) -> None:
     """Write ``data`` as indented JSON, atomically."""
-    text = json.dumps(data, indent=2, allow_nan=True)
-    _atomic_write(Path(path), lambda handle: handle.write(text.encode()))
+    write_text(json.dumps(data, indent=2, allow_nan=True), path)
 
 
 def write_text(text: str, path: str | os.PathLike[str]) -> None:

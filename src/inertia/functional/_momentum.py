@@ -146,53 +146,30 @@ def _scalars(like: Tensor, *values: float) -> list[Tensor]:
     return tensors
 
 
-def _cm_fused(
+def _fused(
+    name: str,
+    kernel: Callable[..., None],
+    fallback: Callable[..., None],
     params: list[Tensor],
     grads: list[Tensor],
     velocities: list[Tensor],
-    lr: float,
-    momentum: float,
     weight_decay: float,
+    *coefficients: float,
 ) -> None:
+    """Run the compiled ``kernel`` (``_cm_fused_step`` or ``_nag_fused_step``) per device and
+    dtype, the ``coefficients`` (ε, μ_t[, μ_{t+1}]) and the weight decay entering as 0-d
+    tensors; where it cannot be compiled, the multi-tensor ``fallback`` with the same
+    arguments."""
     for device_params, device_grads, device_velocities in _per_device(
         params,
         grads,
         velocities,
         weight_decay=0.0,  # the kernel adds it in its own pass
     ):
-        lr_t, momentum_t, decay_t = _scalars(device_params[0], lr, momentum, weight_decay)
-        decay = decay_t if weight_decay != 0.0 else None
-        arguments = (device_params, device_grads, device_velocities, lr_t, momentum_t, decay)
-        if not _FUSED.run("cm", _cm_fused_step, *arguments):
-            _cm_multi_tensor(
-                device_params, device_grads, device_velocities, lr, momentum, weight_decay
-            )
-
-
-def _nag_fused(
-    params: list[Tensor],
-    grads: list[Tensor],
-    velocities: list[Tensor],
-    lr: float,
-    momentum: float,
-    next_momentum: float,
-    weight_decay: float,
-) -> None:
-    for device_params, device_grads, device_velocities in _per_device(
-        params,
-        grads,
-        velocities,
-        weight_decay=0.0,  # the kernel adds it in its own pass
-    ):
-        scalars = _scalars(device_params[0], lr, momentum, next_momentum, weight_decay)
-        lr_t, momentum_t, next_t, decay_t = scalars
-        decay = decay_t if weight_decay != 0.0 else None
-        arguments = (device_params, device_grads, device_velocities, lr_t, momentum_t, next_t)
-        if not _FUSED.run("nag", _nag_fused_step, *arguments, decay):
-            _nag_multi_tensor(
-                device_params, device_grads, device_velocities, lr, momentum, next_momentum,
-                weight_decay,
-            )  # fmt: skip
+        *scalars, decay = _scalars(device_params[0], *coefficients, weight_decay)
+        tensors = (device_params, device_grads, device_velocities)
+        if not _FUSED.run(name, kernel, *tensors, *scalars, decay if weight_decay else None):
+            fallback(*tensors, *coefficients, weight_decay)
 
 
 def cm(
@@ -228,7 +205,8 @@ def cm(
     _check_lists(params, grads, velocities)
     _check_paths(foreach, fused)
     if fused:
-        _cm_fused(params, grads, velocities, lr, momentum, weight_decay)
+        _fused("cm", _cm_fused_step, _cm_multi_tensor, params, grads, velocities,
+               weight_decay, lr, momentum)  # fmt: skip
         return
     if foreach:
         _cm_multi_tensor(params, grads, velocities, lr, momentum, weight_decay)
@@ -303,7 +281,8 @@ def nag(
     _check_lists(params, grads, velocities)
     _check_paths(foreach, fused)
     if fused:
-        _nag_fused(params, grads, velocities, lr, momentum, next_momentum, weight_decay)
+        _fused("nag", _nag_fused_step, _nag_multi_tensor, params, grads, velocities,
+               weight_decay, lr, momentum, next_momentum)  # fmt: skip
         return
     if foreach:
         _nag_multi_tensor(params, grads, velocities, lr, momentum, next_momentum, weight_decay)
