@@ -15,6 +15,7 @@ a failed sweep worker).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import json
 import os
@@ -337,14 +338,11 @@ def _tasks(args: argparse.Namespace) -> int:
     try:
         text = cache.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError):
-        text = _listing()
-        try:
-            cache.parent.mkdir(parents=True, exist_ok=True)
-            temporary = cache.with_name(f".{cache.name}.{os.getpid()}")
-            temporary.write_text(text, encoding="utf-8")
-            os.replace(temporary, cache)
-        except OSError:
-            pass  # a read-only or full disk: the listing is printed all the same
+        text = _listing()  # imports the engine, so its atomic writer costs nothing more
+        from inertia.experiments import write_text
+
+        with contextlib.suppress(OSError):  # a read-only or full disk: printed all the same
+            write_text(text, cache)
     sys.stdout.write(text)
     return 0
 

@@ -49,7 +49,8 @@ def test_an_existing_run_is_neither_overwritten_nor_silently_resumed(tmp_path):
 
 def test_stale_temporary_files_of_a_killed_write_are_removed(tmp_path):
     train(FAST, tmp_path)
-    stale = [tmp_path / ".checkpoint.pt.abc123", tmp_path / ".result.json.def456"]
+    stale = [tmp_path / ".checkpoint.pt.abc123", tmp_path / ".result.json.def456",
+             tmp_path / ".snapshot-7.pt.ghi789"]  # fmt: skip
     for path in stale:
         path.write_bytes(b"half a write")
     train(FAST, tmp_path, resume=True)

@@ -391,7 +391,7 @@ class SweepProgress:
     ) -> None:  # fmt: skip
         plan = protocol.budget(budget).plan()
         self.steps = {key: run.config().steps for key, run in plan.items() if key not in skipped}
-        self.name, self.settings = f"{protocol.name}-{budget}", settings
+        self.name, self.settings = study_name(protocol, budget), settings
         self.enabled, self.interval = enabled, interval
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None

@@ -233,8 +233,9 @@ class RunFolder:
                 f"run folder {where} cannot be written ({error.strerror or error}); choose "
                 "another --run-dir"
             ) from None
-        for stale in [*where.glob(f".{CHECKPOINT}.*"), *where.glob(f".{RESULT}.*")]:
-            stale.unlink(missing_ok=True)  # a write that a kill interrupted
+        for name in (CHECKPOINT, RESULT, snapshot_name("*")):  # everything the folder writes
+            for stale in where.glob(f".{name}.*"):
+                stale.unlink(missing_ok=True)  # a write that a kill interrupted
         held = [name for name in (CHECKPOINT, RESULT) if (where / name).exists()]
         if held and not resume:
             if not overwrite:
