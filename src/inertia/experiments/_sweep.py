@@ -351,11 +351,15 @@ def _objective(
     return objective
 
 
-def _worker(protocol: Protocol, budget: str, settings: SweepSettings, threads: int) -> None:
+def _worker(
+    protocol: Protocol, budget: str, settings: SweepSettings, skipped: dict[str, str],
+    threads: int,
+) -> None:  # fmt: skip
+    """Run the sweep's runs until every one not ``skipped`` (its data missing: checked once, by
+    :func:`run_sweep`) is complete."""
     torch.set_num_threads(threads)
     study = open_study(protocol, budget, settings)
     runs = protocol.budget(budget).plan()
-    skipped = runs_without_data(runs, settings.data_dir)
     cells = [key for key in runs if key not in skipped]
     folder = Path(settings.runs_dir) / study.study_name
     base = dict(protocol.budget(budget).base)
@@ -487,10 +491,10 @@ def run_sweep(protocol: Protocol, budget: str, settings: SweepSettings) -> Sweep
     progress = SweepProgress(protocol, budget, settings, settings.progress, skipped=list(skipped))
     with progress:
         if settings.workers == 1:
-            _worker(protocol, budget, settings, os.cpu_count() or 1)
+            _worker(protocol, budget, settings, skipped, os.cpu_count() or 1)
             return sweep_status(study, cells)
         try:  # the protocol is plain data: spawned workers receive it pickled
-            run_workers(_worker, (protocol, budget, settings), settings.workers)
+            run_workers(_worker, (protocol, budget, settings, skipped), settings.workers)
         except RuntimeError as error:
             status = sweep_status(study, cells)
             if not status.done:
