@@ -105,20 +105,12 @@ def solve_adjoint(
 
     solution = method.solve(transpose, forward, g)
     z = solution.z
-    if not statistics:
-        if warn and not solution.solved:
-            warnings.warn(
-                f"{who}: the {method.name} backward solve did not converge in "
-                f"{solution.steps} steps",
-                FixedPointWarning,
-                stacklevel=3,
-            )
-        return z, solution.steps, math.nan
-    residual = relative(z - transpose(z) - g, g)
-    if warn and (not solution.solved or not math.isfinite(residual)):
+    residual = relative(z - transpose(z) - g, g) if statistics else math.nan
+    if warn and (not solution.solved or (statistics and not math.isfinite(residual))):
+        measured = f" (relative residual of (I - J^T) z = g: {residual:.3g})" if statistics else ""
         warnings.warn(
-            f"{who}: the {method.name} backward solve did not converge in {solution.steps} steps "
-            f"(relative residual of (I - J^T) z = g: {residual:.3g})",
+            f"{who}: the {method.name} backward solve did not converge in {solution.steps} steps"
+            + measured,
             FixedPointWarning,
             stacklevel=3,
         )
