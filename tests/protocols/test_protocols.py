@@ -420,3 +420,79 @@ def test_table5_medium_runs_each_published_row_at_its_trial_rate_with_two_seeds(
             "0.995M": ("cm", 0.995),
         }[column]
     assert len(runs) == 32
+
+
+def test_autoencoder_medium_budgets_reach_every_mu_max_before_fine_tuning_with_two_seeds():
+    """Issue 21: table1's medium budget has NAG and CM at μ_max 0.9-0.999, two seeds, the
+    fine-tuned NAG runs beside their twins; μ_max is reached (eq. 3 with the budget's plateau)
+    before the fine-tuning phase starts, or the 0.999 columns would not be 0.999."""
+    from inertia.schedules import SutskeverMomentum
+
+    runs = labelled("table1", "medium")
+    steps = {"curves": 20_000, "mnist": 10_000, "faces": 2000}
+    momentum_cells = {f"{mu}{kind}" for mu in ("0.9", "0.99", "0.995", "0.999")
+                      for kind in ("N", "M", "N before FT")}  # fmt: skip
+    cells: dict[tuple[str, str], list[RunConfig]] = {}
+    for row, column, config in runs:
+        cells.setdefault((row, column), []).append(config)
+    for dataset in steps:
+        columns = {column for row, column in cells if row == dataset}
+        expected = (
+            momentum_cells | {"SGD"} | ({"HF-star", "HF-dag"} if dataset == "curves" else set())
+        )
+        assert columns == expected, dataset
+    for (row, column), configs in cells.items():
+        assert {c.seed for c in configs} == {0, 1}, (row, column)
+        lrs = {c.optimizer.lr for c in configs}
+        if column.startswith("HF"):
+            assert row == "curves"
+            continue
+        assert {c.steps for c in configs} == {steps[row]}
+        if column == "SGD":
+            assert len(configs) == 2
+            assert {c.optimizer.name for c in configs} == {"sgd"}
+            continue
+        optimizer = configs[0].optimizer
+        assert len(lrs) == (2 if optimizer.momentum == 0.999 else 1), (row, column)
+        assert len(configs) == 2 * len(lrs)
+        schedule = SutskeverMomentum(optimizer.momentum, optimizer.momentum_period)
+        finetune = max(c.optimizer.finetune_steps for c in configs)
+        assert (finetune > 0) == column.endswith("N"), (row, column)
+        nag = f"{optimizer.momentum:g}N"
+        start = steps[row] - max(c.optimizer.finetune_steps for c in cells[row, nag])
+        assert schedule(start - 1) == optimizer.momentum, (row, column)
+    # NAG and CM at each μ_max share their rates, so the NAG-CM comparison is at equal rates.
+    for row in steps:
+        for mu in ("0.9", "0.99", "0.995", "0.999"):
+            assert {c.optimizer.lr for c in cells[row, f"{mu}N"]} == {
+                c.optimizer.lr for c in cells[row, f"{mu}M"]
+            }
+    hf = {column: cells["curves", column] for column in ("HF-star", "HF-dag")}
+    assert {c.optimizer.cg_max_iterations for c in hf["HF-star"]} == {250}
+    assert {c.optimizer.weight_decay for c in hf["HF-star"]} == {2e-5}
+    assert {c.optimizer.line_search for c in hf["HF-dag"]} == {False}
+    assert {c.optimizer.lr for c in hf["HF-dag"]} == {1.0, 0.3}
+
+
+def test_table2_and_table3_medium_budgets_pair_fine_tuned_runs_with_their_twins_per_seed():
+    table2 = labelled("table2", "medium")
+    assert {(row, column) for row, column, _ in table2} == {
+        (row, column) for row in ("curves", "mnist", "faces") for column in ("before", "after")
+    }
+    keyed = {json.dumps(c.to_dict(), sort_keys=True): column for _, column, c in table2}
+    for _, column, config in table2:
+        assert config.optimizer.name == "nag"
+        assert config.optimizer.momentum in (0.995, 0.999)
+        if column == "after":
+            twin = config.replace(**{"optimizer.finetune_steps": 0})
+            assert keyed[json.dumps(twin.to_dict(), sort_keys=True)] == "before"
+    assert len(table2) == 3 * 2 * 3 * 2  # datasets, seeds, (0.995 at one rate, 0.999 at two), FT
+    table3 = labelled("table3", "medium")
+    assert len(table3) == len(SI_SCALES_EXPECTED) * 2 * 2
+    assert {(c.init_scale, c.seed) for _, _, c in table3} == {
+        (scale, seed) for scale in SI_SCALES_EXPECTED for seed in (0, 1)
+    }
+    assert {c.steps for _, _, c in table3} == {20_000}
+
+
+SI_SCALES_EXPECTED = (0.25, 0.5, 1.0, 2.0, 4.0)

@@ -47,8 +47,9 @@ _HF_DAGGER_LRS = (1.0, 0.3)
 
 
 def _singletons(settings: dict[str, Any]) -> dict[str, list[Any]]:
-    """Fixed settings as grid keys of one value each."""
-    return {key: [value] for key, value in settings.items()}
+    """Fixed settings as grid keys of one value each (a list stays the grid it is, e.g.
+    ``"seed": [0, 1]``)."""
+    return {key: value if isinstance(value, list) else [value] for key, value in settings.items()}
 
 
 def _hf_blocks(dataset: str, star: dict[str, Any], dagger: dict[str, Any]) -> list[Block]:
@@ -79,7 +80,7 @@ def _hf_paper(dataset: str) -> list[Block]:
 
 def _autoencoder_blocks(
     dataset: str,
-    lrs: tuple[float, ...],
+    lrs: tuple[float, ...] | dict[float, tuple[float, ...]],
     mu_max: tuple[float, ...],
     adam_lrs: tuple[float, ...],
     settings: dict[str, Any],
@@ -187,10 +188,90 @@ _QUICK = Budget(
     ],
 )
 
+# Medium (issue 21): a few hours on 2 CPU cores, long enough for the high-momentum columns and
+# for fine-tuning to matter: the lengths at which table2's quick runs showed the fine-tuning gain
+# (CURVES 20k, MNIST 10k updates; FACES shorter, on 20,000 of its cases). The eq. (3) plateaus are
+# shortened so that μ_max = 0.999 is reached about two thirds of the way in (eq. (3) reaches
+# 1 - 1/(2k) after k - 1 plateaus: 0.999 after 499). One rate per dataset for NAG and CM, the one
+# at which table2's quick runs (μ_max 0.995) and the MNIST GPU trials (μ_max 0.99: lr 0.01 /
+# 0.005 / 0.001 gave 1.91 / 2.17 / 3.24) did best, and half of it beside it at μ_max 0.999, where
+# the effective step ε/(1 - μ) is largest; SGD at its best quick-budget rate.
+_MEDIUM_SETTINGS: dict[str, dict[str, Any]] = {
+    "curves": {"steps": 20_000, "momentum_period": 25, "lr": 0.01, "sgd_lr": 0.1,
+               "finetune": 1000, "eval_every": 2000, "checkpoint_every": 1000},
+    "mnist": {"steps": 10_000, "momentum_period": 12, "lr": 0.01, "sgd_lr": 0.05,
+              "finetune": 1000, "eval_every": 1000, "checkpoint_every": 1000},
+    "faces": {"steps": 2000, "momentum_period": 3, "lr": 0.001, "sgd_lr": 0.001,
+              "finetune": 200, "eval_every": 250, "checkpoint_every": 250, "task.cases": 20_000},
+}  # fmt: skip
+_MEDIUM_SEEDS = (0, 1)
+_MEDIUM_RUN_KEYS = ("steps", "eval_every", "checkpoint_every", "task.cases")
+
+
+def _medium_lrs(dataset: str, mu_max: tuple[float, ...]) -> dict[float, tuple[float, ...]]:
+    """NAG and CM rates per μ_max of the medium budgets (the dataset's rate; at 0.999 its half
+    too)."""
+    lr = _MEDIUM_SETTINGS[dataset]["lr"]
+    return {mu: (lr, lr / 2) if mu == 0.999 else (lr,) for mu in mu_max}
+
+
+def _medium_run_settings(dataset: str) -> dict[str, Any]:
+    """The run settings of one dataset's medium runs, seeds included."""
+    settings = _MEDIUM_SETTINGS[dataset]
+    return {
+        **{key: settings[key] for key in _MEDIUM_RUN_KEYS if key in settings},
+        "seed": list(_MEDIUM_SEEDS),
+    }
+
+
+# HF on CURVES at the medium budget: HF-star as Martens (2010) with up to 250 CG iterations, 100
+# updates on batches of 5000 (curvature 1000); HF-dag as section 5 reads, CG <= 20 with CG decay
+# 0.995, 1000 updates on batches of 2000 (curvature 500), lr 1 or 0.3. Each is 5-10x its quick
+# budget's work (4.9 s and 0.54 s per update there); a report shows each run's wall time, so the
+# two are compared at the time they took as well as at the updates they made.
+_HF_MEDIUM = [
+    Block(block.row, block.column, {**block.grid, "seed": list(_MEDIUM_SEEDS)})
+    for block in _hf_blocks(
+        "curves",
+        {"batch_size": 5000, "steps": 100, "eval_every": 10, "checkpoint_every": 5,
+         "optimizer": {**_HF_STAR, "curvature_batch": 1000}},
+        {"batch_size": 2000, "steps": 1000, "eval_every": 100, "checkpoint_every": 50,
+         "optimizer": {**_HF_DAGGER, "curvature_batch": 500}},
+    )
+]  # fmt: skip
+
+_MEDIUM = Budget(
+    about="A few hours on 2 CPU cores, two seeds: CURVES 20,000 and MNIST 10,000 updates (the "
+    "lengths at which table2's quick runs showed the fine-tuning gain), FACES 2000 on 20,000 of "
+    "its cases; the eq. (3) schedule with plateaus shortened so that μ_max = 0.999 is reached "
+    "about two thirds of the way in; μ_max 0.9 to 0.999 for NAG (fine-tuned for the last 1000 "
+    "updates, FACES 200, beside its twin without) and CM at one rate per dataset (its half too at "
+    "0.999), SGD at its best quick-budget rate; HF-star (100 updates) and HF-dag (1000) on "
+    "CURVES",
+    base={"task.name": "autoencoder", "batch_size": 200},
+    blocks=[
+        *(
+            block
+            for dataset, settings in _MEDIUM_SETTINGS.items()
+            for block in _autoencoder_blocks(
+                dataset,
+                _medium_lrs(dataset, MU_MAX),
+                MU_MAX,
+                (),
+                _medium_run_settings(dataset),
+                (settings["sgd_lr"],),
+                settings["momentum_period"],
+                finetune=settings["finetune"],
+            )
+        ),
+        *_HF_MEDIUM,
+    ],
+)
+
 TABLE1 = Protocol(
     name="table1",
     title="Sutskever et al. (2013) Table 1: deep autoencoders, training squared error per case",
-    budgets={"quick": _QUICK, "paper": _PAPER},
+    budgets={"quick": _QUICK, "medium": _MEDIUM, "paper": _PAPER},
     rows=DATASETS,
     columns=(
         *_COLUMNS,
@@ -258,6 +339,27 @@ TABLE2 = Protocol(
                 )
             ],
         ),
+        "medium": Budget(
+            about="table1's medium settings for NAG at μ_max 0.995 and 0.999 (both of its "
+            "rates at 0.999), two seeds, without and with fine-tuning at μ = 0.9 (the fine-tuned "
+            "run branched from its twin)",
+            base={"task.name": "autoencoder", "batch_size": 200},
+            blocks=[
+                block
+                for dataset, settings in _MEDIUM_SETTINGS.items()
+                for mu_max, lrs in _medium_lrs(dataset, (0.995, 0.999)).items()
+                for block in _finetune_blocks(
+                    dataset,
+                    lrs,
+                    (mu_max,),
+                    settings["finetune"],
+                    {
+                        **_medium_run_settings(dataset),
+                        "optimizer.momentum_period": settings["momentum_period"],
+                    },
+                )
+            ],
+        ),
         "paper": Budget(
             about="table1's paper settings for NAG, without and with fine-tuning (μ = 0.9) for "
             "the last 1000 updates",
@@ -292,12 +394,16 @@ _SCALE_ROW = "curves"
 _SCALE_ROW_BEFORE = f"curves{BEFORE_FT}"
 
 
-def _scale_blocks(lrs: tuple[float, ...], finetune: int) -> list[Block]:
+def _scale_blocks(
+    lrs: tuple[float, ...], finetune: int, seeds: tuple[int, ...] = ()
+) -> list[Block]:
     """Per SI scale, NAG with ``finetune`` updates of low-momentum fine-tuning (row ``curves``:
-    Table 3's scale-1 cell equals Table 2's fine-tuned CURVES value) and its twin without."""
+    Table 3's scale-1 cell equals Table 2's fine-tuned CURVES value) and its twin without; with
+    ``seeds``, each run once per seed."""
     blocks = []
     for scale in SI_SCALES:
-        grid = {"init_scale": [scale], "optimizer.lr": list(lrs)}
+        grid = {"init_scale": [scale], "optimizer.lr": list(lrs),
+                **({"seed": list(seeds)} if seeds else {})}  # fmt: skip
         blocks.append(Block(_SCALE_ROW, f"{scale:g}",
                             {**grid, "optimizer.finetune_steps": [finetune]}))  # fmt: skip
         blocks.append(Block(_SCALE_ROW_BEFORE, f"{scale:g}", grid))
@@ -325,6 +431,29 @@ TABLE3 = Protocol(
                 "checkpoint_every": 500,
             },
             blocks=_scale_blocks((0.05, 0.01), finetune=200),
+        ),
+        "medium": Budget(
+            about="CURVES with table1's medium settings for NAG at μ_max 0.995 (the setting "
+            "of table2's quick runs that showed the fine-tuning gain) and lr 0.01, two seeds",
+            base={
+                "task": {"name": "autoencoder", "dataset": "curves"},
+                "optimizer": {
+                    "name": "nag",
+                    "momentum": 0.995,
+                    "momentum_schedule": "sutskever",
+                    "momentum_period": _MEDIUM_SETTINGS["curves"]["momentum_period"],
+                },
+                "init": "sparse",
+                "batch_size": 200,
+                "steps": _MEDIUM_SETTINGS["curves"]["steps"],
+                "eval_every": _MEDIUM_SETTINGS["curves"]["eval_every"],
+                "checkpoint_every": _MEDIUM_SETTINGS["curves"]["checkpoint_every"],
+            },
+            blocks=_scale_blocks(
+                (_MEDIUM_SETTINGS["curves"]["lr"],),
+                finetune=_MEDIUM_SETTINGS["curves"]["finetune"],
+                seeds=_MEDIUM_SEEDS,
+            ),
         ),
         "paper": Budget(
             about="CURVES, NAG with the best CURVES μ_max of Table 1, table1's paper settings "
