@@ -100,3 +100,24 @@ def test_bad_rbm_settings_are_named():
         RBM(3, 3, ais_temperatures=1)
     with pytest.raises(ValueError, match="cd_steps must be >= 1"):
         PolyphonicRNN(output_model="rbm", cd_steps=0)
+
+
+def test_log_partition_is_exact_up_to_the_limit_and_estimated_above_it(monkeypatch):
+    """Issue 17: the exact sum serves up to EXACT_HIDDEN_LIMIT (18) hidden units, where it is
+    cheaper than AIS; at 14 (AIS before) it equals the brute-force sum over all visible vectors."""
+    assert rbm_module.EXACT_HIDDEN_LIMIT == 18
+    rbm = _rbm(visible=5, hidden=14, seed=5)
+    with torch.no_grad():
+        rbm.weight.mul_(0.3)
+        b = torch.randn(2, 5, generator=torch.Generator().manual_seed(6), dtype=_D)
+        c = torch.randn(2, 14, generator=torch.Generator().manual_seed(7), dtype=_D)
+        exact = rbm.log_partition(b, c)
+        vectors = _all_vectors(5)
+        for case in range(2):
+            brute = torch.logsumexp(-rbm.free_energy(vectors, b[case], c[case]), dim=0)
+            assert float(exact[case]) == pytest.approx(float(brute), abs=1e-9)
+        # Above the limit the same call is a (random) AIS estimate: two generators differ.
+        monkeypatch.setattr(rbm_module, "EXACT_HIDDEN_LIMIT", 13)
+        first = rbm.log_partition(b, c, torch.Generator().manual_seed(1))
+        second = rbm.log_partition(b, c, torch.Generator().manual_seed(2))
+    assert not torch.equal(first, second)

@@ -11,12 +11,14 @@ from inertia.nn._leaky_rnn import leaky_rnn as leaky_rnn
 from inertia.nn._polyphonic import NADE as NADE
 from inertia.nn._polyphonic import OUTPUT_MODELS as OUTPUT_MODELS
 from inertia.nn._polyphonic import PolyphonicRNN as PolyphonicRNN
+from inertia.nn._rbm import EXACT_HIDDEN_LIMIT as EXACT_HIDDEN_LIMIT
 from inertia.nn._rbm import RBM as RBM
 from inertia.nn._recurrent import CELLS as CELLS
 from inertia.nn._recurrent import RecurrentNetwork as RecurrentNetwork
 
 __all__ = [
     "CELLS",
+    "EXACT_HIDDEN_LIMIT",
     "HOPFIELD_VARIANTS",
     "NADE",
     "OUTPUT_MODELS",

@@ -124,7 +124,7 @@ class PolyphonicRNN(nn.Module):
         hidden_size: recurrent units.
         output_model: ``logistic``, ``nade`` or ``rbm``.
         nade_hidden: the NADE's hidden units.
-        rbm_hidden: the RBM's hidden units (exact likelihood up to 12).
+        rbm_hidden: the RBM's hidden units (exact likelihood up to ``EXACT_HIDDEN_LIMIT``, 18).
         cd_steps: k of the RBM's CD-k training.
         cell: the recurrent cell, one of :data:`inertia.nn.CELLS`.
         leak_range: α range of the leaky cells.

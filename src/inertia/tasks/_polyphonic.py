@@ -16,7 +16,7 @@ cases/steps of its split elsewhere, so that the runner's per-case averages come 
   ½ (logistic outputs) or NADE's greedy vector.
 
 The ``output`` option is the output model (``logistic``: independent notes, ``nade``: RNN-NADE,
-``rbm``: RNN-RBM trained by CD-k, its NLL exact up to 12 hidden units, else AIS); the recurrent
+``rbm``: RNN-RBM trained by CD-k, its NLL exact up to 18 hidden units, else AIS); the recurrent
 cell and its sizes are options (:class:`inertia.nn.PolyphonicRNN`).
 """
 
@@ -46,8 +46,8 @@ class PolyphonicOptions(RecurrentCellOptions):
     dataset: ``jsb``, ``nottingham``, ``musedata`` or ``piano-midi``.
     hidden: recurrent units (200).
     nade_hidden: the NADE's hidden units (100).
-    rbm_hidden: the RBM's hidden units (10; the likelihood is exact up to 12, above that an
-        AIS estimate).
+    rbm_hidden: the RBM's hidden units (10; the likelihood is exact up to
+        :data:`inertia.nn.EXACT_HIDDEN_LIMIT`, 18, above that an AIS estimate).
     cd_steps: k of the RBM's CD-k training (10).
     chunk: steps per training subsequence (100).
     """
