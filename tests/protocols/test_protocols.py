@@ -511,3 +511,26 @@ def test_rnn_rbm_cells_have_the_largest_rbm_a_cpu_evaluates_exactly_on_every_set
     for budget in PROTOCOLS["bengio2012"].budgets:
         tasks = [config.task for _, _, config in labelled("bengio2012", budget)]
         assert {t.rbm_hidden for t in tasks if t.output == "rbm"} == {RBM_HIDDEN}, budget
+
+
+def test_text_budgets_contain_the_rates_the_quick_budget_chose_and_the_medium_one_is_longer():
+    """Issue 17: the quick budget chose the top of its grid in every row; the medium grid goes
+    beyond it and the paper grid contains it; the medium budget trains 5x longer."""
+    from inertia.protocols._bengio2012 import PTB_CHAR_QUICK_LRS
+
+    for budget in ("medium", "paper"):
+        rates: dict[str, set[float]] = {}
+        for row, column, config in labelled("bengio2012-text", budget):
+            if column == "ptb-char":
+                rates.setdefault(row, set()).add(config.optimizer.lr)
+        assert set(rates) == set(PTB_CHAR_QUICK_LRS), budget
+        for row, lr in PTB_CHAR_QUICK_LRS.items():
+            assert lr in rates[row], (budget, row)
+            assert len(rates[row]) == 3
+            if budget == "medium":
+                assert max(rates[row]) > lr > min(rates[row])
+    medium = labelled("bengio2012-text", "medium")
+    quick = labelled("bengio2012-text", "quick")
+    assert {c.steps for _, _, c in medium} == {10_000}
+    assert {c.steps for _, _, c in quick} == {2000}
+    assert {c.task.hidden for _, _, c in medium} == {c.task.hidden for _, _, c in quick}

@@ -177,6 +177,12 @@ def _text_blocks(
 
 _TEXT_SGD_LRS = [0.3, 1.0]
 _TEXT_NAG_LRS = [0.03, 0.1]
+# The quick budget chose the top of its grid in every row (SGD rows 1.0, N rows 0.1): the medium
+# grid goes one step beyond it, and the paper grid contains it.
+_TEXT_MEDIUM_SGD_LRS = [0.3, 1.0, 3.0]
+_TEXT_MEDIUM_NAG_LRS = [0.03, 0.1, 0.3]
+_TEXT_PAPER_SGD_LRS = [0.1, 0.3, 1.0]
+_TEXT_PAPER_NAG_LRS = [0.01, 0.03, 0.1]
 _TEXT_BASE = {"task.name": "ptb", "seed": 0, "batch_size": 32}
 _CHAR = {"hidden": 200, "chunk": 100, "context": 100, "train_evaluation_tokens": 100_000}
 _WORD = {"hidden": 200, "chunk": 35, "context": 35, "train_evaluation_tokens": 35_000}
@@ -213,6 +219,15 @@ BENGIO2012_TEXT = Protocol(
             base={**_TEXT_BASE, "steps": 1000, "eval_every": 500, "checkpoint_every": 250},
             blocks=_words_blocks(_WORD),
         ),
+        "medium": Budget(
+            about="PTB characters with the quick budget's network for 10,000 updates (6.4 "
+            "passes over the 5M training characters, against the quick budget's 1.3, after "
+            "which the models were far from trained), every row's rate chosen on validation "
+            "bits per character from a grid of three around the quick budget's choice (which "
+            "was the top of its grid in every row)",
+            base={**_TEXT_BASE, "steps": 10_000, "eval_every": 1000, "checkpoint_every": 1000},
+            blocks=_text_blocks({"char": _CHAR}, 5.0, _TEXT_MEDIUM_SGD_LRS, _TEXT_MEDIUM_NAG_LRS),
+        ),
         "paper": Budget(
             about="Characters and words with a larger network; rates by validation (our "
             "reading: the paper's sizes and schedules could not be checked)",
@@ -228,8 +243,8 @@ BENGIO2012_TEXT = Protocol(
                     },
                 },
                 5.0,
-                [0.1, 0.3],
-                [0.01, 0.03],
+                _TEXT_PAPER_SGD_LRS,
+                _TEXT_PAPER_NAG_LRS,
             ),
         ),
     },
