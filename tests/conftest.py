@@ -10,11 +10,19 @@ torch.set_num_threads(2)
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
 
+@pytest.fixture(scope="session")
+def _extensions_dir(tmp_path_factory) -> str:
+    """One folder for the session's C++ builds (the fused momentum kernels), shared by every
+    test and the processes they start, so the kernels are built once per session."""
+    return str(tmp_path_factory.mktemp("torch_extensions"))
+
+
 @pytest.fixture(autouse=True)
-def _own_cache(tmp_path_factory, monkeypatch) -> None:
+def _own_cache(tmp_path_factory, monkeypatch, _extensions_dir) -> None:
     """Nothing the suite runs writes to the user's cache (``inertia tasks`` keeps its listing
-    there)."""
+    there, torch its C++ builds)."""
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("cache")))
+    monkeypatch.setenv("TORCH_EXTENSIONS_DIR", _extensions_dir)
 
 
 @pytest.fixture(scope="session")

@@ -22,9 +22,10 @@ ARGS_FOREACH = """foreach: use the multi-tensor ``torch._foreach_*`` kernels. ``
             follows torch's rule (on for CUDA tensors, off on CPU). Both paths compute the same
             update."""
 
-ARGS_FUSED = """fused: one compiled pass over parameter, gradient and velocity per tensor
-            (``torch.compile``; μ and ε enter as tensors, so schedules never recompile). ``None``
-            (default) uses it for buckets of at least 2^20 elements on CPU, where it is the
-            fastest path once compiled (the first step compiles it: ~10 s on two cores); where
-            nothing can be compiled, one warning and the foreach path. Equal to the
+ARGS_FUSED = """fused: one pass over parameter, gradient and velocity per tensor: on CPU a C++
+            loop built once per machine by ``torch.utils.cpp_extension`` (about 30 s, then
+            cached), elsewhere ``torch.compile`` (μ and ε enter as tensors, so schedules never
+            recompile). ``None`` (default) uses it for buckets of at least 2^20 elements on CPU,
+            where it is the fastest path; where nothing can be built, one warning and the
+            foreach path. Equal to the
             single-tensor update up to the rounding of a fused multiply-add."""

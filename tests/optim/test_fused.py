@@ -1,6 +1,7 @@
-"""The fused (compiled one-pass) kernels of CM and NAG: equal to the single-tensor
-specification, no recompilation when μ or ε change, the default choice, and the fallback where
-nothing can be compiled."""
+"""The fused (one-pass) kernels of CM and NAG, both the C++ one of CPU tensors and the
+``torch.compile``d one of other devices (run here on CPU with the C++ kernels switched off): equal
+to the single-tensor specification, no recompilation when μ or ε change, the default choice, and
+the fallbacks where nothing can be built."""
 
 from __future__ import annotations
 
@@ -24,6 +25,23 @@ from inertia.schedules import SutskeverMomentum
 pytestmark = pytest.mark.skipif(
     not _momentum.fused_available(), reason="torch.compile is not supported here"
 )
+
+
+def _without_cpp(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Send CPU tensors to the compiled kernels, as tensors of other devices go."""
+    kernels = _momentum._CpuKernels()
+    kernels.failure = "switched off by the test"
+    monkeypatch.setattr(_momentum, "_CPU", kernels)
+
+
+@pytest.fixture(params=["cpp", "compiled"])
+def fused_path(request, monkeypatch):
+    """Each test of the fused path runs with the C++ kernels and with the compiled ones."""
+    if request.param == "compiled":
+        _without_cpp(monkeypatch)
+    elif _momentum._CPU.load() is None:
+        pytest.skip(f"the C++ kernels cannot be built here: {_momentum._CPU.failure}")
+    return request.param
 
 
 def _train(optimizer_cls, kwargs, kernel, steps=40, dtype=torch.float32):
@@ -52,7 +70,7 @@ def _train(optimizer_cls, kwargs, kernel, steps=40, dtype=torch.float32):
         pytest.param(CM, {"lr": 0.05, "momentum": 0.9, "weight_decay": 1e-2}, id="cm-wd"),
     ],
 )
-def test_fused_matches_the_single_tensor_specification(optimizer_cls, kwargs):
+def test_fused_matches_the_single_tensor_specification(optimizer_cls, kwargs, fused_path):
     single, _ = _train(optimizer_cls, kwargs, {"foreach": False, "fused": False})
     fused, optimizer = _train(optimizer_cls, kwargs, {"fused": True})
     assert all(group["fused"] for group in optimizer.param_groups)
@@ -64,7 +82,9 @@ def test_fused_matches_the_single_tensor_specification(optimizer_cls, kwargs):
 
 
 @pytest.mark.parametrize(("optimizer_cls", "method"), [(NAG, "nag"), (CM, "cm")])
-def test_fused_matches_the_textbook_with_momentum_and_lr_changing_every_step(optimizer_cls, method):
+def test_fused_matches_the_textbook_with_momentum_and_lr_changing_every_step(
+    optimizer_cls, method, fused_path
+):
     model, loss_of = make_problem(torch.float64)
     params = list(model.parameters())
     optimizer = optimizer_cls(params, lr=varying_lr(0), momentum=varying_momentum, fused=True)
@@ -97,32 +117,70 @@ def test_default_is_fused_for_large_cpu_buckets_only():
         CM(small, fused="yes")
 
 
-def test_without_a_compiler_one_warning_and_the_foreach_result(monkeypatch):
+def test_without_a_compiler_one_warning_per_kernel_and_the_foreach_result(monkeypatch):
     def no_compiler(function, **kwargs):
         def fail(*args):
             raise RuntimeError("InvalidCxxCompiler: No working C++ compiler found\nmore")
 
         return fail
 
+    def no_build(**kwargs):
+        raise RuntimeError("Ninja is required to load C++ extensions\nmore")
+
+    from torch.utils import cpp_extension
+
     monkeypatch.setattr(_momentum, "_FUSED", _momentum._FusedKernels())
+    monkeypatch.setattr(_momentum, "_CPU", _momentum._CpuKernels())
     monkeypatch.setattr(torch, "compile", no_compiler)
+    monkeypatch.setattr(cpp_extension, "load", no_build)
     kwargs = {"lr": 0.05, "momentum": SutskeverMomentum(0.99, period=5)}
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         fused, _ = _train(NAG, kwargs, {"fused": True})
     messages = [str(w.message) for w in caught if issubclass(w.category, RuntimeWarning)]
-    assert len(messages) == 1
-    assert "could not be compiled (RuntimeError: InvalidCxxCompiler" in messages[0]
+    assert len(messages) == 2  # once for each kernel, not once per step
+    assert "C++ momentum kernels could not be built (RuntimeError: Ninja is required" in messages[0]
+    assert "could not be compiled (RuntimeError: InvalidCxxCompiler" in messages[1]
     assert not _momentum.fused_available()
     foreach, _ = _train(NAG, kwargs, {"foreach": True})
     for a, b in zip(foreach, fused):
         torch.testing.assert_close(a, b, rtol=0, atol=0)
-    # Defaults no longer pick the path that cannot be compiled.
+    # Defaults no longer pick the path that cannot be built.
     large = [nn.Parameter(torch.zeros(_momentum.FUSED_MIN_ELEMENTS))]
     assert NAG._kernel(NAG(large).param_groups[0], large)["fused"] is False
 
 
-def test_fused_state_dict_resumes_bit_for_bit():
+def test_the_cpp_kernels_leave_tensors_they_do_not_take_to_the_compiled_ones(monkeypatch):
+    """Non-contiguous parameters, float16 and mismatched dtypes go to the compiled kernel, which
+    still matches the specification; the C++ kernel bumps autograd's version counters as an
+    in-place op does."""
+    module = _momentum._CPU.load()
+    if module is None:
+        pytest.skip(f"the C++ kernels cannot be built here: {_momentum._CPU.failure}")
+    base = torch.randn(8, 6, generator=torch.Generator().manual_seed(0))
+    for params, grad_dtype in (([base.t()], None), ([base.half()], None), ([base], torch.double)):
+        grads = [torch.ones_like(p, dtype=grad_dtype) for p in params]
+        velocities = [torch.zeros_like(p) for p in params]
+        assert module.nag_step(params, grads, velocities, 0.1, 0.9, 0.9, 0.0) is False
+        assert all(v.abs().sum() == 0 for v in velocities)  # nothing written
+    param = nn.Parameter(base.clone())
+    velocity = torch.zeros_like(param)
+    before = param._version
+    with torch.no_grad():
+        assert module.cm_step([param], [torch.ones_like(param)], [velocity], 0.1, 0.9, 0.0)
+    assert param._version > before
+    torch.testing.assert_close(param.detach(), base - 0.1)
+    # Through the optimizer: a transposed (non-contiguous) parameter still steps correctly.
+    weight = nn.Parameter(base.t())
+    reference = nn.Parameter(base.t().clone())
+    for p in (weight, reference):
+        p.grad = torch.full_like(p, 0.5)
+    NAG([weight], lr=0.1, momentum=0.9, fused=True).step()
+    NAG([reference], lr=0.1, momentum=0.9, fused=False).step()
+    torch.testing.assert_close(weight.detach(), reference.detach(), rtol=2e-6, atol=1e-7)
+
+
+def test_fused_state_dict_resumes_bit_for_bit(fused_path):
     """A checkpoint taken between fused steps and loaded into a new optimizer continues exactly
     as the uninterrupted run (the sweeps' kill-and-resume guarantee)."""
     kwargs = {"lr": 0.05, "momentum": SutskeverMomentum(0.99, period=5)}

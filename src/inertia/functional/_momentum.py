@@ -2,15 +2,20 @@
 
 Each kernel has a single-tensor loop, which is the specification, a multi-tensor path built on
 ``torch._foreach_*`` that must give the same numbers, and a fused path: one pass over parameter,
-gradient and velocity per tensor, compiled by ``torch.compile`` with ε, μ_t and μ_{t+1} passed as
-0-d tensors (so a schedule never recompiles), equal to the specification up to the rounding of a
-fused multiply-add (tests/functional check all three).
+gradient and velocity per tensor, equal to the specification up to the rounding of a fused
+multiply-add (tests/functional check all three). On CPU (float32 and float64, contiguous tensors)
+the fused path is a C++ loop (``_momentum_cpu.cpp``) that ``torch.utils.cpp_extension`` builds
+once per machine and caches; elsewhere it is ``torch.compile``d, with ε, μ_t and μ_{t+1} passed
+as 0-d tensors so that a schedule never recompiles. Where neither can be built, one warning says
+so and the foreach kernels take over.
 """
 
 from __future__ import annotations
 
 import warnings
 from collections.abc import Callable, Iterator
+from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import torch
@@ -124,10 +129,62 @@ class _FusedKernels:
 
 _FUSED = _FusedKernels()
 
+_CPU_SOURCE = Path(__file__).with_name("_momentum_cpu.cpp")
+# Instruction-set flags per torch's CPU capability; the capability is part of the extension's
+# name, so a cache shared between machines never hands one a build it cannot run.
+_CPU_ISA_FLAGS = {
+    "AVX512": ["-mavx512f", "-mavx512vl", "-mavx512bw", "-mavx512dq", "-mfma"],
+    "AVX2": ["-mavx2", "-mfma"],
+}
+
+
+class _CpuKernels:
+    """The C++ fused kernels for CPU tensors, built on first use by
+    ``torch.utils.cpp_extension.load`` (once per machine: the build, about 30 s, is cached under
+    ``TORCH_EXTENSIONS_DIR``, ``~/.cache/torch_extensions`` by default); if the build fails (no
+    C++ compiler or ninja), one warning says so and the compiled kernels take over."""
+
+    def __init__(self) -> None:
+        self.module: ModuleType | None = None
+        self.failure: str | None = None
+
+    def load(self) -> ModuleType | None:
+        if self.module is None and self.failure is None:
+            capability = torch.backends.cpu.get_cpu_capability()
+            try:
+                from torch.utils import cpp_extension
+
+                self.module = cpp_extension.load(
+                    name=f"inertia_momentum_cpu_{capability.lower()}",
+                    sources=[str(_CPU_SOURCE)],
+                    extra_cflags=["-O3", "-fopenmp", *_CPU_ISA_FLAGS.get(capability, [])],
+                    extra_ldflags=["-fopenmp"],
+                )
+            except Exception as error:  # no compiler, no ninja, a failed build
+                lines = str(error).strip().splitlines() or [""]
+                self.failure = f"{type(error).__name__}: {lines[0]}"
+                warnings.warn(
+                    f"inertia: the C++ momentum kernels could not be built ({self.failure}); "
+                    "using the torch.compile'd ones instead",
+                    RuntimeWarning,
+                    stacklevel=5,
+                )
+        return self.module
+
+    def run(self, name: str, tensors: tuple[list[Tensor], ...], *coefficients: float) -> bool:
+        """Step with the C++ kernel ``name`` (``cm_step`` or ``nag_step``); False, writing
+        nothing, where it is unavailable or a tensor is not one it takes."""
+        module = self.load()
+        return module is not None and getattr(module, name)(*tensors, *coefficients)
+
+
+_CPU = _CpuKernels()
+
 
 def fused_available() -> bool:
-    """Whether the fused kernels can be used here (False once compiling them failed)."""
-    return _FUSED.available()
+    """Whether the fused kernels can be used here (False once building the C++ kernels and
+    compiling the others both failed); it builds nothing."""
+    return _CPU.failure is None or _FUSED.available()
 
 
 _SCALARS: dict[tuple[torch.device, torch.dtype, int], list[Tensor]] = {}
@@ -156,18 +213,23 @@ def _fused(
     weight_decay: float,
     *coefficients: float,
 ) -> None:
-    """Run the compiled ``kernel`` (``_cm_fused_step`` or ``_nag_fused_step``) per device and
-    dtype, the ``coefficients`` (ε, μ_t[, μ_{t+1}]) and the weight decay entering as 0-d
-    tensors; where it cannot be compiled, the multi-tensor ``fallback`` with the same
-    arguments."""
+    """Per device and dtype: on CPU the C++ kernel ``{name}_step``; elsewhere (or where the C++
+    kernels cannot be built or do not take the tensors) the compiled ``kernel``
+    (``_cm_fused_step`` or ``_nag_fused_step``), the ``coefficients`` (ε, μ_t[, μ_{t+1}]) and
+    the weight decay entering as 0-d tensors; where that cannot be compiled either, the
+    multi-tensor ``fallback`` with the same arguments."""
     for device_params, device_grads, device_velocities in _per_device(
         params,
         grads,
         velocities,
         weight_decay=0.0,  # the kernel adds it in its own pass
     ):
-        *scalars, decay = _scalars(device_params[0], *coefficients, weight_decay)
         tensors = (device_params, device_grads, device_velocities)
+        if device_params[0].device.type == "cpu" and _CPU.run(
+            f"{name}_step", tensors, *coefficients, weight_decay
+        ):
+            continue
+        *scalars, decay = _scalars(device_params[0], *coefficients, weight_decay)
         if not _FUSED.run(name, kernel, *tensors, *scalars, decay if weight_decay else None):
             fallback(*tensors, *coefficients, weight_decay)
 
@@ -196,8 +258,8 @@ def cm(
         momentum: μ_t.
         weight_decay: λ; the gradient becomes ∇f(θ_t) + λ θ_t.
         foreach: use the multi-tensor kernels.
-        fused: use the compiled one-pass kernel (the foreach kernels, after one warning, where
-            it cannot be compiled).
+        fused: use the one-pass kernel (C++ on CPU, ``torch.compile``d elsewhere; the foreach
+            kernels, after one warning, where neither can be built).
 
     References:
         Sutskever, Martens, Dahl & Hinton (2013), ICML, section 2, eq. (1); Polyak (1964).

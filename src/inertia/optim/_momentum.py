@@ -127,7 +127,7 @@ class _MomentumOptimizer(Optimizer):
     @staticmethod
     def _kernel(group: dict[str, Any], params: list[Tensor]) -> dict[str, bool]:
         """The kernel for one bucket: ``foreach``/``fused`` as the group asks; by default the
-        fused kernel for large buckets on CPU (where it is fastest once compiled), otherwise
+        fused kernel for large buckets on CPU (where it is fastest), otherwise
         torch's rule (foreach on accelerators only)."""
         foreach, fused = group["foreach"], group.get("fused")
         if fused is None:
