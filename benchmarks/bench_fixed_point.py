@@ -29,6 +29,9 @@ from inertia.implicit import FixedPoint, FixedPointIteration, NeumannRBP
 TARGET = 1.05
 SIZES = (64, 512)
 K = 50
+# Calls per timed round: at 64 x 64 one forward pass takes about 0.6 ms, so 5 calls made rounds
+# of 3 ms whose ratios scattered over 0.3-1.5 (timer and scheduler noise); 40 make them ~25 ms.
+CALLS = {64: 40, 512: 5}
 
 
 def candidates(n: int, device: torch.device) -> dict[str, object]:
@@ -81,7 +84,9 @@ def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--rounds", type=int, default=30)
-    parser.add_argument("--calls", type=int, default=5, help="calls per timed round")
+    parser.add_argument(
+        "--calls", type=int, default=None, help=f"calls per timed round (default {CALLS})"
+    )
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     args = parser.parse_args(argv)
     if args.threads:
@@ -92,7 +97,8 @@ def main(argv: list[str] | None = None) -> dict:
     rows, worst = [], 0.0
     for n in SIZES:
         functions = candidates(n, device)
-        samples = interleaved_timings(functions, args.rounds, args.calls, sync)  # type: ignore[arg-type]
+        calls = args.calls or CALLS[n]
+        samples = interleaved_timings(functions, args.rounds, calls, sync)  # type: ignore[arg-type]
         ratios = {
             "forward": ratio_spread(samples["FixedPoint, forward"], samples["bare loop, forward"]),
             "gradient": ratio_spread(
@@ -101,6 +107,7 @@ def main(argv: list[str] | None = None) -> dict:
             ),
         }
         payload["sizes"][str(n)] = {
+            "calls_per_round": calls,
             "stats": {name: summarize(values) for name, values in samples.items()},
             "ratios": ratios,
         }

@@ -117,28 +117,34 @@ def solve_adjoint(
     return z, solution.steps, residual
 
 
+class _Adjoint(torch.autograd.Function):
+    """The identity on ``output = F(state)``, whose backward replaces the arriving gradient g by
+    ``solve(g)``. The Jᵀ products of the solve back-propagate through ``output``'s own graph,
+    below this node, so they neither pass through it again nor call Python per product (a
+    tensor hook on ``output`` did, once per product)."""
+
+    @staticmethod
+    def forward(ctx: Any, output: Tensor, solve: Callable[[Tensor], Tensor]) -> Tensor:
+        ctx.solve = solve
+        return output.view_as(output)
+
+    @staticmethod
+    def backward(ctx: Any, g: Tensor) -> tuple[Tensor, None]:
+        return ctx.solve(g), None
+
+
 def attach_adjoint(
     output: Tensor, state: Tensor, solve: Callable[[Callable[[Tensor], Tensor], Tensor], Tensor]
-) -> None:
-    """Make the gradient arriving at ``output = F(state)`` be replaced by ``solve(transpose, g)``
-    (a tensor hook) before it flows on through F to F's parameters and inputs."""
+) -> Tensor:
+    """``output = F(state)`` through a node that replaces the gradient arriving at it by
+    ``solve(transpose, g)`` before it flows on through F to F's parameters and inputs; return
+    the result in ``output``'s place."""
 
     def transpose(v: Tensor) -> Tensor:
         (product,) = torch.autograd.grad(output, state, v, retain_graph=True)
         return product
 
-    solving = [False]  # the Jᵀ products inside the hook backpropagate through `output` too
-
-    def adjoint(g: Tensor) -> Tensor:
-        if solving[0]:
-            return g
-        solving[0] = True
-        try:
-            return solve(transpose, g)
-        finally:
-            solving[0] = False
-
-    output.register_hook(adjoint)
+    return _Adjoint.apply(output, lambda g: solve(transpose, g))
 
 
 class FixedPoint(nn.Module):
@@ -236,8 +242,10 @@ class FixedPoint(nn.Module):
         """The fixed point reached from ``h0`` with input ``x`` (and ``args``, passed on to F),
         differentiable by the gradient method."""
 
-        def step(h: Tensor) -> Tensor:
-            return self.update(h, x, *args)
+        update = self.update  # one frame per application of F, as in a bare loop
+        step: Callable[[Tensor], Tensor] = (
+            (lambda h: update(h, x, *args)) if args else (lambda h: update(h, x))
+        )
 
         if not torch.is_grad_enabled():
             with torch.no_grad():
@@ -290,5 +298,4 @@ class FixedPoint(nn.Module):
             )  # fmt: skip
             return z
 
-        attach_adjoint(output, state, solve)
-        return output
+        return attach_adjoint(output, state, solve)

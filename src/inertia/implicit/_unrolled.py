@@ -155,5 +155,5 @@ class Unrolled(nn.Module):
                 self.stats.backward_steps, self.stats.backward_residual = steps, residual
                 return z
 
-            attach_adjoint(output, state, solve)
+            return attach_adjoint(output, state, solve)
         return output
