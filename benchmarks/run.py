@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import sys
 
 BENCHMARKS = {
     "optim_step": "benchmarks.bench_optim_step",
@@ -20,13 +21,19 @@ BENCHMARKS = {
 }
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    argv = sys.argv[1:] if argv is None else argv
+    # Everything after "--" goes to the benchmarks (argparse would read it as more names).
+    own, rest = (
+        (argv[: argv.index("--")], argv[argv.index("--") + 1 :]) if "--" in argv else (argv, [])
+    )
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument(
         "names", nargs="*", help=f"benchmarks to run (default all: {list(BENCHMARKS)})"
     )
     parser.add_argument("--device", default="cpu")
-    args, rest = parser.parse_known_args()
+    args, unknown_options = parser.parse_known_args(own)
+    rest = [*unknown_options, *rest]
     unknown = [n for n in args.names if n not in BENCHMARKS]
     if unknown:
         parser.error(f"unknown benchmark(s) {unknown}; known: {list(BENCHMARKS)}")
