@@ -215,3 +215,22 @@ def test_a_run_config_chooses_the_kernel(name):
         settings = {"name": name} if fused is None else {"name": name, "fused": fused}
         optimizer = build_optimizer(params, RunConfig(optimizer=settings))
         assert optimizer.param_groups[0]["fused"] is fused
+
+
+@pytest.mark.subprocess
+def test_processes_starting_at_once_load_the_cpp_kernels_past_a_killed_builds_lock():
+    """A build killed halfway leaves torch's lock file behind, on which every later build would
+    wait forever; two processes starting together still load the kernels, one at a time."""
+    import subprocess
+    import sys
+
+    if _momentum._CPU.load() is None:
+        pytest.skip(f"the C++ kernels cannot be built here: {_momentum._CPU.failure}")
+    (_momentum._CpuKernels.folder() / "lock").write_text("")  # as a killed build leaves it
+    code = (
+        "from inertia.functional._momentum import _CPU\n"
+        "assert _CPU.load() is not None, _CPU.failure\n"
+    )
+    processes = [subprocess.Popen([sys.executable, "-c", code]) for _ in range(2)]
+    assert [process.wait(timeout=600) for process in processes] == [0, 0]
+    assert not (_momentum._CpuKernels.folder() / "lock").exists()
