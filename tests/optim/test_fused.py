@@ -139,7 +139,7 @@ def test_without_a_compiler_one_warning_per_kernel_and_the_foreach_result(monkey
         fused, _ = _train(NAG, kwargs, {"fused": True})
     messages = [str(w.message) for w in caught if issubclass(w.category, RuntimeWarning)]
     assert len(messages) == 2  # once for each kernel, not once per step
-    assert "C++ momentum kernels could not be built (RuntimeError: Ninja is required" in messages[0]
+    assert "inertia_momentum_cpu could not be built (RuntimeError: Ninja is required" in messages[0]
     assert "could not be compiled (RuntimeError: InvalidCxxCompiler" in messages[1]
     assert not _momentum.fused_available()
     foreach, _ = _train(NAG, kwargs, {"foreach": True})
@@ -226,11 +226,11 @@ def test_processes_starting_at_once_load_the_cpp_kernels_past_a_killed_builds_lo
 
     if _momentum._CPU.load() is None:
         pytest.skip(f"the C++ kernels cannot be built here: {_momentum._CPU.failure}")
-    (_momentum._CpuKernels.folder() / "lock").write_text("")  # as a killed build leaves it
+    (_momentum._CPU.folder() / "lock").write_text("")  # as a killed build leaves it
     code = (
         "from inertia.functional._momentum import _CPU\n"
         "assert _CPU.load() is not None, _CPU.failure\n"
     )
     processes = [subprocess.Popen([sys.executable, "-c", code]) for _ in range(2)]
     assert [process.wait(timeout=600) for process in processes] == [0, 0]
-    assert not (_momentum._CpuKernels.folder() / "lock").exists()
+    assert not (_momentum._CPU.folder() / "lock").exists()

@@ -12,21 +12,16 @@ so and the foreach kernels take over.
 
 from __future__ import annotations
 
-import os
 import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import torch
 from torch import Tensor
 from torch.optim.optimizer import Optimizer
 
-try:
-    import fcntl
-except ImportError:  # Windows: builds are not serialized there
-    fcntl = None  # type: ignore[assignment]
+from inertia import _extensions
 
 __all__ = ["cm", "fused_available", "nag"]
 
@@ -135,81 +130,18 @@ class _FusedKernels:
 
 _FUSED = _FusedKernels()
 
-_CPU_SOURCE = Path(__file__).with_name("_momentum_cpu.cpp")
-# Instruction-set flags per torch's CPU capability; the capability is part of the extension's
-# name, so a cache shared between machines never hands one a build it cannot run.
-_CPU_ISA_FLAGS = {
-    "AVX512": ["-mavx512f", "-mavx512vl", "-mavx512bw", "-mavx512dq", "-mfma"],
-    "AVX2": ["-mavx2", "-mfma"],
-}
 
-
-def _extensions_root() -> Path:
-    """Where torch keeps its C++ extension builds: ``TORCH_EXTENSIONS_DIR``, else
-    ``$XDG_CACHE_HOME/torch_extensions`` (``~/.cache`` without it)."""
-    if os.environ.get("TORCH_EXTENSIONS_DIR"):
-        return Path(os.environ["TORCH_EXTENSIONS_DIR"])
-    cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(cache) / "torch_extensions"
-
-
-class _CpuKernels:
-    """The C++ fused kernels for CPU tensors, built on first use by
-    ``torch.utils.cpp_extension.load`` (once per machine and torch version: the build, 30-55 s
-    on two cores, is kept in the extensions folder, :func:`_extensions_root`); if the build fails
-    (no C++ compiler or ninja, a read-only or full disk), one warning says so and the compiled
-    kernels take over.
-
-    Processes that start at once build one at a time under an ``flock`` that dies with its
-    holder; torch's own lock file, which a build killed halfway leaves behind (and every later
-    build would wait on forever), is removed by whoever holds the ``flock``."""
+class _CpuKernels(_extensions.CppExtension):
+    """The C++ fused kernels for CPU tensors (``_momentum_cpu.cpp``), built on first use
+    (:class:`inertia._extensions.CppExtension`: once per machine, 30-55 s on two cores); where
+    they cannot be built, one warning and the compiled kernels."""
 
     def __init__(self) -> None:
-        self.module: ModuleType | None = None
-        self.failure: str | None = None
-
-    def load(self) -> ModuleType | None:
-        if self.module is None and self.failure is None:
-            try:
-                self.module = self._build()
-            except Exception as error:  # no compiler, no ninja, a failed build, no disk
-                lines = str(error).strip().splitlines() or [""]
-                self.failure = f"{type(error).__name__}: {lines[0]}"
-                warnings.warn(
-                    f"inertia: the C++ momentum kernels could not be built ({self.failure}); "
-                    "using the torch.compile'd ones instead",
-                    RuntimeWarning,
-                    stacklevel=5,
-                )
-        return self.module
-
-    @staticmethod
-    def folder() -> Path:
-        """The build folder: per torch version and CPU capability, so that a cache shared by
-        machines or kept across upgrades never hands a process a build it cannot run."""
-        capability = torch.backends.cpu.get_cpu_capability().lower()
-        version = torch.__version__.replace("+", "_")
-        return _extensions_root() / f"torch{version}" / f"inertia_momentum_cpu_{capability}"
-
-    @staticmethod
-    def _build() -> ModuleType:
-        from torch.utils import cpp_extension
-
-        capability = torch.backends.cpu.get_cpu_capability()
-        folder = _CpuKernels.folder()
-        name = folder.name
-        folder.mkdir(parents=True, exist_ok=True)
-        with open(folder / "inertia.lock", "a") as lock:
-            if fcntl is not None:
-                fcntl.flock(lock, fcntl.LOCK_EX)  # released when this process ends, however
-            (folder / "lock").unlink(missing_ok=True)  # torch's lock: stale while we hold ours
-            return cpp_extension.load(
-                name=name,
-                sources=[str(_CPU_SOURCE)],
-                extra_cflags=["-O3", "-fopenmp", *_CPU_ISA_FLAGS.get(capability, [])],
-                extra_ldflags=["-fopenmp"],
-                build_directory=str(folder),
-            )
+        super().__init__(
+            "inertia_momentum_cpu",
+            Path(__file__).with_name("_momentum_cpu.cpp"),
+            "the torch.compile'd momentum kernels",
+        )
 
     def run(self, name: str, tensors: tuple[list[Tensor], ...], *coefficients: float) -> bool:
         """Step with the C++ kernel ``name`` (``cm_step`` or ``nag_step``); False, writing
