@@ -3,8 +3,22 @@ from __future__ import annotations
 import pytest
 import torch
 
+from inertia import _extensions
 from inertia.init import spectral_radius
-from inertia.nn import CELLS, RecurrentNetwork, leaky_rnn
+from inertia.nn import CELLS, RecurrentNetwork, _leaky_rnn, leaky_rnn
+
+
+@pytest.fixture(params=["cpp", "python"])
+def loops(request, monkeypatch):
+    """leaky_rnn's time loops: the C++ ones of CPU tensors, and the Python ones that run where
+    those cannot be built."""
+    if request.param == "python":
+        off = _extensions.CppExtension("off", _leaky_rnn._LOOPS.source, "the Python loops")
+        off.failure = "switched off by the test"
+        monkeypatch.setattr(_leaky_rnn, "_LOOPS", off)
+    elif _leaky_rnn._LOOPS.load() is None:
+        pytest.skip(f"the C++ loops cannot be built here: {_leaky_rnn._LOOPS.failure}")
+    return request.param
 
 
 def reference(x, w_ih, w_hh, b, leak, h0, nonlinearity):
@@ -19,7 +33,7 @@ def reference(x, w_ih, w_hh, b, leak, h0, nonlinearity):
 
 @pytest.mark.parametrize("nonlinearity", ["tanh", "relu"])
 @pytest.mark.parametrize("leaky", ["none", "zeros", "spread"])
-def test_leaky_rnn_matches_autograd_and_passes_gradcheck(nonlinearity, leaky):
+def test_leaky_rnn_matches_autograd_and_passes_gradcheck(nonlinearity, leaky, loops):
     g = torch.Generator().manual_seed(0)
     d = torch.float64
     x = torch.randn(7, 3, 2, dtype=d, generator=g, requires_grad=True)
@@ -35,6 +49,37 @@ def test_leaky_rnn_matches_autograd_and_passes_gradcheck(nonlinearity, leaky):
     assert torch.autograd.gradcheck(
         lambda *args: leaky_rnn(*args[:4], leak, args[4], nonlinearity), (x, w_ih, w_hh, b, h0)
     )
+
+
+@pytest.mark.parametrize("nonlinearity", ["tanh", "relu"])
+@pytest.mark.parametrize("leaky", [False, True])
+def test_the_cpp_and_python_loops_agree_in_float32_with_any_incoming_gradient_layout(
+    nonlinearity, leaky, monkeypatch
+):
+    """The same operations in the same order: states and gradients equal up to the rounding of
+    a fused multiply-add, also when the gradient arriving from above is not contiguous."""
+    if _leaky_rnn._LOOPS.load() is None:
+        pytest.skip(f"the C++ loops cannot be built here: {_leaky_rnn._LOOPS.failure}")
+    g = torch.Generator().manual_seed(1)
+    x = torch.randn(30, 8, 5, generator=g)
+    w_ih, w_hh = torch.randn(16, 5, generator=g), 0.3 * torch.randn(16, 16, generator=g)
+    b, leak = torch.randn(16, generator=g), (torch.rand(16, generator=g) * 0.9 if leaky else None)
+    readout = torch.randn(16, 30, 8, generator=g)
+
+    def run() -> list[torch.Tensor]:
+        params = [t.clone().requires_grad_() for t in (x, w_ih, w_hh, b)]
+        states = leaky_rnn(*params, leak=leak, nonlinearity=nonlinearity)
+        # A transposed cotangent: the backward pass receives a non-contiguous gradient.
+        (states * readout.permute(1, 2, 0)).sum().backward()
+        return [states.detach(), *(p.grad for p in params)]
+
+    compiled = run()
+    off = _extensions.CppExtension("off", _leaky_rnn._LOOPS.source, "the Python loops")
+    off.failure = "switched off by the test"
+    monkeypatch.setattr(_leaky_rnn, "_LOOPS", off)
+    python = run()
+    for a, b_ in zip(compiled, python):
+        torch.testing.assert_close(a, b_, rtol=1e-5, atol=1e-5)
 
 
 def test_leaky_rnn_rejects_bad_arguments():

@@ -15,18 +15,42 @@ incoming gradients computed for all steps at once before the loop) and four oper
 ones; the weight gradients are three large matrix products after it. Nothing reads a value back
 to the host. The gradients are exact (checked against autograd with
 ``torch.autograd.gradcheck``).
+
+On CPU (float32 and float64) both time loops run in C++ (``_leaky_rnn_cpu.cpp``, built once per
+machine on first use, :mod:`inertia._extensions`): the same operations in the same order, each
+step's calls made without Python, and the leaky interpolation fused into one pass. Where it cannot
+be built, the Python loops below do the same work.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, Literal
 
 import torch
 from torch import Tensor
 
+from inertia import _extensions
+
 __all__ = ["leaky_rnn"]
 
 Nonlinearity = Literal["tanh", "relu"]
+
+_LOOPS = _extensions.CppExtension(
+    "inertia_leaky_rnn_cpu", Path(__file__).with_name("_leaky_rnn_cpu.cpp"), "the Python loops"
+)
+
+
+def _compiled_loops(*tensors: Tensor | None) -> Any:
+    """The C++ loops where every tensor is a float32/float64 CPU tensor of one dtype (None
+    elsewhere, or where they cannot be built)."""
+    present = [t for t in tensors if t is not None]
+    dtype = present[0].dtype
+    if dtype not in (torch.float32, torch.float64) or any(
+        t.device.type != "cpu" or t.dtype != dtype for t in present
+    ):
+        return None
+    return _LOOPS.load()
 
 
 def _derivative(nonlinearity: Nonlinearity, post: Tensor) -> Tensor:
@@ -58,7 +82,10 @@ class _LeakyRNN(torch.autograd.Function):
         activation_ = torch.Tensor.tanh_ if nonlinearity == "tanh" else torch.Tensor.relu_
         weight_hh_t = weight_hh.t()
         keep = None if leak is None else 1 - leak
-        for t in range(steps):
+        loops = _compiled_loops(drive, hidden, weight_hh, leak)
+        if loops is not None:
+            loops.forward_loop(drive, hidden, post, weight_hh_t, leak, keep, nonlinearity == "relu")
+        for t in range(0 if loops is not None else steps):
             activation_(torch.addmm(drive[t], hidden[t], weight_hh_t, out=post[t]))
             if leak is not None:  # h_t = (1 − α) f(a_t) + α h_{t−1}
                 torch.mul(post[t], keep, out=hidden[t + 1]).addcmul_(leak, hidden[t])
@@ -70,6 +97,7 @@ class _LeakyRNN(torch.autograd.Function):
     def backward(ctx: Any, grad_hidden: Tensor) -> tuple[Tensor | None, ...]:  # type: ignore[override]
         inputs, hidden, post, weight_ih, weight_hh, leak = ctx.saved_tensors
         steps = inputs.shape[0]
+        grad_hidden = grad_hidden.contiguous()
         # ∂L/∂a_t = s_t ⊙ (g_t + c_t) with s_t = (1 − α) f'(a_t), c_t the gradient carried back
         # from step t + 1: c_{t−1} = α ⊙ (g_t + c_t) + (∂L/∂a_t) W_hh.
         scale = _derivative(ctx.nonlinearity, post)
@@ -78,7 +106,10 @@ class _LeakyRNN(torch.autograd.Function):
         scaled_grad = scale * grad_hidden if leak is None else None
         grad_pre = torch.empty_like(scale)
         carry = torch.zeros_like(hidden[0])
-        for t in range(steps - 1, -1, -1):
+        loops = _compiled_loops(grad_hidden, scale, weight_hh, leak)
+        if loops is not None:
+            carry = loops.backward_loop(grad_hidden, scale, scaled_grad, weight_hh, leak, grad_pre)
+        for t in range(-1 if loops is not None else steps - 1, -1, -1):
             if leak is not None:
                 total = grad_hidden[t] + carry
                 torch.mul(total, scale[t], out=grad_pre[t])
@@ -138,7 +169,7 @@ def leaky_rnn(
         raise ValueError(f"nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
     hidden_size = weight_hh.shape[0]
     if leak is not None:
-        leak = leak.to(inputs)
+        leak = leak.to(inputs).contiguous()
         outside = (leak < 0) | (leak >= 1)
         if leak.device.type == "cpu":
             if bool(outside.any()):
