@@ -106,8 +106,8 @@ def test_runs_dir_that_is_a_file_and_report_without_a_sweep(tmp_path):
 
 @pytest.mark.subprocess
 def test_two_sweeps_started_together_on_a_new_sqlite_store(tmp_path):
-    # A grace of 10 heartbeats: on a loaded machine (CI, background runs) a worker's heartbeat
-    # came more than 3 s late once, and the other sweep took its live run for a dead one.
+    # A grace of 10 heartbeats: with 3, one local run on a loaded machine failed, most likely
+    # because a late heartbeat let the other sweep take a live run for a dead one.
     command = [*CLI, "sweep", "toy", "--runs-dir", str(tmp_path), "--quiet",
                "--heartbeat", "1", "--grace", "10"]  # fmt: skip
     first = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
