@@ -85,10 +85,11 @@ class _LeakyRNN(torch.autograd.Function):
         loops = _compiled_loops(drive, hidden, weight_hh, leak)
         if loops is not None:
             loops.forward_loop(drive, hidden, post, weight_hh_t, leak, keep, nonlinearity == "relu")
-        for t in range(0 if loops is not None else steps):
-            activation_(torch.addmm(drive[t], hidden[t], weight_hh_t, out=post[t]))
-            if leak is not None:  # h_t = (1 − α) f(a_t) + α h_{t−1}
-                torch.mul(post[t], keep, out=hidden[t + 1]).addcmul_(leak, hidden[t])
+        else:
+            for t in range(steps):
+                activation_(torch.addmm(drive[t], hidden[t], weight_hh_t, out=post[t]))
+                if leak is not None:  # h_t = (1 − α) f(a_t) + α h_{t−1}
+                    torch.mul(post[t], keep, out=hidden[t + 1]).addcmul_(leak, hidden[t])
         ctx.save_for_backward(inputs, hidden, post, weight_ih, weight_hh, leak)
         ctx.nonlinearity = nonlinearity
         return hidden[1:]
@@ -109,14 +110,15 @@ class _LeakyRNN(torch.autograd.Function):
         loops = _compiled_loops(grad_hidden, scale, weight_hh, leak)
         if loops is not None:
             carry = loops.backward_loop(grad_hidden, scale, scaled_grad, weight_hh, leak, grad_pre)
-        for t in range(-1 if loops is not None else steps - 1, -1, -1):
-            if leak is not None:
-                total = grad_hidden[t] + carry
-                torch.mul(total, scale[t], out=grad_pre[t])
-                carry = torch.addmm(total.mul_(leak), grad_pre[t], weight_hh)
-            else:
-                torch.addcmul(scaled_grad[t], scale[t], carry, out=grad_pre[t])
-                carry = torch.mm(grad_pre[t], weight_hh)
+        else:
+            for t in range(steps - 1, -1, -1):
+                if leak is not None:
+                    total = grad_hidden[t] + carry
+                    torch.mul(total, scale[t], out=grad_pre[t])
+                    carry = torch.addmm(total.mul_(leak), grad_pre[t], weight_hh)
+                else:
+                    torch.addcmul(scaled_grad[t], scale[t], carry, out=grad_pre[t])
+                    carry = torch.mm(grad_pre[t], weight_hh)
         flat_grad = grad_pre.reshape(-1, grad_pre.shape[-1])
         grad_inputs = grad_weight_ih = grad_weight_hh = grad_bias = None
         if ctx.needs_input_grad[0]:
