@@ -151,15 +151,19 @@ def test_without_a_compiler_one_warning_per_kernel_and_the_foreach_result(monkey
 
 
 def test_the_cpp_kernels_leave_tensors_they_do_not_take_to_the_compiled_ones(monkeypatch):
-    """Non-contiguous parameters, float16 and mismatched dtypes go to the compiled kernel, which
-    still matches the specification; the C++ kernel bumps autograd's version counters as an
-    in-place op does."""
+    """Non-contiguous parameters, float16, mismatched dtypes and shapes go to the compiled
+    kernel, which still matches the specification; the C++ kernel bumps autograd's version
+    counters as an in-place op does."""
     module = _momentum._CPU.load()
     if module is None:
         pytest.skip(f"the C++ kernels cannot be built here: {_momentum._CPU.failure}")
     base = torch.randn(8, 6, generator=torch.Generator().manual_seed(0))
-    for params, grad_dtype in (([base.t()], None), ([base.half()], None), ([base], torch.double)):
+    cases = (([base.t()], None, None), ([base.half()], None, None), ([base], torch.double, None),
+             ([base], None, (6, 8)))  # fmt: skip
+    for params, grad_dtype, grad_shape in cases:
         grads = [torch.ones_like(p, dtype=grad_dtype) for p in params]
+        if grad_shape is not None:  # as many elements, another shape
+            grads = [g.reshape(grad_shape) for g in grads]
         velocities = [torch.zeros_like(p) for p in params]
         assert module.nag_step(params, grads, velocities, 0.1, 0.9, 0.9, 0.0) is False
         assert all(v.abs().sum() == 0 for v in velocities)  # nothing written

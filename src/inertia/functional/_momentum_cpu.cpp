@@ -5,7 +5,7 @@
 //   CM,  Sutskever et al. (2013) eq. (1):  v <- mu v - lr g;  theta <- theta + v
 //   NAG, the one-gradient form of eq. (2): v <- mu v - lr g;  phi <- (phi - lr g) + mu' v
 // with g <- g + wd p first where wd != 0. A call returns false, writing nothing, if any tensor is
-// not a dense contiguous float32/float64 CPU tensor of its parameter's size and dtype; the caller
+// not a dense contiguous float32/float64 CPU tensor of its parameter's shape and dtype; the caller
 // then takes another path.
 #include <torch/extension.h>
 
@@ -24,7 +24,7 @@ bool supported(const std::vector<at::Tensor>& params, const std::vector<at::Tens
     const at::Tensor& p = params[k];
     for (const at::Tensor* t : {&p, &grads[k], &velocities[k]}) {
       if (!t->defined() || t->device().type() != at::kCPU || t->is_sparse() ||
-          t->scalar_type() != p.scalar_type() || t->numel() != p.numel() ||
+          t->scalar_type() != p.scalar_type() || !t->sizes().equals(p.sizes()) ||
           !t->is_contiguous()) {
         return false;
       }
