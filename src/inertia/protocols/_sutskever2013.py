@@ -215,13 +215,15 @@ def _medium_lrs(dataset: str, mu_max: tuple[float, ...]) -> dict[float, tuple[fl
     return {mu: (lr, lr / 2) if mu == 0.999 else (lr,) for mu in mu_max}
 
 
+def _medium_fixed_settings(dataset: str) -> dict[str, Any]:
+    """The run settings of one dataset's medium runs (length, cadence, cases)."""
+    settings = _MEDIUM_SETTINGS[dataset]
+    return {key: settings[key] for key in _MEDIUM_RUN_KEYS if key in settings}
+
+
 def _medium_run_settings(dataset: str) -> dict[str, Any]:
     """The run settings of one dataset's medium runs, seeds included."""
-    settings = _MEDIUM_SETTINGS[dataset]
-    return {
-        **{key: settings[key] for key in _MEDIUM_RUN_KEYS if key in settings},
-        "seed": list(_MEDIUM_SEEDS),
-    }
+    return {**_medium_fixed_settings(dataset), "seed": list(_MEDIUM_SEEDS)}
 
 
 # HF on CURVES at the medium budget: HF-star as Martens (2010) with up to 250 CG iterations, 100
@@ -231,16 +233,13 @@ def _medium_run_settings(dataset: str) -> dict[str, Any]:
 # batches of 2000 / 500 about 14 s and on 1000 / 250 about 3.6 s, so that the two columns take
 # roughly equal time. A report shows each run's wall time, so the two are compared at the time
 # they took as well as at the updates they made.
-_HF_MEDIUM = [
-    Block(block.row, block.column, {**block.grid, "seed": list(_MEDIUM_SEEDS)})
-    for block in _hf_blocks(
-        "curves",
-        {"batch_size": 5000, "steps": 100, "eval_every": 10, "checkpoint_every": 5,
-         "optimizer": {**_HF_STAR, "curvature_batch": 1000}},
-        {"batch_size": 1000, "steps": 500, "eval_every": 50, "checkpoint_every": 50,
-         "optimizer": {**_HF_DAGGER, "curvature_batch": 250}},
-    )
-]  # fmt: skip
+_HF_MEDIUM = _hf_blocks(
+    "curves",
+    {"batch_size": 5000, "steps": 100, "eval_every": 10, "checkpoint_every": 5,
+     "seed": list(_MEDIUM_SEEDS), "optimizer": {**_HF_STAR, "curvature_batch": 1000}},
+    {"batch_size": 1000, "steps": 500, "eval_every": 50, "checkpoint_every": 50,
+     "seed": list(_MEDIUM_SEEDS), "optimizer": {**_HF_DAGGER, "curvature_batch": 250}},
+)  # fmt: skip
 
 _MEDIUM = Budget(
     about="A few hours on 2 CPU cores, two seeds: CURVES 20,000 and MNIST 10,000 updates (the "
@@ -447,9 +446,7 @@ TABLE3 = Protocol(
                 },
                 "init": "sparse",
                 "batch_size": 200,
-                "steps": _MEDIUM_SETTINGS["curves"]["steps"],
-                "eval_every": _MEDIUM_SETTINGS["curves"]["eval_every"],
-                "checkpoint_every": _MEDIUM_SETTINGS["curves"]["checkpoint_every"],
+                **_medium_fixed_settings("curves"),
             },
             blocks=_scale_blocks(
                 (_MEDIUM_SETTINGS["curves"]["lr"],),
