@@ -23,9 +23,9 @@ ARGS_FOREACH = """foreach: use the multi-tensor ``torch._foreach_*`` kernels. ``
             update."""
 
 ARGS_FUSED = """fused: one pass over parameter, gradient and velocity per tensor: on CPU a C++
-            loop built once per machine by ``torch.utils.cpp_extension`` (about 30 s, then
-            cached), elsewhere ``torch.compile`` (μ and ε enter as tensors, so schedules never
-            recompile). ``None`` (default) uses it for buckets of at least 2^20 elements on CPU,
-            where it is the fastest path; where nothing can be built, one warning and the
-            foreach path. Equal to the
+            loop built once per machine by ``torch.utils.cpp_extension`` (30-55 s on two
+            cores, then cached), elsewhere ``torch.compile`` (μ and ε enter as tensors, so
+            schedules never recompile). ``None`` (default) uses it for buckets of at least 2^20
+            elements on CPU, where it is the fastest path; where nothing can be built, one
+            warning and the foreach path. Equal to the
             single-tensor update up to the rounding of a fused multiply-add."""

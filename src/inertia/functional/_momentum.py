@@ -25,9 +25,10 @@ from inertia import _extensions
 
 __all__ = ["cm", "fused_available", "nag"]
 
-# Bucket size (elements) from which ``fused=None`` picks the fused path on CPU: there a step
-# streams tens of MB and one pass instead of four pays for the one-time compilation (~10 s on
-# two cores) within a few thousand updates (benchmarks/bench_optim_step.py).
+# Bucket size (elements) from which ``fused=None`` picks the fused path on CPU. The C++ kernel is
+# the fastest path at every size (benchmarks/bench_optim_step.py --sizes), but its first use on a
+# machine builds it (30-55 s on two cores): below this size the step is a small part of an update
+# and that wait would surprise the user of a small model, who can still pass ``fused=True``.
 FUSED_MIN_ELEMENTS = 1 << 20
 
 
