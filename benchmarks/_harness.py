@@ -88,8 +88,10 @@ def summarize(samples: Sequence[float]) -> dict[str, float]:
     }
 
 
-def write_result(name: str, payload: dict[str, Any], out_dir: Path = RESULTS_DIR) -> Path:
-    """Write ``payload`` with the environment to ``out_dir/name.json`` atomically."""
+def write_result(name: str, payload: dict[str, Any], out_dir: Path | None = None) -> Path:
+    """Write ``payload`` with the environment to ``out_dir/name.json`` atomically (default
+    :data:`RESULTS_DIR`, read at call time so that ``benchmarks.run --record`` can move it)."""
+    out_dir = RESULTS_DIR if out_dir is None else out_dir
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / f"{name}.json"
     temporary = path.with_suffix(".json.tmp")

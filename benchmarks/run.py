@@ -1,13 +1,25 @@
-"""Run registered benchmarks: ``python -m benchmarks.run [NAME ...] [-- ARGS]``.
+"""Run registered benchmarks: ``python -m benchmarks.run [NAME ...] [--record DIR] [-- ARGS]``.
 
-Each benchmark writes ``benchmarks/results/<name>_<device>.json`` and prints a table.
+Each benchmark writes ``benchmarks/results/<name>_<device>.json`` (gitignored) and prints a
+table. With ``--record DIR`` the JSON files go to ``DIR`` instead, and ``DIR/README.md`` gets
+what the benchmarks printed, verbatim, under a header saying what produced it (commit, date,
+hardware, command line, wall time): evidence to commit and link from the docs, so that no
+figure there is typed by hand.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
+import io
+import os
 import sys
+import time
+from pathlib import Path
+from typing import TextIO
+
+from benchmarks import _harness
 
 BENCHMARKS = {
     "optim_step": "benchmarks.bench_optim_step",
@@ -21,6 +33,77 @@ BENCHMARKS = {
 }
 
 
+class _Tee(io.TextIOBase):
+    """Writes to the terminal and keeps a copy."""
+
+    def __init__(self, terminal: TextIO) -> None:
+        self.terminal = terminal
+        self.copy = io.StringIO()
+
+    def write(self, text: str) -> int:
+        self.terminal.write(text)
+        self.terminal.flush()
+        return self.copy.write(text)
+
+
+def _printed(text: str) -> str:
+    """A benchmark's printed output without the lines naming where its JSON went (the record
+    sits beside it)."""
+    return "\n".join(line for line in text.splitlines() if not line.startswith("wrote ")).strip()
+
+
+def record_header(command: list[str], wall_seconds: float) -> str:
+    environment = _harness.environment()
+    return "\n".join(
+        [
+            "# Benchmark record",
+            "",
+            "Written by `python -m benchmarks.run --record`; each section below is what that "
+            "benchmark printed, unedited, and its JSON file (every round's time) sits beside "
+            "this file.",
+            "",
+            f"- command: `python -m benchmarks.run {' '.join(command)}`",
+            f"- date: {environment['time']}",
+            f"- code: inertia {environment['inertia']}, commit {environment['git_commit']}",
+            f"- hardware: {environment['hardware']}",
+            f"- torch {environment['torch']}, Python {environment['python']}",
+            f"- wall time: {wall_seconds:.0f} s",
+        ]
+    )
+
+
+def run(names: list[str], device: str, rest: list[str], record: Path | None) -> dict[str, str]:
+    """Run ``names`` in order and return what each printed; with ``record``, write the JSON
+    files and ``README.md`` there."""
+    printed: dict[str, str] = {}
+    before = _harness.RESULTS_DIR
+    if record is not None:
+        _harness.RESULTS_DIR = record
+    try:
+        for name in names:
+            print(f"== {name}")
+            tee = _Tee(sys.stdout)
+            with contextlib.redirect_stdout(tee):
+                importlib.import_module(BENCHMARKS[name]).main(["--device", device, *rest])
+            printed[name] = tee.copy.getvalue()
+    finally:
+        _harness.RESULTS_DIR = before
+    return printed
+
+
+def write_record(
+    record: Path, command: list[str], printed: dict[str, str], wall_seconds: float
+) -> Path:
+    sections = [record_header(command, wall_seconds)]
+    sections += [f"## {name}\n\n{_printed(text)}" for name, text in printed.items()]
+    record.mkdir(parents=True, exist_ok=True)
+    path = record / "README.md"
+    temporary = path.with_suffix(".md.tmp")
+    temporary.write_text("\n\n".join(sections) + "\n")
+    os.replace(temporary, path)
+    return path
+
+
 def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
     # Everything after "--" goes to the benchmarks (argparse would read it as more names).
@@ -32,14 +115,25 @@ def main(argv: list[str] | None = None) -> None:
         "names", nargs="*", help=f"benchmarks to run (default all: {list(BENCHMARKS)})"
     )
     parser.add_argument("--device", default="cpu")
+    parser.add_argument(
+        "--record",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="write the JSON files and a README.md of the printed tables to DIR",
+    )
     args, unknown_options = parser.parse_known_args(own)
     rest = [*unknown_options, *rest]
     unknown = [n for n in args.names if n not in BENCHMARKS]
     if unknown:
         parser.error(f"unknown benchmark(s) {unknown}; known: {list(BENCHMARKS)}")
-    for name in args.names or list(BENCHMARKS):
-        print(f"== {name}")
-        importlib.import_module(BENCHMARKS[name]).main(["--device", args.device, *rest])
+    if args.record is not None and args.record.exists() and not args.record.is_dir():
+        parser.error(f"--record {args.record}: exists and is not a folder; name a folder")
+    start = time.perf_counter()
+    printed = run(args.names or list(BENCHMARKS), args.device, rest, args.record)
+    if args.record is not None:
+        path = write_record(args.record, argv, printed, time.perf_counter() - start)
+        print(f"record: {path}")
 
 
 if __name__ == "__main__":
