@@ -1,0 +1,74 @@
+"""scripts/table5_escape.py: the report of single long-term runs (issue 20)."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+
+SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "table5_escape.py"
+
+
+@pytest.fixture(scope="module")
+def escape():
+    spec = importlib.util.spec_from_file_location("table5_escape", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _curve(losses: list[float]) -> list[dict]:
+    return [{"step": 2500 * i, "train_loss": loss, "train_error": min(loss * 5, 1.0)}
+            for i, loss in enumerate(losses)]  # fmt: skip
+
+
+def test_escape_is_the_first_loss_below_half_the_plateau(escape):
+    # plateau: median of 0.16, 0.17, 0.15, 0.16 = 0.16; half 0.08; 0.09 is not below it
+    curve = _curve([0.3, 0.16, 0.17, 0.15, 0.16, 0.09, 0.079, 0.01])
+    assert escape.escape_step(curve) == 6 * 2500
+    assert escape.escape_step(_curve([0.3, 0.16, 0.17, 0.15, 0.16, 0.09])) is None
+    assert escape.escape_step(_curve([0.3, 0.16, 0.01])) is None  # too short to know a plateau
+
+
+def _result(folder: Path, lr: float, losses: list[float]) -> Path:
+    folder.mkdir()
+    (folder / "result.json").write_text(json.dumps({
+        "config": {"task": {"problem": "addition", "length": 80},
+                   "optimizer": {"name": "nag", "momentum": 0.995, "lr": lr}, "seed": 1},
+        "status": "completed", "final": {"train_error": 0.5, "train_loss": losses[-1]},
+        "curve": _curve(losses), "steps_done": 2500 * (len(losses) - 1),
+        "error_name": "fraction off by more than 0.04", "wall_time_s": 600.0,
+        "environment": {"git_commit": "0123456789abcdef", "hardware": "test cpu"},
+    }))  # fmt: skip
+    return folder
+
+
+def test_report_table_png_and_runs(escape, tmp_path):
+    fast = _result(tmp_path / "fast", 1e-4, [0.3, 0.16, 0.16, 0.16, 0.16, 0.05])
+    slow = _result(tmp_path / "slow", 1e-5, [0.3, 0.16, 0.16, 0.16, 0.16, 0.15])
+    note = tmp_path / "note.md"
+    note.write_text("What it shows.")
+    out = tmp_path / "report"
+    escape.main([str(fast), str(slow), "--out", str(out), "--title", "T", "--note", str(note)])
+    text = (out / "README.md").read_text()
+    assert (
+        "| addition T=80 | 0.995N | 0.0001 | 1 | 12,500 | 0.5 | 0.05 | update 12,500 | 10 min |"
+        in text
+    )
+    assert "| addition T=80 | 0.995N | 1e-05 | 1 | 12,500 | 0.5 | 0.15 | never | 10 min |" in text
+    assert "What it shows." in text
+    assert "`fast`: commit 0123456789, test cpu" in text
+    assert (out / "learning_curves.png").read_bytes()[:4] == b"\x89PNG"
+    assert [r["folder"] for r in json.loads((out / "runs.json").read_text())] == ["fast", "slow"]
+
+
+def test_unfinished_run_is_a_one_line_error(escape, tmp_path, capsys):
+    (tmp_path / "unfinished").mkdir()
+    with pytest.raises(SystemExit) as exit_info:
+        escape.main([str(tmp_path / "unfinished"), "--out", str(tmp_path / "out")])
+    assert exit_info.value.code == 2
+    error = capsys.readouterr().err.strip()
+    assert "unfinished/result.json: no result.json" in error
+    assert "\n" not in error
