@@ -440,7 +440,9 @@ def write_report(
 
 def index_results(folder: str | Path) -> str:
     """Write ``README.md`` in a results folder: one line per report in it (from each
-    ``table.json``), linking its table and learning curves. Returns the text."""
+    ``table.json``), linking its table and learning curves, then a link to every other
+    evidence folder (one with a README.md of its own, up to two levels down). Returns the
+    text."""
     folder = Path(folder)
     lines = [
         "# Results",
@@ -463,6 +465,29 @@ def index_results(folder: str | Path) -> str:
             f"{facts['wall_time_s'] / 3600:.2f} h | "
             f"{', '.join(c[:10] for c in facts['commits'])} | {facts['generated'][:10]} |"
         )
+    others = _other_evidence(folder)
+    if others:
+        lines += [
+            "",
+            "Other evidence, each folder with its own README (what produced it, when, on which "
+            "code and hardware): single runs reported by a script, benchmark records "
+            "(`python -m benchmarks.run --record`).",
+            "",
+        ]
+        lines += [f"- [{title}]({link})" for link, title in others]
     text = "\n".join(lines) + "\n"
     write_text(text, folder / "README.md")
     return text
+
+
+def _other_evidence(folder: Path) -> list[tuple[str, str]]:
+    """(link, title) of every README.md one or two levels below ``folder`` that is not a
+    report's folder (no ``table.json``); the title is its first heading."""
+    found = []
+    for readme in sorted([*folder.glob("*/README.md"), *folder.glob("*/*/README.md")]):
+        if (readme.parent / "table.json").exists():
+            continue
+        headings = [line for line in readme.read_text().splitlines() if line.startswith("# ")]
+        title = headings[0][2:].strip() if headings else readme.parent.name
+        found.append((readme.relative_to(folder).as_posix(), title))
+    return found
