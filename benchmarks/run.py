@@ -52,11 +52,11 @@ def _printed(text: str) -> str:
     return "\n".join(line for line in text.splitlines() if not line.startswith("wrote ")).strip()
 
 
-def record_header(command: list[str], wall_seconds: float) -> str:
+def record_header(name: str, command: list[str], wall_seconds: float) -> str:
     environment = _harness.environment()
     return "\n".join(
         [
-            "# Benchmark record",
+            f"# Benchmark record {name}",
             "",
             "Written by `python -m benchmarks.run --record`; each section below is what that "
             "benchmark printed, unedited, and its JSON file (every round's time) sits beside "
@@ -94,7 +94,7 @@ def run(names: list[str], device: str, rest: list[str], record: Path | None) -> 
 def write_record(
     record: Path, command: list[str], printed: dict[str, str], wall_seconds: float
 ) -> Path:
-    sections = [record_header(command, wall_seconds)]
+    sections = [record_header(record.name, command, wall_seconds)]
     sections += [f"## {name}\n\n{_printed(text)}" for name, text in printed.items()]
     record.mkdir(parents=True, exist_ok=True)
     path = record / "README.md"

@@ -44,6 +44,7 @@ def test_record_keeps_printed_tables_json_and_provenance(runner, tmp_path, capsy
     run.main(["fake", "--record", str(record), "--", "--rounds", "3"])
 
     text = (record / "README.md").read_text()
+    assert text.startswith("# Benchmark record record\n")
     assert "## fake" in text
     assert "| ours      | 0.950            |" in text  # the printed table, verbatim
     assert "wrote " not in text  # the JSON's path is not part of the evidence
