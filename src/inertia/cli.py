@@ -165,7 +165,7 @@ def _default_run_dir(config) -> Path:  # type: ignore[no-untyped-def]
 
 
 def _train(args: argparse.Namespace) -> int:
-    from inertia.experiments import ConfigError, train
+    from inertia.experiments import ConfigError, flush_denormals, train
 
     config = _config_from_arguments(args.config, args.overrides)
     run_dir = Path(args.run_dir) if args.run_dir else _default_run_dir(config)
@@ -180,6 +180,7 @@ def _train(args: argparse.Namespace) -> int:
         )
     if not args.quiet:
         print(f"run folder: {run_dir}")
+    flush_denormals()
     result = train(
         config, run_dir, resume=args.resume, overwrite=args.overwrite, progress=not args.quiet
     )

@@ -318,3 +318,44 @@ def test_a_fine_tuned_twin_branched_from_the_plain_run_equals_one_trained_from_s
     with pytest.raises(ConfigError, match="not the update before this run's fine-tuning"):
         train(plain.replace(**{"optimizer.finetune_steps": 10}), tmp_path / "wrong",
               branch_from=tmp_path / "plain" / snapshot_name(step))  # fmt: skip
+
+
+FLUSH_CHECK = """
+import sys, torch
+from inertia.experiments import flush_denormals
+tiny = torch.tensor([1e-39], dtype=torch.float32)  # a float32 denormal
+before = float(tiny * 1.0)
+supported = flush_denormals()
+after = float(tiny * 1.0)
+print(before, after, supported)
+"""
+
+
+def test_flush_denormals_zeroes_denormal_arithmetic_in_its_process():
+    """In a fresh process, so that the test process keeps its floating-point mode."""
+    out = subprocess.run([sys.executable, "-c", FLUSH_CHECK], capture_output=True, text=True,
+                         check=True).stdout.split()  # fmt: skip
+    before, after, supported = float(out[0]), float(out[1]), out[2] == "True"
+    assert before == pytest.approx(1e-39, rel=1e-3)
+    if not supported:
+        pytest.skip("this CPU cannot flush denormals")
+    assert after == 0.0
+
+
+def test_the_processes_that_train_flush_denormals(monkeypatch, tmp_path):
+    """`inertia train` flushes before it trains (the sweep and tuning workers call the same
+    function first; their processes are covered by the sweep tests)."""
+    import inertia.experiments as experiments
+    from inertia import cli
+
+    calls: list[str] = []
+    monkeypatch.setattr(torch, "set_flush_denormal", lambda on: calls.append(f"flush {on}"))
+
+    def fake_train(*args, **kwargs):
+        calls.append("train")
+        raise SystemExit(0)
+
+    monkeypatch.setattr(experiments, "train", fake_train)
+    with pytest.raises(SystemExit):
+        cli.main(["train", "--task=toy-regression", f"--run-dir={tmp_path / 'run'}", "--quiet"])
+    assert calls == ["flush True", "train"]

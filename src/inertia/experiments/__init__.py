@@ -29,6 +29,7 @@ from inertia.experiments._protocol import cell_folder as cell_folder
 from inertia.experiments._protocol import cell_key as cell_key
 from inertia.experiments._trainer import RunResult as RunResult
 from inertia.experiments._trainer import evaluate as evaluate
+from inertia.experiments._trainer import flush_denormals as flush_denormals
 from inertia.experiments._trainer import load_result as load_result
 from inertia.experiments._trainer import prepare as prepare
 from inertia.experiments._trainer import train as train
@@ -79,6 +80,7 @@ __all__ = [
     "completed_results",
     "default_storage",
     "evaluate",
+    "flush_denormals",
     "from_mapping",
     "index_results",
     "load_checkpoint",

@@ -38,6 +38,7 @@ from inertia.experiments._trainer import (
     RunResult,
     _without_finetuning,
     branch_step,
+    flush_denormals,
     snapshot_name,
     train,
 )
@@ -358,6 +359,7 @@ def _worker(
     """Run the sweep's runs until every one not ``skipped`` (its data missing: checked once, by
     :func:`run_sweep`) is complete."""
     torch.set_num_threads(threads)
+    flush_denormals()
     study = open_study(protocol, budget, settings)
     runs = protocol.budget(budget).plan()
     cells = [key for key in runs if key not in skipped]

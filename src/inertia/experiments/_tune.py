@@ -21,7 +21,7 @@ import torch
 from inertia.experiments._config import ConfigError, RunConfig, parse_value
 from inertia.experiments._protocol import cell_folder, cell_key, flatten
 from inertia.experiments._sweep import SweepSettings, run_workers, storage_for
-from inertia.experiments._trainer import train
+from inertia.experiments._trainer import flush_denormals, train
 
 __all__ = ["SearchDimension", "Tuning", "open_tuning_study", "parse_search", "run_tuning"]
 
@@ -123,6 +123,7 @@ def _describe(params: dict[str, Any]) -> str:
 
 def _tuning_worker(tuning: Tuning, settings: SweepSettings, threads: int) -> None:
     torch.set_num_threads(threads)
+    flush_denormals()
     study = open_tuning_study(tuning, settings)
     folder = Path(settings.runs_dir) / tuning.study_name
 
