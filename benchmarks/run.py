@@ -16,6 +16,7 @@ import io
 import os
 import sys
 import time
+import traceback
 from pathlib import Path
 from typing import TextIO
 
@@ -72,9 +73,12 @@ def record_header(name: str, command: list[str], wall_seconds: float) -> str:
     )
 
 
-def run(names: list[str], device: str, rest: list[str], record: Path | None) -> dict[str, str]:
-    """Run ``names`` in order and return what each printed; with ``record``, write the JSON
-    files and ``README.md`` there."""
+def run(
+    names: list[str], device: str, rest: list[str], record: Path | None, failed: list[str]
+) -> dict[str, str]:
+    """Run ``names`` in order and return what each printed (a benchmark that raises gets a
+    ``FAILED:`` line and its name appended to ``failed``; the others still run); with
+    ``record``, their JSON files go there."""
     printed: dict[str, str] = {}
     before = _harness.RESULTS_DIR
     if record is not None:
@@ -83,8 +87,14 @@ def run(names: list[str], device: str, rest: list[str], record: Path | None) -> 
         for name in names:
             print(f"== {name}")
             tee = _Tee(sys.stdout)
-            with contextlib.redirect_stdout(tee):
-                importlib.import_module(BENCHMARKS[name]).main(["--device", device, *rest])
+            try:
+                with contextlib.redirect_stdout(tee):
+                    importlib.import_module(BENCHMARKS[name]).main(["--device", device, *rest])
+            except Exception:  # one broken benchmark must not lose the others' figures
+                traceback.print_exc()
+                last = traceback.format_exc().strip().splitlines()[-1]
+                tee.copy.write(f"\nFAILED: {last}\n")
+                failed.append(name)
             printed[name] = tee.copy.getvalue()
     finally:
         _harness.RESULTS_DIR = before
@@ -130,10 +140,13 @@ def main(argv: list[str] | None = None) -> None:
     if args.record is not None and args.record.exists() and not args.record.is_dir():
         parser.error(f"--record {args.record}: exists and is not a folder; name a folder")
     start = time.perf_counter()
-    printed = run(args.names or list(BENCHMARKS), args.device, rest, args.record)
+    failed: list[str] = []
+    printed = run(args.names or list(BENCHMARKS), args.device, rest, args.record, failed)
     if args.record is not None:
         path = write_record(args.record, argv, printed, time.perf_counter() - start)
         print(f"record: {path}")
+    if failed:
+        sys.exit(f"benchmarks.run: {', '.join(failed)} failed (traceback above)")
 
 
 if __name__ == "__main__":

@@ -8,8 +8,9 @@ question).
 Reads each folder's ``result.json`` (written by the trainer: config, learning curve, wall time,
 commit, hardware) and writes ``README.md`` (a table, the provenance of every run and the note),
 ``learning_curves.png`` and ``runs.json`` (the results it read, unchanged). A run "leaves the
-plateau" at the first evaluation whose training loss is below half of its plateau loss, the
-median of its losses at the first four evaluations after update 0.
+plateau" at the first evaluation whose training loss is below half of the plateau's loss: the
+constant predictor's (``--constant-loss``, e.g. 1/6 for the sum of two U[0, 1] under squared
+error), else the median of the run's losses at its first four evaluations after update 0.
 """
 
 from __future__ import annotations
@@ -45,19 +46,25 @@ def load(folder: Path) -> dict:
     return result
 
 
-def escape_step(curve: list[dict]) -> int | None:
-    """The first evaluated update whose loss is below half the plateau loss (None: never)."""
+def escape_step(curve: list[dict], constant_loss: float | None = None) -> int | None:
+    """The first evaluated update whose loss is below half the plateau loss (None: never):
+    ``constant_loss`` if given, else the median of the first four evaluations after update 0."""
     losses = [point["train_loss"] for point in curve if point["step"] > 0]
-    if len(losses) < 5:
+    if constant_loss is None and len(losses) < 5:
         return None
-    plateau = statistics.median(losses[:4])
+    plateau = constant_loss if constant_loss is not None else statistics.median(losses[:4])
     for point in curve:
         if point["step"] > 0 and point["train_loss"] < plateau / 2:
             return point["step"]
     return None
 
 
-def describe(result: dict) -> dict:
+def first_below(curve: list[dict], error: float) -> int | None:
+    """The first evaluated update whose zero-one error is below ``error`` (None: never)."""
+    return next((p["step"] for p in curve if p["train_error"] < error), None)
+
+
+def describe(result: dict, constant_loss: float | None = None) -> dict:
     config = result["config"]
     task, optimizer = config["task"], config["optimizer"]
     mu, name = optimizer.get("momentum", 0.0), optimizer["name"]
@@ -71,7 +78,8 @@ def describe(result: dict) -> dict:
         "updates": result["steps_done"],
         "error": result["final"]["train_error"],
         "loss": result["final"]["train_loss"],
-        "escape": escape_step(result["curve"]),
+        "escape": escape_step(result["curve"], constant_loss),
+        "half_right": first_below(result["curve"], 0.5),
         "wall_s": result["wall_time_s"],
         "commit": result["environment"]["git_commit"][:10],
         "hardware": result["environment"]["hardware"],
@@ -112,9 +120,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, required=True, help="folder for the report")
     parser.add_argument("--title", default="Long-term problems: single runs")
     parser.add_argument("--note", type=Path, help="Markdown to put under the table")
+    parser.add_argument(
+        "--constant-loss", type=float, default=None,
+        help="the constant predictor's training loss (the plateau); default: each run's own "
+        "median loss at its first four evaluations",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     results = [load(folder) for folder in args.runs]
-    rows = [describe(result) for result in results]
+    rows = [describe(result, args.constant_loss) for result in results]
     args.out.mkdir(parents=True, exist_ok=True)
     lines = [
         f"# {args.title}",
@@ -129,11 +142,14 @@ def main(argv: list[str] | None = None) -> None:
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for row in rows:
-        escape = "never" if row["escape"] is None else f"update {row['escape']:,}"
+        escape, half = (
+            "never" if step is None else f"update {step:,}"
+            for step in (row["escape"], row["half_right"])
+        )
         lines.append(
             f"| {row['problem']} | {row['column']} | {row['lr']:g} | {row['seed']} | "
             f"{row['updates']:,} | {row['error']:.4g} | {row['loss']:.4g} | {escape} | "
-            f"{row['wall_s'] / 60:.0f} min |"
+            f"{half} | {row['wall_s'] / 60:.0f} min |"
         )
     lines += ["", "![learning curves](learning_curves.png)", ""]
     if args.note is not None:

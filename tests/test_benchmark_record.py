@@ -77,3 +77,25 @@ def test_record_onto_a_file_is_a_one_line_error(runner, tmp_path, capsys):
     error = capsys.readouterr().err
     assert f"--record {target}: exists and is not a folder" in error
     assert not (tmp_path / "fake_cpu.json").exists()
+
+
+def test_a_failing_benchmark_is_recorded_and_the_others_still_run(runner, tmp_path):
+    run, _ = runner
+    (tmp_path / "broken_benchmark.py").write_text(
+        "def main(argv):\n"
+        "    print('half a table')\n"
+        "    raise ZeroDivisionError('float division by zero')\n"
+    )
+    run.BENCHMARKS["broken"] = "broken_benchmark"
+    record = tmp_path / "record"
+    try:
+        with pytest.raises(SystemExit) as exit_info:
+            run.main(["broken", "fake", "--record", str(record)])
+    finally:
+        del run.BENCHMARKS["broken"]
+        sys.modules.pop("broken_benchmark", None)
+    assert exit_info.value.code == "benchmarks.run: broken failed (traceback above)"
+    text = (record / "README.md").read_text()
+    assert "half a table\n\nFAILED: ZeroDivisionError: float division by zero" in text
+    assert "| ours      | 0.950            |" in text  # the benchmark after it ran
+    assert (record / "fake_cpu.json").exists()

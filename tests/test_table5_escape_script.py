@@ -30,6 +30,15 @@ def test_escape_is_the_first_loss_below_half_the_plateau(escape):
     assert escape.escape_step(curve) == 6 * 2500
     assert escape.escape_step(_curve([0.3, 0.16, 0.17, 0.15, 0.16, 0.09])) is None
     assert escape.escape_step(_curve([0.3, 0.16, 0.01])) is None  # too short to know a plateau
+    # with the constant predictor's loss as the plateau, an early escape is seen at once
+    assert escape.escape_step(_curve([0.3, 0.06, 0.01]), constant_loss=1 / 6) == 2500
+    assert escape.escape_step(_curve([0.3, 0.09, 0.01]), constant_loss=1 / 6) == 5000
+
+
+def test_first_below_an_error(escape):
+    curve = _curve([0.2, 0.12, 0.09, 0.05])  # errors 1.0, 0.6, 0.45, 0.25
+    assert escape.first_below(curve, 0.5) == 5000
+    assert escape.first_below(curve, 0.1) is None
 
 
 def _result(folder: Path, lr: float, losses: list[float]) -> Path:
@@ -53,11 +62,9 @@ def test_report_table_png_and_runs(escape, tmp_path):
     out = tmp_path / "report"
     escape.main([str(fast), str(slow), "--out", str(out), "--title", "T", "--note", str(note)])
     text = (out / "README.md").read_text()
-    assert (
-        "| addition T=80 | 0.995N | 0.0001 | 1 | 12,500 | 0.5 | 0.05 | update 12,500 | 10 min |"
-        in text
-    )
-    assert "| addition T=80 | 0.995N | 1e-05 | 1 | 12,500 | 0.5 | 0.15 | never | 10 min |" in text
+    row = "| addition T=80 | 0.995N | {} | 1 | 12,500 | 0.5 | {} | {} | {} | 10 min |"
+    assert row.format("0.0001", "0.05", "update 12,500", "update 12,500") in text
+    assert row.format("1e-05", "0.15", "never", "never") in text
     assert "What it shows." in text
     assert "`fast`: commit 0123456789, test cpu" in text
     assert (out / "learning_curves.png").read_bytes()[:4] == b"\x89PNG"
