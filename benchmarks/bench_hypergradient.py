@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import sys
 import time
 
 import torch
@@ -89,7 +90,7 @@ def main(argv: list[str] | None = None) -> dict:
             results.append(result)
             rows.append((method, steps, f"{result['saved_for_backward_mb']:.1f}",
                          f"{result['median_hypergradient_s']:.2f}"))  # fmt: skip
-            print(rows[-1], flush=True)
+            print(f"hypergradient: {method} T={steps} measured", file=sys.stderr, flush=True)
     payload = {"benchmark": "hypergradient", "truncation": args.truncation, "results": results}
     print(f"MNIST MLP hypergradient vs unrolled steps T (K = {args.truncation}), cpu, "
           f"{args.threads} thread(s)")  # fmt: skip

@@ -18,7 +18,7 @@ import sys
 import time
 import traceback
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from benchmarks import _harness
 
@@ -53,8 +53,11 @@ def _printed(text: str) -> str:
     return "\n".join(line for line in text.splitlines() if not line.startswith("wrote ")).strip()
 
 
-def record_header(name: str, command: list[str], wall_seconds: float) -> str:
-    environment = _harness.environment()
+def record_header(
+    name: str, command: list[str], wall_seconds: float, environment: dict[str, Any]
+) -> str:
+    """The record's title and provenance; ``environment`` is taken before the first benchmark
+    (benchmarks set their own thread counts; each JSON file has the one it ran with)."""
     return "\n".join(
         [
             f"# Benchmark record {name}",
@@ -64,9 +67,10 @@ def record_header(name: str, command: list[str], wall_seconds: float) -> str:
             "this file.",
             "",
             f"- command: `python -m benchmarks.run {' '.join(command)}`",
-            f"- date: {environment['time']}",
+            f"- started: {environment['time']}",
             f"- code: inertia {environment['inertia']}, commit {environment['git_commit']}",
-            f"- hardware: {environment['hardware']}",
+            f"- hardware: {environment['hardware']} at the start (a benchmark with a "
+            "`--threads` option sets its own; each JSON file records `torch_threads`)",
             f"- torch {environment['torch']}, Python {environment['python']}",
             f"- wall time: {wall_seconds:.0f} s",
         ]
@@ -102,9 +106,13 @@ def run(
 
 
 def write_record(
-    record: Path, command: list[str], printed: dict[str, str], wall_seconds: float
+    record: Path,
+    command: list[str],
+    printed: dict[str, str],
+    wall_seconds: float,
+    environment: dict[str, Any],
 ) -> Path:
-    sections = [record_header(record.name, command, wall_seconds)]
+    sections = [record_header(record.name, command, wall_seconds, environment)]
     sections += [f"## {name}\n\n{_printed(text)}" for name, text in printed.items()]
     record.mkdir(parents=True, exist_ok=True)
     path = record / "README.md"
@@ -139,11 +147,11 @@ def main(argv: list[str] | None = None) -> None:
         parser.error(f"unknown benchmark(s) {unknown}; known: {list(BENCHMARKS)}")
     if args.record is not None and args.record.exists() and not args.record.is_dir():
         parser.error(f"--record {args.record}: exists and is not a folder; name a folder")
-    start = time.perf_counter()
+    start, environment = time.perf_counter(), _harness.environment()
     failed: list[str] = []
     printed = run(args.names or list(BENCHMARKS), args.device, rest, args.record, failed)
     if args.record is not None:
-        path = write_record(args.record, argv, printed, time.perf_counter() - start)
+        path = write_record(args.record, argv, printed, time.perf_counter() - start, environment)
         print(f"record: {path}")
     if failed:
         sys.exit(f"benchmarks.run: {', '.join(failed)} failed (traceback above)")

@@ -9,6 +9,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+import torch
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -23,7 +24,10 @@ def runner(tmp_path, monkeypatch):
             """
             from benchmarks._harness import print_table, write_result
 
+            import torch
+
             def main(argv):
+                torch.set_num_threads(1)
                 print_table(("candidate", "time / reference"), [("ours", "0.950")])
                 path = write_result("fake_cpu", {"argv": argv, "ratio": 0.95})
                 print(f"wrote {path}")
@@ -33,13 +37,16 @@ def runner(tmp_path, monkeypatch):
     from benchmarks import _harness, run
 
     monkeypatch.setitem(run.BENCHMARKS, "fake", "fake_benchmark")
+    threads = torch.get_num_threads()
     yield run, _harness
     sys.modules.pop("fake_benchmark", None)
+    torch.set_num_threads(threads)  # the fake benchmark sets 1
 
 
 def test_record_keeps_printed_tables_json_and_provenance(runner, tmp_path, capsys):
     run, harness = runner
     default_dir = harness.RESULTS_DIR
+    threads = torch.get_num_threads()
     record = tmp_path / "record"
     run.main(["fake", "--record", str(record), "--", "--rounds", "3"])
 
@@ -51,12 +58,15 @@ def test_record_keeps_printed_tables_json_and_provenance(runner, tmp_path, capsy
     assert "commit " in text
     assert "hardware: " in text
     assert "wall time: " in text
+    assert "started: " in text
     assert "`python -m benchmarks.run fake --record" in text
     payload = json.loads((record / "fake_cpu.json").read_text())
     assert payload["argv"] == ["--device", "cpu", "--rounds", "3"]
     assert "git_commit" in payload["environment"]
     assert default_dir == harness.RESULTS_DIR  # restored for later runs
     assert "0.950" in capsys.readouterr().out  # still shown on the terminal
+    # the environment is the one before the benchmarks ran (the fake one sets 1 thread)
+    assert f", {threads} torch threads at the start" in text
 
 
 def test_without_record_results_go_to_the_default_folder(runner, tmp_path, monkeypatch):
