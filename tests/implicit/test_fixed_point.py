@@ -273,3 +273,51 @@ def test_without_statistics_no_extra_application_or_product(statistics):
     assert _Counted.calls["backward"] == 4 + 1 + statistics
     assert math.isnan(layer.stats.backward_residual) != statistics
     assert math.isnan(layer.stats.forward_residual) != statistics
+
+
+def _map_and_point(seed: int = 0):
+    generator = torch.Generator().manual_seed(seed)
+    weight = torch.randn(6, 6, generator=generator, dtype=torch.float64, requires_grad=True)
+    state = torch.randn(3, 6, generator=generator, dtype=torch.float64, requires_grad=True)
+    return torch.tanh(state @ weight.T), state, generator
+
+
+@pytest.mark.parametrize("engine", [True, False], ids=["engine", "autograd.grad"])
+def test_retained_vjp_equals_autograd_grad_many_times(monkeypatch, engine):
+    from inertia.implicit import _fixed_point
+
+    if not engine:
+        monkeypatch.setattr(_fixed_point, "_RUN_BACKWARD", None)
+    output, state, generator = _map_and_point()
+    product = _fixed_point.retained_vjp(output, state)
+    for _ in range(3):  # the graph is kept between products
+        v = torch.randn(3, 6, generator=generator, dtype=torch.float64)
+        (expected,) = torch.autograd.grad(output, state, v, retain_graph=True)
+        assert torch.equal(product(v), expected)
+
+
+def test_retained_vjp_refuses_a_vector_of_another_shape():
+    from inertia.implicit._fixed_point import retained_vjp
+
+    output, state, _ = _map_and_point()
+    with pytest.raises(RuntimeError, match=r"v has shape \(6, 3\), the output \(3, 6\)"):
+        retained_vjp(output, state)(torch.zeros(6, 3, dtype=torch.float64))
+
+
+def test_retained_vjp_gives_tensor_subclasses_to_autograd_grad(monkeypatch):
+    from inertia.implicit import _fixed_point
+
+    class Marked(torch.Tensor):
+        pass
+
+    def engine_must_not_run(*args):
+        raise AssertionError("a tensor subclass reached the engine directly")
+
+    monkeypatch.setattr(_fixed_point, "_RUN_BACKWARD", engine_must_not_run)
+    output, state, _ = _map_and_point()
+    marked = output.as_subclass(Marked)
+    v = torch.ones(3, 6, dtype=torch.float64)
+    (expected,) = torch.autograd.grad(output, state, v, retain_graph=True)
+    assert torch.equal(_fixed_point.retained_vjp(marked, state)(v), expected)
+    with pytest.raises(AssertionError, match="reached the engine"):  # plain tensors do
+        _fixed_point.retained_vjp(output, state)(v)
