@@ -65,6 +65,9 @@ def test_report_table_png_and_runs(escape, tmp_path):
     row = "| addition T=80 | 0.995N | {} | 1 | 12,500 | 0.5 | {} | {} | {} | 10 min |"
     assert row.format("0.0001", "0.05", "update 12,500", "update 12,500") in text
     assert row.format("1e-05", "0.15", "never", "never") in text
+    header = "| left the plateau at | error < 0.5 at | wall time |\n" + "|---" * 10 + "|\n"
+    assert header in text
+    assert "below half of the run's plateau loss (the median" in text
     assert "What it shows." in text
     assert "`fast`: commit 0123456789, test cpu" in text
     assert (out / "learning_curves.png").read_bytes()[:4] == b"\x89PNG"
@@ -79,3 +82,12 @@ def test_unfinished_run_is_a_one_line_error(escape, tmp_path, capsys):
     error = capsys.readouterr().err.strip()
     assert "unfinished/result.json: no result.json" in error
     assert "\n" not in error
+
+
+def test_report_with_the_constant_predictors_loss(escape, tmp_path):
+    early = _result(tmp_path / "early", 1e-3, [0.3, 0.05, 0.04, 0.03, 0.02, 0.01])
+    out = tmp_path / "report"
+    escape.main([str(early), "--out", str(out), "--constant-loss", "0.16667"])
+    text = (out / "README.md").read_text()
+    assert "below half of the constant predictor's loss, 0.1667;" in text
+    assert "| 0.01 | update 2,500 | update 2,500 | 10 min |" in text
