@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import statistics
 import subprocess
 import sys
@@ -51,18 +50,9 @@ def _status_mb(field: str) -> float | None:
     return None
 
 
-def _reset_peak() -> bool:
-    """Reset the kernel's peak-RSS mark of this process (Linux >= 4.0); whether it could."""
-    try:
-        with open("/proc/self/clear_refs", "w") as handle:
-            handle.write("5")
-    except OSError:
-        return False
-    return True
-
-
 def _single(method: str, truncation: int, updates: int, data_dir: str, threads: int) -> dict:
     from inertia.data import load_planetoid
+    from inertia.experiments import peak_memory_mb, reset_peak_memory
     from inertia.nn import GatedGraphNetwork, adjacency
 
     torch.set_num_threads(threads)
@@ -95,9 +85,9 @@ def _single(method: str, truncation: int, updates: int, data_dir: str, threads: 
         loss.backward()
         optimizer.step()
 
-    reset = _reset_peak()
+    reset = reset_peak_memory("cpu")
     baseline = _status_mb("VmRSS") or 0.0
-    peak_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak_before = peak_memory_mb("cpu")
     update()  # warm-up
     times = []
     for _ in range(updates):
@@ -105,17 +95,14 @@ def _single(method: str, truncation: int, updates: int, data_dir: str, threads: 
         start = time.perf_counter()
         update()
         times.append(time.perf_counter() - start)
-    high_water = _status_mb("VmHWM") if reset else None
-    if high_water is not None:
-        above = high_water - baseline
-    else:
-        lifetime_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        above = lifetime_peak - max(baseline, peak_before)
+    # after a reset, the peak of the updates alone; else the lifetime peak, of which only a
+    # rise above the set-up's can be the updates'
+    above = peak_memory_mb("cpu") - (baseline if reset else max(baseline, peak_before))
     return {
         "method": method,
         "truncation": truncation,
         "peak_rss_above_baseline_mb": above,
-        "peak_measured_by": "VmHWM after reset" if high_water is not None else "ru_maxrss",
+        "peak_measured_by": "VmHWM after reset" if reset else "lifetime peak",
         "saved_for_backward_mb": sum(storages.values()) / 2**20,
         "median_update_s": statistics.median(times),
         "updates": updates,

@@ -18,6 +18,9 @@ from inertia.experiments._config import merge as merge
 from inertia.experiments._config import nest as nest
 from inertia.experiments._config import parse_overrides as parse_overrides
 from inertia.experiments._config import settings_help as settings_help
+from inertia.experiments._environment import environment as environment
+from inertia.experiments._environment import peak_memory_mb as peak_memory_mb
+from inertia.experiments._environment import reset_peak_memory as reset_peak_memory
 from inertia.experiments._optimizers import OPTIMIZERS as OPTIMIZERS
 from inertia.experiments._optimizers import build_optimizer as build_optimizer
 from inertia.experiments._optimizers import momentum_schedule as momentum_schedule
@@ -79,6 +82,7 @@ __all__ = [
     "cell_key",
     "completed_results",
     "default_storage",
+    "environment",
     "evaluate",
     "flush_denormals",
     "from_mapping",
@@ -93,9 +97,11 @@ __all__ = [
     "open_study",
     "parse_overrides",
     "parse_search",
+    "peak_memory_mb",
     "prepare",
     "provenance",
     "require_study",
+    "reset_peak_memory",
     "run_sweep",
     "run_tuning",
     "save_checkpoint",

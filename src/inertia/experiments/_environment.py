@@ -1,11 +1,13 @@
-"""What produced a result: library version, git commit, hardware."""
+"""What produced a result: library version, git commit, hardware; and its peak memory."""
 
 from __future__ import annotations
 
 import functools
 import os
 import platform
+import resource
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +15,14 @@ import torch
 
 from inertia import __version__
 
-__all__ = ["cpu_name", "environment", "git_commit", "hardware"]
+__all__ = [
+    "cpu_name",
+    "environment",
+    "git_commit",
+    "hardware",
+    "peak_memory_mb",
+    "reset_peak_memory",
+]
 
 
 @functools.lru_cache(maxsize=1)
@@ -60,3 +69,48 @@ def environment(device: torch.device | str = "cpu") -> dict[str, Any]:
         "torch": torch.__version__,
         "python": platform.python_version(),
     }
+
+
+_CLEAR_REFS = Path("/proc/self/clear_refs")
+_STATUS = Path("/proc/self/status")
+
+
+def reset_peak_memory(device: torch.device | str = "cpu") -> bool:
+    """Start a new peak-memory measurement for :func:`peak_memory_mb`: the CUDA allocator's peak
+    statistics, or on the CPU the kernel's peak-RSS mark of this process (``5`` written to
+    ``/proc/self/clear_refs``, Linux >= 4.0). Returns whether it could; where it could not, the
+    CPU figure stays the process's lifetime peak (which, in a sweep worker, includes the runs
+    before)."""
+    device = torch.device(device)
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)
+        return True
+    try:
+        _CLEAR_REFS.write_text("5")
+    except OSError:
+        return False
+    return True
+
+
+def _status_kib(field: str) -> int | None:
+    try:
+        for line in _STATUS.read_text().splitlines():
+            if line.startswith(f"{field}:"):
+                return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
+
+
+def peak_memory_mb(device: torch.device | str = "cpu") -> float:
+    """The peak memory since :func:`reset_peak_memory`, in MiB: the CUDA allocator's peak
+    allocation, or on the CPU the resident set's high-water mark (``VmHWM`` of
+    ``/proc/self/status``); where that file is missing, ``ru_maxrss`` (the lifetime peak)."""
+    device = torch.device(device)
+    if device.type == "cuda":
+        return torch.cuda.max_memory_allocated(device) / 2**20
+    high_water = _status_kib("VmHWM")
+    if high_water is not None:
+        return high_water / 1024
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux, bytes on macOS
+    return peak / 2**20 if sys.platform == "darwin" else peak / 1024

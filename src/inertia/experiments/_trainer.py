@@ -14,7 +14,6 @@ import dataclasses
 import json
 import math
 import os
-import resource
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -32,7 +31,7 @@ from inertia.experiments._checkpoint import (
     write_json,
 )
 from inertia.experiments._config import ConfigError, RunConfig, from_mapping
-from inertia.experiments._environment import environment
+from inertia.experiments._environment import environment, peak_memory_mb, reset_peak_memory
 from inertia.experiments._legacy import is_legacy, upgrade_config
 from inertia.experiments._optimizers import OPTIMIZERS, build_optimizer, lr_schedule
 from inertia.experiments._protocol import flatten
@@ -75,7 +74,8 @@ class RunResult:
         wall_time_s: time spent making updates (evaluations and checkpoint writes excluded),
             summed over resumptions.
         updates_per_s: training throughput, ``steps_done / wall_time_s``.
-        peak_memory_mb: peak resident memory of the process (CPU) or peak CUDA allocation.
+        peak_memory_mb: peak resident memory of the process during the run (CPU; the lifetime
+            peak where the kernel's mark cannot be reset) or peak CUDA allocation.
         environment: library version, git commit, hardware, torch and Python versions.
         dataset: the data actually used (e.g. ``curves-synth``, the stand-in for CURVES).
     """
@@ -365,12 +365,6 @@ def _momentum_now(optimizer: torch.optim.Optimizer, step: int) -> float | None:
     return momentum(step) if callable(momentum) else float(momentum)
 
 
-def _peak_memory_mb(device: torch.device) -> float:
-    if device.type == "cuda":
-        return torch.cuda.max_memory_allocated(device) / 2**20
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
-
-
 _GPU_DIVERGENCE_WINDOW = 100
 
 
@@ -494,7 +488,7 @@ def _result(
         error_name=prepared.problem.evaluation.error_name,
         wall_time_s=elapsed,
         updates_per_s=progress.step / elapsed if elapsed > 0 else 0.0,
-        peak_memory_mb=_peak_memory_mb(prepared.device),
+        peak_memory_mb=peak_memory_mb(prepared.device),
         environment=environment(prepared.device),
         dataset=prepared.problem.dataset,
     )
@@ -550,7 +544,10 @@ def _train(
     branch_from: str | Path | None,
 ) -> RunResult:
     """The training loop of :func:`train`, in a folder it has checked and locked."""
+    reset_peak_memory("cpu")  # this run's peak, not that of runs before it in this process
     prepared = prepare(config)
+    if prepared.device.type == "cuda":
+        reset_peak_memory(prepared.device)
     model, optimizer, problem = prepared.model, prepared.optimizer, prepared.problem
     _check(config, prepared)
     state = Progress()
