@@ -149,9 +149,17 @@ def cosine(a: Tensor, b: Tensor) -> float:
     return float(a @ b / (a.norm() * b.norm()).clamp_min(1e-300))
 
 
-def measure(raw_weight: Tensor, digits: Tensor, steps: int, truncation: int) -> dict:
+def measure(
+    raw_weight: Tensor,
+    digits: Tensor,
+    steps: int,
+    truncation: int,
+    reference_steps: int = REFERENCE_STEPS,
+) -> dict:
+    """The forward residual and ρ(J) at h_T, and each method's gradient against BPTT's and the
+    implicit one (CG-RBP after ``reference_steps`` forward steps and CG iterations)."""
     residual, radius = residual_and_radius(network(raw_weight, steps, 1, "bptt"), digits, steps)
-    reference_net = network(raw_weight, REFERENCE_STEPS, REFERENCE_STEPS, "cg_rbp")
+    reference_net = network(raw_weight, reference_steps, reference_steps, "cg_rbp")
     implicit, _ = gradient_of(reference_net, digits)
     gradients, losses = {}, {}
     for method in GRADIENT_METHODS:
