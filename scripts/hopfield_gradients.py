@@ -48,9 +48,10 @@ def _fail(message: str) -> None:
     raise SystemExit(2)
 
 
-def row_runs(runs_dir: Path, steps: int, truncation: int) -> dict[str, tuple[dict, Path]]:
-    """The completed runs of the quick budget's official row (T, K) by method: (result, folder)."""
-    found = {}
+def row_runs(runs_dir: Path, steps: int, truncation: int) -> list[tuple[str, int, dict, Path]]:
+    """The completed runs of the quick budget's official row (T, K): (method, seed, result,
+    folder), in the protocol's method order, then by seed."""
+    found = []
     for result_file in sorted((runs_dir / "liao2018-hopfield-quick").glob("*/result.json")):
         result = json.loads(result_file.read_text())
         task = result["config"]["task"]
@@ -59,17 +60,17 @@ def row_runs(runs_dir: Path, steps: int, truncation: int) -> dict[str, tuple[dic
             and task.get("variant") == "official"
             and (task.get("steps"), task.get("truncation")) == (steps, truncation)
         ):
-            found[task["gradient"]] = (result, result_file.parent)
-    return {method: found[method] for method in GRADIENT_METHODS if method in found}
+            found.append((task["gradient"], result["config"]["seed"], result, result_file.parent))
+    return sorted(found, key=lambda run: (GRADIENT_METHODS.index(run[0]), run[1]))
 
 
 def trained_weights(runs_dir: Path, steps: int, truncation: int) -> list[tuple[str, Tensor, str]]:
-    """R from the checkpoint of each completed run of the row (T, K): (the method that trained
-    it, R, the run folder's name), in the protocol's method order."""
+    """R from the checkpoint of each completed run of the row (T, K): (which method and seed
+    trained it, R, the run folder's name)."""
     weights = []
-    for method, (_, folder) in row_runs(runs_dir, steps, truncation).items():
+    for method, seed, _, folder in row_runs(runs_dir, steps, truncation):
         checkpoint = torch.load(folder / "checkpoint.pt", weights_only=False)
-        weights.append((method, checkpoint["model"]["raw_weight"], folder.name))
+        weights.append((f"{method}, seed {seed}", checkpoint["model"]["raw_weight"], folder.name))
     return weights
 
 
@@ -83,18 +84,21 @@ def plot_training_loss(runs_dir: Path, path: Path) -> None:
 
     figure, axes = plt.subplots(1, len(ROWS), figsize=(5 * len(ROWS), 4), sharey=True)
     for axis, (steps, truncation) in zip(axes, ROWS, strict=True):
-        for method, (result, _) in row_runs(runs_dir, steps, truncation).items():
+        colours: dict[str, str] = {}
+        for method, seed, result, _ in row_runs(runs_dir, steps, truncation):
             curve = [point for point in result["curve"] if "train_loss" in point]
-            axis.plot([p["step"] for p in curve], [p["train_loss"] for p in curve],
-                      marker=".", label=method)  # fmt: skip
+            line = axis.plot([p["step"] for p in curve], [p["train_loss"] for p in curve],
+                             marker=".", linestyle="-" if seed == 0 else "--",
+                             color=colours.get(method), label=f"{method}, seed {seed}")  # fmt: skip
+            colours.setdefault(method, line[0].get_color())
         axis.set_title(f"T={steps} K={truncation}")
         axis.set_xlabel("update")
         axis.set_yscale("log")
         axis.grid(True, which="both", alpha=0.3)
-        axis.legend()
+        axis.legend(fontsize="small")
     axes[0].set_ylabel("training L1 of the raw output states (clean digits)")
-    figure.suptitle("Liao et al. (2018) Hopfield memory, official definition, quick budget, "
-                    "seed 0: training loss per gradient method")  # fmt: skip
+    figure.suptitle("Liao et al. (2018) Hopfield memory, official definition, quick budget: "
+                    "training loss per gradient method")  # fmt: skip
     figure.tight_layout()
     figure.savefig(path, dpi=120)
     plt.close(figure)
@@ -227,8 +231,8 @@ def main(argv: list[str] | None = None) -> None:
     measurements = []
     for steps, truncation in ROWS:
         weights: list[tuple[str, Tensor, str | None]] = [("initial (seed 0)", initial, None)]
-        for method, raw, folder in trained_weights(args.runs_dir, steps, truncation):
-            weights.append((f"trained by {method}", raw, folder))
+        for trained_by, raw, folder in trained_weights(args.runs_dir, steps, truncation):
+            weights.append((f"trained by {trained_by}", raw, folder))
         for name, raw, folder in weights:
             print(f"T={steps} K={truncation}: {name}", flush=True)
             measurement = measure(raw, digits, steps, truncation)
