@@ -82,7 +82,7 @@ def plot_training_loss(runs_dir: Path, path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    figure, axes = plt.subplots(1, len(ROWS), figsize=(5 * len(ROWS), 4), sharey=True)
+    figure, axes = plt.subplots(1, len(ROWS), figsize=(5 * len(ROWS), 4.8), sharey=True)
     for axis, (steps, truncation) in zip(axes, ROWS, strict=True):
         colours: dict[str, str] = {}
         for method, seed, result, _ in row_runs(runs_dir, steps, truncation):
@@ -95,11 +95,14 @@ def plot_training_loss(runs_dir: Path, path: Path) -> None:
         axis.set_xlabel("update")
         axis.set_yscale("log")
         axis.grid(True, which="both", alpha=0.3)
-        axis.legend(fontsize="small")
+    # one legend below the panels, from the panel with the most runs
+    handles, labels = max((axis.get_legend_handles_labels() for axis in axes),
+                          key=lambda pair: len(pair[1]))  # fmt: skip
+    figure.legend(handles, labels, loc="lower center", ncol=5, fontsize="small")
     axes[0].set_ylabel("training L1 of the raw output states (clean digits)")
     figure.suptitle("Liao et al. (2018) Hopfield memory, official definition, quick budget: "
                     "training loss per gradient method")  # fmt: skip
-    figure.tight_layout()
+    figure.tight_layout(rect=(0, 0.12, 1, 1))
     figure.savefig(path, dpi=120)
     plt.close(figure)
 
@@ -269,7 +272,8 @@ def main(argv: list[str] | None = None) -> None:
         "",
         *table(measurements, "implicit"),
         "",
-        "Training loss of the same runs: `training_loss.png`.",
+        "Training loss of the same runs: `training_loss.png` (at T = 10, BPTT's curves lie "
+        "under TBPTT's: with K = T they are the same computation).",
         "",
         f"Trained weights: run folders {', '.join(runs) or 'none'} of `liao2018-hopfield-quick`.",
         "",
