@@ -39,6 +39,33 @@ def test_citation_problem_masks_targets_to_the_split(shared_data):
     assert problem.model.network.propagation.gradient == TBPTT(truncation=5)
 
 
+def test_the_principal_components_are_computed_once_per_process(shared_data, monkeypatch):
+    """A sweep worker builds the task for run after run: the SVD runs once per dataset, and each
+    run gets its own copy of the same features."""
+    from inertia.tasks import _citation
+
+    calls = []
+
+    def counting(features, components):
+        calls.append(components)
+        return pca_features(features, components)
+
+    monkeypatch.setattr(_citation, "pca_features", counting)
+    _citation._reduced_features.cache_clear()
+    options = CitationOptions(gradient="tbptt", dataset="cora", pca=12, hidden=8, steps=5)
+    problems = [
+        TASKS["citation"].build(options, torch.Generator().manual_seed(0), str(shared_data))
+        for _ in range(2)
+    ]
+    assert calls == [12]
+    first, second = (problem.evaluation.splits["train"][0] for problem in problems)
+    assert torch.equal(first, second)
+    assert first.data_ptr() != second.data_ptr()
+    graph = _citation.load_planetoid("cora", str(shared_data))
+    assert torch.equal(first[0], pca_features(graph.features, 12))
+    _citation._reduced_features.cache_clear()
+
+
 def test_citation_runs_train_with_every_gradient_method(shared_data):
     results = {}
     for method in ("bptt", "neumann_rbp", "cg_rbp"):
