@@ -74,8 +74,9 @@ class RunResult:
         wall_time_s: time spent making updates (evaluations and checkpoint writes excluded),
             summed over resumptions.
         updates_per_s: training throughput, ``steps_done / wall_time_s``.
-        peak_memory_mb: peak resident memory of the process during the run (CPU; the lifetime
-            peak where the kernel's mark cannot be reset) or peak CUDA allocation.
+        peak_memory_mb: peak resident memory of the process during the run, since its last
+            start or resumption (CPU; the lifetime peak where the kernel's mark cannot be
+            reset), or peak CUDA allocation.
         environment: library version, git commit, hardware, torch and Python versions.
         dataset: the data actually used (e.g. ``curves-synth``, the stand-in for CURVES).
     """
