@@ -99,6 +99,7 @@ def test_mean_over_seeds_then_best_over_lr():
     assert nag.published == 0.5
     assert (nag.runs_done, nag.runs_planned) == (4, 4)
     assert nag.curve == [(0, 1.0), (10, 0.26)]
+    assert nag.seeds == [(0, 0.25), (1, 0.27)]  # the chosen setting's runs, one per seed
     assert math.isinf(table[("toy-regression", "SGD")].ours)
     # its learning-curve panel names it rather than leaving it out silently
     assert diverged_columns(table, "toy-regression", ["SGD", "0.9N", "0.99M"]) == ["SGD"]
@@ -107,8 +108,12 @@ def test_mean_over_seeds_then_best_over_lr():
 
     markdown = render_markdown(PROTOCOL, "quick", table, "error")
     assert "| | SGD | 0.9N | 0.99M |\n" in markdown  # Adam has no run in this budget: not shown
-    row = "| toy-regression (toy-synth) | diverged / n/a | 0.26 / 0.5 | not run / n/a |"
-    assert row + "\n" in markdown  # the row names the data its runs used
+    # the row names the data its runs used; a cell of several seeds shows each after the mean
+    row = (
+        "| toy-regression (toy-synth) | diverged (seeds diverged, 0.3) / n/a "
+        "| 0.26 (seeds 0.25, 0.27) / 0.5 | not run / n/a |"
+    )
+    assert row + "\n" in markdown
 
 
 def test_protocol_without_published_numbers_shows_ours_alone(tmp_path):

@@ -45,6 +45,8 @@ class Cell:
         runs_done: complete runs in the cell; runs_planned: runs the budget has for it.
         curve: the chosen setting's learning curve, averaged over seeds ``[(step, value)]``.
         datasets: the data the cell's runs used (e.g. ``["curves-synth"]``).
+        seeds: the chosen setting's runs one by one, ``[(seed, value)]`` by seed (``ours`` is
+            their mean).
     """
 
     ours: float | None
@@ -54,6 +56,11 @@ class Cell:
     runs_planned: int
     curve: list[tuple[int, float]]
     datasets: list[str] = dataclasses.field(default_factory=list)
+    seeds: list[tuple[int, float]] = dataclasses.field(default_factory=list)
+
+
+def _per_seed(results: list[RunResult], metric: str) -> list[tuple[int, float]]:
+    return sorted((int(r.config.get("seed", 0)), r.final[metric]) for r in results)
 
 
 def _mean_curve(results: list[RunResult], metric: str) -> list[tuple[int, float]]:
@@ -111,6 +118,7 @@ def build_table(
                 datasets=sorted(
                     {r.dataset for runs in settings.values() for r in runs if r.dataset}
                 ),
+                seeds=_per_seed(best[2], metric) if best else [],
             )
     return table
 
@@ -177,6 +185,8 @@ def _ours_text(cell: Cell) -> str:
     if cell.ours is None:
         return "not run"
     ours = _number(cell.ours)
+    if len(cell.seeds) > 1:  # the mean, then each seed's run
+        ours += " (seeds " + ", ".join(_number(value) for _, value in cell.seeds) + ")"
     if cell.runs_done < cell.runs_planned:
         ours += f" ({cell.runs_done}/{cell.runs_planned} runs)"
     return ours
@@ -221,7 +231,8 @@ def render_markdown(
         f"## {protocol.title}",
         "",
         f"{legend}. Ours: {error_name}, `{budget}` budget (below); "
-        f"mean over seeds, best over {', '.join(protocol.select)}{_chosen_by(protocol)}. "
+        f"mean over seeds (each seed's value after it, where there are several), best over "
+        f"{', '.join(protocol.select)}{_chosen_by(protocol)}. "
         f"{markers}",
         "",
         "| | " + " | ".join(columns) + " |",
@@ -285,7 +296,8 @@ th, td {{ border: 1px solid #bbb; padding: 0.4em 0.7em; text-align: center; }}
 </style></head><body>
 <h2>{html.escape(protocol.title)}</h2>
 <p>{caption} Ours: {html.escape(error_name)},
-<code>{html.escape(budget)}</code> budget (below); mean over seeds, best over
+<code>{html.escape(budget)}</code> budget (below); mean over seeds (each seed's value after
+it, where there are several), best over
 {html.escape(", ".join(protocol.select) + _chosen_by(protocol))}.</p>
 <table><tr><th></th>{header}</tr>
 {chr(10).join(rows)}
