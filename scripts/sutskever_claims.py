@@ -1,0 +1,255 @@
+"""Which of Sutskever et al.'s (2013) autoencoder claims hold in our reports (issue 21).
+
+Reads the committed reports ``<results>/table1-<budget>/table.json``, ``table2-<budget>`` and
+``table3-<budget>`` (written by ``inertia report ... --results``), and for each claim compares
+the cells it names, per dataset:
+
+- momentum >> SGD: the best momentum cell (NAG, NAG before fine-tuning, CM) against SGD;
+- μ_max ≥ 0.99 >> 0.9: the best of 0.99, 0.995, 0.999 against 0.9, for NAG before fine-tuning and
+  for CM;
+- NAG > CM at high μ: NAG before fine-tuning against CM at 0.995 and at 0.999 (neither fine-tuned);
+- fine-tuning gain: each NAG cell against its twin before fine-tuning (table1) and table2's
+  after against before;
+- SI scale 1 best (table3): scale 1 against each other scale.
+
+A comparison "holds (every seed)" when every seed of the cell claimed better is below every seed
+of the other ("holds (one seed)" where a cell has one), "holds (mean only)" when only the means
+are in the claimed order, and "does not hold" otherwise. Writes ``README.md`` (the verdicts with
+their numbers) and ``claims.png`` (error against μ_max per dataset, each seed a dot; table3's
+error against the SI scale).
+
+    python scripts/sutskever_claims.py --results results --budget medium \\
+        --out results/sutskever2013-claims-medium
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+MUS = ("0.9", "0.99", "0.995", "0.999")
+SCALES = ("0.25", "0.5", "1", "2", "4")
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One report cell: the mean and each seed's value (the mean alone for a one-seed cell)."""
+
+    mean: float
+    seeds: tuple[float, ...]
+
+    @property
+    def label(self) -> str:
+        values = ", ".join(f"{v:.4g}" for v in self.seeds)
+        return f"{self.mean:.4g}" + (f" ({values})" if len(self.seeds) > 1 else "")
+
+
+def _fail(message: str) -> None:
+    print(f"error: {message}", file=sys.stderr)
+    raise SystemExit(2)
+
+
+def load_cells(path: Path) -> dict[tuple[str, str], Cell]:
+    """The complete cells of a report's table.json, by (row, column)."""
+    try:
+        report = json.loads(path.read_text())
+    except FileNotFoundError:
+        _fail(f"{path} is missing: write it with `inertia report <table> --results ...` first")
+    cells = {}
+    for cell in report["cells"]:
+        if cell["ours"] is None:
+            continue
+        seeds = tuple(value for _, value in cell.get("seeds") or []) or (cell["ours"],)
+        cells[(cell["row"], cell["column"])] = Cell(cell["ours"], seeds)
+    return cells
+
+
+def verdict(better: Cell, worse: Cell) -> str:
+    """Whether ``better`` is below ``worse``: in every seed, in the mean only, or not."""
+    if max(better.seeds) < min(worse.seeds):
+        seeds = min(len(better.seeds), len(worse.seeds))
+        return "holds (every seed)" if seeds > 1 else "holds (one seed)"
+    if better.mean < worse.mean:
+        return "holds (mean only)"
+    return "does not hold"
+
+
+def compare(claim: str, dataset: str, better: tuple[str, Cell], worse: tuple[str, Cell]) -> dict:
+    (better_name, better_cell), (worse_name, worse_cell) = better, worse
+    ratio = worse_cell.mean / better_cell.mean if better_cell.mean > 0 else math.inf
+    return {
+        "claim": claim,
+        "dataset": dataset,
+        "better": f"{better_name} {better_cell.label}",
+        "worse": f"{worse_name} {worse_cell.label}",
+        "ratio": ratio,
+        "verdict": verdict(better_cell, worse_cell),
+    }
+
+
+def _best(cells: dict[tuple[str, str], Cell], row: str, columns: list[str]) -> tuple[str, Cell]:
+    present = [(column, cells[(row, column)]) for column in columns if (row, column) in cells]
+    return min(present, key=lambda pair: pair[1].mean)
+
+
+def table1_claims(cells: dict[tuple[str, str], Cell]) -> list[dict]:
+    claims = []
+    for dataset in sorted({row for row, _ in cells}):
+
+        def has(column: str, dataset: str = dataset) -> bool:
+            return (dataset, column) in cells
+
+        def named(column: str, dataset: str = dataset) -> tuple[str, Cell]:
+            return column, cells[(dataset, column)]
+
+        momentum = [f"{mu}{kind}" for mu in MUS for kind in ("N", "N before FT", "M")]
+        if has("SGD") and any(has(column) for column in momentum):
+            claims.append(compare("momentum >> SGD", dataset, _best(cells, dataset, momentum),
+                                  named("SGD")))  # fmt: skip
+        for kind, name in (("N before FT", "NAG"), ("M", "CM")):
+            high = [f"{mu}{kind}" for mu in MUS[1:]]
+            if has(f"0.9{kind}") and any(has(column) for column in high):
+                best = _best(cells, dataset, high)
+                claims.append(compare(f"μ_max ≥ 0.99 >> 0.9 ({name})", dataset, best,
+                                      named(f"0.9{kind}")))  # fmt: skip
+        for mu in MUS[2:]:
+            if has(f"{mu}N before FT") and has(f"{mu}M"):
+                claims.append(compare(f"NAG > CM at μ_max {mu}", dataset,
+                                      named(f"{mu}N before FT"), named(f"{mu}M")))  # fmt: skip
+        for mu in MUS:
+            if has(f"{mu}N") and has(f"{mu}N before FT"):
+                claims.append(compare(f"fine-tuning gain at μ_max {mu}", dataset,
+                                      named(f"{mu}N"), named(f"{mu}N before FT")))  # fmt: skip
+    return claims
+
+
+def table2_claims(cells: dict[tuple[str, str], Cell]) -> list[dict]:
+    claims = []
+    for row in sorted({row for row, _ in cells}):
+        if (row, "after") in cells and (row, "before") in cells:
+            after, before = ("after", cells[(row, "after")]), ("before", cells[(row, "before")])
+            claims.append(compare("fine-tuning gain (table2)", row, after, before))
+    return claims
+
+
+def table3_claims(cells: dict[tuple[str, str], Cell]) -> list[dict]:
+    claims = []
+    for row in sorted({row for row, _ in cells}):
+        if (row, "1") not in cells:
+            continue
+        for scale in SCALES:
+            if scale != "1" and (row, scale) in cells:
+                claims.append(compare(f"SI scale 1 best (vs {scale})", row,
+                                      ("scale 1", cells[(row, "1")]),
+                                      (f"scale {scale}", cells[(row, scale)])))  # fmt: skip
+    return claims
+
+
+def plot(tables: dict[str, dict[tuple[str, str], Cell]], path: Path, budget: str) -> None:
+    """Error against μ_max per table1 dataset (NAG, NAG before fine-tuning, CM; SGD and HF as
+    lines), and table3's error against the SI scale; every seed a dot, the mean a line."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    table1, table3 = tables.get("table1", {}), tables.get("table3", {})
+    datasets = sorted({row for row, _ in table1})
+    panels = len(datasets) + (1 if table3 else 0)
+    if panels == 0:
+        return
+    figure, axes = plt.subplots(1, panels, figsize=(5 * panels, 4.6), squeeze=False)
+    for axis, dataset in zip(axes[0], datasets, strict=False):
+        for kind, label in (("N", "NAG (fine-tuned)"), ("N before FT", "NAG before FT"),
+                            ("M", "CM")):  # fmt: skip
+            points = [(i, table1[(dataset, f"{mu}{kind}")]) for i, mu in enumerate(MUS)
+                      if (dataset, f"{mu}{kind}") in table1]  # fmt: skip
+            if not points:
+                continue
+            line = axis.plot([i for i, _ in points], [c.mean for _, c in points], marker="o",
+                             label=label)  # fmt: skip
+            for i, cell in points:
+                axis.scatter([i] * len(cell.seeds), cell.seeds, s=12, color=line[0].get_color(),
+                             alpha=0.6)  # fmt: skip
+        for column, style in (("SGD", "--"), ("HF-star", ":"), ("HF-dag", "-.")):
+            if (dataset, column) in table1:
+                axis.axhline(table1[(dataset, column)].mean, linestyle=style, color="grey",
+                             label=column)  # fmt: skip
+        axis.set_xticks(range(len(MUS)), MUS)
+        axis.set_xlabel("μ_max")
+        axis.set_yscale("log")
+        axis.set_title(f"table1 {dataset}")
+        axis.grid(True, which="both", alpha=0.3)
+        axis.legend(fontsize="small")
+    if table3:
+        axis = axes[0][-1]
+        for row in sorted({row for row, _ in table3}):
+            points = [(float(s), table3[(row, s)]) for s in SCALES if (row, s) in table3]
+            line = axis.plot([x for x, _ in points], [c.mean for _, c in points], marker="o",
+                             label=row)  # fmt: skip
+            for x, cell in points:
+                axis.scatter([x] * len(cell.seeds), cell.seeds, s=12, color=line[0].get_color(),
+                             alpha=0.6)  # fmt: skip
+        axis.set_xscale("log", base=2)
+        axis.set_yscale("log")
+        axis.set_xlabel("SI scale multiplier")
+        axis.set_title("table3 curves")
+        axis.grid(True, which="both", alpha=0.3)
+        axis.legend(fontsize="small")
+    axes[0][0].set_ylabel("training squared error per case")
+    figure.suptitle(f"Sutskever et al. (2013) autoencoder claims, `{budget}` budget "
+                    "(line: mean over seeds; dots: each seed)")  # fmt: skip
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--results", required=True, type=Path, help="the results folder")
+    parser.add_argument("--budget", default="medium", help="the reports' budget (medium)")
+    parser.add_argument("--out", required=True, type=Path, help="folder for README.md and PNG")
+    args = parser.parse_args(argv)
+    tables, sources = {}, []
+    for table in ("table1", "table2", "table3"):
+        path = args.results / f"{table}-{args.budget}" / "table.json"
+        if path.exists():
+            tables[table] = load_cells(path)
+            sources.append(f"[{table}-{args.budget}](../{table}-{args.budget}/table.md)")
+    if not tables:
+        _fail(f"no table1/2/3 report of budget {args.budget!r} in {args.results}: write them "
+              "with `inertia report <table> --budget ... --results ...` first")  # fmt: skip
+    claims = [
+        *table1_claims(tables.get("table1", {})),
+        *table2_claims(tables.get("table2", {})),
+        *table3_claims(tables.get("table3", {})),
+    ]
+    args.out.mkdir(parents=True, exist_ok=True)
+    plot(tables, args.out / "claims.png", args.budget)
+    lines = [
+        f"# Sutskever et al. (2013): which autoencoder claims hold, `{args.budget}` budget",
+        "",
+        f"From the reports {', '.join(sources)} (training squared error per case; a cell is "
+        "the mean over seeds, each seed after it). A claim 'holds (every seed)' when every "
+        "seed of the cell claimed better is below every seed of the other, 'holds (mean "
+        "only)' when only the means are in that order. Ratio: worse mean / better mean. "
+        "Figure: `claims.png`. Produced by `scripts/sutskever_claims.py` on "
+        f"{datetime.now(timezone.utc).date().isoformat()}.",
+        "",
+        "| claim | data | claimed better | claimed worse | ratio | verdict |",
+        "|---|---|---|---|---|---|",
+    ]
+    for c in claims:
+        lines.append(f"| {c['claim']} | {c['dataset']} | {c['better']} | {c['worse']} | "
+                     f"{c['ratio']:.3g} | {c['verdict']} |")  # fmt: skip
+    (args.out / "README.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()

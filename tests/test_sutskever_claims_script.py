@@ -1,0 +1,83 @@
+"""scripts/sutskever_claims.py: the autoencoder claims read from report tables (issue 21)."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "sutskever_claims.py"
+
+
+@pytest.fixture(scope="module")
+def claims():
+    spec = importlib.util.spec_from_file_location("sutskever_claims", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclass looks its module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+def _cell(row: str, column: str, *seeds: float | None) -> dict:
+    done = [value for value in seeds if value is not None]
+    return {"row": row, "column": column, "ours": sum(done) / len(done) if done else None,
+            "seeds": [[i, value] for i, value in enumerate(done)]}  # fmt: skip
+
+
+def _write(folder: Path, cells: list[dict]) -> None:
+    folder.mkdir(parents=True)
+    (folder / "table.json").write_text(json.dumps({"cells": cells}))
+
+
+def test_verdicts_separate_every_seed_from_the_mean_only(claims):
+    cell = claims.Cell
+    assert claims.verdict(cell(1.5, (1.0, 2.0)), cell(3.5, (3.0, 4.0))) == "holds (every seed)"
+    assert claims.verdict(cell(2.0, (1.0, 3.0)), cell(2.5, (2.0, 3.0))) == "holds (mean only)"
+    assert claims.verdict(cell(3.0, (3.0,)), cell(2.0, (2.0,))) == "does not hold"
+    assert claims.verdict(cell(1.0, (1.0,)), cell(2.0, (2.0,))) == "holds (one seed)"
+
+
+def test_the_claims_of_tables_1_to_3_from_their_reports(claims, tmp_path):
+    table1 = [
+        _cell("curves", "SGD", 20.0, 22.0),
+        _cell("curves", "0.9N before FT", 10.0, 11.0),
+        _cell("curves", "0.999N before FT", 4.0, 5.0),
+        _cell("curves", "0.999N", 3.0, 3.5),
+        _cell("curves", "0.9N", 9.0, 11.5),
+        _cell("curves", "0.9M", 8.0, 9.0),
+        _cell("curves", "0.999M", 4.6, 8.5),
+        _cell("curves", "0.995M", None),  # not run: left out
+    ]
+    _write(tmp_path / "table1-medium", table1)
+    _write(tmp_path / "table2-medium", [_cell("mnist", "before", 2.0, 2.2),
+                                        _cell("mnist", "after", 1.9, 2.1)])  # fmt: skip
+    _write(tmp_path / "table3-medium", [_cell("curves", s, v, v + 1) for s, v in
+                                        (("0.25", 16), ("1", 1), ("4", 0.5))])  # fmt: skip
+    out = tmp_path / "claims"
+    claims.main(["--results", str(tmp_path), "--out", str(out)])
+    readme = (out / "README.md").read_text()
+    lines = [line for line in readme.splitlines() if line.startswith("| ") and "---" not in line]
+    rows = {" | ".join(line.split(" | ")[:2]): line for line in lines}
+    momentum = rows["| momentum >> SGD | curves"]
+    assert "0.999N 3.25 (3, 3.5)" in momentum
+    assert "SGD 21 (20, 22)" in momentum
+    assert momentum.endswith("| 6.46 | holds (every seed) |")
+    assert rows["| μ_max ≥ 0.99 >> 0.9 (NAG) | curves"].endswith("holds (every seed) |")
+    assert rows["| μ_max ≥ 0.99 >> 0.9 (CM) | curves"].endswith("holds (mean only) |")
+    assert rows["| NAG > CM at μ_max 0.999 | curves"].endswith("holds (mean only) |")
+    assert "| NAG > CM at μ_max 0.995 | curves" not in rows  # its CM cell was not run
+    assert rows["| fine-tuning gain at μ_max 0.9 | curves"].endswith("holds (mean only) |")
+    assert rows["| fine-tuning gain (table2) | mnist"].endswith("holds (mean only) |")
+    assert rows["| SI scale 1 best (vs 0.25) | curves"].endswith("holds (every seed) |")
+    assert rows["| SI scale 1 best (vs 4) | curves"].endswith("does not hold |")
+    assert (out / "claims.png").stat().st_size > 10_000
+
+
+def test_without_reports_it_says_what_to_run(claims, tmp_path, capsys):
+    with pytest.raises(SystemExit) as stop:
+        claims.main(["--results", str(tmp_path), "--out", str(tmp_path / "out")])
+    assert stop.value.code == 2
+    assert "inertia report" in capsys.readouterr().err
