@@ -2,23 +2,15 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from pathlib import Path
 
 import pytest
 
-SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "sutskever_claims.py"
-
 
 @pytest.fixture(scope="module")
-def claims():
-    spec = importlib.util.spec_from_file_location("sutskever_claims", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # its dataclass looks its module up there
-    spec.loader.exec_module(module)
-    return module
+def claims(load_script):
+    return load_script("sutskever_claims")
 
 
 def _cell(row: str, column: str, *seeds: float | None) -> dict:

@@ -2,21 +2,15 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 
 import pytest
 
-SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "table5_escape.py"
-
 
 @pytest.fixture(scope="module")
-def escape():
-    spec = importlib.util.spec_from_file_location("table5_escape", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def escape(load_script):
+    return load_script("table5_escape")
 
 
 def _curve(losses: list[float]) -> list[dict]:
