@@ -38,21 +38,9 @@ ALLOCATOR = {"MALLOC_ARENA_MAX": "1", "MALLOC_TRIM_THRESHOLD_": "184467440737095
 METHODS = ("tbptt", "neumann_rbp")
 
 
-def _status_mb(field: str) -> float | None:
-    """A memory figure of /proc/self/status in MB (None where there is none)."""
-    try:
-        with open("/proc/self/status") as handle:
-            for line in handle:
-                if line.startswith(f"{field}:"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        return None
-    return None
-
-
 def _single(method: str, truncation: int, updates: int, data_dir: str, threads: int) -> dict:
     from inertia.data import load_planetoid
-    from inertia.experiments import peak_memory_mb, reset_peak_memory
+    from inertia.experiments import peak_memory_mb, reset_peak_memory, resident_memory_mb
     from inertia.nn import GatedGraphNetwork, adjacency
 
     torch.set_num_threads(threads)
@@ -86,7 +74,7 @@ def _single(method: str, truncation: int, updates: int, data_dir: str, threads: 
         optimizer.step()
 
     reset = reset_peak_memory("cpu")
-    baseline = _status_mb("VmRSS") or 0.0
+    baseline = resident_memory_mb() or 0.0
     peak_before = peak_memory_mb("cpu")
     update()  # warm-up
     times = []

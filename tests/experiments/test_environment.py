@@ -16,6 +16,7 @@ from inertia.experiments import (
     nest,
     peak_memory_mb,
     reset_peak_memory,
+    resident_memory_mb,
     train,
 )
 
@@ -26,9 +27,12 @@ BLOCK_MIB = 512
 def _touch_a_block() -> float:
     """Allocate and write BLOCK_MIB MiB (mmap'ed by the allocator, so freeing it returns it to
     the kernel), free it, and return the peak memory just before the free."""
+    before = resident_memory_mb()
     block = torch.ones(BLOCK_MIB * 2**18)
     block.add_(1.0)
     peak = peak_memory_mb()
+    if before is not None:  # the block is resident while it lives
+        assert resident_memory_mb() >= before + 0.9 * BLOCK_MIB
     del block
     return peak
 
@@ -57,5 +61,6 @@ def test_without_proc_the_peak_is_the_lifetime_peak(monkeypatch, tmp_path):
     monkeypatch.setattr(_environment, "_CLEAR_REFS", tmp_path / "missing" / "clear_refs")
     monkeypatch.setattr(_environment, "_STATUS", tmp_path / "missing" / "status")
     assert reset_peak_memory() is False
+    assert resident_memory_mb() is None
     lifetime = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     assert peak_memory_mb() == pytest.approx(lifetime, rel=0.01)

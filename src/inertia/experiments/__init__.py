@@ -21,6 +21,7 @@ from inertia.experiments._config import settings_help as settings_help
 from inertia.experiments._environment import environment as environment
 from inertia.experiments._environment import peak_memory_mb as peak_memory_mb
 from inertia.experiments._environment import reset_peak_memory as reset_peak_memory
+from inertia.experiments._environment import resident_memory_mb as resident_memory_mb
 from inertia.experiments._optimizers import OPTIMIZERS as OPTIMIZERS
 from inertia.experiments._optimizers import build_optimizer as build_optimizer
 from inertia.experiments._optimizers import momentum_schedule as momentum_schedule
@@ -102,6 +103,7 @@ __all__ = [
     "provenance",
     "require_study",
     "reset_peak_memory",
+    "resident_memory_mb",
     "run_sweep",
     "run_tuning",
     "save_checkpoint",

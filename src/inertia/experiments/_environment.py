@@ -22,6 +22,7 @@ __all__ = [
     "hardware",
     "peak_memory_mb",
     "reset_peak_memory",
+    "resident_memory_mb",
 ]
 
 
@@ -100,6 +101,13 @@ def _status_kib(field: str) -> int | None:
     except (OSError, ValueError, IndexError):
         return None
     return None
+
+
+def resident_memory_mb() -> float | None:
+    """This process's resident memory now (``VmRSS`` of ``/proc/self/status``), in MiB; None
+    where that file is missing."""
+    resident = _status_kib("VmRSS")
+    return resident / 1024 if resident is not None else None
 
 
 def peak_memory_mb(device: torch.device | str = "cpu") -> float:
