@@ -48,33 +48,37 @@ def _fail(message: str) -> None:
     raise SystemExit(2)
 
 
-def row_runs(runs_dir: Path, steps: int, truncation: int) -> list[tuple[str, int, dict, Path]]:
-    """The completed runs of the quick budget's official row (T, K): (method, seed, result,
-    folder), in the protocol's method order, then by seed."""
-    found = []
+Run = tuple[str, int, dict, Path]  # method, seed, result.json's content, run folder
+
+
+def official_runs(runs_dir: Path) -> dict[tuple[int, int], list[Run]]:
+    """The completed runs of the quick budget's official rows by (T, K), each row's in the
+    protocol's method order, then by seed; every result.json read once."""
+    rows: dict[tuple[int, int], list[Run]] = {row: [] for row in ROWS}
     for result_file in sorted((runs_dir / "liao2018-hopfield-quick").glob("*/result.json")):
         result = json.loads(result_file.read_text())
         task = result["config"]["task"]
-        if (
-            result.get("status") == "completed"
-            and task.get("variant") == "official"
-            and (task.get("steps"), task.get("truncation")) == (steps, truncation)
-        ):
-            found.append((task["gradient"], result["config"]["seed"], result, result_file.parent))
-    return sorted(found, key=lambda run: (GRADIENT_METHODS.index(run[0]), run[1]))
+        row = (task.get("steps"), task.get("truncation"))
+        official = result.get("status") == "completed" and task.get("variant") == "official"
+        if official and row in rows:
+            seed = result["config"]["seed"]
+            rows[row].append((task["gradient"], seed, result, result_file.parent))
+    for runs in rows.values():
+        runs.sort(key=lambda run: (GRADIENT_METHODS.index(run[0]), run[1]))
+    return rows
 
 
-def trained_weights(runs_dir: Path, steps: int, truncation: int) -> list[tuple[str, Tensor, str]]:
-    """R from the checkpoint of each completed run of the row (T, K): (which method and seed
-    trained it, R, the run folder's name)."""
+def trained_weights(runs: list[Run]) -> list[tuple[str, Tensor, str]]:
+    """R from the checkpoint of each of a row's runs: (which method and seed trained it, R, the
+    run folder's name)."""
     weights = []
-    for method, seed, _, folder in row_runs(runs_dir, steps, truncation):
+    for method, seed, _, folder in runs:
         checkpoint = torch.load(folder / "checkpoint.pt", weights_only=False)
         weights.append((f"{method}, seed {seed}", checkpoint["model"]["raw_weight"], folder.name))
     return weights
 
 
-def plot_training_loss(runs_dir: Path, path: Path) -> None:
+def plot_training_loss(runs: dict[tuple[int, int], list[Run]], path: Path) -> None:
     """Each official row's training L1 (raw output states, what the methods minimize) against
     the update, one line per method."""
     import matplotlib
@@ -85,7 +89,7 @@ def plot_training_loss(runs_dir: Path, path: Path) -> None:
     figure, axes = plt.subplots(1, len(ROWS), figsize=(5 * len(ROWS), 4.8), sharey=True)
     for axis, (steps, truncation) in zip(axes, ROWS, strict=True):
         colours: dict[str, str] = {}
-        for method, seed, result, _ in row_runs(runs_dir, steps, truncation):
+        for method, seed, result, _ in runs[(steps, truncation)]:
             curve = [point for point in result["curve"] if "train_loss" in point]
             line = axis.plot([p["step"] for p in curve], [p["train_loss"] for p in curve],
                              marker=".", linestyle="-" if seed == 0 else "--",
@@ -231,10 +235,11 @@ def main(argv: list[str] | None = None) -> None:
     digits = stored_digits(images, labels, threshold=0.0)
     torch.manual_seed(0)  # the trainer's seed 0 draws R the same way
     initial = HopfieldNetwork().raw_weight.detach().clone()
+    runs = official_runs(args.runs_dir)
     measurements = []
     for steps, truncation in ROWS:
         weights: list[tuple[str, Tensor, str | None]] = [("initial (seed 0)", initial, None)]
-        for trained_by, raw, folder in trained_weights(args.runs_dir, steps, truncation):
+        for trained_by, raw, folder in trained_weights(runs[(steps, truncation)]):
             weights.append((f"trained by {trained_by}", raw, folder))
         for name, raw, folder in weights:
             print(f"T={steps} K={truncation}: {name}", flush=True)
@@ -249,8 +254,8 @@ def main(argv: list[str] | None = None) -> None:
     (args.out / "gradients.json").write_text(
         json.dumps({"provenance": provenance, "measurements": measurements}, indent=1) + "\n"
     )
-    plot_training_loss(args.runs_dir, args.out / "training_loss.png")
-    runs = sorted({m["run"] for m in measurements if m["run"]})
+    plot_training_loss(runs, args.out / "training_loss.png")
+    folders = ", ".join(sorted({m["run"] for m in measurements if m["run"]})) or "none"
     lines = [
         "# Liao et al. (2018) Hopfield memory: where the gradient methods part",
         "",
@@ -275,7 +280,7 @@ def main(argv: list[str] | None = None) -> None:
         "Training loss of the same runs: `training_loss.png` (at T = 10, BPTT's curves lie "
         "under TBPTT's: with K = T they are the same computation).",
         "",
-        f"Trained weights: run folders {', '.join(runs) or 'none'} of `liao2018-hopfield-quick`.",
+        f"Trained weights: run folders {folders} of `liao2018-hopfield-quick`.",
         "",
         f"Provenance: commit {provenance['git_commit'][:10]}, {provenance['hardware']}, torch "
         f"{provenance['torch']}, {provenance['date']}, {provenance['wall_time_s']} s. Produced "
