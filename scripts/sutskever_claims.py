@@ -31,6 +31,7 @@ import sys
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 MUS = ("0.9", "0.99", "0.995", "0.999")
 SCALES = ("0.25", "0.5", "1", "2", "4")
@@ -150,6 +151,13 @@ def table3_claims(cells: dict[tuple[str, str], Cell]) -> list[dict]:
     return claims
 
 
+def _mean_and_seeds(axis: Any, points: list[tuple[float, Cell]], label: str) -> None:
+    """The cells' means as a line over x, each seed a dot of the line's colour."""
+    line = axis.plot([x for x, _ in points], [c.mean for _, c in points], marker="o", label=label)
+    for x, cell in points:
+        axis.scatter([x] * len(cell.seeds), cell.seeds, s=12, color=line[0].get_color(), alpha=0.6)
+
+
 def plot(tables: dict[str, dict[tuple[str, str], Cell]], path: Path, budget: str) -> None:
     """Error against μ_max per table1 dataset (NAG, NAG before fine-tuning, CM; SGD and HF as
     lines), and table3's error against the SI scale; every seed a dot, the mean a line."""
@@ -171,11 +179,7 @@ def plot(tables: dict[str, dict[tuple[str, str], Cell]], path: Path, budget: str
                       if (dataset, f"{mu}{kind}") in table1]  # fmt: skip
             if not points:
                 continue
-            line = axis.plot([i for i, _ in points], [c.mean for _, c in points], marker="o",
-                             label=label)  # fmt: skip
-            for i, cell in points:
-                axis.scatter([i] * len(cell.seeds), cell.seeds, s=12, color=line[0].get_color(),
-                             alpha=0.6)  # fmt: skip
+            _mean_and_seeds(axis, points, label)
         for column, style in (("SGD", "--"), ("HF-star", ":"), ("HF-dag", "-.")):
             if (dataset, column) in table1:
                 axis.axhline(table1[(dataset, column)].mean, linestyle=style, color="grey",
@@ -190,11 +194,7 @@ def plot(tables: dict[str, dict[tuple[str, str], Cell]], path: Path, budget: str
         axis = axes[0][-1]
         for row in sorted({row for row, _ in table3}):
             points = [(float(s), table3[(row, s)]) for s in SCALES if (row, s) in table3]
-            line = axis.plot([x for x, _ in points], [c.mean for _, c in points], marker="o",
-                             label=row)  # fmt: skip
-            for x, cell in points:
-                axis.scatter([x] * len(cell.seeds), cell.seeds, s=12, color=line[0].get_color(),
-                             alpha=0.6)  # fmt: skip
+            _mean_and_seeds(axis, points, row)
         axis.set_xscale("log", base=2)
         axis.set_yscale("log")
         axis.set_xlabel("SI scale multiplier")
