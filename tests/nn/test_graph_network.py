@@ -59,3 +59,37 @@ def test_graph_network_learns_to_classify_a_small_graph():
         optimizer.step()
     accuracy = (model(features, matrix).argmax(dim=1) == labels).float().mean()
     assert accuracy >= 0.9
+
+
+@pytest.mark.parametrize("method", ["bptt", "tbptt", "rbp", "cg_rbp", "neumann_rbp"])
+def test_propagation_is_the_gru_cell_on_messages_and_features(method):
+    """The step with the input's gates computed once per pass is nn.GRUCell on [A W h, x]: the
+    same fixed point, and the same gradients for every method."""
+    generator = torch.Generator().manual_seed(3)
+    features = torch.randn(10, 5, generator=generator, dtype=torch.float64)
+    labels = torch.randint(0, 3, (10,), generator=generator)
+    matrix = adjacency(_ring(10), 10).double()
+    torch.manual_seed(4)
+    model = GatedGraphNetwork(5, 6, 3, steps=60, gradient=method, truncation=4,
+                              message_scale=0.3).double()  # fmt: skip
+
+    def reference_update(h, x, a):
+        return model.cell(torch.cat([torch.sparse.mm(a, model.message(h)), x], dim=1), h)
+
+    reference = type(model.propagation)(
+        reference_update, gradient=model.propagation.gradient, solver=model.propagation.solver
+    )
+    h0 = features.new_zeros(10, 6)
+    outputs = {
+        "network": model(features, matrix),
+        "gru_cell": model.readout(reference(features, h0, matrix)),
+    }
+    gradients = {}
+    for name, logits in outputs.items():
+        model.zero_grad()
+        torch.nn.functional.cross_entropy(logits, labels).backward()
+        gradients[name] = [p.grad.clone() for p in model.parameters()]
+    torch.testing.assert_close(outputs["network"], outputs["gru_cell"], rtol=1e-12, atol=1e-12)
+    assert any(g.abs().max() > 0 for g in gradients["network"])
+    for a, b in zip(gradients["network"], gradients["gru_cell"], strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-12)
