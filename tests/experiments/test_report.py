@@ -134,6 +134,28 @@ def test_protocol_without_published_numbers_shows_ours_alone(tmp_path):
     assert (tmp_path / "learning_curves.png").exists()
 
 
+def test_rows_without_runs_or_published_numbers_are_left_out(tmp_path):
+    """Beside published numbers, a row is shown if it has runs in this budget or a published
+    number in a shown column (a reader sees what the paper has that we did not run); a row with
+    neither (our variant, outside this budget) would be all dashes and is left out."""
+    protocol = dataclasses.replace(
+        PROTOCOL,
+        rows=["toy-regression", "published only", "ours, other budget", "published elsewhere"],
+        published={
+            ("toy-regression", "0.9N"): 0.5,
+            ("published only", "SGD"): 0.7,
+            ("published elsewhere", "Adam"): 0.1,  # Adam has no run here: not a shown column
+        },
+    )
+    settings = run(NAG, 0.1, 0)
+    markdown = write_report(protocol, "quick", {key(settings): result(0.4, settings)}, tmp_path)
+    assert "| published only | — / 0.7 | — / n/a | — / n/a |\n" in markdown
+    assert "'—': no run of this cell in this budget" in markdown  # the legend says what — is
+    assert "| ours, other budget |" not in markdown
+    assert "| published elsewhere |" not in markdown
+    assert "<th>published only</th>" in (tmp_path / "index.html").read_text()
+
+
 def test_budget_of_our_own_columns_shows_ours_alone(tmp_path):
     """The protocol publishes a number for 0.9N only; a budget that runs only SGD shows ours
     alone, without a column of 'n/a'."""

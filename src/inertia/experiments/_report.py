@@ -155,9 +155,20 @@ def plotted_rows(protocol: Protocol, table: dict[tuple[str, str], Cell]) -> list
 def shown_rows(
     protocol: Protocol, table: dict[tuple[str, str], Cell], with_published: bool
 ) -> list[str]:
-    """Every row where published numbers are shown beside ours; otherwise only the rows with
-    runs in this budget (a row without runs or published numbers would be all dashes)."""
-    return list(protocol.rows) if with_published else plotted_rows(protocol, table)
+    """The rows with runs in this budget, and where published numbers are shown beside ours,
+    the rows with a published number in a shown column too (a row with neither would be all
+    dashes: e.g. table5's ``add-mean T=80``, our variant of a published row, outside its
+    ``medium`` budget)."""
+    if not with_published:
+        return plotted_rows(protocol, table)
+    columns = shown_columns(protocol, table)
+    return [
+        row
+        for row in protocol.rows
+        if any(
+            table[(row, c)].runs_planned or table[(row, c)].published is not None for c in columns
+        )
+    ] or list(protocol.rows)
 
 
 def diverged_columns(
@@ -207,12 +218,13 @@ def _cell_text(cell: Cell, published: bool) -> str:
 
 def _legend(published: bool) -> tuple[str, str]:
     """What a cell holds, and what its markers mean, for the table's caption."""
+    absent = "'—': no run of this cell in this budget"
     if not published:
         return "Each cell: **ours** (no published numbers are shown; see the notes below)", (
-            "'not run': no complete run yet."
+            f"'not run': no complete run yet; {absent}."
         )
-    return "Each cell: **ours / published**", "'not run': no complete run yet; 'n/a': no " + (
-        "published number."
+    return "Each cell: **ours / published**", (
+        f"'not run': no complete run yet; {absent}; 'n/a': no published number."
     )
 
 
