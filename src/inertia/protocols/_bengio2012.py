@@ -163,12 +163,19 @@ BENGIO2012 = Protocol(
 
 
 def _text_blocks(
-    levels: dict[str, dict[str, Any]], clip: float, sgd_lrs: list[float], nag_lrs: list[float]
+    levels: dict[str, dict[str, Any]],
+    clip: float,
+    sgd_lrs: list[float],
+    nag_lrs: list[float],
+    seeds: tuple[int, ...] = (),
 ) -> list[Block]:
+    """Every row at every level over its rate grid (and ``seeds``, where given, instead of the
+    base's seed)."""
     return [
         Block(row, f"ptb-{level}", {
             "task": [{"name": "ptb", "level": level, **_cell(row), **sizes}],
             **_techniques(row, clip, sgd_lrs, nag_lrs),
+            **({"seed": list(seeds)} if seeds else {}),
         })
         for level, sizes in levels.items()
         for row in ROWS
@@ -224,9 +231,11 @@ BENGIO2012_TEXT = Protocol(
             "passes over the 5M training characters, against the quick budget's 1.3, after "
             "which the models were far from trained), every row's rate chosen on validation "
             "bits per character from a grid of three around the quick budget's choice (which "
-            "was the top of its grid in every row)",
+            "was the top of its grid in every row), two seeds",
             base={**_TEXT_BASE, "steps": 10_000, "eval_every": 1000, "checkpoint_every": 1000},
-            blocks=_text_blocks({"char": _CHAR}, 5.0, _TEXT_MEDIUM_SGD_LRS, _TEXT_MEDIUM_NAG_LRS),
+            blocks=_text_blocks(
+                {"char": _CHAR}, 5.0, _TEXT_MEDIUM_SGD_LRS, _TEXT_MEDIUM_NAG_LRS, seeds=(0, 1)
+            ),
         ),
         "paper": Budget(
             about="Characters and words with a larger network; rates by validation (our "
