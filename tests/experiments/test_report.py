@@ -100,6 +100,8 @@ def test_mean_over_seeds_then_best_over_lr():
     assert (nag.runs_done, nag.runs_planned) == (4, 4)
     assert nag.curve == [(0, 1.0), (10, 0.26)]
     assert nag.seeds == [(0, 0.25), (1, 0.27)]  # the chosen setting's runs, one per seed
+    assert nag.seed_curves == [(0, [(0, 1.0), (10, 0.25)]), (1, [(0, 1.0), (10, 0.27)])]
+    assert table[("toy-regression", "SGD")].seed_curves == []  # one complete run: no spread
     assert math.isinf(table[("toy-regression", "SGD")].ours)
     # its learning-curve panel names it rather than leaving it out silently
     assert diverged_columns(table, "toy-regression", ["SGD", "0.9N", "0.99M"]) == ["SGD"]
@@ -317,3 +319,34 @@ def test_results_index_lists_reports_then_other_evidence(tmp_path):
 
 def test_results_index_without_other_evidence_has_no_such_section(tmp_path):
     assert "Other evidence" not in index_results(tmp_path)
+
+
+def test_learning_curves_draw_each_seed_beside_the_mean(tmp_path, monkeypatch):
+    """A cell of several seeds draws its mean (with markers) and each seed (thin, same colour);
+    a cell of one run only its curve."""
+    import matplotlib.figure
+
+    results = {}
+    for seed, error in ((0, 0.2), (1, 0.3)):
+        settings = run(NAG, 0.1, seed)
+        results[key(settings)] = result(error, settings)
+    settings = run(CM, 0.1, 0)
+    results[key(settings)] = result(0.5, settings)
+    drawn = {}
+
+    def record(figure, path, **kwargs):
+        axis = figure.axes[0]
+        drawn["lines"] = [(tuple(line.get_ydata()), line.get_color(), line.get_marker())
+                          for line in axis.get_lines()]  # fmt: skip
+        drawn["title"] = figure.texts[0].get_text() if figure.texts else ""
+
+    monkeypatch.setattr(matplotlib.figure.Figure, "savefig", record)
+    write_report(PROTOCOL, "quick", results, tmp_path)
+    lines = drawn["lines"]
+    assert len(lines) == 4  # NAG: mean and two seeds; CM: one run
+    mean, *seeds = [line for line in lines if line[0][-1] in (0.25, 0.2, 0.3)]
+    assert mean[0] == (1.0, 0.25)
+    assert mean[2] == "o"
+    assert sorted(s[0] for s in seeds) == [(1.0, 0.2), (1.0, 0.3)]
+    assert {s[1] for s in seeds} == {mean[1]}  # the seeds in the mean's colour
+    assert "thin lines: each seed" in drawn["title"]

@@ -47,6 +47,9 @@ class Cell:
         datasets: the data the cell's runs used (e.g. ``["curves-synth"]``).
         seeds: the chosen setting's runs one by one, ``[(seed, value)]`` by seed (``ours`` is
             their mean).
+        seed_curves: where the chosen setting has several complete runs, each one's learning
+            curve, ``[(seed, [(step, value)])]`` by seed (``curve`` is their mean), so that a
+            plot shows where the seeds part.
     """
 
     ours: float | None
@@ -57,10 +60,23 @@ class Cell:
     curve: list[tuple[int, float]]
     datasets: list[str] = dataclasses.field(default_factory=list)
     seeds: list[tuple[int, float]] = dataclasses.field(default_factory=list)
+    seed_curves: list[tuple[int, list[tuple[int, float]]]] = dataclasses.field(default_factory=list)
 
 
 def _per_seed(results: list[RunResult], metric: str) -> list[tuple[int, float]]:
     return sorted((int(r.config.get("seed", 0)), r.final[metric]) for r in results)
+
+
+def _seed_curves(
+    results: list[RunResult], metric: str
+) -> list[tuple[int, list[tuple[int, float]]]]:
+    finished = [r for r in results if r.status == "completed"]
+    if len(finished) < 2:
+        return []
+    return sorted(
+        (int(r.config.get("seed", 0)), [(point["step"], point[metric]) for point in r.curve])
+        for r in finished
+    )
 
 
 def _mean_curve(results: list[RunResult], metric: str) -> list[tuple[int, float]]:
@@ -119,6 +135,7 @@ def build_table(
                     {r.dataset for runs in settings.values() for r in runs if r.dataset}
                 ),
                 seeds=_per_seed(best[2], metric) if best else [],
+                seed_curves=_seed_curves(best[2], metric) if best else [],
             )
     return table
 
@@ -348,7 +365,11 @@ def plot_curves(
             curve = table[(row, column)].curve
             if curve:
                 steps, values = zip(*curve)
-                axis.plot(steps, values, marker="o", ms=3, label=column)
+                (line,) = axis.plot(steps, values, marker="o", ms=3, label=column)
+                for _, seed_curve in table[(row, column)].seed_curves:  # each seed, thin
+                    seed_steps, seed_values = zip(*seed_curve)
+                    axis.plot(seed_steps, seed_values, color=line.get_color(), lw=0.8,
+                              alpha=0.35)  # fmt: skip
                 drawn = True
         diverged = diverged_columns(table, row, columns)
         title = textwrap.fill(row_label(protocol, row, table), 50)
@@ -359,14 +380,21 @@ def plot_curves(
         label = (row_error_names or {}).get(row, error_name)
         axis.set_ylabel(textwrap.fill(label, 45), fontsize=9)
         if drawn:
-            if all(v > 0 for c in columns for _, v in table[(row, c)].curve):
+            values = [v for c in columns for _, v in table[(row, c)].curve]
+            values += [v for c in columns for _, sc in table[(row, c)].seed_curves for _, v in sc]
+            if all(v > 0 for v in values):
                 axis.set_yscale("log")
             axis.legend(fontsize=8)
         else:
             note = "diverged" if diverged else "not run"
             axis.text(0.5, 0.5, note, ha="center", va="center", transform=axis.transAxes)
     title = textwrap.fill(protocol.title, max(60, 55 * across))
-    figure.suptitle(f"{title}\n(best setting per column, mean over seeds)", fontsize=10)
+    seeds_note = (
+        "; thin lines: each seed"
+        if any(cell.seed_curves for (_, column), cell in table.items() if column in columns)
+        else ""
+    )
+    figure.suptitle(f"{title}\n(best setting per column, mean over seeds{seeds_note})", fontsize=10)
     figure.tight_layout()
     figure.savefig(path, dpi=110)
     plt.close(figure)
