@@ -40,7 +40,7 @@ def test_splits_follow_maclaurin_and_the_order_covers_epochs(shared_data):
     assert problem.batches.next(1) == ("train", None)  # the objective's split, every time
     row = model("train")
     assert row.shape == (4,)
-    assert float(row[1]) == float(
+    assert float(row[1].detach()) == float(
         (model.network(model.trained_weights(), model.train_images).argmax(1) != model.train_labels)
         .double()
         .mean()
