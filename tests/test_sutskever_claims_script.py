@@ -42,6 +42,8 @@ def test_the_claims_of_tables_1_to_3_from_their_reports(claims, tmp_path):
         _cell("curves", "0.9M", 8.0, 9.0),
         _cell("curves", "0.999M", 4.6, 8.5),
         _cell("curves", "0.995M", None),  # not run: left out
+        _cell("curves", "HF-star", 3.2, 3.4),
+        _cell("curves", "HF-dag", 3.3, 3.6),
     ]
     _write(tmp_path / "table1-medium", table1)
     _write(tmp_path / "table2-medium", [_cell("mnist", "before", 2.0, 2.2),
@@ -63,6 +65,10 @@ def test_the_claims_of_tables_1_to_3_from_their_reports(claims, tmp_path):
     assert "| NAG > CM at μ_max 0.995 | curves" not in rows  # its CM cell was not run
     assert rows["| fine-tuning gain at μ_max 0.9 | curves"].endswith("holds (mean only) |")
     assert rows["| fine-tuning gain (table2) | mnist"].endswith("holds (mean only) |")
+    assert rows["| HF-dag > HF-star | curves"].endswith("does not hold |")  # 3.45 vs 3.3
+    nag_hf = rows["| NAG ≥ HF-star | curves"]
+    assert "0.999N 3.25 (3, 3.5)" in nag_hf
+    assert nag_hf.endswith("holds (mean only) |")
     assert rows["| SI scale 1 best (vs 0.25) | curves"].endswith("holds (every seed) |")
     assert rows["| SI scale 1 best (vs 4) | curves"].endswith("does not hold |")
     assert (out / "claims.png").stat().st_size > 10_000
