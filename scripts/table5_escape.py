@@ -64,6 +64,13 @@ def first_below(curve: list[dict], error: float) -> int | None:
     return next((p["step"] for p in curve if p["train_error"] < error), None)
 
 
+def _seed(config: dict) -> int | str:
+    """The run's seed; a run of ``scripts/table5_seed_swap.py`` that draws its minibatches from
+    another seed names both (``"1 (data 0)"``)."""
+    data_seed = config["task"].get("data_seed", config["seed"])
+    return config["seed"] if data_seed == config["seed"] else f"{config['seed']} (data {data_seed})"
+
+
 def describe(result: dict, constant_loss: float | None = None) -> dict:
     config = result["config"]
     task, optimizer = config["task"], config["optimizer"]
@@ -74,7 +81,7 @@ def describe(result: dict, constant_loss: float | None = None) -> dict:
         "problem": f"{task['problem']} T={task['length']}",
         "column": column,
         "lr": optimizer["lr"],
-        "seed": config["seed"],
+        "seed": _seed(config),
         "updates": result["steps_done"],
         "error": result["final"]["train_error"],
         "loss": result["final"]["train_loss"],

@@ -85,3 +85,13 @@ def test_report_with_the_constant_predictors_loss(escape, tmp_path):
     text = (out / "README.md").read_text()
     assert "below half of the constant predictor's loss, 0.1667;" in text
     assert "| 0.01 | update 2,500 | update 2,500 | 10 min |" in text
+
+
+def test_a_run_with_its_own_data_seed_names_both_seeds(escape, tmp_path):
+    folder = _result(tmp_path / "swap", 1e-5, [0.3, 0.16, 0.16, 0.16, 0.16, 0.05])
+    result = json.loads((folder / "result.json").read_text())
+    result["config"]["task"]["data_seed"] = 0
+    (folder / "result.json").write_text(json.dumps(result))
+    assert escape.describe(escape.load(folder))["seed"] == "1 (data 0)"
+    plain = escape.load(_result(tmp_path / "plain", 1e-5, [0.3, 0.16]))
+    assert escape.describe(plain)["seed"] == 1
