@@ -33,6 +33,7 @@ from inertia.experiments import (
     from_mapping,
     merge,
     nest,
+    parse_overrides,
     train,
 )
 from inertia.tasks import TASKS
@@ -110,17 +111,10 @@ def register() -> None:
 
 
 def config(init_seed: int, data_seed: int, steps: int, overrides: dict[str, Any]) -> RunConfig:
-    settings = {**DEFAULTS, **overrides, "task.name": TASK, "task.data_seed": data_seed}
-    return from_mapping(RunConfig, merge(nest(settings), {"seed": init_seed, "steps": steps}))
-
-
-def _value(text: str) -> Any:
-    for kind in (int, float):
-        try:
-            return kind(text)
-        except ValueError:
-            pass
-    return {"true": True, "false": False}.get(text.lower(), text)
+    """The run: :data:`DEFAULTS`, then ``overrides`` (nested, as ``parse_overrides`` gives
+    them), then the task, the two seeds and the length."""
+    fixed = {"task": {"name": TASK, "data_seed": data_seed}, "seed": init_seed, "steps": steps}
+    return from_mapping(RunConfig, merge(merge(nest(DEFAULTS), overrides), fixed))
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -132,15 +126,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="another setting, e.g. optimizer.lr=1e-4")  # fmt: skip
     args = parser.parse_args(argv)
-    overrides = {}
-    for item in args.set:
-        key, sep, value = item.partition("=")
-        if not sep:
-            parser.error(f"--set {item!r}: use KEY=VALUE, e.g. optimizer.lr=1e-4")
-        overrides[key] = _value(value)
     register()
     try:
-        run = config(args.init_seed, args.data_seed, args.steps, overrides)
+        run = config(args.init_seed, args.data_seed, args.steps, parse_overrides(args.set))
     except ConfigError as error:
         sys.exit(f"table5_seed_swap: {error}")
     flush_denormals()
