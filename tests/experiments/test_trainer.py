@@ -167,6 +167,37 @@ def test_finished_run_is_not_repeated(tmp_path):
     assert (tmp_path / "checkpoint.pt").stat().st_mtime_ns == mtime
 
 
+def _rewrite_stored_optimizer(path, change) -> None:
+    stored = json.loads(path.read_text())
+    change(stored["config"]["optimizer"])
+    path.write_text(json.dumps(stored))
+
+
+def test_a_run_stored_before_a_setting_existed_still_matches(tmp_path):
+    """Results and checkpoints written before a setting was added lack its key; the setting's
+    default is what they ran with, so they still belong to today's configuration."""
+    first = train(config(steps=40), tmp_path)
+    _rewrite_stored_optimizer(tmp_path / "result.json", lambda o: o.pop("lr_decay_factor"))
+    mtime = (tmp_path / "checkpoint.pt").stat().st_mtime_ns
+    again = train(config(steps=40), tmp_path, resume=True)
+    assert (again.final, again.curve) == (first.final, first.curve)
+    assert (tmp_path / "checkpoint.pt").stat().st_mtime_ns == mtime  # not trained again
+    # A checkpoint without the key resumes too, instead of refusing a "different configuration".
+    (tmp_path / "result.json").unlink()
+    checkpoint = load_checkpoint(tmp_path / "checkpoint.pt")
+    del checkpoint["config"]["optimizer"]["lr_decay_factor"]
+    torch.save(checkpoint, tmp_path / "checkpoint.pt")
+    assert train(config(steps=40), tmp_path, resume=True).final == first.final
+
+
+def test_a_run_stored_with_an_unknown_setting_matches_nothing(tmp_path):
+    train(config(steps=40), tmp_path)
+    _rewrite_stored_optimizer(tmp_path / "result.json", lambda o: o.update(retired=1))
+    again = train(config(steps=40), tmp_path, resume=True)  # trained again, not taken as done
+    assert "retired" not in json.loads((tmp_path / "result.json").read_text())["config"]
+    assert again.status == "completed"
+
+
 @pytest.mark.parametrize("lr", [1e4, 1e30])
 def test_divergence_is_recorded_not_raised(tmp_path, lr):
     result = train(config(optimizer={"name": "sgd", "lr": lr}), tmp_path)

@@ -99,12 +99,15 @@ class RunResult:
 
 
 def saved_config(config: dict[str, Any]) -> dict[str, Any]:
-    """A stored run's settings in today's form (results and checkpoints of inertia 0.1 hold
-    flat settings, :mod:`inertia.experiments._legacy`)."""
-    if not is_legacy(config):
-        return config
+    """A stored run's settings in today's form: results and checkpoints of inertia 0.1 hold flat
+    settings (:mod:`inertia.experiments._legacy`), and those written before a setting existed
+    lack it, which gets its default (a new setting's default is the behaviour from before it, so
+    adding one does not orphan finished runs or in-flight checkpoints). Settings that no longer
+    validate are returned as stored, so they match no configuration of today."""
     try:
-        return from_mapping(RunConfig, upgrade_config(config)).to_dict()
+        return from_mapping(
+            RunConfig, upgrade_config(config) if is_legacy(config) else config
+        ).to_dict()
     except (ConfigError, ValueError):
         return config
 
