@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from inertia.experiments import ConfigError, RunConfig, train
+from inertia.experiments import ConfigError, RunConfig, load_checkpoint, train
+from inertia.experiments._optimizers import HessianFreeConfig, cg_decay_schedule
 
 HF = {
     "optimizer": {"name": "hf", "lr": 1.0, "curvature_batch": 64, "cg_max_iterations": 20},
@@ -15,8 +16,13 @@ HF = {
 }
 
 
-def test_hf_trains_the_toy_regression_and_resumes_exactly(tmp_path):
-    config = RunConfig(**HF)
+RAMP = {"cg_decay_schedule": "sutskever", "cg_decay_period": 2, "cg_decay_floor": 0.5,
+        "cg_decay": 0.95}  # fmt: skip
+
+
+@pytest.mark.parametrize("ramp", [{}, RAMP], ids=["constant-cg-decay", "cg-decay-schedule"])
+def test_hf_trains_the_toy_regression_and_resumes_exactly(tmp_path, ramp):
+    config = RunConfig(**{**HF, "optimizer": {**HF["optimizer"], **ramp}})
     result = train(config, tmp_path / "full")
     assert result.status == "completed"
     assert result.final["train_error"] < 0.2 * result.curve[0]["train_error"]
@@ -43,6 +49,10 @@ def test_hf_trains_the_toy_regression_and_resumes_exactly(tmp_path):
         ({"optimizer": {"name": "hf", "cg_iters": 5}}, "unknown config key 'optimizer.cg_iters'"),
         ({"optimizer": {"name": "hf", "curvature_batch": 1000}}, "curvature_batch"),
         ({"optimizer": {"name": "hf", "cg_decay": 2.0}}, "'optimizer.cg_decay' must be <= 1"),
+        (
+            {"optimizer": {"name": "hf", "cg_decay": 0.9, "cg_decay_schedule": "sutskever"}},
+            r"'optimizer.cg_decay_floor' \(0.95\) must be at most 'optimizer.cg_decay' \(0.9\)",
+        ),
         ({"clip_grad_norm": 1.0}, "clip_grad_norm"),
         ({"optimizer": {"name": "nag", "damping": 1.0}}, "optimizer 'nag' has no such setting"),
         ({"task": "long-term"}, "does not declare"),
@@ -51,3 +61,26 @@ def test_hf_trains_the_toy_regression_and_resumes_exactly(tmp_path):
 def test_hf_configuration_errors_name_the_bad_value(changes, message):
     with pytest.raises(ConfigError, match=message):
         train(RunConfig(**{**HF, **changes}))
+
+
+def test_cg_decay_schedule_rises_from_martens_value_like_eq_3():
+    """From the floor (0.95) while eq. (3) is below it, then 1 - 1/(2(k+1)) on plateau k, capped."""
+    schedule = cg_decay_schedule(
+        HessianFreeConfig(cg_decay=0.995, cg_decay_schedule="sutskever", cg_decay_period=4)
+    )
+    assert schedule is not None
+    assert [schedule(t) for t in (0, 39)] == [0.95, 0.95]  # plateau 9: 1 - 1/20 = 0.95
+    assert schedule(40) == pytest.approx(1 - 1 / 22)
+    assert schedule(396) == pytest.approx(0.995)  # plateau 99
+    assert schedule(10_000) == 0.995
+    assert cg_decay_schedule(HessianFreeConfig(cg_decay=0.995)) is None
+
+
+def test_the_trainer_writes_the_scheduled_cg_decay_before_each_update(tmp_path):
+    ramp = RunConfig(**{**HF, "optimizer": {**HF["optimizer"], **RAMP}})
+    train(ramp, tmp_path / "ramp")
+    saved = load_checkpoint(tmp_path / "ramp" / "checkpoint.pt")["optimizer"]["param_groups"][0]
+    # The last update (t = 11, plateau 5) ran with min(max(0.5, 1 - 1/12), 0.95).
+    assert saved["cg_decay"] == pytest.approx(1 - 1 / 12)
+    constant = RunConfig(**{**HF, "optimizer": {**HF["optimizer"], "cg_decay": 0.95}})
+    assert train(ramp).curve != train(constant).curve

@@ -9,6 +9,7 @@ import pytest
 
 from inertia.experiments import RunConfig, cell_key
 from inertia.experiments._legacy import upgrade_config
+from inertia.experiments._optimizers import cg_decay_schedule
 from inertia.protocols import PROTOCOLS
 from inertia.protocols._labels import momentum_column
 from inertia.tasks import TASKS
@@ -291,12 +292,23 @@ def test_long_term_columns_name_their_runs():
 
 def test_hf_momentum_varies_only_the_cg_decay():
     cells = labelled("hf-momentum", "quick")
-    runs = [run for _, _, run in cells]
-    assert sorted(column for _, column, _ in cells) == ["0.95", "0.99", "0.995", "0.999"]
-    assert all(column == f"{r.optimizer.cg_decay:g}" for _, column, r in cells)
-    others = [r.optimizer.model_dump(exclude={"cg_decay"}) for r in runs]
+    ramped = {column for _, column, r in cells if r.optimizer.cg_decay_schedule != "constant"}
+    constant = [(column, r) for _, column, r in cells if column not in ramped]
+    assert sorted(column for column, _ in constant) == ["0.95", "0.99", "0.995", "0.999"]
+    assert all(column == f"{r.optimizer.cg_decay:g}" for column, r in constant)
+    decay = {"cg_decay", "cg_decay_schedule", "cg_decay_period", "lr"}
+    others = [r.optimizer.model_dump(exclude=decay) for _, _, r in cells]
     assert all(o == others[0] for o in others)
     assert others[0]["line_search"] is False
+    ramps = [(column, r) for _, column, r in cells if column in ramped]
+    assert sorted({column for column, _ in ramps}) == ["0.95→0.995", "0.95→0.999"]
+    for column, run in ramps:  # from 0.95, reaching the cap within about the budget
+        schedule = cg_decay_schedule(run.optimizer)
+        assert column == f"0.95→{run.optimizer.cg_decay:g}"
+        assert schedule(0) == 0.95
+        assert schedule(int(1.25 * run.steps)) == run.optimizer.cg_decay
+        assert schedule(run.steps - 1) >= run.optimizer.cg_decay - 2e-3
+    assert sorted(r.optimizer.lr for _, r in ramps) == [0.3, 0.3, 1.0, 1.0]
 
 
 def test_citation_protocol_runs_every_gradient_method():

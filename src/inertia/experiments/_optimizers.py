@@ -14,9 +14,11 @@ from torch import Tensor, nn
 from inertia.experiments._config import ConfigError, Section
 from inertia.optim import CM, NAG, HessianFree, MomentumLike
 from inertia.schedules import (
+    Clip,
     Constant,
     LowMomentumFinetuning,
     PiecewiseConstant,
+    Schedule,
     SutskeverMomentum,
     rnn_momentum,
 )
@@ -33,6 +35,7 @@ __all__ = [
     "OptimizerEntry",
     "SGDConfig",
     "build_optimizer",
+    "cg_decay_schedule",
     "lr_schedule",
     "momentum_schedule",
 ]
@@ -126,8 +129,19 @@ class AdamConfig(OptimizerConfig):
 
 class HessianFreeConfig(OptimizerConfig):
     """Hessian-free (:class:`inertia.optim.HessianFree`; Martens 2010), with its keyword
-    arguments, and ``curvature_batch``: the cases of each minibatch used for curvature
-    products (0 = all; Martens 2010 section 4.3)."""
+    arguments, and:
+
+    Attributes:
+        curvature_batch: the cases of each minibatch used for curvature products (0 = all;
+            Martens 2010 section 4.3).
+        cg_decay_schedule: ``constant`` keeps ``cg_decay``; ``sutskever`` raises the CG decay
+            the way eq. (3) of Sutskever et al. (2013) raises μ, from ``cg_decay_floor``
+            (Martens's 0.95) to ``cg_decay``: min(max(floor, 1 − 1/(2(⌊t/period⌋ + 1))),
+            cg_decay) at update t. Our reading of their momentum-like HF (section 5, A.6),
+            whose decay, "analogous to the momentum constant", goes from 0.95 to 0.995-0.999.
+        cg_decay_period: updates per plateau of the ``sutskever`` CG-decay schedule.
+        cg_decay_floor: where the ``sutskever`` CG-decay schedule starts.
+    """
 
     name: Literal["hf"] = "hf"
     lr: float = Field(1.0, ge=0)
@@ -145,9 +159,17 @@ class HessianFreeConfig(OptimizerConfig):
     damping_decrease: float = Field(2.0 / 3.0, gt=0, lt=1)
     structural_damping: float = Field(0.0, ge=0)
     curvature_batch: int = Field(0, ge=0)
+    cg_decay_schedule: Literal["constant", "sutskever"] = "constant"
+    cg_decay_period: int = Field(250, ge=1)
+    cg_decay_floor: float = Field(0.95, ge=0, le=1)
 
     def check_run(self, run: RunConfig) -> None:
         _at_most("curvature_batch", self.curvature_batch, "batch_size", run.batch_size)
+        if self.cg_decay_schedule == "sutskever" and self.cg_decay_floor > self.cg_decay:
+            raise ConfigError(
+                f"config key 'optimizer.cg_decay_floor' ({self.cg_decay_floor}) must be at most "
+                f"'optimizer.cg_decay' ({self.cg_decay}), where the CG-decay schedule ends"
+            )
         if run.clip_grad_norm:
             raise ConfigError("config key 'clip_grad_norm' does not apply to optimizer 'hf'")
         if run.cuda_graphs:
@@ -169,6 +191,15 @@ def momentum_schedule(config: RunConfig) -> MomentumLike:
         base = Constant(schedule) if isinstance(schedule, float) else schedule
         schedule = LowMomentumFinetuning(base, config.steps, options.finetune_steps)
     return schedule
+
+
+def cg_decay_schedule(options: HessianFreeConfig) -> Schedule | None:
+    """The CG decay by update (``cg_decay_schedule`` of :class:`HessianFreeConfig`), or None
+    when it is the constant ``cg_decay``."""
+    if options.cg_decay_schedule == "constant":
+        return None
+    ramp = SutskeverMomentum(min(options.cg_decay, 1 - 1e-12), options.cg_decay_period)
+    return Clip(ramp, lower=options.cg_decay_floor, upper=options.cg_decay)
 
 
 def lr_schedule(config: RunConfig) -> PiecewiseConstant | None:
@@ -212,8 +243,13 @@ def hessian_free_step(
     config: RunConfig,
 ) -> Tensor:
     """One HF update: gradient on the minibatch, curvature on its first ``curvature_batch``
-    cases (Martens 2010, section 4.3). Returns the minibatch loss."""
-    curvature = getattr(config.optimizer, "curvature_batch", 0)
+    cases (Martens 2010, section 4.3), CG warm-started with the decay of this update (the
+    ``cg_decay_schedule``). Returns the minibatch loss."""
+    options = config.optimizer
+    curvature = getattr(options, "curvature_batch", 0)
+    decay = cg_decay_schedule(options) if isinstance(options, HessianFreeConfig) else None
+    if decay is not None and isinstance(optimizer, HessianFree):
+        optimizer.param_groups[0]["cg_decay"] = decay(optimizer.updates)
     batch = lambda: (model(inputs), targets)  # noqa: E731
     if curvature and curvature < inputs.shape[0]:
         part = lambda: (model(inputs[:curvature]), targets[:curvature])  # noqa: E731
@@ -245,8 +281,9 @@ def _hessian_free(params: Iterable[Tensor], config: RunConfig, output_loss: str 
             "optimizer 'hf' needs the task's output loss (one of the matching pairs of "
             f"inertia.optim.OUTPUT_LOSSES); task {config.task.name!r} does not declare one"
         )
-    settings = config.optimizer.model_dump(exclude={"name", "lr_decay_steps", "lr_decay_factor",
-                                                    "curvature_batch"})  # fmt: skip
+    engine_only = {"name", "lr_decay_steps", "lr_decay_factor", "curvature_batch",
+                   "cg_decay_schedule", "cg_decay_period", "cg_decay_floor"}  # fmt: skip
+    settings = config.optimizer.model_dump(exclude=engine_only)
     try:
         return HessianFree(params, loss=output_loss, **settings)
     except (TypeError, ValueError) as error:

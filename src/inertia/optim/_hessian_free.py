@@ -210,7 +210,10 @@ class HessianFree(Optimizer):
         cg_min_iterations: CG never stops by the progress rule before this many iterations.
         cg_tolerance: ε of the relative-progress stopping rule (5e-4; 0 = run to the limit).
         cg_decay: the warm start is ``cg_decay`` × the previous CG solution (Martens: 0.95;
-            Sutskever et al.'s momentum-like HF: 0.95 → 0.999; 0 = start at zero).
+            Sutskever et al.'s momentum-like HF: 0.95 → 0.999; 0 = start at zero). Like ``lr``
+            it is read from ``param_groups[0]`` at every update, so a schedule may write it
+            there before each ``step`` (as the experiment engine's ``cg_decay_schedule`` does,
+            at :attr:`updates`).
         preconditioner: ``"martens"`` for ``(diag F + λ)^exponent`` with F the empirical Fisher
             of the gradient batch (nn.Linear parameters only), ``"none"``.
         preconditioner_exponent: the exponent (0.75 in Martens 2010).
@@ -299,6 +302,14 @@ class HessianFree(Optimizer):
         self.last_step: dict[str, float] = {}
         """Diagnostics of the latest update: loss before and after, CG iterations, the chosen
         iterate, ρ, λ, the step length."""
+
+    @property
+    def updates(self) -> int:
+        """Updates made so far (kept in the optimizer state, so it survives ``state_dict``)."""
+        params = self._params
+        if not params or params[0] not in self.state:
+            return 0
+        return int(self.state[params[0]].get("step", 0))
 
     # -- pieces ---------------------------------------------------------------------------------
 
@@ -522,5 +533,6 @@ class HessianFree(Optimizer):
             "reduction_ratio": ratio,
             "damping": damping,
             "lr": rate,
+            "cg_decay": float(group["cg_decay"]),
         }
         return torch.tensor(f0)

@@ -497,13 +497,35 @@ def _decay_blocks(
     ]  # fmt: skip
 
 
+# The CG decay raised during the run like eq. (3) raises μ (issue 21): from Martens's 0.95 to the
+# cap, with plateaus such that the cap is reached near the end of the quick budget's 400 updates
+# (eq. (3) reaches 1 - 1/(2k) after k - 1 plateaus: 0.995 after 99, 0.999 after 499).
+CG_DECAY_RAMPS = {0.995: 4, 0.999: 1}
+"""Cap of each ramped CG-decay column of ``hf-momentum`` quick and its plateau length."""
+
+
+def _ramp_column(cap: float) -> str:
+    return f"0.95→{cap:g}"
+
+
+def _ramp_blocks(lrs: tuple[float, ...], options: dict[str, Any]) -> list[Block]:
+    """One column per ramp of :data:`CG_DECAY_RAMPS`: HF-dag whose CG decay follows eq. (3)."""
+    return [
+        Block("curves", _ramp_column(cap),
+              {"optimizer": [{"name": "hf", **_HF_DAGGER, **options, "cg_decay": cap,
+                              "cg_decay_schedule": "sutskever", "cg_decay_period": period}],
+               "optimizer.lr": list(lrs)})
+        for cap, period in CG_DECAY_RAMPS.items()
+    ]  # fmt: skip
+
+
 HF_MOMENTUM = Protocol(
     name="hf-momentum",
     title="Momentum-like HF (Sutskever et al. 2013, section 5): training error vs the CG decay",
     budgets={
         "quick": Budget(
             about="CURVES, HF-dag as in table1's quick budget at its better rate, one run per "
-            "CG decay",
+            "CG decay; and the decay ramped from 0.95 like eq. (3) ramps μ, at lr 1 and 0.3",
             base={
                 "task": {"name": "autoencoder", "dataset": "curves"},
                 "batch_size": 1000,
@@ -511,9 +533,12 @@ HF_MOMENTUM = Protocol(
                 "eval_every": 50,
                 "checkpoint_every": 50,
             },
-            blocks=_decay_blocks(
-                ("curves",), (0.3,), {"cg_max_iterations": 10, "curvature_batch": 250}
-            ),
+            blocks=[
+                *_decay_blocks(
+                    ("curves",), (0.3,), {"cg_max_iterations": 10, "curvature_batch": 250}
+                ),
+                *_ramp_blocks((1.0, 0.3), {"cg_max_iterations": 10, "curvature_batch": 250}),
+            ],
         ),
         "paper": Budget(
             about="table1's paper HF-dag settings with each CG decay, on all three datasets",
@@ -528,8 +553,12 @@ HF_MOMENTUM = Protocol(
         ),
     },
     rows=DATASETS,
-    columns=tuple(f"{decay:g}" for decay in CG_DECAYS),
+    columns=(
+        *(f"{decay:g}" for decay in CG_DECAYS),
+        *(_ramp_column(cap) for cap in CG_DECAY_RAMPS),
+    ),
     notes="The CG decay is the factor on the previous CG solution that starts the next CG run; "
-    "Sutskever et al. call it HF's momentum and raise it from 0.95 to 0.995-0.999. They give no "
+    "Sutskever et al. call it HF's momentum and raise it from 0.95 to 0.995-0.999. Columns "
+    "0.95→x raise it during the run, from 0.95 to x, like eq. (3) raises μ. They give no "
     "table of it, so no published numbers are shown. Stand-in data rows are named as in table1.",
 )
