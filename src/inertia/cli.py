@@ -75,6 +75,7 @@ def _settings(args: argparse.Namespace, runs_dir: Path, progress: bool, create: 
         storage=args.storage or default_storage(runs_dir),
         runs_dir=str(runs_dir),
         workers=getattr(args, "workers", 1),
+        threads=getattr(args, "threads", 0),
         heartbeat_s=getattr(args, "heartbeat", 10),
         grace_s=getattr(args, "grace", 30),
         data_dir=args.data_dir or "",
@@ -392,6 +393,12 @@ class _Parser(argparse.ArgumentParser):
         return super().format_help()
 
 
+_THREADS_HELP = (
+    "torch threads per worker (default 0: the cores shared among the workers; set it when other "
+    "work shares the machine)"
+)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="inertia",
@@ -446,6 +453,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_sweep_arguments(sweep)
     sweep.add_argument("--workers", type=int, default=1, help="local worker processes")
+    sweep.add_argument("--threads", type=int, default=0, help=_THREADS_HELP)
     sweep.add_argument("--heartbeat", type=int, default=10, help="seconds between heartbeats")
     sweep.add_argument(
         "--grace", type=int, default=30, help="seconds before a silent run is retried"
@@ -471,6 +479,7 @@ def build_parser() -> argparse.ArgumentParser:
     tune.add_argument("--config", help="YAML file of base settings")
     _add_storage_arguments(tune)
     tune.add_argument("--workers", type=int, default=1, help="local worker processes")
+    tune.add_argument("--threads", type=int, default=0, help=_THREADS_HELP)
     tune.add_argument("--quiet", action="store_true", help="no line per finished trial")
     tune.set_defaults(handler=_tune)
 

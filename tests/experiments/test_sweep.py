@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import signal
@@ -10,7 +11,7 @@ import time
 import optuna
 import pytest
 
-from inertia.experiments import load_checkpoint, train
+from inertia.experiments import ConfigError, load_checkpoint, train
 from inertia.experiments._protocol import cell_folder
 from inertia.experiments._sweep import (
     SweepSettings,
@@ -65,6 +66,21 @@ def test_sqlite_sweep_runs_each_cell_once_and_rerun_does_nothing(tmp_path, worke
     assert status.done
     check_each_run_once(settings)
     rerun_does_nothing(settings)
+
+
+@pytest.mark.parametrize(("workers", "threads"), [(1, 1), (2, 2)])
+def test_threads_per_worker_can_be_set(tmp_path, workers, threads):
+    """By default the workers share the cores (cores // workers threads each); ``threads`` sets
+    it, e.g. one thread for a sweep that shares the machine with other work. Each run records
+    its torch threads in its hardware line."""
+    settings = dataclasses.replace(settings_for(tmp_path, workers=workers), threads=threads)
+    assert run_sweep(TOY, "quick", settings).done
+    for result in completed_results(open_study(TOY, "quick", settings)).values():
+        assert result.environment["hardware"].endswith(f", {threads} torch threads")
+    default = settings_for(tmp_path, workers=workers)
+    assert default.threads_per_worker == max(1, (os.cpu_count() or 1) // workers)
+    with pytest.raises(ConfigError, match="threads must be >= 0"):
+        dataclasses.replace(default, threads=-1)
 
 
 def test_postgresql_sweep_with_two_workers(tmp_path, postgres_url):

@@ -69,6 +69,9 @@ class SweepSettings:
         storage: an SQLAlchemy URL (``sqlite:///runs/sweeps.db``, ``postgresql://...``).
         runs_dir: folder for the runs' checkpoints (shared by workers on one machine).
         workers: local worker processes.
+        threads: torch threads per worker; 0 shares the machine's cores among the workers
+            (cores // workers). Set it when other work runs beside the sweep, so that the
+            processes together do not ask for more threads than there are cores.
         heartbeat_s: seconds between a running trial's heartbeats.
         grace_s: a running trial without heartbeat for this long is failed and retried.
         max_retry: retries of a killed run.
@@ -79,6 +82,7 @@ class SweepSettings:
     storage: str
     runs_dir: str = "runs"
     workers: int = 1
+    threads: int = 0
     heartbeat_s: int = 10
     grace_s: int = 30
     max_retry: int = 3
@@ -88,6 +92,13 @@ class SweepSettings:
     def __post_init__(self) -> None:
         if self.workers < 1:
             raise ConfigError(f"workers must be >= 1, got {self.workers}")
+        if self.threads < 0:
+            raise ConfigError(f"threads must be >= 0 (0: cores // workers), got {self.threads}")
+
+    @property
+    def threads_per_worker(self) -> int:
+        """``threads``, or the cores shared among the workers when it is 0."""
+        return self.threads or max(1, (os.cpu_count() or 1) // self.workers)
 
 
 def default_storage(runs_dir: str | Path) -> str:
@@ -493,10 +504,15 @@ def run_sweep(protocol: Protocol, budget: str, settings: SweepSettings) -> Sweep
     progress = SweepProgress(protocol, budget, settings, settings.progress, skipped=list(skipped))
     with progress:
         if settings.workers == 1:
-            _worker(protocol, budget, settings, skipped, os.cpu_count() or 1)
+            _worker(protocol, budget, settings, skipped, settings.threads_per_worker)
             return sweep_status(study, cells)
         try:  # the protocol is plain data: spawned workers receive it pickled
-            run_workers(_worker, (protocol, budget, settings, skipped), settings.workers)
+            run_workers(
+                _worker,
+                (protocol, budget, settings, skipped),
+                settings.workers,
+                settings.threads_per_worker,
+            )
         except RuntimeError as error:
             status = sweep_status(study, cells)
             if not status.done:
@@ -553,10 +569,12 @@ def _without_interrupts(target: Callable[..., None], *arguments: object) -> None
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
 
 
-def run_workers(target: Callable[..., None], arguments: tuple, workers: int) -> None:
+def run_workers(
+    target: Callable[..., None], arguments: tuple, workers: int, threads: int = 0
+) -> None:
     """Call ``target(*arguments, threads)`` in this process (one worker) or in ``workers``
-    spawned processes sharing the cores; raise if any of them fails."""
-    threads = max(1, (os.cpu_count() or 1) // workers)
+    spawned processes (``threads`` each; 0: sharing the cores); raise if any of them fails."""
+    threads = threads or max(1, (os.cpu_count() or 1) // workers)
     if workers == 1:
         target(*arguments, threads)
         return
