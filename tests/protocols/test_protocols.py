@@ -487,6 +487,12 @@ def test_autoencoder_medium_budgets_reach_every_mu_max_before_fine_tuning_with_t
     assert {c.optimizer.weight_decay for c in hf["HF-star"]} == {2e-5}
     assert {c.optimizer.line_search for c in hf["HF-dag"]} == {False}
     assert {c.optimizer.lr for c in hf["HF-dag"]} == {1.0, 0.3}
+    # The CG decay ("HF's momentum") rises from Martens's 0.95 to 0.995 within the run, like μ.
+    for config in hf["HF-dag"]:
+        decay = cg_decay_schedule(config.optimizer)
+        assert decay is not None
+        assert (decay(0), decay(config.steps - 1)) == (0.95, 0.995)
+        assert decay(config.steps // 2) < 0.995
 
 
 def test_table2_and_table3_medium_budgets_pair_fine_tuned_runs_with_their_twins_per_seed():
