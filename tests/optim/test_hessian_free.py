@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import itertools
 
 import pytest
@@ -249,18 +250,38 @@ def test_state_dict_round_trip_continues_the_same_trajectory():
     for _ in range(3):
         optimizer.step(lambda: (network(inputs), labels))
     saved_model = {k: v.clone() for k, v in network.state_dict().items()}
-    saved = optimizer.state_dict()
+    saved = copy.deepcopy(optimizer.state_dict())  # torch's state_dict holds live references
     optimizer.step(lambda: (network(inputs), labels))
     expected = [p.detach().clone() for p in network.parameters()]
 
     clone, _, _ = _logistic_problem(8)
     clone.load_state_dict(saved_model)
     restored = HessianFree(clone.parameters(), loss="softmax-cross-entropy")
+    assert restored.updates == 0
     restored.load_state_dict(saved)
+    assert (restored.updates, optimizer.updates) == (3, 4)
     assert restored.param_groups[0]["damping"] == saved["param_groups"][0]["damping"]
     restored.step(lambda: (clone(inputs), labels))
     for a, b in zip(clone.parameters(), expected, strict=True):
         torch.testing.assert_close(a.detach(), b)
+
+
+def test_cg_decay_written_into_the_param_group_drives_the_warm_start():
+    """A schedule writes ``cg_decay`` before each step, as torch schedulers write ``lr``: with 0
+    the warm start is dropped (CG starts from zero), so the trajectory differs from 0.99's."""
+    runs = []
+    for decays in ([0.99] * 4, [0.99, 0.99, 0.0, 0.0]):
+        network, inputs, labels = _logistic_problem(9)
+        optimizer = HessianFree(
+            network.parameters(), loss="softmax-cross-entropy", cg_max_iterations=3,
+            line_search=False, lr=0.5,
+        )  # fmt: skip
+        for decay in decays:
+            optimizer.param_groups[0]["cg_decay"] = decay
+            optimizer.step(lambda: (network(inputs), labels))  # noqa: B023
+            assert optimizer.last_step["cg_decay"] == decay
+        runs.append(torch.cat([p.detach().reshape(-1) for p in network.parameters()]))
+    assert not torch.allclose(runs[0], runs[1])
 
 
 def test_bad_input_gets_clear_errors():
