@@ -158,8 +158,8 @@ def test_a_lost_worker_does_not_fail_a_sweep_whose_runs_all_completed(
     from inertia.experiments import SweepSettings, _sweep, default_storage
     from inertia.protocols import PROTOCOLS
 
-    def one_worker_then_a_lost_one(target, arguments, workers):
-        target(*arguments, 1)  # this worker finishes every run...
+    def one_worker_then_a_lost_one(target, arguments, workers, threads):
+        target(*arguments, threads)  # this worker finishes every run...
         raise RuntimeError("1 worker process(es) failed (exit codes [-9])")  # ...one was killed
 
     monkeypatch.setattr(_sweep, "run_workers", one_worker_then_a_lost_one)
