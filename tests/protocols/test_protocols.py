@@ -534,7 +534,7 @@ def test_rnn_rbm_cells_have_the_largest_rbm_a_cpu_evaluates_exactly_on_every_set
 def test_text_budgets_contain_the_rates_the_quick_budget_chose_and_the_medium_one_is_longer():
     """Issue 17: the quick budget chose the top of its grid in every row; the medium grid goes
     beyond it and the paper grid contains it; the medium budget trains 5x longer."""
-    from inertia.protocols._bengio2012 import PTB_CHAR_QUICK_LRS
+    from inertia.protocols._bengio2012 import _TEXT_MEDIUM_WIDER, PTB_CHAR_QUICK_LRS
 
     for budget in ("medium", "paper"):
         rates: dict[str, set[float]] = {}
@@ -544,7 +544,10 @@ def test_text_budgets_contain_the_rates_the_quick_budget_chose_and_the_medium_on
         assert set(rates) == set(PTB_CHAR_QUICK_LRS), budget
         for row, lr in PTB_CHAR_QUICK_LRS.items():
             assert lr in rates[row], (budget, row)
-            assert len(rates[row]) == 3
+            wider = _TEXT_MEDIUM_WIDER.get(row, []) if budget == "medium" else []
+            assert len(rates[row]) == 3 + len(wider)
+            assert set(wider) <= rates[row]
+            assert all(extra > max(rates[row] - set(wider)) for extra in wider)
             if budget == "medium":
                 assert max(rates[row]) > lr > min(rates[row])
     medium = labelled("bengio2012-text", "medium")
