@@ -83,6 +83,29 @@ def test_threads_per_worker_can_be_set(tmp_path, workers, threads):
         dataclasses.replace(default, threads=-1)
 
 
+def test_a_run_another_sweep_finished_is_reused_not_trained_again(tmp_path, capsys):
+    """Table2's medium runs are table1's: a sweep copies the finished result of a run with the
+    same configuration from another sweep's folder instead of training it again."""
+    settings = dataclasses.replace(settings_for(tmp_path), progress=True)
+    assert run_sweep(TOY, "quick", settings).done
+    first = completed_results(open_study(TOY, "quick", settings))
+    twin = dataclasses.replace(TOY, name="toy-again")
+    assert run_sweep(twin, "quick", settings).done
+    assert capsys.readouterr().out.count("its result is reused") == 4
+    again = completed_results(open_study(twin, "quick", settings))
+    assert again == first
+    for cell in again:  # copied, never trained: no checkpoint in the second sweep's folders
+        assert (tmp_path / "toy-again-quick" / cell_folder(cell) / "result.json").exists()
+        assert not (tmp_path / "toy-again-quick" / cell_folder(cell) / "checkpoint.pt").exists()
+    # A run that differs in any setting is trained.
+    quick = TOY.budget("quick")
+    smaller = dataclasses.replace(quick, base={**quick.base, "batch_size": 32})
+    other = dataclasses.replace(TOY, name="toy-other", budgets={"quick": smaller})
+    assert run_sweep(other, "quick", settings).done
+    assert "its result is reused" not in capsys.readouterr().out
+    assert list((tmp_path / "toy-other-quick").glob("*/checkpoint.pt"))
+
+
 def test_postgresql_sweep_with_two_workers(tmp_path, postgres_url):
     settings = settings_for(tmp_path, storage=postgres_url, workers=2)
     assert run_sweep(TOY, "quick", settings).done

@@ -31,14 +31,17 @@ from pathlib import Path
 import optuna
 import torch
 
-from inertia.experiments._checkpoint import exclusive_lock
+from inertia.experiments._checkpoint import exclusive_lock, write_json
 from inertia.experiments._config import ConfigError, RunConfig
 from inertia.experiments._protocol import PlannedRun, Protocol, cell_folder
 from inertia.experiments._trainer import (
+    CHECKPOINT,
+    RESULT,
     RunResult,
     _without_finetuning,
     branch_step,
     flush_denormals,
+    saved_config,
     snapshot_name,
     train,
 )
@@ -47,6 +50,7 @@ __all__ = [
     "SweepProgress",
     "SweepSettings",
     "SweepStatus",
+    "adopt_identical_result",
     "completed_results",
     "default_storage",
     "open_study",
@@ -277,6 +281,32 @@ def fine_tuning_families(runs: dict[str, PlannedRun]) -> dict[str, tuple[str, li
     return families
 
 
+def adopt_identical_result(config: RunConfig, run_dir: Path, runs_dir: Path) -> Path | None:
+    """Copy into ``run_dir`` (a run not started yet) the finished result of a run with exactly
+    ``config`` that another sweep under ``runs_dir`` made, so that a run is trained once however
+    many tables hold it (table2's medium runs are table1's); the folder it came from, or None.
+
+    Training again would give the same result (same settings, same seed), so the copy is what the
+    run would have produced; the result keeps the environment and commit it was made with."""
+    if (run_dir / RESULT).exists() or (run_dir / CHECKPOINT).exists():
+        return None
+    wanted = config.to_dict()
+    for candidate in sorted(runs_dir.glob(f"*/*/{RESULT}")):
+        source = candidate.parent
+        if source.resolve() == run_dir.resolve():
+            continue
+        try:
+            stored = json.loads(candidate.read_text())
+            result = RunResult(**stored)
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError, TypeError):
+            continue  # not a result: never adopted, and not this function's to report
+        if result.status in ("completed", "diverged") and saved_config(result.config) == wanted:
+            run_dir.mkdir(parents=True, exist_ok=True)
+            write_json(stored, run_dir / RESULT)
+            return source
+    return None
+
+
 def _train_run(
     cell: str,
     runs: dict[str, PlannedRun],
@@ -292,6 +322,15 @@ def _train_run(
     def config_of(key: str) -> RunConfig:
         config = runs[key].config()
         return config.replace(data_dir=settings.data_dir) if settings.data_dir else config
+
+    family = [families[cell][0], *families[cell][1]] if cell in families else [cell]
+    for key in family:  # runs another sweep already made are not trained again
+        source = adopt_identical_result(
+            config_of(key), folder / cell_folder(key), Path(settings.runs_dir)
+        )
+        if source is not None and settings.progress:
+            print(f"{runs[key].row} / {runs[key].column}: the same run finished in {source}; "
+                  "its result is reused", flush=True)  # fmt: skip
 
     if cell not in families:
         return train(config_of(cell), folder / cell_folder(cell), resume=True,
