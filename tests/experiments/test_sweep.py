@@ -362,6 +362,14 @@ def test_a_fine_tuned_twin_starts_from_its_plain_runs_snapshot(tmp_path):
         if run.column == "before":
             assert (tmp_path / "pairs-quick" / cell_folder(key) / snapshot_name(24)).exists()
     assert isinstance(next(iter(plan.values())).config(), RunConfig)
+    # The same pairs in another table (table2's medium runs are table1's): nothing is trained.
+    again = dataclasses.replace(protocol, name="pairs-again")
+    assert run_sweep(again, "quick", settings).done
+    reused = completed_results(open_study(again, "quick", settings))
+    assert {k: (r.curve, r.final) for k, r in reused.items()} == {
+        k: (r.curve, r.final) for k, r in results.items()
+    }
+    assert not list((tmp_path / "pairs-again-quick").glob("*/*.pt"))
 
 
 def test_a_budget_whose_runs_changed_keeps_its_finished_runs_and_runs_the_new_ones(tmp_path):
