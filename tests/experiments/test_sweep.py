@@ -233,7 +233,7 @@ import sleeper
 from inertia.experiments._sweep import run_workers
 
 if __name__ == "__main__":
-    run_workers(sleeper.sleep, (sys.argv[1],), 2)
+    run_workers(sleeper.sleep, (sys.argv[1],), 2, 1)
 """
 
 

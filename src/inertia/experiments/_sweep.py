@@ -608,12 +608,9 @@ def _without_interrupts(target: Callable[..., None], *arguments: object) -> None
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
 
 
-def run_workers(
-    target: Callable[..., None], arguments: tuple, workers: int, threads: int = 0
-) -> None:
+def run_workers(target: Callable[..., None], arguments: tuple, workers: int, threads: int) -> None:
     """Call ``target(*arguments, threads)`` in this process (one worker) or in ``workers``
-    spawned processes (``threads`` each; 0: sharing the cores); raise if any of them fails."""
-    threads = threads or max(1, (os.cpu_count() or 1) // workers)
+    spawned processes (``SweepSettings.threads_per_worker``); raise if any of them fails."""
     if workers == 1:
         target(*arguments, threads)
         return

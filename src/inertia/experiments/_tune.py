@@ -180,5 +180,5 @@ def run_tuning(tuning: Tuning, settings: SweepSettings) -> optuna.Study:
         if settings.progress:
             print(f"tuning {tuning.study_name}: {tuning.trials} trials finished; nothing to do")
         return study
-    run_workers(_tuning_worker, (tuning, settings), settings.workers, settings.threads)
+    run_workers(_tuning_worker, (tuning, settings), settings.workers, settings.threads_per_worker)
     return study
