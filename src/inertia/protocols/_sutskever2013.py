@@ -132,13 +132,14 @@ _QUICK_SETTINGS: dict[str, dict[str, Any]] = {
 _QUICK_PERIODS = {"curves": 20, "mnist": 20, "faces": 10}
 # HF on CURVES at the quick budget: HF-star 100 updates on batches of 5000 (curvature on 1000,
 # CG <= 50), HF-dag 400 updates on batches of 1000 (curvature 250, CG <= 10, CG decay 0.99).
+# hf-momentum's quick budget varies the CG decay of this HF-dag.
+_HF_DAGGER_QUICK = {"cg_max_iterations": 10, "curvature_batch": 250}
 _HF_QUICK = _hf_blocks(
     "curves",
     {"batch_size": 5000, "steps": 100, "eval_every": 10, "checkpoint_every": 10,
      "optimizer": {**_HF_STAR, "cg_max_iterations": 50, "curvature_batch": 1000}},
     {"batch_size": 1000, "steps": 400, "eval_every": 50, "checkpoint_every": 50,
-     "optimizer": {**_HF_DAGGER, "cg_max_iterations": 10, "cg_decay": 0.99,
-                   "curvature_batch": 250}},
+     "optimizer": {**_HF_DAGGER, **_HF_DAGGER_QUICK, "cg_decay": 0.99}},
 )  # fmt: skip
 _QUICK_LRS = {"curves": (0.05, 0.01), "mnist": (0.05, 0.01), "faces": (0.001, 0.0005)}
 # SGD's best rate was the largest of the paper's values above on every dataset, so its quick grid
@@ -539,10 +540,8 @@ HF_MOMENTUM = Protocol(
                 "checkpoint_every": 50,
             },
             blocks=[
-                *_decay_blocks(
-                    ("curves",), (0.3,), {"cg_max_iterations": 10, "curvature_batch": 250}
-                ),
-                *_ramp_blocks((1.0, 0.3), {"cg_max_iterations": 10, "curvature_batch": 250}),
+                *_decay_blocks(("curves",), (0.3,), _HF_DAGGER_QUICK),
+                *_ramp_blocks((1.0, 0.3), _HF_DAGGER_QUICK),
             ],
         ),
         "paper": Budget(
