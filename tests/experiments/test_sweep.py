@@ -13,6 +13,7 @@ import pytest
 
 from inertia.experiments import ConfigError, load_checkpoint, train
 from inertia.experiments._protocol import cell_folder
+from inertia.experiments._report import provenance
 from inertia.experiments._sweep import (
     SweepSettings,
     completed_results,
@@ -93,10 +94,25 @@ def test_a_run_another_sweep_finished_is_reused_not_trained_again(tmp_path, caps
     assert run_sweep(twin, "quick", settings).done
     assert capsys.readouterr().out.count("its result is reused") == 4
     again = completed_results(open_study(twin, "quick", settings))
-    assert again == first
-    for cell in again:  # copied, never trained: no checkpoint in the second sweep's folders
+    assert again.keys() == first.keys()
+    for cell, result in again.items():  # the same result, naming the folder that trained it
+        assert result.reused_from == f"toy-quick/{cell_folder(cell)}"
+        assert dataclasses.replace(result, reused_from="") == first[cell]
+        # copied, never trained: no checkpoint in the second sweep's folders
         assert (tmp_path / "toy-again-quick" / cell_folder(cell) / "result.json").exists()
         assert not (tmp_path / "toy-again-quick" / cell_folder(cell) / "checkpoint.pt").exists()
+    # A copy of a copy still names the run that was trained ("toy-again-quick" is found first).
+    third = dataclasses.replace(TOY, name="toy-third")
+    assert run_sweep(third, "quick", settings).done
+    assert capsys.readouterr().out.count("toy-quick/") == 4
+    assert {
+        r.reused_from for r in completed_results(open_study(third, "quick", settings)).values()
+    } == {f"toy-quick/{cell_folder(cell)}" for cell in first}
+    # A report counts the copied runs' training time apart, not as this sweep's.
+    facts = provenance(twin, "quick", again)
+    assert (facts["runs_complete"], facts["runs_reused"], facts["wall_time_s"]) == (4, 4, 0)
+    assert facts["reused_wall_time_s"] == pytest.approx(sum(r.wall_time_s for r in first.values()))
+    assert provenance(TOY, "quick", first)["runs_reused"] == 0
     # A run that differs in any setting is trained.
     quick = TOY.budget("quick")
     smaller = dataclasses.replace(quick, base={**quick.base, "batch_size": 32})

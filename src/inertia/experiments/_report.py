@@ -402,7 +402,11 @@ def plot_curves(
 
 def provenance(protocol: Protocol, budget: str, results: dict[str, RunResult]) -> dict[str, Any]:
     """What produced a report: when, from which code, on which hardware, which seeds, how long,
-    and every run of the budget that is complete (its cell, settings key, outcome, time)."""
+    and every run of the budget that is complete (its cell, settings key, outcome, time).
+
+    ``wall_time_s`` is the training this budget's own sweep did; the results it copied from
+    identical runs of other sweeps (``runs_reused``, see ``adopt_identical_result``) are counted
+    apart, in ``reused_wall_time_s``, since their time was spent, and is reported, there."""
     plan = protocol.budget(budget).plan()
     runs = []
     for key, run in plan.items():
@@ -418,8 +422,10 @@ def provenance(protocol: Protocol, budget: str, results: dict[str, RunResult]) -
             "updates_per_s": result.updates_per_s, "peak_memory_mb": result.peak_memory_mb,
             "dataset": result.dataset, "commit": environment.get("git_commit", "unknown"),
             "hardware": environment.get("hardware", "unknown"),
-            "torch": environment.get("torch", "unknown"),
+            "torch": environment.get("torch", "unknown"), "reused_from": result.reused_from,
         })  # fmt: skip
+    trained = [run for run in runs if not run["reused_from"]]
+    reused = [run for run in runs if run["reused_from"]]
     return {
         "generated": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "inertia": __version__,
@@ -431,16 +437,31 @@ def provenance(protocol: Protocol, budget: str, results: dict[str, RunResult]) -
         "commits": sorted({run["commit"] for run in runs}),
         "hardware": sorted({run["hardware"] for run in runs}),
         "torch": sorted({run["torch"] for run in runs}),
-        "wall_time_s": sum(run["wall_time_s"] for run in runs),
+        "wall_time_s": sum(run["wall_time_s"] for run in trained),
+        "runs_reused": len(reused),
+        "reused_wall_time_s": sum(run["wall_time_s"] for run in reused),
         "runs": runs,
     }
 
 
+def _reused_note(facts: dict[str, Any]) -> str:
+    """How many results a report copied from other sweeps, and their training time, or ''."""
+    count = facts.get("runs_reused", 0)
+    if not count:
+        return ""
+    return (
+        f"{count} of the runs are identical runs of other sweeps whose results were reused "
+        f"({facts['reused_wall_time_s'] / 3600:.2f} h of training, counted there)"
+    )
+
+
 def _provenance_markdown(facts: dict[str, Any]) -> str:
     hours = facts["wall_time_s"] / 3600
+    reused = _reused_note(facts)
     return (
         f"Provenance: {facts['runs_complete']} of {facts['runs_planned']} runs complete, seeds "
         f"{', '.join(map(str, facts['seeds'])) or '-'}; {hours:.2f} h of training in total "
+        f"{f'by this sweep; {reused} ' if reused else ''}"
         f"(wall time per run in table.json); code {', '.join(c[:10] for c in facts['commits'])}; "
         f"{'; '.join(facts['hardware'])}; torch {', '.join(facts['torch'])}; report generated "
         f"{facts['generated']}."
@@ -514,7 +535,8 @@ def index_results(folder: str | Path) -> str:
         lines.append(
             f"| [{report['title']}]({name}/table.md) ([curves]({name}/learning_curves.png)) | "
             f"`{report['budget']}` | {facts['runs_complete']}/{facts['runs_planned']} | "
-            f"{facts['wall_time_s'] / 3600:.2f} h | "
+            f"{facts['wall_time_s'] / 3600:.2f} h"
+            f"{f' (+{n} runs reused)' if (n := facts.get('runs_reused', 0)) else ''} | "
             f"{', '.join(c[:10] for c in facts['commits'])} | {facts['generated'][:10]} |"
         )
     others = _other_evidence(folder)

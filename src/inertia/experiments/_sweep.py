@@ -284,10 +284,13 @@ def fine_tuning_families(runs: dict[str, PlannedRun]) -> dict[str, tuple[str, li
 def adopt_identical_result(config: RunConfig, run_dir: Path, runs_dir: Path) -> Path | None:
     """Copy into ``run_dir`` (a run not started yet) the finished result of a run with exactly
     ``config`` that another sweep under ``runs_dir`` made, so that a run is trained once however
-    many tables hold it (table2's medium runs are table1's); the folder it came from, or None.
+    many tables hold it (table2's medium runs are table1's); the folder of the run that trained
+    it, or None.
 
     Training again would give the same result (same settings, same seed), so the copy is what the
-    run would have produced; the result keeps the environment and commit it was made with."""
+    run would have produced; the result keeps the environment and commit it was made with, and
+    names in ``reused_from`` the folder that trained it (so a report does not count its training
+    time twice)."""
     if (run_dir / RESULT).exists() or (run_dir / CHECKPOINT).exists():
         return None
     wanted = config.to_dict()
@@ -302,8 +305,9 @@ def adopt_identical_result(config: RunConfig, run_dir: Path, runs_dir: Path) -> 
             continue  # not a result: never adopted, and not this function's to report
         if result.status in ("completed", "diverged") and saved_config(result.config) == wanted:
             run_dir.mkdir(parents=True, exist_ok=True)
-            write_json(stored, run_dir / RESULT)
-            return source
+            origin = result.reused_from or source.relative_to(runs_dir).as_posix()
+            write_json({**stored, "reused_from": origin}, run_dir / RESULT)
+            return runs_dir / origin
     return None
 
 

@@ -79,6 +79,9 @@ class RunResult:
             reset), or peak CUDA allocation.
         environment: library version, git commit, hardware, torch and Python versions.
         dataset: the data actually used (e.g. ``curves-synth``, the stand-in for CURVES).
+        reused_from: empty for a run trained in its own folder; for a result copied from an
+            identical run of another sweep, that run's folder relative to the runs folder
+            (its ``wall_time_s`` was spent there, not here).
     """
 
     config: dict[str, Any]
@@ -93,6 +96,7 @@ class RunResult:
     peak_memory_mb: float
     environment: dict[str, Any]
     dataset: str = ""
+    reused_from: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
