@@ -13,7 +13,7 @@ import pytest
 
 from inertia.experiments import ConfigError, load_checkpoint, train
 from inertia.experiments._protocol import cell_folder
-from inertia.experiments._report import provenance
+from inertia.experiments._report import _provenance_markdown, provenance
 from inertia.experiments._sweep import (
     SweepSettings,
     completed_results,
@@ -112,6 +112,10 @@ def test_a_run_another_sweep_finished_is_reused_not_trained_again(tmp_path, caps
     facts = provenance(twin, "quick", again)
     assert (facts["runs_complete"], facts["runs_reused"], facts["wall_time_s"]) == (4, 4, 0)
     assert facts["reused_wall_time_s"] == pytest.approx(sum(r.wall_time_s for r in first.values()))
+    assert (
+        "0.00 h of training in total by this sweep; 4 of the runs are identical runs of "
+        "other sweeps" in _provenance_markdown(facts)
+    )
     assert provenance(TOY, "quick", first)["runs_reused"] == 0
     # A run that differs in any setting is trained.
     quick = TOY.budget("quick")
