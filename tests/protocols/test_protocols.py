@@ -468,7 +468,8 @@ def test_autoencoder_medium_budgets_reach_every_mu_max_before_fine_tuning_with_t
             assert {c.optimizer.name for c in configs} == {"sgd"}
             continue
         optimizer = configs[0].optimizer
-        assert len(lrs) == (2 if optimizer.momentum == 0.999 else 1), (row, column)
+        extra = optimizer.name == "cm" and optimizer.momentum >= 0.995  # CM's rate / 10 too
+        assert len(lrs) == (2 if optimizer.momentum == 0.999 else 1) + extra, (row, column)
         assert len(configs) == 2 * len(lrs)
         schedule = SutskeverMomentum(optimizer.momentum, optimizer.momentum_period)
         finetune = max(c.optimizer.finetune_steps for c in configs)
@@ -476,12 +477,14 @@ def test_autoencoder_medium_budgets_reach_every_mu_max_before_fine_tuning_with_t
         nag = f"{optimizer.momentum:g}N"
         start = steps[row] - max(c.optimizer.finetune_steps for c in cells[row, nag])
         assert schedule(start - 1) == optimizer.momentum, (row, column)
-    # NAG and CM at each μ_max share their rates, so the NAG-CM comparison is at equal rates.
+    # CM has NAG's rates at each μ_max, so that NAG > CM is claimed at rates both had; at 0.995
+    # and 0.999, where CM left the descent at NAG's rates, a tenth of the dataset's rate too.
+    rate = {"curves": 0.01, "mnist": 0.01, "faces": 0.001}
     for row in steps:
         for mu in ("0.9", "0.99", "0.995", "0.999"):
-            assert {c.optimizer.lr for c in cells[row, f"{mu}N"]} == {
-                c.optimizer.lr for c in cells[row, f"{mu}M"]
-            }
+            nag = {c.optimizer.lr for c in cells[row, f"{mu}N"]}
+            cm = {c.optimizer.lr for c in cells[row, f"{mu}M"]}
+            assert cm == (nag | {rate[row] / 10} if mu in ("0.995", "0.999") else nag), (row, mu)
     hf = {column: cells["curves", column] for column in ("HF-star", "HF-dag")}
     assert {c.optimizer.cg_max_iterations for c in hf["HF-star"]} == {250}
     assert {c.optimizer.weight_decay for c in hf["HF-star"]} == {2e-5}
