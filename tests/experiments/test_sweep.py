@@ -381,6 +381,13 @@ def test_a_fine_tuned_twin_starts_from_its_plain_runs_snapshot(tmp_path):
         assert results[key].final == alone.final
         if run.column == "before":
             assert (tmp_path / "pairs-quick" / cell_folder(key) / snapshot_name(24)).exists()
+        # a twin's 25 updates before the branch were timed in its plain run: counted there once
+        assert (results[key].branched_wall_time_s > 0) == (run.column == "after")
+    facts = provenance(protocol, "quick", results)
+    assert facts["wall_time_s"] == pytest.approx(
+        sum(r.wall_time_s - r.branched_wall_time_s for r in results.values())
+    )
+    assert facts["wall_time_s"] < sum(r.wall_time_s for r in results.values())
     assert isinstance(next(iter(plan.values())).config(), RunConfig)
     # The same pairs in another table (table2's medium runs are table1's): nothing is trained.
     again = dataclasses.replace(protocol, name="pairs-again")

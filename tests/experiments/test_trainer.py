@@ -334,7 +334,7 @@ def test_a_fine_tuned_twin_branched_from_the_plain_run_equals_one_trained_from_s
 
     settings = {"name": optimizer, "momentum": 0.99, "momentum_schedule": "sutskever",
                 "momentum_period": 5}  # fmt: skip
-    plain = config(optimizer=settings, steps=60, eval_every=7, checkpoint_every=0)
+    plain = config(optimizer=settings, steps=60, eval_every=7, checkpoint_every=5)
     tuned = plain.replace(**{"optimizer.finetune_steps": 20})
     step = branch_step(tuned)
     assert step == 39
@@ -346,6 +346,20 @@ def test_a_fine_tuned_twin_branched_from_the_plain_run_equals_one_trained_from_s
     assert branched.final == scratch.final
     for key, value in final_state(tmp_path / "scratch").items():
         assert torch.equal(value, final_state(tmp_path / "branched")[key]), key
+    # The branch's time includes the twin's up to the snapshot, and says how much that was, so
+    # that a report counts it once; a run trained from scratch inherited nothing.
+    inherited = load_checkpoint(tmp_path / "plain" / snapshot_name(step))["elapsed_s"]
+    assert 0 < branched.branched_wall_time_s == inherited < branched.wall_time_s
+    assert scratch.branched_wall_time_s == 0
+    # A branch that crashes in its fine-tuning and resumes from its own checkpoint keeps it.
+    crashed = tmp_path / "crashed"
+    with pytest.raises(CrashError):
+        train(tuned, crashed, on_evaluation=crash_at(56),
+              branch_from=tmp_path / "plain" / snapshot_name(step))  # fmt: skip
+    assert load_checkpoint(crashed / "checkpoint.pt")["step"] == 55
+    resumed = train(tuned, crashed, resume=True)
+    assert resumed.final == scratch.final
+    assert resumed.branched_wall_time_s == inherited
     with pytest.raises(ConfigError, match="not the update before this run's fine-tuning"):
         train(plain.replace(**{"optimizer.finetune_steps": 10}), tmp_path / "wrong",
               branch_from=tmp_path / "plain" / snapshot_name(step))  # fmt: skip

@@ -406,7 +406,9 @@ def provenance(protocol: Protocol, budget: str, results: dict[str, RunResult]) -
 
     ``wall_time_s`` is the training this budget's own sweep did; the results it copied from
     identical runs of other sweeps (``runs_reused``, see ``adopt_identical_result``) are counted
-    apart, in ``reused_wall_time_s``, since their time was spent, and is reported, there."""
+    apart, in ``reused_wall_time_s``, since their time was spent, and is reported, there. A
+    fine-tuned run that branched from its twin counts only the updates after the branch (its
+    ``branched_wall_time_s`` is the twin's, counted with the twin)."""
     plan = protocol.budget(budget).plan()
     runs = []
     for key, run in plan.items():
@@ -419,6 +421,7 @@ def provenance(protocol: Protocol, budget: str, results: dict[str, RunResult]) -
             "seed": result.config.get("seed", 0), "status": result.status,
             "final": result.final, "diverged_at": result.diverged_at,
             "steps_done": result.steps_done, "wall_time_s": result.wall_time_s,
+            "branched_wall_time_s": result.branched_wall_time_s,
             "updates_per_s": result.updates_per_s, "peak_memory_mb": result.peak_memory_mb,
             "dataset": result.dataset, "commit": environment.get("git_commit", "unknown"),
             "hardware": environment.get("hardware", "unknown"),
@@ -437,11 +440,16 @@ def provenance(protocol: Protocol, budget: str, results: dict[str, RunResult]) -
         "commits": sorted({run["commit"] for run in runs}),
         "hardware": sorted({run["hardware"] for run in runs}),
         "torch": sorted({run["torch"] for run in runs}),
-        "wall_time_s": sum(run["wall_time_s"] for run in trained),
+        "wall_time_s": sum(_own_time(run) for run in trained),
         "runs_reused": len(reused),
-        "reused_wall_time_s": sum(run["wall_time_s"] for run in reused),
+        "reused_wall_time_s": sum(_own_time(run) for run in reused),
         "runs": runs,
     }
+
+
+def _own_time(run: dict[str, Any]) -> float:
+    """A run's training time without the part its twin spent before the branch."""
+    return run["wall_time_s"] - run["branched_wall_time_s"]
 
 
 def _reused_note(facts: dict[str, Any]) -> str:

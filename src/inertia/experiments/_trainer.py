@@ -82,6 +82,9 @@ class RunResult:
         reused_from: empty for a run trained in its own folder; for a result copied from an
             identical run of another sweep, that run's folder relative to the runs folder
             (its ``wall_time_s`` was spent there, not here).
+        branched_wall_time_s: for a fine-tuned run that started from its twin's snapshot
+            (:func:`branch_step`), the part of ``wall_time_s`` the twin spent reaching it
+            (counted in the twin's result too); 0 for a run trained from its first update.
     """
 
     config: dict[str, Any]
@@ -97,6 +100,7 @@ class RunResult:
     environment: dict[str, Any]
     dataset: str = ""
     reused_from: str = ""
+    branched_wall_time_s: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -215,10 +219,12 @@ def evaluate(prepared: Prepared) -> dict[str, float]:
 
 @dataclasses.dataclass
 class Progress:
-    """Where a run stands: updates made, time spent making them, the evaluations so far."""
+    """Where a run stands: updates made, time spent making them (``inherited_s`` of it by the
+    twin it branched from), the evaluations so far."""
 
     step: int = 0
     elapsed_s: float = 0.0
+    inherited_s: float = 0.0
     curve: list[dict[str, float]] = dataclasses.field(default_factory=list)
 
 
@@ -301,11 +307,11 @@ class RunFolder:
                 another run than the twin, or to a step after the fine-tuning began.
         """
         if self.path is not None and (self.path / CHECKPOINT).exists():
-            source = self.path / CHECKPOINT
+            source, branched = self.path / CHECKPOINT, False
             saved = _read_checkpoint(source)
             expected, found = config.to_dict(), saved_config(saved.get("config", {}))
         elif branch_from is not None and branch_from.exists():
-            source = branch_from
+            source, branched = branch_from, True
             saved = _read_checkpoint(source)
             expected, found = _without_finetuning(config), saved_config(saved.get("config", {}))
             step = branch_step(config)
@@ -338,6 +344,8 @@ class RunFolder:
             saved["elapsed_s"],
             saved["curve"],
         )
+        # a branch inherits all of its twin's time; a checkpoint keeps what its run inherited
+        progress.inherited_s = saved["elapsed_s"] if branched else saved.get("inherited_s", 0.0)
         return True
 
     def save(
@@ -357,6 +365,7 @@ class RunFolder:
                 "torch_rng": torch.get_rng_state(),
                 "curve": progress.curve,
                 "elapsed_s": progress.elapsed_s,
+                "inherited_s": progress.inherited_s,
             },
             self.path / name,
         )
@@ -495,6 +504,7 @@ def _result(
         steps_done=progress.step,
         error_name=prepared.problem.evaluation.error_name,
         wall_time_s=elapsed,
+        branched_wall_time_s=progress.inherited_s,
         updates_per_s=progress.step / elapsed if elapsed > 0 else 0.0,
         peak_memory_mb=peak_memory_mb(prepared.device),
         environment=environment(prepared.device),
