@@ -30,7 +30,6 @@ def optimizer_blocks(
     sgd_lrs: Sequence[float] = (),
     schedule: Mapping[str, Any] | None = None,
     finetune: int = 0,
-    cm_lrs: Mapping[float, Sequence[float]] | None = None,
 ) -> list[Block]:
     """The columns SGD, NAG and CM at each μ in ``momenta``, and Adam, of one row.
 
@@ -47,7 +46,6 @@ def optimizer_blocks(
         finetune: with F > 0, the NAG columns (``0.99N``) hold runs whose last F updates use
             μ = 0.9 (low-momentum fine-tuning, as the published NAG cells of Sutskever et al.'s
             Table 1 do), and ``0.99N before FT`` columns their twins without it.
-        cm_lrs: CM's rates per μ where they differ from NAG's (μ not named: NAG's).
     """
     momentum = {f"optimizer.{key}": [value] for key, value in (schedule or {}).items()}
     rates = lrs if isinstance(lrs, Mapping) else dict.fromkeys(momenta, lrs)
@@ -57,9 +55,8 @@ def optimizer_blocks(
                                  "optimizer.lr": list(sgd_lrs or lrs)})]  # fmt: skip
     for optimizer in ("nag", "cm"):
         for mu in momenta:
-            lr = (cm_lrs or {}).get(mu, rates[mu]) if optimizer == "cm" else rates[mu]
             grid = {**common, **momentum, "optimizer.name": [optimizer],
-                    "optimizer.momentum": [mu], "optimizer.lr": list(lr)}  # fmt: skip
+                    "optimizer.momentum": [mu], "optimizer.lr": list(rates[mu])}  # fmt: skip
             column = momentum_column(optimizer, mu)
             if optimizer == "nag" and finetune:
                 blocks.append(Block(row, column, {**grid, "optimizer.finetune_steps": [finetune]}))
