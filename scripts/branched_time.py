@@ -19,34 +19,49 @@ import json
 import sys
 from pathlib import Path
 
-from inertia.experiments import load_checkpoint
+from inertia.experiments import ConfigError, RunConfig, from_mapping, load_checkpoint
 from inertia.experiments._checkpoint import write_json
-from inertia.experiments._trainer import RESULT, snapshot_name
+from inertia.experiments._trainer import (
+    RESULT,
+    _without_finetuning,
+    branch_step,
+    saved_config,
+    snapshot_name,
+)
 
 FIELD = "branched_wall_time_s"
 
 
-def _without_finetuning(config: dict) -> str:
-    optimizer = {**config.get("optimizer", {}), "finetune_steps": 0}
-    return json.dumps({**config, "optimizer": optimizer}, sort_keys=True)
+def _run_config(result: dict) -> RunConfig | None:
+    """The result's settings as a config (None: they no longer validate)."""
+    try:
+        return from_mapping(RunConfig, saved_config(result["config"]))
+    except (ConfigError, ValueError):
+        return None
 
 
 def backfill(sweep: Path) -> tuple[int, list[str]]:
     """Fill the field in ``sweep``'s results; the number filled and the runs left as they are."""
     results = {path: json.loads(path.read_text()) for path in sorted(sweep.glob(f"*/{RESULT}"))}
+    configs = {path: _run_config(result) for path, result in results.items()}
     plain = {
-        _without_finetuning(r["config"]): path.parent
-        for path, r in results.items()
-        if not r["config"].get("optimizer", {}).get("finetune_steps")
+        json.dumps(_without_finetuning(config), sort_keys=True): path.parent
+        for path, config in configs.items()
+        if config is not None and branch_step(config) is None
     }
     filled, left = 0, []
     for path, result in results.items():
-        config = result["config"]
-        finetune = config.get("optimizer", {}).get("finetune_steps", 0)
-        if not finetune or FIELD in result or result.get("reused_from"):
+        config = configs[path]
+        if FIELD in result or result.get("reused_from"):
             continue
-        twin = plain.get(_without_finetuning(config))
-        snapshot = twin / snapshot_name(config["steps"] - finetune - 1) if twin else None
+        if config is None:
+            left.append(f"{path.parent} (its settings no longer validate)")
+            continue
+        step = branch_step(config)
+        if step is None:
+            continue
+        twin = plain.get(json.dumps(_without_finetuning(config), sort_keys=True))
+        snapshot = twin / snapshot_name(step) if twin else None
         if snapshot is None or not snapshot.exists():
             left.append(f"{path.parent} (no twin snapshot in {sweep})")
             continue

@@ -24,6 +24,14 @@ def _toy(finetune: int, seed: int = 0) -> RunConfig:
     })  # fmt: skip
 
 
+def _as_written_before_the_field(path) -> dict:
+    """Rewrite a result as an older inertia wrote it (without the field); the result."""
+    result = json.loads(path.read_text())
+    del result["branched_wall_time_s"]
+    path.write_text(json.dumps(result))
+    return result
+
+
 def test_fills_the_inherited_time_from_the_twins_snapshot_once(script, tmp_path, capsys):
     sweep = tmp_path / "pairs-quick"
     tuned = _toy(15)
@@ -33,16 +41,15 @@ def test_fills_the_inherited_time_from_the_twins_snapshot_once(script, tmp_path,
     branched = train(tuned, sweep / "tuned", branch_from=snapshot)
     inherited = load_checkpoint(snapshot)["elapsed_s"]
     assert branched.branched_wall_time_s == inherited > 0
-    # As an older inertia wrote it: without the field.
     path = sweep / "tuned" / "result.json"
-    old = json.loads(path.read_text())
-    del old["branched_wall_time_s"]
-    path.write_text(json.dumps(old))
+    old = _as_written_before_the_field(path)
     # A fine-tuned run whose twin is not in the sweep is named and left alone.
     train(_toy(15, seed=1), sweep / "orphan")
-    orphan = json.loads((sweep / "orphan" / "result.json").read_text())
-    del orphan["branched_wall_time_s"]
-    (sweep / "orphan" / "result.json").write_text(json.dumps(orphan))
+    _as_written_before_the_field(sweep / "orphan" / "result.json")
+    # A result whose settings no longer validate is named and left alone too.
+    (sweep / "stale").mkdir()
+    stale = {**old, "config": {**old["config"], "optimizer": {"name": "no-such-optimizer"}}}
+    (sweep / "stale" / "result.json").write_text(json.dumps(stale))
 
     script.main([str(sweep)])
     assert json.loads(path.read_text()) == {**old, "branched_wall_time_s": inherited}
@@ -50,6 +57,8 @@ def test_fills_the_inherited_time_from_the_twins_snapshot_once(script, tmp_path,
     out = capsys.readouterr().out
     assert "1 result(s) filled" in out
     assert "orphan" in out
+    assert "stale (its settings no longer validate)" in out
+    assert json.loads((sweep / "stale" / "result.json").read_text()) == stale
     script.main([str(sweep)])  # a second pass changes nothing
     assert "0 result(s) filled" in capsys.readouterr().out
     with pytest.raises(SystemExit, match="not a folder"):
