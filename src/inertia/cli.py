@@ -80,6 +80,7 @@ def _settings(args: argparse.Namespace, runs_dir: Path, progress: bool, create: 
         grace_s=getattr(args, "grace", 30),
         data_dir=args.data_dir or "",
         progress=progress,
+        restore_from=tuple(getattr(args, "restore_from", None) or ()),
     )
 
 
@@ -459,6 +460,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--grace", type=int, default=30, help="seconds before a silent run is retried"
     )
     sweep.add_argument("--quiet", action="store_true", help="no line per finished run")
+    sweep.add_argument(
+        "--restore-from",
+        action="append",
+        metavar="REPORT",
+        help="a report folder of `inertia report` (e.g. results/table1-medium) or its runs.json: "
+        "its runs' results are put back into the run folders that have none, so that only the "
+        "missing runs are trained (after the runs folder was lost); repeatable",
+    )
     sweep.set_defaults(handler=_sweep)
 
     tune = commands.add_parser(

@@ -461,3 +461,71 @@ def test_runs_whose_data_cannot_be_had_are_skipped_with_the_reason(tmp_path, cap
     again = run_sweep(protocol, "quick", settings)  # and a second sweep has nothing to do
     assert again.done
     assert len(again.complete) == 2
+
+
+def test_a_lost_runs_folder_is_restored_from_a_reports_runs_archive(tmp_path, capsys):
+    """A half-done budget survives the loss of its runs folder: the report's ``runs.json`` holds
+    each complete run's result, and a sweep into an empty folder given ``restore_from`` puts
+    them back and trains only the runs the archive lacks."""
+    from inertia.experiments import write_report
+    from inertia.experiments._archive import RUNS_ARCHIVE, load_runs_archive
+
+    for name in ("first", "second", "second-again"):
+        (tmp_path / name).mkdir()
+    first = settings_for(tmp_path / "first")
+    assert run_sweep(TOY, "quick", first).done
+    results = completed_results(open_study(TOY, "quick", first))
+    plan = TOY.budget("quick").plan()
+    keys = list(plan)
+    # The report of a sweep that had finished three of its four runs.
+    report = tmp_path / "results" / "toy-quick"
+    write_report(TOY, "quick", {key: results[key] for key in keys[:3]}, report)
+    archive = json.loads((report / RUNS_ARCHIVE).read_text())
+    assert [entry["key"] for entry in archive["runs"]] == keys[:3]
+    assert load_runs_archive(report) == [results[key] for key in keys[:3]]
+
+    # Another machine, another data folder: an empty runs folder and the committed report.
+    second = dataclasses.replace(
+        settings_for(tmp_path / "second"), progress=True, restore_from=(str(report),),
+        data_dir=str(tmp_path / "data"),
+    )  # fmt: skip
+    assert run_sweep(TOY, "quick", second).done
+    assert "toy-quick: 3 result(s) restored from" in capsys.readouterr().out
+    folder = tmp_path / "second" / "toy-quick"
+    restored = completed_results(open_study(TOY, "quick", second))
+    for key in keys[:3]:  # the archived results, never trained here
+        assert not (folder / cell_folder(key) / "checkpoint.pt").exists()
+        assert dataclasses.replace(restored[key], config=results[key].config) == results[key]
+        assert restored[key].config["data_dir"] == str(tmp_path / "data")
+    assert (folder / cell_folder(keys[3]) / "checkpoint.pt").exists()  # the missing run trained
+    assert restored[keys[3]].final == results[keys[3]].final
+    # Restoring again changes nothing: every folder holds a result.
+    again = dataclasses.replace(second, storage=default_storage(tmp_path / "second-again"))
+    run_sweep(TOY, "quick", again)
+    assert "0 result(s) restored" in capsys.readouterr().out
+    # An archived run restores only into a run with exactly its settings.
+    quick = TOY.budget("quick")
+    other = dataclasses.replace(
+        TOY, name="toy-other",
+        budgets={"quick": dataclasses.replace(quick, base={**quick.base, "batch_size": 32})},
+    )  # fmt: skip
+    assert run_sweep(other, "quick", second).done
+    assert "0 result(s) restored" in capsys.readouterr().out
+
+
+def test_restore_from_a_folder_or_file_that_is_no_archive_is_a_one_line_error(tmp_path):
+    base = [sys.executable, "-m", "inertia.cli", "sweep", "toy", "--runs-dir", str(tmp_path)]
+    (tmp_path / "broken.json").write_text('{"runs": [{"key": "x"}]}')
+    (tmp_path / "report").mkdir()
+    for given, expected in [
+        (tmp_path / "nowhere", "no such file or folder; give a report folder"),
+        (tmp_path / "report", "no runs.json there; give a report folder"),
+        (tmp_path / "broken.json", "is not a runs archive of `inertia report`"),
+    ]:
+        failed = subprocess.run([*base, "--restore-from", str(given)], capture_output=True,
+                                text=True)  # fmt: skip
+        assert failed.returncode != 0
+        assert failed.stderr.strip().count("\n") == 0, failed.stderr
+        assert str(given) in failed.stderr
+        assert expected in failed.stderr
+        assert "Traceback" not in failed.stderr

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from inertia import __version__
+from inertia.experiments._archive import RUNS_ARCHIVE, runs_archive
 from inertia.experiments._checkpoint import write_json, write_text
 from inertia.experiments._environment import git_commit
 from inertia.experiments._protocol import Protocol
@@ -479,8 +480,9 @@ def _provenance_markdown(facts: dict[str, Any]) -> str:
 def write_report(
     protocol: Protocol, budget: str, results: dict[str, RunResult], out_dir: str | Path
 ) -> str:
-    """Write ``table.md``, ``index.html``, ``learning_curves.png`` and ``table.json`` (the
-    cells and :func:`provenance`); return the Markdown."""
+    """Write ``table.md``, ``index.html``, ``learning_curves.png``, ``table.json`` (the
+    cells and :func:`provenance`) and ``runs.json`` (every complete run's result, from which
+    ``inertia sweep --restore-from`` rebuilds a lost runs folder); return the Markdown."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     table = build_table(protocol, budget, results)
@@ -516,6 +518,7 @@ def write_report(
         },
         out / "table.json",
     )
+    write_json(runs_archive(protocol.name, budget, plan, results), out / RUNS_ARCHIVE)
     return markdown
 
 

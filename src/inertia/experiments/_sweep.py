@@ -31,6 +31,7 @@ from pathlib import Path
 import optuna
 import torch
 
+from inertia.experiments._archive import load_runs_archive, restore_results
 from inertia.experiments._checkpoint import exclusive_lock, write_json
 from inertia.experiments._config import ConfigError, RunConfig
 from inertia.experiments._protocol import PlannedRun, Protocol, cell_folder
@@ -81,6 +82,9 @@ class SweepSettings:
         max_retry: retries of a killed run.
         data_dir: overrides the runs' data directory ("" keeps the protocol's).
         progress: print a line per finished run.
+        restore_from: report folders (or their ``runs.json``) whose results are put back into
+            the run folders that have none before any run starts (:mod:`._archive`), e.g.
+            after the runs folder was lost.
     """
 
     storage: str
@@ -92,6 +96,7 @@ class SweepSettings:
     max_retry: int = 3
     data_dir: str = ""
     progress: bool = True
+    restore_from: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.workers < 1:
@@ -531,7 +536,15 @@ def run_sweep(protocol: Protocol, budget: str, settings: SweepSettings) -> Sweep
         count = sum(why == reason for why in skipped.values())
         print(f"sweep {protocol.name}-{budget}: skipping {count} run(s) of {', '.join(rows)}: "
               f"{reason}", file=sys.stderr, flush=True)  # fmt: skip
+    archived = [result for path in settings.restore_from for result in load_runs_archive(path)]
     study = open_study(protocol, budget, settings)  # created once, before workers race for it
+    if archived:
+        restored = restore_results(
+            plan, Path(settings.runs_dir) / study.study_name, archived, settings.data_dir
+        )
+        if settings.progress:
+            print(f"sweep {study.study_name}: {len(restored)} result(s) restored from "
+                  f"{', '.join(settings.restore_from)}", flush=True)  # fmt: skip
     cells = [key for key in plan if key not in skipped]
     before = sweep_status(study, cells)
     if before.done:

@@ -1,0 +1,109 @@
+"""A report's run results as a committed file (``runs.json``), and sweeps restored from it.
+
+A sweep keeps its results in the run folders of ``--runs-dir`` (``result.json`` beside the
+checkpoints), which are never committed. When that folder is lost (a new machine, a wiped
+disk) a half-done medium budget would have to start again. :func:`write_report` therefore
+writes, beside ``table.json``, every complete run's :class:`RunResult` (settings, curve, final
+metrics, time, environment; no weights), and ``inertia sweep --restore-from`` puts those results
+back into the run folders of runs that have none, so the sweep trains only what is missing.
+
+A result is restored only into a run with exactly its settings (the data folder aside: where
+the data lay is not part of what was trained; ``dataset`` names the data actually used). It is
+the result that run produced, with the environment and commit it was made with, so a report
+counts its training time as before. A fine-tuned twin whose plain run was restored but which
+is missing itself is trained from update 0, as the plain run's snapshot is not in the archive.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from inertia.experiments._checkpoint import exclusive_lock, write_json
+from inertia.experiments._config import ConfigError
+from inertia.experiments._protocol import PlannedRun, cell_folder
+from inertia.experiments._trainer import CHECKPOINT, RESULT, RunResult, saved_config
+
+__all__ = ["RUNS_ARCHIVE", "load_runs_archive", "restore_results", "runs_archive"]
+
+RUNS_ARCHIVE = "runs.json"
+"""The file of a report's folder that holds its runs' results."""
+
+
+def runs_archive(
+    protocol: str, budget: str, plan: Mapping[str, PlannedRun], results: Mapping[str, RunResult]
+) -> dict[str, Any]:
+    """The content of ``runs.json``: each complete run of ``plan``, in plan order, as its cell
+    key and :class:`RunResult`."""
+    return {
+        "protocol": protocol,
+        "budget": budget,
+        "runs": [{"key": key, "result": results[key].to_dict()} for key in plan if key in results],
+    }
+
+
+def load_runs_archive(path: str | Path) -> list[RunResult]:
+    """The results a ``runs.json`` holds; ``path`` is the file or the report folder holding it.
+
+    Raises:
+        ConfigError: the file is missing or is not a runs archive (the error names it).
+    """
+    where = Path(path)
+    file = where / RUNS_ARCHIVE if where.is_dir() else where
+    try:
+        content = json.loads(file.read_text())
+        return [RunResult(**entry["result"]) for entry in content["runs"]]
+    except FileNotFoundError:
+        missing = f"no {RUNS_ARCHIVE} there" if where.is_dir() else "no such file or folder"
+        raise ConfigError(
+            f"--restore-from {path}: {missing}; give a report folder written by `inertia "
+            f"report` (e.g. results/table1-medium) or its {RUNS_ARCHIVE}"
+        ) from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, TypeError, KeyError) as error:
+        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise ConfigError(
+            f"--restore-from {file} is not a runs archive of `inertia report` ({reason})"
+        ) from None
+
+
+def _settings_key(config: Mapping[str, Any]) -> str:
+    """A run's settings without its data folder, as a comparable string."""
+    return json.dumps({**config, "data_dir": ""}, sort_keys=True)
+
+
+def restore_results(
+    plan: Mapping[str, PlannedRun],
+    folder: Path,
+    archived: Iterable[RunResult],
+    data_dir: str = "",
+) -> list[str]:
+    """Write the archived result of each run of ``plan`` whose folder (under ``folder``) holds
+    neither a result nor a checkpoint and whose settings equal an archived run's; the keys of
+    the runs restored.
+
+    The written result carries the run's settings as this sweep has them (``data_dir`` set as
+    the sweep sets it), so that the trainer takes it as this run's; everything else is the
+    archived result as it was. Each check and write holds the run folder's lock, so a worker
+    that starts the run at the same moment finds either nothing or the restored result."""
+    by_settings: dict[str, RunResult] = {}
+    for result in archived:
+        by_settings.setdefault(_settings_key(saved_config(result.config)), result)
+    restored = []
+    for key, run in plan.items():
+        config = run.config()
+        if data_dir:
+            config = config.replace(data_dir=data_dir)
+        settings = config.to_dict()
+        result = by_settings.get(_settings_key(settings))
+        if result is None:
+            continue
+        run_dir = folder / cell_folder(key)
+        run_dir.mkdir(parents=True, exist_ok=True)
+        with exclusive_lock(run_dir / ".lock"):
+            if (run_dir / RESULT).exists() or (run_dir / CHECKPOINT).exists():
+                continue
+            write_json({**result.to_dict(), "config": settings}, run_dir / RESULT)
+        restored.append(key)
+    return restored
