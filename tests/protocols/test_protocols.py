@@ -396,7 +396,7 @@ def test_fine_tuned_cells_pair_with_their_twins_before_fine_tuning():
     """Issue 21: table1's NAG cells and table3's cells are fine-tuned, as the published ones;
     each has its twin without fine-tuning, identical but for it, beside it."""
     for name in ("table1", "table3"):
-        for budget in PROTOCOLS[name].budgets:
+        for budget in set(PROTOCOLS[name].budgets) - {"medium-hf"}:  # HF: no momentum cells
             cells = labelled(name, budget)
             tuned = [r for _, _, r in cells if getattr(r.optimizer, "finetune_steps", 0)]
             assert tuned
@@ -407,6 +407,19 @@ def test_fine_tuned_cells_pair_with_their_twins_before_fine_tuning():
                 twin_row, twin_column = plain[json.dumps(twin.to_dict(), sort_keys=True)]
                 assert "before FT" in twin_row + twin_column
                 assert run.optimizer.finetune_steps <= run.steps // 10 or run.steps > 100_000
+
+
+def test_table1_medium_hf_budget_is_the_medium_budgets_hf_runs():
+    """``medium-hf`` runs the HF columns of ``medium`` alone, as the very same runs (same keys,
+    settings and cells), so that a medium sweep reuses their results."""
+    table1 = PROTOCOLS["table1"]
+    medium, hf = table1.budget("medium").plan(), table1.budget("medium-hf").plan()
+    assert len(hf) == 6
+    assert {run.column for run in hf.values()} == {"HF-star", "HF-dag"}
+    assert [key for key, run in medium.items() if run.column.startswith("HF")] == list(hf)
+    for key, run in hf.items():
+        assert (run.row, run.column) == (medium[key].row, medium[key].column)
+        assert run.config() == medium[key].config()
 
 
 def test_table5_medium_runs_each_published_row_at_its_trial_rate_with_two_seeds():

@@ -534,7 +534,10 @@ def index_results(folder: str | Path) -> str:
         "Reports written by `inertia report PROTOCOL --budget BUDGET --results` from the runs of "
         "a sweep; each folder holds the table (ours beside the published numbers), the learning "
         "curves and `table.json` with every run's settings, outcome, time, code commit and "
-        "hardware. Regenerate one with the same command after its sweep.",
+        "hardware; those written since 2026-12-01 also hold `runs.json`, every run's full "
+        "result, from which `inertia sweep PROTOCOL --budget BUDGET --restore-from "
+        "results/PROTOCOL-BUDGET` rebuilds a lost runs folder and trains only the missing runs. "
+        "Regenerate one with the same command after its sweep.",
         "",
         "| report | budget | runs | training time | code | generated |",
         "|---|---|---|---|---|---|",
