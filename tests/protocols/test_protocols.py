@@ -524,10 +524,14 @@ def test_table2_and_table3_medium_budgets_pair_fine_tuned_runs_with_their_twins_
             assert keyed[json.dumps(twin.to_dict(), sort_keys=True)] == "before"
     assert len(table2) == 3 * 2 * 5 * 2  # datasets, seeds, (0.995 at two rates, 0.999 at 3), FT
     table3 = labelled("table3", "medium")
-    assert len(table3) == len(SI_SCALES_EXPECTED) * 2 * 2
-    assert {(c.init_scale, c.seed) for _, _, c in table3} == {
-        (scale, seed) for scale in SI_SCALES_EXPECTED for seed in (0, 1)
+    assert len(table3) == len(SI_SCALES_EXPECTED) * 2 * 2 * 2  # scales, seeds, rates, FT
+    assert {(c.init_scale, c.seed, c.optimizer.lr) for _, _, c in table3} == {
+        (scale, seed, lr)
+        for scale in SI_SCALES_EXPECTED
+        for seed in (0, 1)
+        for lr in (0.01, 0.001)  # table1's NAG rates at μ_max 0.995 on CURVES
     }
+    assert {c.optimizer.momentum for _, _, c in table3} == {0.995}
     assert {c.steps for _, _, c in table3} == {20_000}
 
 

@@ -463,7 +463,9 @@ TABLE3 = Protocol(
         ),
         "medium": Budget(
             about="CURVES with table1's medium settings for NAG at μ_max 0.995 (the setting "
-            "of table2's quick runs that showed the fine-tuning gain) and lr 0.01, two seeds",
+            "of table2's quick runs that showed the fine-tuning gain) and its two rates there, "
+            "0.01 and 0.001 (at 0.01 alone every scale but 1 stopped at the mean image's "
+            "error), two seeds",
             base={
                 "task": {"name": "autoencoder", "dataset": "curves"},
                 "optimizer": {
@@ -477,7 +479,7 @@ TABLE3 = Protocol(
                 **_medium_fixed_settings("curves"),
             },
             blocks=_scale_blocks(
-                (_MEDIUM_SETTINGS["curves"]["lr"],),
+                _medium_lrs("curves", (0.995,))[0.995],
                 finetune=_MEDIUM_SETTINGS["curves"]["finetune"],
                 seeds=_MEDIUM_SEEDS,
             ),
