@@ -1,7 +1,8 @@
 """Which of Sutskever et al.'s (2013) autoencoder claims hold in our reports (issue 21).
 
 Reads the committed reports ``<results>/table1-<budget>/table.json``, ``table2-<budget>`` and
-``table3-<budget>`` (written by ``inertia report ... --results``), and for each claim compares
+``table3-<budget>`` (written by ``inertia report ... --results``; table1's HF cells also from
+``table1-<budget>-hf``, the HF runs alone, where present), and for each claim compares
 the cells it names, per dataset:
 
 - momentum >> SGD: the best momentum cell (NAG, NAG before fine-tuning, CM) against SGD;
@@ -229,11 +230,17 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", required=True, type=Path, help="folder for README.md and PNG")
     args = parser.parse_args(argv)
     tables, sources = {}, []
-    for table in ("table1", "table2", "table3"):
-        path = args.results / f"{table}-{args.budget}" / "table.json"
+    # table1's HF columns may come from their own budget (medium-hf: the same runs as medium's).
+    for table, name in (
+        ("table1", f"table1-{args.budget}-hf"),
+        ("table1", f"table1-{args.budget}"),
+        ("table2", f"table2-{args.budget}"),
+        ("table3", f"table3-{args.budget}"),
+    ):
+        path = args.results / name / "table.json"
         if path.exists():
-            tables[table] = load_cells(path)
-            sources.append(f"[{table}-{args.budget}](../{table}-{args.budget}/table.md)")
+            tables[table] = {**tables.get(table, {}), **load_cells(path)}
+            sources.append(f"[{name}](../{name}/table.md)")
     if not tables:
         _fail(f"no table1/2/3 report of budget {args.budget!r} in {args.results}: write them "
               "with `inertia report <table> --budget ... --results ...` first")  # fmt: skip

@@ -74,6 +74,17 @@ def test_the_claims_of_tables_1_to_3_from_their_reports(claims, tmp_path):
     assert rows["| SI scale 1 best (vs 0.25) | curves"].endswith("holds (every seed) |")
     assert rows["| SI scale 1 best (vs 4) | curves"].endswith("does not hold |")
     assert (out / "claims.png").stat().st_size > 10_000
+    # The HF columns from their own budget's report (table1 medium-hf) before table1 medium has
+    # them all: its cells join table1's; table1 medium's own cells take precedence.
+    _write(tmp_path / "table1-medium-hf", [_cell("curves", "HF-star", 5.0, 5.5),
+                                           _cell("curves", "HF-dag", 2.0, 2.5)])  # fmt: skip
+    claims.main(["--results", str(tmp_path), "--out", str(out)])
+    readme = (out / "README.md").read_text()
+    assert "[table1-medium-hf](../table1-medium-hf/table.md)" in readme
+    assert "| HF-dag > HF-star | curves | HF-dag 3.45 (3.3, 3.6) |" in readme
+    (tmp_path / "table1-medium" / "table.json").unlink()
+    claims.main(["--results", str(tmp_path), "--out", str(out)])
+    assert "| HF-dag > HF-star | curves | HF-dag 2.25 (2, 2.5) |" in (out / "README.md").read_text()
 
 
 def test_without_reports_it_says_what_to_run(claims, tmp_path, capsys):
