@@ -246,8 +246,10 @@ def _medium_run_settings(dataset: str) -> dict[str, Any]:
 # behind at the quick budget (hf-momentum quick, lr 0.3: 12.48 against 10.37 ramped). Timed on
 # one loaded core (three processes on two cores): HF-star about 35 s per update, HF-dag on
 # batches of 2000 / 500 about 14 s and on 1000 / 250 about 3.6 s, so that the two columns take
-# roughly equal time. A report shows each run's wall time, so the two are compared at the time
-# they took as well as at the updates they made.
+# roughly equal time. Measured in the medium-hf sweep (2026-12-01, one thread each, two to four
+# processes on two cores): HF-star 11-16 s per update (1100 and 1621 s per run), HF-dag 0.9-1.8 s
+# (446-967 s), so HF-dag took less time. A report shows each
+# run's wall time, so the two are compared at the time they took as well as at the updates.
 _HF_MEDIUM = _hf_blocks(
     "curves",
     {"batch_size": 5000, "steps": 100, "eval_every": 10, "checkpoint_every": 5,
