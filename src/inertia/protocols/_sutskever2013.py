@@ -466,8 +466,8 @@ TABLE3 = Protocol(
         "medium": Budget(
             about="CURVES with table1's medium settings for NAG at μ_max 0.995 (the setting "
             "of table2's quick runs that showed the fine-tuning gain) and its two rates there, "
-            "0.01 and 0.001 (at 0.01 alone every scale but 1 stopped at the mean image's "
-            "error), two seeds",
+            "0.01 and 0.001 (at 0.01 alone four of the five scales stopped at the mean image's "
+            "error in at least one seed), two seeds",
             base={
                 "task": {"name": "autoencoder", "dataset": "curves"},
                 "optimizer": {
