@@ -60,14 +60,16 @@ def _fail(message: str) -> None:
 
 
 def load_cells(path: Path) -> dict[tuple[str, str], Cell]:
-    """The complete cells of a report's table.json, by (row, column)."""
+    """The complete cells of a report's table.json, by (row, column): a cell some of whose
+    runs are missing (a budget still being run) is left out, as its best-over-settings value
+    would compare different settings and seeds."""
     try:
         report = json.loads(path.read_text())
     except FileNotFoundError:
         _fail(f"{path} is missing: write it with `inertia report <table> --results ...` first")
     cells = {}
     for cell in report["cells"]:
-        if cell["ours"] is None:
+        if cell["ours"] is None or cell.get("runs_done", 1) < cell.get("runs_planned", 1):
             continue
         seeds = tuple(value for _, value in cell.get("seeds") or []) or (cell["ours"],)
         cells[(cell["row"], cell["column"])] = Cell(cell["ours"], seeds)
@@ -260,6 +262,7 @@ def main(argv: list[str] | None = None) -> None:
         "only)' when only the means are in that order. Ratio: worse mean / better mean. "
         "The fine-tuning gain is not claimed at μ_max 0.9: fine-tuning sets μ = 0.9, the μ "
         "such a run already has, so its two runs are the same. "
+        "Cells some of whose runs are missing (a budget still being run) are left out. "
         "Figure: `claims.png`. Produced by `scripts/sutskever_claims.py` on "
         f"{datetime.now(timezone.utc).date().isoformat()}.",
         "",

@@ -46,8 +46,10 @@ def test_the_claims_of_tables_1_to_3_from_their_reports(claims, tmp_path):
         _cell("curves", "HF-dag", 3.3, 3.6),
     ]
     _write(tmp_path / "table1-medium", table1)
+    partial = {**_cell("curves", "before", 3.0), "runs_done": 3, "runs_planned": 10}
     _write(tmp_path / "table2-medium", [_cell("mnist", "before", 2.0, 2.2),
-                                        _cell("mnist", "after", 1.9, 2.1)])  # fmt: skip
+                                        _cell("mnist", "after", 1.9, 2.1),
+                                        partial, _cell("curves", "after", 4.0)])  # fmt: skip
     _write(tmp_path / "table3-medium", [_cell("curves", s, v, v + 1) for s, v in
                                         (("0.25", 16), ("1", 1), ("4", 0.5))])  # fmt: skip
     out = tmp_path / "claims"
@@ -67,6 +69,7 @@ def test_the_claims_of_tables_1_to_3_from_their_reports(claims, tmp_path):
     assert "| fine-tuning gain at μ_max 0.9 | curves" not in rows
     assert rows["| fine-tuning gain at μ_max 0.999 | curves"].endswith("holds (every seed) |")
     assert rows["| fine-tuning gain (table2) | mnist"].endswith("holds (mean only) |")
+    assert "| fine-tuning gain (table2) | curves" not in rows  # its before cell: 3 of 10 runs
     assert rows["| HF-dag > HF-star | curves"].endswith("does not hold |")  # 3.45 vs 3.3
     nag_hf = rows["| NAG ≥ HF-star | curves"]
     assert "0.999N 3.25 (3, 3.5)" in nag_hf
