@@ -24,7 +24,7 @@ from typing import Any
 from inertia.experiments._checkpoint import exclusive_lock, write_json
 from inertia.experiments._config import ConfigError
 from inertia.experiments._protocol import PlannedRun, cell_folder
-from inertia.experiments._trainer import CHECKPOINT, RESULT, RunResult, saved_config
+from inertia.experiments._trainer import RESULT, RunResult, held_files, saved_config
 
 __all__ = ["RUNS_ARCHIVE", "load_runs_archive", "restore_results", "runs_archive"]
 
@@ -102,7 +102,7 @@ def restore_results(
         run_dir = folder / cell_folder(key)
         run_dir.mkdir(parents=True, exist_ok=True)
         with exclusive_lock(run_dir / ".lock"):
-            if (run_dir / RESULT).exists() or (run_dir / CHECKPOINT).exists():
+            if held_files(run_dir):
                 continue
             write_json({**result.to_dict(), "config": settings}, run_dir / RESULT)
         restored.append(key)

@@ -36,12 +36,12 @@ from inertia.experiments._checkpoint import exclusive_lock, write_json
 from inertia.experiments._config import ConfigError, RunConfig
 from inertia.experiments._protocol import PlannedRun, Protocol, cell_folder
 from inertia.experiments._trainer import (
-    CHECKPOINT,
     RESULT,
     RunResult,
     _without_finetuning,
     branch_step,
     flush_denormals,
+    held_files,
     saved_config,
     snapshot_name,
     train,
@@ -296,7 +296,7 @@ def adopt_identical_result(config: RunConfig, run_dir: Path, runs_dir: Path) -> 
     run would have produced; the result keeps the environment and commit it was made with, and
     names in ``reused_from`` the folder that trained it (so a report does not count its training
     time twice)."""
-    if (run_dir / RESULT).exists() or (run_dir / CHECKPOINT).exists():
+    if held_files(run_dir):
         return None
     wanted = config.to_dict()
     for candidate in sorted(runs_dir.glob(f"*/*/{RESULT}")):

@@ -47,6 +47,7 @@ __all__ = [
     "branch_step",
     "evaluate",
     "flush_denormals",
+    "held_files",
     "load_result",
     "prepare",
     "snapshot_name",
@@ -118,6 +119,11 @@ def saved_config(config: dict[str, Any]) -> dict[str, Any]:
         ).to_dict()
     except (ConfigError, ValueError):
         return config
+
+
+def held_files(run_dir: Path) -> list[str]:
+    """The files of a run that ``run_dir`` holds: its checkpoint and its result, where there."""
+    return [name for name in (CHECKPOINT, RESULT) if (run_dir / name).exists()]
 
 
 def load_result(run_dir: str | Path) -> RunResult | None:
@@ -262,7 +268,7 @@ class RunFolder:
         for name in (CHECKPOINT, RESULT, snapshot_name("*")):  # everything the folder writes
             for stale in where.glob(f".{name}.*"):
                 stale.unlink(missing_ok=True)  # a write that a kill interrupted
-        held = [name for name in (CHECKPOINT, RESULT) if (where / name).exists()]
+        held = held_files(where)
         if held and not resume:
             if not overwrite:
                 raise ConfigError(

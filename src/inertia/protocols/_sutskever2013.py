@@ -248,8 +248,8 @@ def _medium_run_settings(dataset: str) -> dict[str, Any]:
 # batches of 2000 / 500 about 14 s and on 1000 / 250 about 3.6 s, so that the two columns take
 # roughly equal time. Measured in the medium-hf sweep (2026-12-01, one thread each, two to four
 # processes on two cores): HF-star 11-16 s per update (1100 and 1621 s per run), HF-dag 0.9-1.8 s
-# (446-967 s), so HF-dag took less time. A report shows each
-# run's wall time, so the two are compared at the time they took as well as at the updates.
+# (446-967 s), so HF-dag took less time. A report shows each run's wall time, so the two are
+# compared at the time they took as well as at the updates they made.
 _HF_MEDIUM = _hf_blocks(
     "curves",
     {"batch_size": 5000, "steps": 100, "eval_every": 10, "checkpoint_every": 5,
