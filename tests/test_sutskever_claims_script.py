@@ -32,6 +32,24 @@ def test_verdicts_separate_every_seed_from_the_mean_only(claims):
     assert claims.verdict(cell(1.0, (1.0,)), cell(2.0, (2.0,))) == "holds (one seed)"
 
 
+def test_a_fine_tuned_cell_is_compared_with_its_twin_seed_by_seed(claims):
+    def cell(*values: float, lr: float = 0.01) -> object:
+        return claims.Cell(sum(values) / len(values), values, tuple(enumerate(values)),
+                           (("optimizer.lr", lr),))  # fmt: skip
+
+    # FACES-like: each seed improves, but seed 0 after (90) is above seed 1 before (83)
+    after, before = cell(90.0, 82.0), cell(92.0, 83.0)
+    assert claims.verdict(after, before) == "holds (mean only)"
+    assert claims.verdict(after, before, twins=True) == "holds (each seed against its twin)"
+    # one seed worse after fine-tuning: only the mean is in order
+    assert claims.verdict(cell(90.0, 80.0), cell(89.0, 83.0), twins=True) == "holds (mean only)"
+    # the two cells chose different settings: their seeds are not twins
+    assert claims.verdict(after, cell(92.0, 83.0, lr=0.001), twins=True) == "holds (mean only)"
+    # different seeds
+    other_seeds = claims.Cell(87.5, (92.0, 83.0), ((3, 92.0), (4, 83.0)), (("optimizer.lr", 0.01),))
+    assert claims.verdict(after, other_seeds, twins=True) == "holds (mean only)"
+
+
 def test_the_claims_of_tables_1_to_3_from_their_reports(claims, tmp_path):
     table1 = [
         _cell("curves", "SGD", 20.0, 22.0),
@@ -68,7 +86,10 @@ def test_the_claims_of_tables_1_to_3_from_their_reports(claims, tmp_path):
     # at μ_max 0.9 the fine-tuning μ = 0.9 is the μ the run already has: no claim there
     assert "| fine-tuning gain at μ_max 0.9 | curves" not in rows
     assert rows["| fine-tuning gain at μ_max 0.999 | curves"].endswith("holds (every seed) |")
-    assert rows["| fine-tuning gain (table2) | mnist"].endswith("holds (mean only) |")
+    # 1.9 < 2.0 and 2.1 < 2.2 seed by seed, though 2.1 > 2.0
+    assert rows["| fine-tuning gain (table2) | mnist"].endswith(
+        "holds (each seed against its twin) |"
+    )
     assert "| fine-tuning gain (table2) | curves" not in rows  # its before cell: 3 of 10 runs
     assert rows["| HF-dag > HF-star | curves"].endswith("does not hold |")  # 3.45 vs 3.3
     nag_hf = rows["| NAG ≥ HF-star | curves"]
