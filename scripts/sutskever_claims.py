@@ -48,7 +48,8 @@ SCALES = ("0.25", "0.5", "1", "2", "4")
 @dataclass(frozen=True)
 class Cell:
     """One report cell: the mean and each seed's value (the mean alone for a one-seed cell);
-    ``by_seed`` maps each seed to its value and ``chosen`` is the setting the report chose."""
+    ``by_seed`` pairs each seed with its value (``seeds`` is its values, kept for cells built
+    from values alone) and ``chosen`` is the setting the report chose."""
 
     mean: float
     seeds: tuple[float, ...]
