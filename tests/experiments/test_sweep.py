@@ -498,6 +498,11 @@ def test_a_lost_runs_folder_is_restored_from_a_reports_runs_archive(tmp_path, ca
         assert dataclasses.replace(restored[key], config=results[key].config) == results[key]
         assert restored[key].config["data_dir"] == str(tmp_path / "data")
     assert (folder / cell_folder(keys[3]) / "checkpoint.pt").exists()  # the missing run trained
+    # The restored runs are the sweep's first trials, in plan order, before any run trains:
+    # a report made while the rest still train shows them.
+    trials = sorted(open_study(TOY, "quick", second).get_trials(), key=lambda t: t.number)
+    assert [t.params["cell"] for t in trials[:3]] == keys[:3]
+    assert all(t.state == optuna.trial.TrialState.COMPLETE for t in trials[:3])
     assert restored[keys[3]].final == results[keys[3]].final
     # Restoring again changes nothing: every folder holds a result.
     again = dataclasses.replace(second, storage=default_storage(tmp_path / "second-again"))

@@ -9,7 +9,9 @@ or a PostgreSQL URL, so workers on several machines can share one sweep. Guarant
   resumes from the run's last checkpoint;
 - no run is counted twice: a trial whose cell is already complete, or running in a trial with a
   lower number, is pruned as a duplicate; reports take the first complete trial of each cell;
-- re-running a finished sweep does nothing.
+- re-running a finished sweep does nothing;
+- a run whose folder already holds its result (restored from a report's ``runs.json``, or left
+  by a sweep whose store was lost) is recorded by the sweep's first trials, not trained again.
 """
 
 from __future__ import annotations
@@ -519,6 +521,31 @@ def runs_without_data(runs: dict[str, PlannedRun], data_dir: str) -> dict[str, s
     return missing
 
 
+def enqueue_finished_folders(study: optuna.Study, cells: list[str], folder: Path) -> list[str]:
+    """Queue first, in plan order, every run whose folder already holds its ``result.json``
+    (restored by ``--restore-from``, or left by a sweep whose store was lost) but which has no
+    complete, waiting or running trial; return those runs. Recording such a run takes a moment,
+    so the sweep's first trials make them count in ``inertia report`` at once, instead of
+    whenever ``GridSampler``'s random order reaches them, maybe hours later. Two processes
+    queuing the same run at once are harmless: the later trial is pruned as a duplicate."""
+    live = (
+        optuna.trial.TrialState.COMPLETE,
+        optuna.trial.TrialState.WAITING,
+        optuna.trial.TrialState.RUNNING,
+    )
+    known = {  # a waiting trial's cell is in its fixed parameters until a worker takes it
+        t.params.get("cell", t.system_attrs.get("fixed_params", {}).get("cell"))
+        for t in study.get_trials(deepcopy=False)
+        if t.state in live
+    }
+    queued = [
+        key for key in cells if key not in known and (folder / cell_folder(key) / RESULT).is_file()
+    ]
+    for key in queued:
+        study.enqueue_trial({"cell": key}, skip_if_exists=False)
+    return queued
+
+
 def run_sweep(protocol: Protocol, budget: str, settings: SweepSettings) -> SweepStatus:
     """Run (or finish) a sweep with ``settings.workers`` local processes; returns its status.
     Runs whose data this machine cannot get are skipped, each group named with the reason
@@ -546,6 +573,7 @@ def run_sweep(protocol: Protocol, budget: str, settings: SweepSettings) -> Sweep
             print(f"sweep {study.study_name}: {len(restored)} result(s) restored from "
                   f"{', '.join(settings.restore_from)}", flush=True)  # fmt: skip
     cells = [key for key in plan if key not in skipped]
+    enqueue_finished_folders(study, cells, Path(settings.runs_dir) / study.study_name)
     before = sweep_status(study, cells)
     if before.done:
         if settings.progress:
