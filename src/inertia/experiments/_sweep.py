@@ -521,10 +521,10 @@ def runs_without_data(runs: dict[str, PlannedRun], data_dir: str) -> dict[str, s
     return missing
 
 
-def enqueue_finished_folders(study: optuna.Study, cells: list[str], folder: Path) -> list[str]:
+def enqueue_finished_folders(study: optuna.Study, cells: list[str], folder: Path) -> None:
     """Queue first, in plan order, every run whose folder already holds its ``result.json``
     (restored by ``--restore-from``, or left by a sweep whose store was lost) but which has no
-    complete, waiting or running trial; return those runs. Recording such a run takes a moment,
+    complete, waiting or running trial. Recording such a run takes a moment,
     so the sweep's first trials make them count in ``inertia report`` at once, instead of
     whenever ``GridSampler``'s random order reaches them, maybe hours later. Two processes
     queuing the same run at once are harmless: the later trial is pruned as a duplicate."""
@@ -538,12 +538,9 @@ def enqueue_finished_folders(study: optuna.Study, cells: list[str], folder: Path
         for t in study.get_trials(deepcopy=False)
         if t.state in live
     }
-    queued = [
-        key for key in cells if key not in known and (folder / cell_folder(key) / RESULT).is_file()
-    ]
-    for key in queued:
-        study.enqueue_trial({"cell": key}, skip_if_exists=False)
-    return queued
+    for key in cells:
+        if key not in known and (folder / cell_folder(key) / RESULT).is_file():
+            study.enqueue_trial({"cell": key}, skip_if_exists=False)
 
 
 def run_sweep(protocol: Protocol, budget: str, settings: SweepSettings) -> SweepStatus:
