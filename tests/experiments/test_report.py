@@ -350,3 +350,42 @@ def test_learning_curves_draw_each_seed_beside_the_mean(tmp_path, monkeypatch):
     assert sorted(s[0] for s in seeds) == [(1.0, 0.2), (1.0, 0.3)]
     assert {s[1] for s in seeds} == {mean[1]}  # the seeds in the mean's colour
     assert "thin lines: each seed" in drawn["title"]
+
+
+def test_learning_curves_of_more_columns_than_colors_all_differ(tmp_path, monkeypatch):
+    """A table of more columns than the color cycle (table1 draws 15) gives each column its own
+    color and line style, and a column's seeds the style of its mean."""
+    import matplotlib.figure
+
+    columns = [f"{lr}N" for lr in range(1, 13)]
+    blocks = [
+        Block("toy-regression", column, {"optimizer": [NAG], "optimizer.lr": [0.01 * lr],
+                                         "seed": [0, 1]})
+        for lr, column in enumerate(columns, start=1)
+    ]  # fmt: skip
+    quick = Budget(about="test", base=BASE, blocks=blocks)
+    protocol = Protocol(
+        name="many", title="many", budgets={"quick": quick}, rows=["toy-regression"],
+        columns=columns,
+    )  # fmt: skip
+    results = {}
+    for lr in range(1, 13):
+        for seed in (0, 1):
+            settings = run(NAG, 0.01 * lr, seed)
+            results[key(settings)] = result(0.1 * lr + 0.01 * seed, settings)
+    drawn = {}
+
+    def record(figure, path, **kwargs):
+        axis = figure.axes[0]
+        drawn["lines"] = [(line.get_label(), line.get_color(), line.get_linestyle())
+                          for line in axis.get_lines()]  # fmt: skip
+
+    monkeypatch.setattr(matplotlib.figure.Figure, "savefig", record)
+    write_report(protocol, "quick", results, tmp_path)
+    means = [line for line in drawn["lines"] if not line[0].startswith("_")]
+    assert [label for label, _, _ in means] == columns
+    assert len({(color, style) for _, color, style in means}) == len(columns)
+    styles = {label: (color, style) for label, color, style in means}
+    seeds = [line for line in drawn["lines"] if line[0].startswith("_")]
+    assert len(seeds) == 2 * len(columns)
+    assert {(color, style) for _, color, style in seeds} == set(styles.values())

@@ -33,6 +33,8 @@ __all__ = [
 ]
 
 _PANELS_PER_LINE = 4  # learning-curve panels side by side; more rows of a table wrap
+_CURVE_COLORS = 10  # matplotlib's default cycle (tab10): the colors of the first ten columns
+_CURVE_DASHES = ("-", "--", ":", "-.")  # the 11th-20th column dashed, and so on
 
 
 @dataclasses.dataclass
@@ -339,6 +341,13 @@ it, where there are several), best over
 """
 
 
+def curve_style(index: int) -> tuple[str, str]:
+    """Color and line style of the ``index``-th column's curve: the default color cycle, then the
+    same colors dashed, dotted, dash-dotted, so up to 40 columns (table1 draws 15) all differ."""
+    color = f"C{index % _CURVE_COLORS}"
+    return color, _CURVE_DASHES[(index // _CURVE_COLORS) % len(_CURVE_DASHES)]
+
+
 def plot_curves(
     protocol: Protocol, table: dict[tuple[str, str], Cell], path: Path, error_name: str,
     row_error_names: dict[str, str] | None = None,
@@ -362,14 +371,15 @@ def plot_curves(
         axis.set_visible(False)
     for axis, row in zip(axes.flat, rows):
         drawn = False
-        for column in columns:
+        for index, column in enumerate(columns):
             curve = table[(row, column)].curve
             if curve:
+                color, dashes = curve_style(index)
                 steps, values = zip(*curve)
-                (line,) = axis.plot(steps, values, marker="o", ms=3, label=column)
+                axis.plot(steps, values, color=color, ls=dashes, marker="o", ms=3, label=column)
                 for _, seed_curve in table[(row, column)].seed_curves:  # each seed, thin
                     seed_steps, seed_values = zip(*seed_curve)
-                    axis.plot(seed_steps, seed_values, color=line.get_color(), lw=0.8,
+                    axis.plot(seed_steps, seed_values, color=color, ls=dashes, lw=0.8,
                               alpha=0.35)  # fmt: skip
                 drawn = True
         diverged = diverged_columns(table, row, columns)
