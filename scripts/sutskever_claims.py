@@ -47,14 +47,17 @@ SCALES = ("0.25", "0.5", "1", "2", "4")
 
 @dataclass(frozen=True)
 class Cell:
-    """One report cell: the mean and each seed's value (the mean alone for a one-seed cell);
-    ``by_seed`` pairs each seed with its value (``seeds`` is its values, kept for cells built
-    from values alone) and ``chosen`` is the setting the report chose."""
+    """One report cell: the mean, ``by_seed`` pairing each seed with its value (empty for a
+    one-run cell, whose report lists no seeds) and ``chosen``, the setting the report chose."""
 
     mean: float
-    seeds: tuple[float, ...]
     by_seed: tuple[tuple[int, float], ...] = ()
     chosen: tuple[tuple[str, Any], ...] = ()
+
+    @property
+    def seeds(self) -> tuple[float, ...]:
+        """Each seed's value; the mean alone for a one-run cell."""
+        return tuple(value for _, value in self.by_seed) or (self.mean,)
 
     @property
     def label(self) -> str:
@@ -80,9 +83,8 @@ def load_cells(path: Path) -> dict[tuple[str, str], Cell]:
         if cell["ours"] is None or cell.get("runs_done", 1) < cell.get("runs_planned", 1):
             continue
         by_seed = tuple((int(seed), value) for seed, value in cell.get("seeds") or [])
-        seeds = tuple(value for _, value in by_seed) or (cell["ours"],)
         chosen = tuple(sorted((cell.get("chosen") or {}).items()))
-        cells[(cell["row"], cell["column"])] = Cell(cell["ours"], seeds, by_seed, chosen)
+        cells[(cell["row"], cell["column"])] = Cell(cell["ours"], by_seed, chosen)
     return cells
 
 

@@ -25,7 +25,9 @@ def _write(folder: Path, cells: list[dict]) -> None:
 
 
 def test_verdicts_separate_every_seed_from_the_mean_only(claims):
-    cell = claims.Cell
+    def cell(mean: float, values: tuple[float, ...]) -> object:
+        return claims.Cell(mean, tuple(enumerate(values)) if len(values) > 1 else ())
+
     assert claims.verdict(cell(1.5, (1.0, 2.0)), cell(3.5, (3.0, 4.0))) == "holds (every seed)"
     assert claims.verdict(cell(2.0, (1.0, 3.0)), cell(2.5, (2.0, 3.0))) == "holds (mean only)"
     assert claims.verdict(cell(3.0, (3.0,)), cell(2.0, (2.0,))) == "does not hold"
@@ -34,7 +36,7 @@ def test_verdicts_separate_every_seed_from_the_mean_only(claims):
 
 def test_a_fine_tuned_cell_is_compared_with_its_twin_seed_by_seed(claims):
     def cell(*values: float, lr: float = 0.01) -> object:
-        return claims.Cell(sum(values) / len(values), values, tuple(enumerate(values)),
+        return claims.Cell(sum(values) / len(values), tuple(enumerate(values)),
                            (("optimizer.lr", lr),))  # fmt: skip
 
     # FACES-like: each seed improves, but seed 0 after (90) is above seed 1 before (83)
@@ -46,7 +48,7 @@ def test_a_fine_tuned_cell_is_compared_with_its_twin_seed_by_seed(claims):
     # the two cells chose different settings: their seeds are not twins
     assert claims.verdict(after, cell(92.0, 83.0, lr=0.001), twins=True) == "holds (mean only)"
     # different seeds
-    other_seeds = claims.Cell(87.5, (92.0, 83.0), ((3, 92.0), (4, 83.0)), (("optimizer.lr", 0.01),))
+    other_seeds = claims.Cell(87.5, ((3, 92.0), (4, 83.0)), (("optimizer.lr", 0.01),))
     assert claims.verdict(after, other_seeds, twins=True) == "holds (mean only)"
 
 
