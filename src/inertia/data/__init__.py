@@ -11,6 +11,7 @@ from inertia.data._files import DataNotFound as DataNotFound
 from inertia.data._files import data_root as data_root
 from inertia.data._files import locate as locate
 from inertia.data._long_term import LONG_TERM_PROBLEMS as LONG_TERM_PROBLEMS
+from inertia.data._long_term import LOSS_REDUCTIONS as LOSS_REDUCTIONS
 from inertia.data._long_term import RENAMED as RENAMED
 from inertia.data._long_term import LongTermProblem as LongTermProblem
 from inertia.data._long_term import SequenceBatch as SequenceBatch
@@ -28,6 +29,7 @@ from inertia.data._ptb import load_ptb as load_ptb
 __all__ = [
     "EOS",
     "LONG_TERM_PROBLEMS",
+    "LOSS_REDUCTIONS",
     "MUSIC_DATASETS",
     "PLANETOID_DATASETS",
     "RENAMED",

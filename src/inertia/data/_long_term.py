@@ -56,9 +56,11 @@ import torch
 from torch import Tensor
 from torch.nn import functional
 
-__all__ = ["LONG_TERM_PROBLEMS", "RENAMED", "TOLERANCE", "LongTermProblem", "SequenceBatch"]
+__all__ = ["LONG_TERM_PROBLEMS", "LOSS_REDUCTIONS", "RENAMED", "TOLERANCE", "LongTermProblem", "SequenceBatch"]
 
 Readout = Literal["last", "all"]
+LossReduction = Literal["per-output", "per-sequence"]
+LOSS_REDUCTIONS: tuple[str, ...] = ("per-output", "per-sequence")
 Output = Literal["linear", "logistic", "softmax"]
 TOLERANCE = 0.04  # addition and multiplication: a case is wrong when off by more
 
@@ -98,9 +100,17 @@ def _authors_marker(
     lengths: tuple[int, int] = (100, 110),
     first: tuple[int, int] = (1, 10),
     second: tuple[int, int] = (10, 50),
+    scored_after_end: bool = True,
 ) -> Callable[[int, int, torch.Generator], SequenceBatch]:
+    """The authors' ``op_cls``: T' drawn in [f(lengths[0]), f(lengths[1])), the target read at
+    index T' (a sequence of T' + 1 steps) and the "predict soon" -1 at index T' - 3, three steps
+    before it. ``scored_after_end=False`` is inertia 0.2's reading (the ``*-predict2`` problems):
+    T' steps, the target at index T' - 1, two steps after the signal."""
+
     def sample(batch: int, length: int, generator: torch.Generator) -> SequenceBatch:
         ends = _between(_f(length, lengths[0]), _f(length, lengths[1]), batch, generator)
+        scored = ends if scored_after_end else ends - 1
+        ends = scored + 1  # the steps of each sequence: 0 .. scored
         steps = int(ends.max())
         if values == "uniform":
             value = torch.rand(batch, steps, generator=generator)
@@ -111,22 +121,30 @@ def _authors_marker(
         rows = torch.arange(batch)
         marker = torch.zeros(batch, steps)
         marker[:, 0] = -1.0  # start
-        marker[rows, ends - 3] = -1.0  # "predict soon"
+        marker[rows, (ends - 4) if scored_after_end else (ends - 3)] = -1.0  # "predict soon"
         marker[rows, one] = 1.0
         marker[rows, two] = 1.0
         inside = torch.arange(steps) < ends.unsqueeze(1)
         inputs = torch.stack([value * inside, marker * inside], dim=2)
         target = combine(value[rows, one], value[rows, two])
-        return SequenceBatch(inputs, _scored(target, ends - 1))
+        return SequenceBatch(inputs, _scored(target, scored))
 
     return sample
 
 
 def _authors_temporal_order(
-    windows: tuple[tuple[int, int], ...],
+    windows: tuple[tuple[int, int], ...], predict_before_scored: int, scored_after_end: bool = True
 ) -> Callable[[int, int, torch.Generator], SequenceBatch]:
+    """The authors' ``temporal2`` / ``temporal3``: T' drawn in [f(100), f(110)), the class read
+    at index T' (T' + 1 steps), the predict symbol ``predict_before_scored`` steps before it
+    (temporal2: 1, at T' - 1; temporal3: 0, on the scored step). inertia 0.2 scored
+    ``temporal-order`` on its predict step at index T' - 1 (``scored_after_end=False``, the
+    ``temporal-order-predict0`` problem)."""
+
     def sample(batch: int, length: int, generator: torch.Generator) -> SequenceBatch:
-        ends = _between(_f(length, 100), _f(length, 110), batch, generator)
+        scored = _between(_f(length, 100), _f(length, 110), batch, generator)
+        scored = scored if scored_after_end else scored - 1
+        ends = scored + 1  # the steps of each sequence: 0 .. scored
         steps = int(ends.max())
         symbols = torch.randint(0, 4, (batch, steps), generator=generator)  # distractors
         symbols[:, 0] = 7  # start (a relevant symbol drawn at step 0 takes its place)
@@ -135,10 +153,10 @@ def _authors_temporal_order(
         for index, (low, high) in enumerate(windows):
             position = _between(_f(length, low), _f(length, high) + 1, batch, generator)
             symbols[rows, position] = 4 + (classes >> index) % 2  # X or Y
-        symbols[rows, ends - 1] = 6  # predict
+        symbols[rows, scored - predict_before_scored] = 6  # predict
         inside = (torch.arange(steps) < ends.unsqueeze(1)).unsqueeze(2)
         inputs = functional.one_hot(symbols, 8).float() * inside
-        return SequenceBatch(inputs, _scored(classes, ends - 1))
+        return SequenceBatch(inputs, _scored(classes, scored))
 
     return sample
 
@@ -315,19 +333,35 @@ class LongTermProblem:
         picked = outputs[torch.arange(outputs.shape[0], device=outputs.device), step]
         return picked, targets[:, 0]
 
-    def loss(self, outputs: Tensor, targets: Tensor) -> Tensor:
-        """Per-sequence loss averaged over the batch (summed over steps for ``all`` read-out)."""
-        batch = outputs.shape[0]
+    def loss(
+        self, outputs: Tensor, targets: Tensor, reduction: LossReduction = "per-output"
+    ) -> Tensor:
+        """The training loss of a minibatch, reduced as ``reduction`` says:
+
+        - ``"per-output"`` (the authors', SPEC 4.1): the matching loss of the output
+          nonlinearity averaged over the scored outputs, as Sutskever's HF-RNN code divides its
+          summed gradient by the mask's total: per sequence for the problems scored once, per
+          scored step for memorization and random permutation (whose targets exist at every
+          step); the squared error carries the 1/2 of a linear output's matching loss, whose
+          gradient is the residual.
+        - ``"per-sequence"`` (inertia 0.2): the loss summed over a sequence's scored steps and
+          averaged over the sequences; squared error without the 1/2. At the same rate its steps
+          are 2x (linear) and T x (a target at every step) those of ``"per-output"``.
+        """
+        if reduction not in LOSS_REDUCTIONS:
+            raise ValueError(f"reduction must be one of {LOSS_REDUCTIONS}, got {reduction!r}")
         scored, target = self._scored_outputs(outputs, targets)
+        count = target.numel() if reduction == "per-output" else outputs.shape[0]
         if self.output == "linear":
-            return functional.mse_loss(scored[:, 0], target, reduction="sum") / batch
+            squared = functional.mse_loss(scored[:, 0], target, reduction="sum")
+            return (squared / 2 if reduction == "per-output" else squared) / count
         if self.output == "logistic":
             return (
                 functional.binary_cross_entropy_with_logits(scored[:, 0], target, reduction="sum")
-                / batch
+                / count
             )
         flat = scored.reshape(-1, scored.shape[-1])
-        return functional.cross_entropy(flat, target.reshape(-1).long(), reduction="sum") / batch
+        return functional.cross_entropy(flat, target.reshape(-1).long(), reduction="sum") / count
 
     def errors(self, outputs: Tensor, targets: Tensor) -> Tensor:
         """Sum over the batch of the zero-one error of Table 5 (see the module docstring); a
@@ -418,6 +452,10 @@ _class_error = "fraction of misclassified sequences"
 _recall_error = "wrongly recalled symbols per sequence"
 _AUTHORS = "Sutskever's 2011 generators (Martens & Sutskever 2011; SPEC 4.1)"
 _PASCANU = "Pascanu et al.'s layout (inertia 0.1's definition)"
+_PREDICT2 = (
+    "Sutskever's 2011 generators as inertia 0.2 read them: the target one step earlier than the "
+    "authors' index T'"
+)
 
 
 def _problems() -> list[LongTermProblem]:
@@ -436,10 +474,12 @@ def _problems() -> list[LongTermProblem]:
                         _class_error, source=_AUTHORS),
         LongTermProblem("temporal-order", "order of two symbols among distractors (4 classes)",
                         _constant(8), _constant(4), "last", "softmax",
-                        _authors_temporal_order(authors_order[2]), _class_error, source=_AUTHORS),
+                        _authors_temporal_order(authors_order[2], 1), _class_error,
+                        source=_AUTHORS),
         LongTermProblem("temporal-order-3", "order of three symbols among distractors (8 "
                         "classes)", _constant(8), _constant(8), "last", "softmax",
-                        _authors_temporal_order(authors_order[3]), _class_error, source=_AUTHORS),
+                        _authors_temporal_order(authors_order[3], 0), _class_error,
+                        source=_AUTHORS),
         LongTermProblem("random-permutation", "predict the next of 100 symbols; at the end, the "
                         "first", _constant(100), _constant(100), "all", "softmax",
                         _authors_random_permutation, _class_error, positions=1, source=_AUTHORS),
@@ -451,6 +491,24 @@ def _problems() -> list[LongTermProblem]:
                         _constant(7), _constant(6), "all", "softmax",
                         _authors_memorization(5, 10, every_pattern=False), _recall_error,
                         positions=10, source=_AUTHORS),
+        LongTermProblem("addition-predict2", "sum of the two marked values, scored two steps "
+                        "after the predict signal (inertia 0.2's reading)", two, one, "last",
+                        "linear", _authors_marker("uniform", torch.add, scored_after_end=False),
+                        _marker_error, source=_PREDICT2),
+        LongTermProblem("multiplication-predict2", "product of the two marked values, scored two "
+                        "steps after the predict signal (inertia 0.2's reading)", two, one,
+                        "last", "linear",
+                        _authors_marker("uniform", torch.mul, scored_after_end=False),
+                        _marker_error, source=_PREDICT2),
+        LongTermProblem("xor-predict2", "XOR of the two marked bits, scored two steps after the "
+                        "predict signal (inertia 0.2's reading)", two, one, "last", "logistic",
+                        _authors_marker("binary", lambda a, b: (a != b).float(), (50, 55),
+                                        (1, 10), (15, 25), scored_after_end=False),
+                        _class_error, source=_PREDICT2),
+        LongTermProblem("temporal-order-predict0", "order of two symbols, scored on the predict "
+                        "step (inertia 0.2's reading)", _constant(8), _constant(4), "last",
+                        "softmax", _authors_temporal_order(authors_order[2], 0, False),
+                        _class_error, source=_PREDICT2),
         LongTermProblem("addition-mean", "mean of the two marked values (no start or predict "
                         "signal)", two, one, "last", "linear",
                         _marker_problem("uniform", lambda a, b: (a + b) / 2), _marker_error,

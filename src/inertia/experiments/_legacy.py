@@ -46,6 +46,9 @@ def upgrade_config(old: Mapping[str, Any]) -> dict[str, Any]:
     task: dict[str, Any] = {"name": task_name, **old.get("task_options", {})}
     if task_name == "long-term":  # 0.1's problems are today's variants under explicit names
         task["problem"] = RENAMED[task.get("problem", "addition")]
+        # ... trained with the loss summed over a sequence's steps and both of nn.RNN's biases
+        task["loss_reduction"] = "per-sequence"
+        task["hidden_biases"] = 2
     if task_name == "hopfield":  # 0.1 ran its own reading of the task, not the official one
         task["variant"] = "inertia-0.1"
     model = old.get("model", "default")

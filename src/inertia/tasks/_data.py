@@ -171,6 +171,9 @@ class SplitEvaluation(Evaluation):
             in memory, e.g. a 10,000-way softmax at every step).
         train_cases: measure the ``train_*`` metrics on the first this many training cases only
             (None: all), where a full pass would dominate the run's time.
+        diagnostics: ``diagnostics(model) -> {name: value}``: quantities of the model itself
+            (e.g. a weight matrix's spectral radius), recorded under their own names beside the
+            split metrics at every evaluation.
     """
 
     def __init__(
@@ -181,7 +184,9 @@ class SplitEvaluation(Evaluation):
         derived: Callable[[dict[str, float]], dict[str, float]] | None = None,
         batch_size: int = 5000,
         train_cases: int | None = None,
+        diagnostics: Callable[[nn.Module], dict[str, float]] | None = None,
     ) -> None:
+        self.diagnostics = diagnostics
         self.splits = dict(splits)
         self.metrics = metrics
         self.error_name = error_name
@@ -221,4 +226,6 @@ class SplitEvaluation(Evaluation):
                 inputs, targets = inputs[: self.train_cases], targets[: self.train_cases]
             for key, value in self.split(model, inputs, targets).items():
                 results[f"{name}_{key}"] = value
+        if self.diagnostics is not None:
+            results.update(self.diagnostics(model))
         return results

@@ -16,14 +16,14 @@ from typing import Literal
 
 import torch
 from pydantic import Field
-from torch import Tensor
+from torch import Tensor, nn
 
-from inertia.data import LONG_TERM_PROBLEMS, LongTermProblem
+from inertia.data import LONG_TERM_PROBLEMS, LOSS_REDUCTIONS, LongTermProblem
 from inertia.nn import CELLS, RecurrentNetwork
 from inertia.tasks._base import AbstractTask, Problem, TaskConfig
 from inertia.tasks._data import SampledBatches, SplitEvaluation
 
-__all__ = ["INPUT_SCALES", "LongTermDependencies", "LongTermOptions"]
+__all__ = ["INPUT_SCALES", "LongTermDependencies", "LongTermOptions", "recurrent_diagnostics"]
 
 # Table 4: input-to-hidden scale 0.001 where most inputs are irrelevant distractors (addition,
 # multiplication), 0.1 for memorization; the problems the table does not list follow the same rule.
@@ -50,6 +50,14 @@ class LongTermOptions(TaskConfig):
     small_random_std: the std of ``small-random`` (0.01).
     centering: subtract the input mean and start the output bias at the average output.
     eval_cases: sequences in the fixed sample on which the error is measured.
+    loss_reduction: ``per-output`` (the authors': the matching loss averaged over the scored
+        outputs, 1/2 on the squared error; SPEC 4.1) or ``per-sequence`` (inertia 0.2: summed
+        over a sequence's scored steps, averaged over sequences, no 1/2);
+        :meth:`inertia.data.LongTermProblem.loss`.
+    hidden_biases: trained hidden bias vectors of the ``tanh`` and ``lstm`` cells: 1 (the
+        authors' RNN has one; ``nn.RNN``'s ``bias_hh`` stays zero and frozen) or 2 (torch's
+        ``bias_ih`` and ``bias_hh`` both trained, which moves the effective bias twice as far
+        per update; inertia 0.2). The leaky and rectifier cells have one.
     """
 
     name: Literal["long-term"] = "long-term"
@@ -63,6 +71,22 @@ class LongTermOptions(TaskConfig):
     small_random_std: float = Field(0.01, gt=0)
     centering: bool = True
     eval_cases: int = Field(2000, ge=1)
+    loss_reduction: Literal[LOSS_REDUCTIONS] = "per-output"  # type: ignore[valid-type]
+    hidden_biases: Literal[1, 2] = 1
+
+
+def recurrent_diagnostics(model: nn.Module) -> dict[str, float]:
+    """What issue 39 asks to follow along a run: the spectral radius of the hidden-to-hidden
+    matrix (Table 4 starts it at 1.1) and the Frobenius norms of the input-to-hidden and
+    hidden-to-hidden matrices (Table 4 starts the input weights at 0.001 or 0.1 N(0, 1))."""
+    assert isinstance(model, RecurrentNetwork)
+    weight_ih, weight_hh, _ = model.recurrent_weights()
+    radius = torch.linalg.eigvals(weight_hh.detach().double()).abs().max()
+    return {
+        "spectral_radius_hh": float(radius),
+        "norm_ih": float(weight_ih.detach().norm()),
+        "norm_hh": float(weight_hh.detach().norm()),
+    }
 
 
 def _seed(generator: torch.Generator) -> int:
@@ -120,13 +144,20 @@ class LongTermDependencies(AbstractTask):
                 network.output.weight.zero_()
                 for name, parameter in network.named_parameters():
                     parameter.requires_grad_(name == "output.bias")
+            elif options.hidden_biases == 1 and cell in ("tanh", "lstm"):
+                network.rnn.bias_hh_l0.zero_()
+                network.rnn.bias_hh_l0.requires_grad_(False)
         inputs, targets = _evaluation_sample(problem, length, options.eval_cases, evaluation_seed)
+        reduction = options.loss_reduction
+
+        def loss(outputs: Tensor, batch_targets: Tensor) -> Tensor:
+            return problem.loss(outputs, batch_targets, reduction)
 
         def metrics(outputs: Tensor, batch_targets: Tensor) -> dict[str, Tensor]:
             batch = outputs.shape[0]
             return {
                 "error": problem.errors(outputs, batch_targets),
-                "loss": problem.loss(outputs, batch_targets) * batch,
+                "loss": loss(outputs, batch_targets) * batch,
             }
 
         def sample_batch(batch: int, draw: torch.Generator) -> tuple[Tensor, Tensor]:
@@ -135,10 +166,15 @@ class LongTermDependencies(AbstractTask):
 
         return Problem(
             model=network,
-            loss=problem.loss,
+            loss=loss,
             batches=SampledBatches(sample_batch),
             # the training error: on a fixed sample of the training distribution
-            evaluation=SplitEvaluation({"train": (inputs, targets)}, metrics, problem.error_name),
+            evaluation=SplitEvaluation(
+                {"train": (inputs, targets)},
+                metrics,
+                problem.error_name,
+                diagnostics=None if cell == "lstm" else recurrent_diagnostics,
+            ),
             dataset=f"{options.problem} T={length}",
             sparse_init_nonlinearity="tanh",
         )
