@@ -25,6 +25,9 @@ def f(length: int, percent: int) -> int:
         ("addition", (100, 110), (1, 10), (10, 50)),
         ("multiplication", (100, 110), (1, 10), (10, 50)),
         ("xor", (50, 55), (1, 10), (15, 25)),
+        ("addition-predict2", (100, 110), (1, 10), (10, 50)),
+        ("multiplication-predict2", (100, 110), (1, 10), (10, 50)),
+        ("xor-predict2", (50, 55), (1, 10), (15, 25)),
     ],
 )
 @pytest.mark.parametrize("length", [80, 200])
@@ -32,15 +35,21 @@ def test_authors_marker_problems(name, lengths, first, second, length):
     batch = draw(name, batch=2000, length=length)
     value, marker = batch.inputs[..., 0], batch.inputs[..., 1]
     target, step = batch.targets[:, 0], batch.targets[:, 1].long()
-    ends = step + 1  # each sequence's own length T'
-    assert f(length, lengths[0]) <= int(ends.min())
-    assert int(ends.max()) < f(length, lengths[1])
-    assert len(ends.unique()) > 1  # a length per sequence, not per minibatch
+    # The authors' op_cls draws T' in [f(low), f(high)) and reads the target at index T' (a
+    # sequence of T' + 1 steps), the "predict soon" -1 at T' - 3; inertia 0.2 (*-predict2) read
+    # it at T' - 1, two steps after the signal.
+    authors = not name.endswith("-predict2")
+    drawn = step if authors else step + 1  # T'
+    assert f(length, lengths[0]) <= int(drawn.min())
+    assert int(drawn.max()) < f(length, lengths[1])
+    assert len(drawn.unique()) > 1  # a length per sequence, not per minibatch
+    ends = step + 1  # the steps of each sequence
     assert batch.inputs.shape[1] == int(ends.max())
     steps = torch.arange(batch.inputs.shape[1])
     assert (batch.inputs[steps >= ends.unsqueeze(1)] == 0).all()  # padding after the end
     rows = torch.arange(2000)
-    assert (marker[rows, ends - 3] == -1).all()  # "predict soon"
+    assert (marker[rows, drawn - 3] == -1).all()  # "predict soon"
+    assert (marker[rows, step - (3 if authors else 2)] == -1).all()
     plus = (marker == 1).nonzero()
     assert (marker == 1).sum(1).tolist() == [2] * 2000
     one, two = plus[:, 1].view(-1, 2).T
@@ -50,17 +59,19 @@ def test_authors_marker_problems(name, lengths, first, second, length):
     assert int(two.max()) < f(length, second[1])
     assert ((marker[:, 0] == -1) | (one == 0)).all()  # the start signal unless an operand is there
     a, b = value[rows, one], value[rows, two]
-    expected = {"addition": a + b, "multiplication": a * b, "xor": (a != b).float()}[name]
+    combined = {"addition": a + b, "multiplication": a * b, "xor": (a != b).float()}
+    expected = combined[name.removesuffix("-predict2")]
     torch.testing.assert_close(target, expected)
-    if name == "xor":
+    if name.startswith("xor"):
         assert set(value.unique().tolist()) == {0.0, 1.0}
 
 
-@pytest.mark.parametrize(("name", "windows"), [
-    ("temporal-order", ((1, 10), (40, 50))),
-    ("temporal-order-3", ((1, 10), (30, 40), (50, 60))),
+@pytest.mark.parametrize(("name", "windows", "predict_before", "first_scored"), [
+    ("temporal-order", ((1, 10), (40, 50)), 1, 100),  # temporal2: predict at T' - 1, scored T'
+    ("temporal-order-3", ((1, 10), (30, 40), (50, 60)), 0, 100),  # temporal3: both at T'
+    ("temporal-order-predict0", ((1, 10), (40, 50)), 0, 99),  # inertia 0.2: both at T' - 1
 ])  # fmt: skip
-def test_authors_temporal_order(name, windows):
+def test_authors_temporal_order(name, windows, predict_before, first_scored):
     length = 100
     batch = draw(name, batch=64, length=length)
     symbols = batch.inputs.argmax(-1)
@@ -68,7 +79,9 @@ def test_authors_temporal_order(name, windows):
     assert classes.tolist() == [i % 2 ** len(windows) for i in range(64)]  # balanced
     rows = torch.arange(64)
     assert ((symbols[:, 0] == 7) | (symbols[:, 0] >= 4)).all()  # start, unless X/Y is there
-    assert (symbols[rows, step] == 6).all()
+    assert (symbols[rows, step - predict_before] == 6).all()
+    assert first_scored <= int(step.min()) and int(step.max()) < first_scored + 10
+    assert batch.inputs.shape[1] == int(step.max()) + 1
     for row in range(64):
         relevant = ((symbols[row] == 4) | (symbols[row] == 5)).nonzero().squeeze(1)
         assert len(relevant) == len(windows)
@@ -239,3 +252,28 @@ def test_draws_are_reproducible_and_bad_sizes_are_refused():
         LONG_TERM_PROBLEMS["addition"].sample(4, 5, torch.Generator())
     with pytest.raises(ValueError, match="batch must be >= 1"):
         LONG_TERM_PROBLEMS["addition"].sample(0, 50, torch.Generator())
+
+
+@pytest.mark.parametrize(
+    ("name", "length"),
+    [("addition", 30), ("xor", 30), ("temporal-order", 30), ("memorization-20bit", 40)],
+)
+def test_the_authors_loss_averages_over_the_scored_outputs(name, length):
+    """SPEC 4.1: the authors divide the summed loss by the mask's total (per sequence where one
+    step is scored, per step for memorization) and a linear output's loss carries its 1/2;
+    inertia 0.2 summed over a sequence's steps and averaged over sequences, without the 1/2."""
+    problem = LONG_TERM_PROBLEMS[name]
+    batch = draw(name, batch=16, length=length)
+    outputs = torch.randn(*batch.inputs.shape[:2], problem.output_size(length))
+    per_output = problem.loss(outputs, batch.targets, "per-output")
+    per_sequence = problem.loss(outputs, batch.targets, "per-sequence")
+    assert problem.loss(outputs, batch.targets) == per_output  # the authors' by default
+    steps = batch.inputs.shape[1] if problem.readout == "all" else 1
+    half = 2 if problem.output == "linear" else 1
+    torch.testing.assert_close(per_sequence, per_output * steps * half)
+    scored = outputs[torch.arange(16), batch.targets[:, 1].long(), 0]
+    if name == "addition":  # written out: 1/2 (y - t)^2 averaged over the 16 scored outputs
+        expected = ((scored - batch.targets[:, 0]) ** 2 / 2).mean()
+        torch.testing.assert_close(per_output, expected)
+    with pytest.raises(ValueError, match="reduction must be one of"):
+        problem.loss(outputs, batch.targets, "sum")

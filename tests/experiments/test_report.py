@@ -222,6 +222,25 @@ def test_select_metric_picks_the_setting_and_metric_is_reported():
     )
 
 
+def test_a_budget_may_pick_by_its_own_metric():
+    """Table 5's paper budgets pick each cell's rate by the final error (the paper's rule) where
+    the protocol's earlier budgets picked by the loss."""
+    results = {}
+    for lr, error, loss in ((0.1, 0.2, 0.9), (0.01, 0.4, 0.1)):
+        settings = run(NAG, lr, 0)
+        outcome = result(error, settings)
+        outcome.final["train_loss"] = loss
+        results[key(settings)] = outcome
+    by_loss = dataclasses.replace(PROTOCOL, select_metric="train_loss")
+    assert build_table(by_loss, "quick", results)[("toy-regression", "0.9N")].ours == 0.4
+    budget = dataclasses.replace(PROTOCOL.budget("quick"), select_metric="train_error")
+    by_error = dataclasses.replace(by_loss, budgets={"quick": budget})
+    assert by_error.chooser("quick") == "train_error"
+    table = build_table(by_error, "quick", results)
+    assert table[("toy-regression", "0.9N")].ours == 0.2
+    assert "by train_loss" not in render_markdown(by_error, "quick", table, "error")
+
+
 def test_a_result_outside_the_budget_is_left_out():
     settings = run(NAG, 0.3, 0)  # lr 0.3 is not planned
     table = build_table(PROTOCOL, "quick", {key(settings): result(0.01, settings)})

@@ -270,7 +270,7 @@ def test_long_term_columns_name_their_runs():
             options = run.task
             short = {"addition": "add", "multiplication": "mul", "memorization-5bit": "mem-5",
                      "memorization-20bit": "mem-20", "addition-mean": "add-mean"}[
-                options.problem]  # fmt: skip
+                options.problem.removesuffix("-predict2")]  # fmt: skip
             assert row == f"{short} T={options.length}"
             if options.output_biases_only:
                 assert column == "biases"
@@ -448,6 +448,55 @@ def test_table5_medium_runs_each_published_row_at_its_trial_rate_with_two_seeds(
             "0.995M": ("cm", 0.995),
         }[column]
     assert len(runs) == 32
+
+
+def test_table5_budgets_before_issue_39_keep_inertia_0_2s_settings_and_later_ones_the_authors():
+    """The trials, medium, quick, baselines and clipping budgets ran with inertia 0.2's loss
+    (summed over steps), both of nn.RNN's biases and (medium, trials) the target one step
+    earlier than the authors' index; they name those settings so their runs keep their keys and
+    meaning. The budgets of issue 39 and the paper budget run the authors' choices."""
+    before = {("table5", b) for b in ("quick", "baselines", "trials", "medium")}
+    before |= {("clipping", "quick"), ("clipping", "paper")}
+    for name, budget in before:
+        for _, _, config in labelled(name, budget):
+            assert config.task.loss_reduction == "per-sequence"
+            assert config.task.hidden_biases == 2
+            assert config.task.problem not in ("addition", "multiplication")
+    for budget in ("mem20-loss", "add80-rates", "paper-core", "paper"):
+        for _, _, config in labelled("table5", budget):
+            assert config.task.loss_reduction == "per-output"
+            assert config.task.hidden_biases == 1
+            assert not config.task.problem.endswith("-predict2")
+
+
+def test_table5_issue_39_budgets():
+    from inertia.protocols._long_term import PAPER_CORE_LRS, PAPER_LRS
+
+    mem20 = labelled("table5", "mem20-loss")
+    assert len(mem20) == 2 * 4 * 2
+    assert {(c.optimizer.momentum, c.optimizer.lr, c.seed) for _, _, c in mem20} == {
+        (mu, lr, seed) for mu in (0.9, 0.995) for lr in PAPER_LRS for seed in (0, 1)
+    }
+    assert {(r, c.task.problem, c.task.length) for r, _, c in mem20} == {
+        ("mem-20 T=80", "memorization-20bit", 80)
+    }
+    add80 = labelled("table5", "add80-rates")
+    assert {(c.optimizer.lr, c.seed) for _, _, c in add80} == {
+        (lr, seed) for lr in PAPER_LRS for seed in range(4)
+    }
+    core = labelled("table5", "paper-core")
+    assert set(PAPER_CORE_LRS) <= set(PAPER_LRS)
+    columns = {"0.9N", "0.995N", "0.995M"}
+    for row in ("add T=80", "mul T=80", "mem-5 T=200", "mem-20 T=80"):
+        cell_runs = [(column, c) for r, column, c in core if r == row]
+        assert {column for column, _ in cell_runs} == columns | {"biases"}
+        for column, config in cell_runs:
+            assert config.steps == (5000 if column == "biases" else 50_000)
+        trained = [c for column, c in cell_runs if column != "biases"]
+        assert {(c.optimizer.lr, c.seed) for c in trained} == {
+            (lr, seed) for lr in PAPER_CORE_LRS for seed in range(4)
+        }
+    assert len(core) == 4 * (3 * 2 * 4 + 4)
 
 
 def test_autoencoder_medium_budgets_reach_every_mu_max_before_fine_tuning_with_two_seeds():

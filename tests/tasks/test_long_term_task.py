@@ -32,9 +32,9 @@ def test_the_evaluation_sample_is_fixed_by_the_seed_not_by_the_model():
 
 
 def test_centering_shifts_inputs_and_starts_the_output_bias_at_the_mean_target():
-    network = prepare(config()).model  # the authors' addition at T = 12: T' = 12, and the
-    shift = network.input_shift  # first operand at step 0 replaces the start signal: +1, +1, -1
-    assert shift[1].item() == pytest.approx(1 / 12, abs=1e-6)
+    network = prepare(config()).model  # the authors' addition at T = 12: T' = 12, 13 steps
+    shift = network.input_shift  # (the target at index T'), the first operand at step 0
+    assert shift[1].item() == pytest.approx(1 / 13, abs=1e-6)  # replaces the start: +1, +1, -1
     assert shift[0].item() == pytest.approx(0.5, abs=0.02)  # over the real steps only
     assert network.output.bias.item() == pytest.approx(1.0, abs=0.01)  # the mean SUM
     mean = prepare(config(task={"problem": "addition-mean"})).model
@@ -80,3 +80,28 @@ def test_bad_options_are_config_errors():
     with pytest.raises(ConfigError, match=re.escape("'task.initialization' must be one of")):
         config(task={"initialization": "xavier"})
     assert "long-term" in TASKS
+
+
+def test_one_hidden_bias_by_default_and_torchs_two_by_name(tmp_path):
+    """The authors' RNN has one hidden bias; nn.RNN has two, whose sum moves twice as far per
+    update (issue 39). hidden_biases=1 keeps bias_hh at zero and out of training."""
+    one = prepare(config()).model
+    assert not one.rnn.bias_hh_l0.requires_grad and (one.rnn.bias_hh_l0 == 0).all()
+    assert one.rnn.bias_ih_l0.requires_grad
+    two = prepare(config(task={"hidden_biases": 2})).model
+    assert two.rnn.bias_hh_l0.requires_grad and two.rnn.bias_ih_l0.requires_grad
+    result = train(config(steps=5, eval_every=5), tmp_path / "one")
+    assert result.steps_done == 5
+    trained = torch.load(tmp_path / "one" / "checkpoint.pt", weights_only=False)
+    state = trained["model"]
+    assert (state["rnn.bias_hh_l0"] == 0).all() and (state["rnn.bias_ih_l0"] != 0).any()
+
+
+def test_the_curve_follows_the_recurrent_weights(tmp_path):
+    result = train(config(steps=20, eval_every=10), tmp_path)
+    first, last = result.curve[0], result.curve[-1]
+    assert first["spectral_radius_hh"] == pytest.approx(1.1, rel=1e-4)  # Table 4's start
+    # Table 4: input weights 0.001 N(0, 1) for addition, 100 x 2 of them
+    assert first["norm_ih"] == pytest.approx(0.001 * (200**0.5), rel=0.2)
+    assert last["norm_ih"] > first["norm_ih"]
+    assert {"norm_hh", "train_error", "train_loss"} <= set(last)

@@ -127,11 +127,15 @@ class Budget:
             for sections, e.g. ``{"task": {"name": "autoencoder"}}``).
         blocks: the cells' grids; a block's settings are merged over ``base`` (a different
             ``optimizer.name`` replaces the base's optimizer section).
+        select_metric: the key that picks each cell's setting in this budget, where it differs
+            from the protocol's :attr:`Protocol.select_metric` (e.g. the paper's rule, the
+            final error, in a budget that runs the paper's whole protocol).
     """
 
     about: str
     base: Mapping[str, Any]
     blocks: Sequence[Block]
+    select_metric: str = ""
 
     def plan(self) -> dict[str, PlannedRun]:
         """The runs, keyed by :func:`cell_key` of their overrides, in a stable order.
@@ -235,6 +239,11 @@ class Protocol:
                         f"protocol {self.name!r} budget {budget_name!r}: block cell "
                         f"({block.row!r}, {block.column!r}) is not among its rows and columns"
                     )
+
+    def chooser(self, budget: str) -> str:
+        """The key that picks a cell's setting in ``budget``: the budget's ``select_metric``,
+        else the protocol's, else ``metric``."""
+        return self.budget(budget).select_metric or self.select_metric or self.metric
 
     def budget(self, name: str) -> Budget:
         if name not in self.budgets:

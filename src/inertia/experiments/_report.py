@@ -112,7 +112,7 @@ def build_table(
         setting = tuple((field, setting_of(result.config, field)) for field in protocol.select)
         groups[(plan[key].row, plan[key].column)][setting].append(result)
     metric = protocol.metric
-    chooser = protocol.select_metric or metric
+    chooser = protocol.chooser(budget)
     table: dict[tuple[str, str], Cell] = {}
     for row in protocol.rows:
         for column in protocol.columns:
@@ -248,9 +248,9 @@ def _legend(published: bool) -> tuple[str, str]:
     )
 
 
-def _chosen_by(protocol: Protocol) -> str:
-    chooser = protocol.select_metric
-    return f" by {chooser}" if chooser and chooser != protocol.metric else ""
+def _chosen_by(protocol: Protocol, budget: str) -> str:
+    chooser = protocol.chooser(budget)
+    return f" by {chooser}" if chooser != protocol.metric else ""
 
 
 def render_markdown(
@@ -264,7 +264,7 @@ def render_markdown(
         "",
         f"{legend}. Ours: {error_name}, `{budget}` budget (below); "
         f"mean over seeds (each seed's value after it, where there are several), best over "
-        f"{', '.join(protocol.select)}{_chosen_by(protocol)}. "
+        f"{', '.join(protocol.select)}{_chosen_by(protocol, budget)}. "
         f"{markers}",
         "",
         "| | " + " | ".join(columns) + " |",
@@ -330,7 +330,7 @@ th, td {{ border: 1px solid #bbb; padding: 0.4em 0.7em; text-align: center; }}
 <p>{caption} Ours: {html.escape(error_name)},
 <code>{html.escape(budget)}</code> budget (below); mean over seeds (each seed's value after
 it, where there are several), best over
-{html.escape(", ".join(protocol.select) + _chosen_by(protocol))}.</p>
+{html.escape(", ".join(protocol.select) + _chosen_by(protocol, budget))}.</p>
 <table><tr><th></th>{header}</tr>
 {chr(10).join(rows)}
 </table>
