@@ -80,7 +80,8 @@ def test_authors_temporal_order(name, windows, predict_before, first_scored):
     rows = torch.arange(64)
     assert ((symbols[:, 0] == 7) | (symbols[:, 0] >= 4)).all()  # start, unless X/Y is there
     assert (symbols[rows, step - predict_before] == 6).all()
-    assert first_scored <= int(step.min()) and int(step.max()) < first_scored + 10
+    assert first_scored <= int(step.min())
+    assert int(step.max()) < first_scored + 10
     assert batch.inputs.shape[1] == int(step.max()) + 1
     for row in range(64):
         relevant = ((symbols[row] == 4) | (symbols[row] == 5)).nonzero().squeeze(1)

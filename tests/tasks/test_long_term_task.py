@@ -86,15 +86,18 @@ def test_one_hidden_bias_by_default_and_torchs_two_by_name(tmp_path):
     """The authors' RNN has one hidden bias; nn.RNN has two, whose sum moves twice as far per
     update (issue 39). hidden_biases=1 keeps bias_hh at zero and out of training."""
     one = prepare(config()).model
-    assert not one.rnn.bias_hh_l0.requires_grad and (one.rnn.bias_hh_l0 == 0).all()
+    assert not one.rnn.bias_hh_l0.requires_grad
+    assert (one.rnn.bias_hh_l0 == 0).all()
     assert one.rnn.bias_ih_l0.requires_grad
     two = prepare(config(task={"hidden_biases": 2})).model
-    assert two.rnn.bias_hh_l0.requires_grad and two.rnn.bias_ih_l0.requires_grad
+    assert two.rnn.bias_hh_l0.requires_grad
+    assert two.rnn.bias_ih_l0.requires_grad
     result = train(config(steps=5, eval_every=5), tmp_path / "one")
     assert result.steps_done == 5
     trained = torch.load(tmp_path / "one" / "checkpoint.pt", weights_only=False)
     state = trained["model"]
-    assert (state["rnn.bias_hh_l0"] == 0).all() and (state["rnn.bias_ih_l0"] != 0).any()
+    assert (state["rnn.bias_hh_l0"] == 0).all()
+    assert (state["rnn.bias_ih_l0"] != 0).any()
 
 
 def test_the_curve_follows_the_recurrent_weights(tmp_path):

@@ -56,7 +56,14 @@ import torch
 from torch import Tensor
 from torch.nn import functional
 
-__all__ = ["LONG_TERM_PROBLEMS", "LOSS_REDUCTIONS", "RENAMED", "TOLERANCE", "LongTermProblem", "SequenceBatch"]
+__all__ = [
+    "LONG_TERM_PROBLEMS",
+    "LOSS_REDUCTIONS",
+    "RENAMED",
+    "TOLERANCE",
+    "LongTermProblem",
+    "SequenceBatch",
+]
 
 Readout = Literal["last", "all"]
 LossReduction = Literal["per-output", "per-sequence"]

@@ -205,8 +205,13 @@ TABLE5 = Protocol(
             "rows with the problems as the authors generated them, the columns 0.9N, 0.995N and "
             "0.995M, over the paper's rates and the 100-times larger ones that the same steps "
             "need if the paper summed its loss over minibatches of 100 (ours averages)",
-            base={**_INERTIA_0_2, "steps": 5000, "eval_every": 500, "checkpoint_every": 1000,
-                  "seed": 0},  # fmt: skip
+            base={
+                **_INERTIA_0_2,
+                "steps": 5000,
+                "eval_every": 500,
+                "checkpoint_every": 1000,
+                "seed": 0,
+            },
             blocks=[
                 Block(
                     row,
@@ -233,11 +238,18 @@ TABLE5 = Protocol(
             "rates, two seeds, the paper's 50,000 updates",
             base=_AUTHORS_RUNS,
             blocks=[
-                Block("mem-20 T=80", momentum_column("nag", mu),
-                      {**_run("tanh", "nag", mu, PAPER_LRS,
-                              _row_options("memorization-20bit", 80)), "seed": [0, 1]})
+                Block(
+                    "mem-20 T=80",
+                    momentum_column("nag", mu),
+                    {
+                        **_run(
+                            "tanh", "nag", mu, PAPER_LRS, _row_options("memorization-20bit", 80)
+                        ),
+                        "seed": [0, 1],
+                    },
+                )
                 for mu in (0.9, 0.995)
-            ],  # fmt: skip
+            ],
             select_metric="train_error",
         ),
         "add80-rates": Budget(
@@ -246,10 +258,15 @@ TABLE5 = Protocol(
             "of the paper's four rates, four seeds, the paper's 50,000 updates",
             base=_AUTHORS_RUNS,
             blocks=[
-                Block("add T=80", "0.995N",
-                      {**_run("tanh", "nag", 0.995, PAPER_LRS, _row_options("addition", 80)),
-                       "seed": [0, 1, 2, 3]})
-            ],  # fmt: skip
+                Block(
+                    "add T=80",
+                    "0.995N",
+                    {
+                        **_run("tanh", "nag", 0.995, PAPER_LRS, _row_options("addition", 80)),
+                        "seed": [0, 1, 2, 3],
+                    },
+                )
+            ],
             select_metric="train_error",
         ),
         "paper-core": Budget(
@@ -291,9 +308,9 @@ TABLE5 = Protocol(
     "count; nothing published sits beside it. The trials and medium budgets ran before issue "
     "39 with inertia 0.2's loss (summed over a sequence's steps, no 1/2 on the squared error), "
     "both of nn.RNN's hidden biases and the target one step earlier than the authors' index "
-    "(the *-predict2 problems); the later budgets run the authors' choices. Memorization rows count the wrongly recalled "
-    "symbols per sequence (chance: 2.5 and 8, the published 'biases' column). 'SGD small', "
-    "'Adam' and 'LSTM' are our additions.",
+    "(the *-predict2 problems); the later budgets run the authors' choices. Memorization rows "
+    "count the wrongly recalled symbols per sequence (chance: 2.5 and 8, the published "
+    "'biases' column). 'SGD small', 'Adam' and 'LSTM' are our additions.",
 )
 
 
@@ -334,8 +351,7 @@ CLIPPING = Protocol(
         "quick": Budget(
             about="The paper budget's comparison on the addition row only, at a length and "
             "duration that 2 CPU cores finish in minutes, two rates",
-            base={**_INERTIA_0_2, "steps": 12_000, "eval_every": 1000,
-                  "checkpoint_every": 2000},  # fmt: skip
+            base={**_INERTIA_0_2, "steps": 12_000, "eval_every": 1000, "checkpoint_every": 2000},
             blocks=_clipping_blocks(
                 {"add T=40": CLIPPING_ROWS["add T=40"]}, (0.01, 0.003), 1.0, (0,)
             ),
