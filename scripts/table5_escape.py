@@ -59,6 +59,26 @@ def escape_step(curve: list[dict], constant_loss: float | None = None) -> int | 
     return None
 
 
+def back_on_plateau(curve: list[dict], constant_loss: float | None = None) -> int | None:
+    """The first evaluated update after the escape (:func:`escape_step`) whose loss is back
+    within 10% of the plateau loss (None: it never left, or never went back): a run that learns
+    part of a problem and then loses it (issue 39, mem-20 T=80)."""
+    left = escape_step(curve, constant_loss)
+    if left is None:
+        return None
+    losses = [point["train_loss"] for point in curve if point["step"] > 0]
+    plateau = constant_loss if constant_loss is not None else statistics.median(losses[:4])
+    return next(
+        (p["step"] for p in curve if p["step"] > left and p["train_loss"] >= 0.9 * plateau), None
+    )
+
+
+def _track(curve: list[dict], key: str) -> tuple[float, float, float] | None:
+    """(first, largest, last) of a diagnostic recorded on the curve (None: not recorded)."""
+    values = [point[key] for point in curve if key in point]
+    return (values[0], max(values), values[-1]) if values else None
+
+
 def first_below(curve: list[dict], error: float) -> int | None:
     """The first evaluated update whose zero-one error is below ``error`` (None: never)."""
     return next((p["step"] for p in curve if p["train_error"] < error), None)
@@ -86,37 +106,74 @@ def describe(result: dict, constant_loss: float | None = None) -> dict:
         "error": result["final"]["train_error"],
         "loss": result["final"]["train_loss"],
         "escape": escape_step(result["curve"], constant_loss),
+        "back": back_on_plateau(result["curve"], constant_loss),
         "half_right": first_below(result["curve"], 0.5),
+        "radius": _track(result["curve"], "spectral_radius_hh"),
+        "norm_ih": _track(result["curve"], "norm_ih"),
         "wall_s": result["wall_time_s"],
         "commit": result["environment"]["git_commit"][:10],
         "hardware": result["environment"]["hardware"],
     }
 
 
+_PANELS = (
+    ("train_loss", "training loss", "the run's loss (its task.loss_reduction)"),
+    ("train_error", "zero-one error", ""),
+    ("spectral_radius_hh", "spectral radius of W_hh", "hidden-to-hidden matrix (Table 4: 1.1)"),
+    ("norm_ih", "‖W_ih‖ (Frobenius)", "input-to-hidden matrix"),
+)
+
+
+def _order(result: dict) -> tuple:
+    """Runs in table order: problem, optimizer, μ, rate (largest first), seed, updates."""
+    config = result["config"]
+    optimizer = config["optimizer"]
+    return (
+        config["task"]["problem"], config["task"]["length"], optimizer["name"],
+        optimizer.get("momentum", 0.0), -optimizer["lr"], str(_seed(config)),
+        result["steps_done"],
+    )  # fmt: skip
+
+
+def _triple(values: tuple[float, float, float] | None) -> str:
+    return "—" if values is None else " / ".join(f"{v:.3g}" for v in values)
+
+
 def plot(results: list[dict], rows: list[dict], path: Path, title: str) -> None:
-    figure, axes = plt.subplots(1, 2, figsize=(12, 5.2))
+    """Loss and error against updates; the recurrent weights' spectral radius and input norm
+    too where the runs recorded them."""
+    tracked = any(row["radius"] is not None for row in rows)
+    panels = _PANELS if tracked else _PANELS[:2]
+    columns = 2
+    figure, grid = plt.subplots(
+        len(panels) // columns, columns, figsize=(12, 4.6 * len(panels) / 2)
+    )
+    axes = list(grid.flat)
     for index, (result, row) in enumerate(zip(results, rows, strict=True)):
-        steps = [p["step"] for p in result["curve"]]
         label = (
             f"{row['problem']}, {row['column']}, lr {row['lr']:g}, seed {row['seed']}, "
             f"{row['updates'] // 1000}k updates"
         )
-        style = {"marker": ".", "label": label, "linestyle": ("-", "--", ":")[index % 3]}
-        axes[0].plot(steps, [p["train_loss"] for p in result["curve"]], **style)
-        axes[1].plot(steps, [p["train_error"] for p in result["curve"]], **style)
-    axes[0].set_yscale("log")
-    axes[0].set_ylabel("training loss")
-    axes[1].set_ylabel("zero-one error")
-    if results:
-        axes[1].set_title(results[0]["error_name"], fontsize=9)
-    axes[0].set_title("squared error, mean over the sequences of a minibatch", fontsize=9)
-    for axis in axes:
+        style = {
+            "marker": ".",
+            "label": label,
+            "linestyle": ("-", "--", ":", "-.")[(index // 10) % 4],
+            "color": f"C{index % 10}",
+        }
+        for axis, (key, _, _) in zip(axes, panels):
+            points = [(p["step"], p[key]) for p in result["curve"] if key in p]
+            axis.plot([s for s, _ in points], [v for _, v in points], **style)
+    for axis, (_, ylabel, subtitle) in zip(axes, panels):
+        axis.set_ylabel(ylabel)
+        axis.set_title(subtitle or (results[0]["error_name"] if results else ""), fontsize=9)
         axis.set_xlabel("update")
         axis.grid(alpha=0.3)
+    axes[0].set_yscale("log")
     handles, labels = axes[0].get_legend_handles_labels()
     figure.legend(handles, labels, loc="lower center", ncol=2, fontsize=8)
     figure.suptitle(title)
-    figure.tight_layout(rect=(0, 0.05 + 0.035 * ((len(rows) + 1) // 2), 1, 1))
+    legend = 0.035 * ((len(rows) + 1) // 2) * (2 / (len(panels) / 2))
+    figure.tight_layout(rect=(0, 0.05 + legend, 1, 1))
     temporary = path.with_name(path.stem + ".tmp.png")
     figure.savefig(temporary, dpi=110)
     plt.close(figure)
@@ -142,6 +199,7 @@ def main(argv: list[str] | None = None) -> None:
     )  # fmt: skip
     args = parser.parse_args(argv)
     results = [load(folder) for folder in args.runs]
+    results.sort(key=_order)
     rows = [describe(result, args.constant_loss) for result in results]
     args.out.mkdir(parents=True, exist_ok=True)
     plateau = (
@@ -154,22 +212,26 @@ def main(argv: list[str] | None = None) -> None:
         "",
         f"Generated by `scripts/table5_escape.py` on {time.strftime('%Y-%m-%d')} from "
         f'{len(rows)} finished runs (each folder\'s result.json). "Left the plateau": the first '
-        f'evaluation whose training loss is below half of {plateau}; "error < 0.5": the first '
-        "whose zero-one error is below 0.5.",
+        f'evaluation whose training loss is below half of {plateau}; "back on it": the first '
+        'evaluation after that whose loss is within 10% of the plateau\'s again; "error < 0.5": '
+        "the first whose zero-one error is below 0.5. The spectral radius of the "
+        "hidden-to-hidden matrix and the norm of the input-to-hidden matrix: first / largest / "
+        "last evaluation ('—': not recorded by the run).",
         "",
         "| problem | column | lr | seed | updates | final error | final loss | left the plateau at "
-        "| error < 0.5 at | wall time |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| back on it at | error < 0.5 at | spectral radius | ‖W_ih‖ | wall time |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for row in rows:
-        escape, half = (
+        escape, back, half = (
             "never" if step is None else f"update {step:,}"
-            for step in (row["escape"], row["half_right"])
+            for step in (row["escape"], row["back"], row["half_right"])
         )
         lines.append(
             f"| {row['problem']} | {row['column']} | {row['lr']:g} | {row['seed']} | "
             f"{row['updates']:,} | {row['error']:.4g} | {row['loss']:.4g} | {escape} | "
-            f"{half} | {row['wall_s'] / 60:.0f} min |"
+            f"{back} | {half} | {_triple(row['radius'])} | {_triple(row['norm_ih'])} | "
+            f"{row['wall_s'] / 60:.0f} min |"
         )
     lines += ["", "![learning curves](learning_curves.png)", ""]
     if args.note is not None:

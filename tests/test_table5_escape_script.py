@@ -29,19 +29,32 @@ def test_escape_is_the_first_loss_below_half_the_plateau(escape):
     assert escape.escape_step(_curve([0.3, 0.09, 0.01]), constant_loss=1 / 6) == 5000
 
 
+def test_back_on_the_plateau_after_leaving_it(escape):
+    # issue 39's mem-20 runs: the loss halves, then climbs back to the plateau
+    curve = _curve([0.6, 0.56, 0.57, 0.55, 0.56, 0.2, 0.25, 0.51, 0.56])
+    assert escape.escape_step(curve) == 5 * 2500
+    assert escape.back_on_plateau(curve) == 7 * 2500  # 0.51 is within 10% of 0.56, 0.25 not
+    assert escape.back_on_plateau(_curve([0.6, 0.56, 0.57, 0.55, 0.56, 0.2, 0.1])) is None
+    assert escape.back_on_plateau(_curve([0.6, 0.56, 0.57, 0.55, 0.56, 0.5])) is None
+
+
 def test_first_below_an_error(escape):
     curve = _curve([0.2, 0.12, 0.09, 0.05])  # errors 1.0, 0.6, 0.45, 0.25
     assert escape.first_below(curve, 0.5) == 5000
     assert escape.first_below(curve, 0.1) is None
 
 
-def _result(folder: Path, lr: float, losses: list[float]) -> Path:
+def _result(folder: Path, lr: float, losses: list[float], radius: bool = False) -> Path:
     folder.mkdir()
+    curve = _curve(losses)
+    if radius:  # the diagnostics issue 39's runs record
+        for index, point in enumerate(curve):
+            point.update(spectral_radius_hh=1.1 + index, norm_ih=0.01 * (index + 1))
     (folder / "result.json").write_text(json.dumps({
         "config": {"task": {"problem": "addition", "length": 80},
                    "optimizer": {"name": "nag", "momentum": 0.995, "lr": lr}, "seed": 1},
         "status": "completed", "final": {"train_error": 0.5, "train_loss": losses[-1]},
-        "curve": _curve(losses), "steps_done": 2500 * (len(losses) - 1),
+        "curve": curve, "steps_done": 2500 * (len(losses) - 1),
         "error_name": "fraction off by more than 0.04", "wall_time_s": 600.0,
         "environment": {"git_commit": "0123456789abcdef", "hardware": "test cpu"},
     }))  # fmt: skip
@@ -50,16 +63,27 @@ def _result(folder: Path, lr: float, losses: list[float]) -> Path:
 
 def test_report_table_png_and_runs(escape, tmp_path):
     fast = _result(tmp_path / "fast", 1e-4, [0.3, 0.16, 0.16, 0.16, 0.16, 0.05])
-    slow = _result(tmp_path / "slow", 1e-5, [0.3, 0.16, 0.16, 0.16, 0.16, 0.15])
+    slow = _result(tmp_path / "slow", 1e-5, [0.3, 0.16, 0.16, 0.16, 0.16, 0.15], radius=True)
     note = tmp_path / "note.md"
     note.write_text("What it shows.")
     out = tmp_path / "report"
-    escape.main([str(fast), str(slow), "--out", str(out), "--title", "T", "--note", str(note)])
+    # given slowest first: the table lists the larger rate first
+    escape.main([str(slow), str(fast), "--out", str(out), "--title", "T", "--note", str(note)])
     text = (out / "README.md").read_text()
-    row = "| addition T=80 | 0.995N | {} | 1 | 12,500 | 0.5 | {} | {} | {} | 10 min |"
-    assert row.format("0.0001", "0.05", "update 12,500", "update 12,500") in text
-    assert row.format("1e-05", "0.15", "never", "never") in text
-    header = "| left the plateau at | error < 0.5 at | wall time |\n" + "|---" * 10 + "|\n"
+    row = "| addition T=80 | 0.995N | {} | 1 | 12,500 | 0.5 | {} | {} | never | {} | {} | {} | "
+    row += "10 min |"
+    fast_row = row.format("0.0001", "0.05", "update 12,500", "update 12,500", "—", "—")
+    slow_row = row.format(
+        "1e-05", "0.15", "never", "never", "1.1 / 6.1 / 6.1", "0.01 / 0.06 / 0.06"
+    )
+    assert fast_row in text
+    assert slow_row in text
+    assert text.index(fast_row) < text.index(slow_row)
+    header = (
+        "| back on it at | error < 0.5 at | spectral radius | ‖W_ih‖ | wall time |\n"
+        + "|---" * 13
+        + "|\n"
+    )
     assert header in text
     assert "below half of the run's plateau loss (the median" in text
     assert "What it shows." in text
@@ -84,7 +108,7 @@ def test_report_with_the_constant_predictors_loss(escape, tmp_path):
     escape.main([str(early), "--out", str(out), "--constant-loss", "0.16667"])
     text = (out / "README.md").read_text()
     assert "below half of the constant predictor's loss, 0.1667;" in text
-    assert "| 0.01 | update 2,500 | update 2,500 | 10 min |" in text
+    assert "| 0.01 | update 2,500 | never | update 2,500 | — | — | 10 min |" in text
 
 
 def test_a_run_with_its_own_data_seed_names_both_seeds(escape, tmp_path):
