@@ -108,3 +108,25 @@ def test_the_curve_follows_the_recurrent_weights(tmp_path):
     assert first["norm_ih"] == pytest.approx(0.001 * (200**0.5), rel=0.2)
     assert last["norm_ih"] > first["norm_ih"]
     assert {"norm_hh", "train_error", "train_loss"} <= set(last)
+    assert first["grad_norm"] >= first["grad_norm_ih"] > 0
+    assert first["grad_norm"] >= first["grad_norm_hh"] > 0
+    assert 0 <= first["saturation"] <= 1
+
+
+def test_gradient_diagnostics_are_the_losss_gradient_and_leave_grad_alone():
+    from inertia.tasks._long_term import gradient_diagnostics
+
+    prepared = prepare(config())
+    model, problem = prepared.model, prepared.problem
+    inputs, targets = (split[0][:7] for split in problem.evaluation.splits["train"])
+    model.rnn.weight_ih_l0.grad = torch.full_like(model.rnn.weight_ih_l0, 3.0)
+    found = gradient_diagnostics(model, inputs, targets, problem.loss)
+    assert (model.rnn.weight_ih_l0.grad == 3.0).all()
+    model.zero_grad(set_to_none=True)
+    problem.loss(model(inputs), targets).backward()
+    assert found["grad_norm_ih"] == pytest.approx(model.rnn.weight_ih_l0.grad.norm().item())
+    assert found["grad_norm_hh"] == pytest.approx(model.rnn.weight_hh_l0.grad.norm().item())
+    every = torch.stack([p.grad.norm() for p in model.parameters() if p.grad is not None])
+    assert found["grad_norm"] == pytest.approx(every.norm().item(), rel=1e-5)
+    states = model.hidden_states(inputs)
+    assert found["saturation"] == pytest.approx((states.abs() > 0.95).float().mean().item())

@@ -165,16 +165,20 @@ class RecurrentNetwork(nn.Module):
         self.output.bias.copy_(average_output)
         return self
 
-    def forward(self, inputs: Tensor) -> Tensor:
+    def hidden_states(self, inputs: Tensor) -> Tensor:
+        """The hidden layer's states at every step, ``(time, batch, hidden_size)``."""
         sequence = (inputs - self.input_shift).transpose(0, 1)  # (time, batch, features)
         if self.cell in ("tanh", "lstm"):
             hidden, _ = self.rnn(sequence)
-        else:
-            hidden = leaky_rnn(
-                sequence, self.weight_ih, self.weight_hh, self.bias_h,
-                self.leak if self.cell.startswith("leaky") else None,
-                nonlinearity="relu" if self.cell.endswith("relu") else "tanh",
-            )  # fmt: skip
+            return hidden
+        return leaky_rnn(
+            sequence, self.weight_ih, self.weight_hh, self.bias_h,
+            self.leak if self.cell.startswith("leaky") else None,
+            nonlinearity="relu" if self.cell.endswith("relu") else "tanh",
+        )  # fmt: skip
+
+    def forward(self, inputs: Tensor) -> Tensor:
+        hidden = self.hidden_states(inputs)
         if self.readout == "last":
             return self.output(hidden[-1])
         return self.output(hidden).transpose(0, 1)

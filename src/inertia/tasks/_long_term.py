@@ -12,6 +12,7 @@ zero and frozen).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Literal
 
 import torch
@@ -23,7 +24,13 @@ from inertia.nn import CELLS, RecurrentNetwork
 from inertia.tasks._base import AbstractTask, Problem, TaskConfig
 from inertia.tasks._data import SampledBatches, SplitEvaluation
 
-__all__ = ["INPUT_SCALES", "LongTermDependencies", "LongTermOptions", "recurrent_diagnostics"]
+__all__ = [
+    "INPUT_SCALES",
+    "LongTermDependencies",
+    "LongTermOptions",
+    "gradient_diagnostics",
+    "recurrent_diagnostics",
+]
 
 # Table 4: input-to-hidden scale 0.001 where most inputs are irrelevant distractors (addition,
 # multiplication), 0.1 for memorization; the problems the table does not list follow the same rule.
@@ -75,6 +82,9 @@ class LongTermOptions(TaskConfig):
     hidden_biases: Literal[1, 2] = 1
 
 
+_DIAGNOSTIC_CASES = 100  # sequences of the evaluation sample the gradient diagnostics use
+
+
 def recurrent_diagnostics(model: nn.Module) -> dict[str, float]:
     """What issue 39 asks to follow along a run: the spectral radius of the hidden-to-hidden
     matrix (Table 4 starts it at 1.1) and the Frobenius norms of the input-to-hidden and
@@ -86,6 +96,39 @@ def recurrent_diagnostics(model: nn.Module) -> dict[str, float]:
         "spectral_radius_hh": float(radius),
         "norm_ih": float(weight_ih.detach().norm()),
         "norm_hh": float(weight_hh.detach().norm()),
+    }
+
+
+def gradient_diagnostics(
+    model: nn.Module, inputs: Tensor, targets: Tensor, loss: Callable[[Tensor, Tensor], Tensor]
+) -> dict[str, float]:
+    """The training loss's gradient on fixed sequences (its norm over every trained parameter,
+    and over the input-to-hidden and hidden-to-hidden matrices: exploding gradients show here),
+    and the hidden units' saturation (the fraction of tanh states beyond ±0.95 over every step
+    and sequence). The parameters' ``.grad`` are left as they were."""
+    assert isinstance(model, RecurrentNetwork)
+    weight_ih, weight_hh, _ = model.recurrent_weights()
+    trained = [p for p in model.parameters() if p.requires_grad]
+    with torch.enable_grad():
+        value = loss(model(inputs), targets)
+        gradients = torch.autograd.grad(value, trained, allow_unused=True)
+    by_parameter = {id(p): g for p, g in zip(trained, gradients, strict=True)}
+
+    def norm(parameters: list[Tensor]) -> float:
+        found = [by_parameter[id(p)] for p in parameters if by_parameter.get(id(p)) is not None]
+        return (
+            float(torch.linalg.vector_norm(torch.stack([g.norm() for g in found])))
+            if found
+            else 0.0
+        )
+
+    with torch.no_grad():
+        states = model.hidden_states(inputs)
+    return {
+        "grad_norm": norm(trained),
+        "grad_norm_ih": norm([weight_ih]),
+        "grad_norm_hh": norm([weight_hh]),
+        "saturation": float((states.abs() > 0.95).float().mean()),
     }
 
 
@@ -160,6 +203,17 @@ class LongTermDependencies(AbstractTask):
                 "loss": loss(outputs, batch_targets) * batch,
             }
 
+        evaluation = SplitEvaluation({"train": (inputs, targets)}, metrics, problem.error_name)
+
+        def diagnostics(model: nn.Module) -> dict[str, float]:
+            # the evaluation's own sequences, wherever and in whatever dtype it placed them
+            placed_inputs, placed_targets = evaluation.splits["train"]
+            probe = (placed_inputs[0][:_DIAGNOSTIC_CASES], placed_targets[0][:_DIAGNOSTIC_CASES])
+            return {**recurrent_diagnostics(model), **gradient_diagnostics(model, *probe, loss)}
+
+        if cell != "lstm":
+            evaluation.diagnostics = diagnostics
+
         def sample_batch(batch: int, draw: torch.Generator) -> tuple[Tensor, Tensor]:
             sequences = problem.sample(batch, length, draw)
             return sequences.inputs, sequences.targets
@@ -169,12 +223,7 @@ class LongTermDependencies(AbstractTask):
             loss=loss,
             batches=SampledBatches(sample_batch),
             # the training error: on a fixed sample of the training distribution
-            evaluation=SplitEvaluation(
-                {"train": (inputs, targets)},
-                metrics,
-                problem.error_name,
-                diagnostics=None if cell == "lstm" else recurrent_diagnostics,
-            ),
+            evaluation=evaluation,
             dataset=f"{options.problem} T={length}",
             sparse_init_nonlinearity="tanh",
         )
