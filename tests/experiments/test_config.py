@@ -167,6 +167,9 @@ def test_legacy_flat_settings_upgrade_to_sections():
             "length": 40,
             "problem": "addition-mean",
             "output_biases_only": True,
+            # and trained with inertia 0.2's loss and both of nn.RNN's biases (issue 39)
+            "loss_reduction": "per-sequence",
+            "hidden_biases": 2,
         },
         "optimizer": {"name": "nag", "lr": 0.003, "momentum": 0.9, "momentum_schedule": "rnn"},
         "steps": 2000,

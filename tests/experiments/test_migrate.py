@@ -79,3 +79,28 @@ def test_a_0_1_sweep_keeps_its_finished_runs_and_resumes_the_rest(tmp_path, caps
     assert status.done
     study = open_study(TOY, "quick", settings)
     assert len([t for t in study.trials if t.state.name == "COMPLETE"]) == 4
+
+
+def test_a_long_term_run_stored_before_issue_39_keeps_its_meaning():
+    """A stored long-term run without ``loss_reduction`` trained with inertia 0.2's loss, both
+    hidden biases and (marker problems) the earlier target index: it must match the config
+    that says so, never today's defaults, which mean the authors' protocol."""
+    from inertia.experiments import RunConfig
+    from inertia.experiments._trainer import saved_config
+
+    stored = {"task": {"name": "long-term", "problem": "addition", "length": 80},
+              "optimizer": {"name": "nag", "lr": 1e-4}, "steps": 50_000}  # fmt: skip
+    then = RunConfig(task={"name": "long-term", "problem": "addition-predict2", "length": 80,
+                           "loss_reduction": "per-sequence", "hidden_biases": 2},
+                     optimizer={"name": "nag", "lr": 1e-4}, steps=50_000)  # fmt: skip
+    today = RunConfig(task={"name": "long-term", "problem": "addition", "length": 80},
+                      optimizer={"name": "nag", "lr": 1e-4}, steps=50_000)  # fmt: skip
+    assert saved_config(stored) == then.to_dict()
+    assert saved_config(stored) != today.to_dict()
+    assert saved_config(today.to_dict()) == today.to_dict()  # stored since: as it is
+    memorization = {**stored, "task": {"name": "long-term", "problem": "memorization-20bit"}}
+    assert saved_config(memorization)["task"]["problem"] == "memorization-20bit"
+    assert saved_config(memorization)["task"]["loss_reduction"] == "per-sequence"
+    other = {"task": {"name": "toy-regression"}, "optimizer": {"name": "nag"}}
+    assert "loss_reduction" not in saved_config(other)["task"]
+    assert saved_config(5) == {"config": 5}  # not settings: matches nothing

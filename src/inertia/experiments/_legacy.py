@@ -1,6 +1,8 @@
 """Run settings as inertia 0.1 wrote them (one flat mapping with ``model``, ``task_options`` and
 ``optimizer_options``), translated into today's sections, so that sweeps, run folders and
-results written before the typed configuration still count (``inertia migrate``)."""
+results written before the typed configuration still count (``inertia migrate``); and the
+long-term runs stored before issue 39 (:func:`upgrade_stored`), whose settings then meant
+inertia 0.2's loss, biases and target index."""
 
 from __future__ import annotations
 
@@ -9,7 +11,7 @@ from typing import Any
 
 from inertia.data import RENAMED
 
-__all__ = ["is_legacy", "upgrade_config"]
+__all__ = ["is_legacy", "upgrade_config", "upgrade_stored"]
 
 # What the 0.1 ``model`` key chose, per task: the task option it became.
 _MODEL_OPTION = {
@@ -68,3 +70,36 @@ def upgrade_config(old: Mapping[str, Any]) -> dict[str, Any]:
         optimizer["lr"] = 0.01  # 0.1's default rate, where today's HF default is 1
     new = {key: old[key] for key in _RUN_KEYS if key in old}
     return {"task": task, "optimizer": optimizer, **new}
+
+
+# Issue 39: the long-term problems whose target index followed the authors' code from then on;
+# a run stored before it trained on inertia 0.2's reading, today's *-predict2 problems.
+_READ_BEFORE_ISSUE_39 = {
+    "addition": "addition-predict2",
+    "multiplication": "multiplication-predict2",
+    "xor": "xor-predict2",
+    "temporal-order": "temporal-order-predict0",
+}
+
+
+def upgrade_stored(config: Mapping[str, Any]) -> dict[str, Any]:
+    """A stored run's settings (a result's or a checkpoint's) in today's form and meaning.
+
+    0.1's flat settings are translated (:func:`upgrade_config`). A long-term run stored before
+    issue 39 holds no ``loss_reduction``: it trained with inertia 0.2's loss (per sequence),
+    both of ``nn.RNN``'s hidden biases and, on the marker and temporal-order problems, the
+    target one step earlier than the authors' index; it gets those settings by name, so that it
+    matches the configuration that means what it ran, not today's defaults.
+    """
+    settings = upgrade_config(config) if is_legacy(config) else dict(config)
+    task = settings.get("task")
+    before_issue_39 = isinstance(task, Mapping) and "loss_reduction" not in task
+    if before_issue_39 and task.get("name") == "long-term":
+        problem = task.get("problem", "addition")
+        settings["task"] = {
+            **task,
+            "problem": _READ_BEFORE_ISSUE_39.get(problem, problem),
+            "loss_reduction": "per-sequence",
+            "hidden_biases": 2,
+        }
+    return settings

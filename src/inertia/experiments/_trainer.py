@@ -16,7 +16,7 @@ import math
 import os
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -32,7 +32,7 @@ from inertia.experiments._checkpoint import (
 )
 from inertia.experiments._config import ConfigError, RunConfig, from_mapping
 from inertia.experiments._environment import environment, peak_memory_mb, reset_peak_memory
-from inertia.experiments._legacy import is_legacy, upgrade_config
+from inertia.experiments._legacy import upgrade_stored
 from inertia.experiments._optimizers import OPTIMIZERS, build_optimizer, lr_schedule
 from inertia.experiments._protocol import flatten
 from inertia.init import sparse_init_
@@ -113,12 +113,12 @@ def saved_config(config: dict[str, Any]) -> dict[str, Any]:
     lack it, which gets its default (a new setting's default is the behaviour from before it, so
     adding one does not orphan finished runs or in-flight checkpoints). Settings that no longer
     validate are returned as stored, so they match no configuration of today."""
+    if not isinstance(config, Mapping):
+        return {"config": config}  # not settings: matches no configuration
     try:
-        return from_mapping(
-            RunConfig, upgrade_config(config) if is_legacy(config) else config
-        ).to_dict()
+        return from_mapping(RunConfig, upgrade_stored(config)).to_dict()
     except (ConfigError, ValueError):
-        return config
+        return dict(config)
 
 
 def held_files(run_dir: Path) -> list[str]:
