@@ -5,7 +5,10 @@ traceback, and no file of an existing run may change."""
 from __future__ import annotations
 
 import hashlib
+import types
+import typing
 from pathlib import Path
+from typing import Literal
 
 import pytest
 
@@ -13,35 +16,85 @@ from inertia.cli import main
 from inertia.experiments import OPTIMIZERS, ConfigError, RunConfig, from_mapping, parse_overrides
 from inertia.tasks import TASKS
 
-BAD_VALUES = ["many", "[1, 2]", "{a: 1}", "-1", "-1e30", "1e999", "0.5", "true", "''", "-0.5"]
 
-
-def _sections() -> list[tuple[str, str, list[str]]]:
-    """(prefix, section choice, fields) for the run, each task and each optimizer."""
-    sections = [("", "", [f for f in RunConfig.model_fields if f not in ("task", "optimizer")])]
-    for name, task in TASKS.items():
-        sections.append(("task.", f"--task={name}", [f for f in task.Options.model_fields
-                                                      if f != "name"]))  # fmt: skip
-    for name, entry in OPTIMIZERS.items():
-        sections.append(("optimizer.", f"--optimizer={name}",
-                         [f for f in entry.options.model_fields if f != "name"]))  # fmt: skip
+def _sections() -> list[tuple[str, str, type]]:
+    """(prefix, section choice, options class) for the run, each task and each optimizer."""
+    sections: list[tuple[str, str, type]] = [("", "", RunConfig)]
+    sections += [("task.", f"--task={name}", task.Options) for name, task in TASKS.items()]
+    sections += [
+        ("optimizer.", f"--optimizer={name}", entry.options) for name, entry in OPTIMIZERS.items()
+    ]
     return sections
 
 
+def _bounds(field) -> dict[str, float]:
+    return {
+        key: getattr(item, key)
+        for item in field.metadata
+        for key in ("ge", "gt", "le", "lt")
+        if getattr(item, key, None) is not None
+    }
+
+
+_NOT_A_NUMBER = ["many", "[1, 2]", "{a: 1}", "''"]
+_NON_FINITE = ["inf", "-inf", "nan", ".inf", "1e999", "-1e999"]
+_BOOLEANS = ["true", "false", "no", "yes", "on", "off"]
+
+
+def out_of_domain(annotation, field) -> list[str]:
+    """Values outside a setting's declared domain (its type and bounds), written as on the
+    command line; derived from the declaration alone, not from what the validator accepts."""
+    origin, arguments = typing.get_origin(annotation), typing.get_args(annotation)
+    if annotation in (int, float):
+        values = [*_NOT_A_NUMBER, *_BOOLEANS, *_NON_FINITE]
+        if annotation is int:
+            values += ["1.5", "-0.5", "1e-3"]
+        bounds = _bounds(field)
+        for key, bound in bounds.items():
+            step = 1 if annotation is int else abs(bound) * 0.5 + 1e-3
+            beyond = {"ge": bound - step, "gt": bound, "le": bound + step, "lt": bound}[key]
+            values.append(repr(int(beyond)) if annotation is int else repr(float(beyond)))
+            if key in ("le", "lt"):
+                values.append(repr(10**30 if annotation is int else 1e300))  # huge
+        return values
+    if annotation is bool:
+        return ["maybe", "2", "0.5", "[true]", "{a: 1}", "''"]
+    if annotation is str:
+        return ["[1, 2]", "{a: 1}"]
+    if origin is Literal:
+        if all(isinstance(value, str) for value in arguments):
+            return ["not-a-choice", "''", "1", "true", "[1]"]
+        return ["3", "0", "1.5", "true", "''", "one"]
+    if origin is list:
+        (item,) = arguments
+        return ["many", "{a: 1}", *(f"[{value}]" for value in out_of_domain(item, field)[:12])]
+    if origin in (typing.Union, types.UnionType):  # bool | None: any bad bool (not null)
+        named = [argument for argument in arguments if argument is not type(None)]
+        return [value for argument in named for value in out_of_domain(argument, field)]
+    raise AssertionError(f"no generator for {annotation!r}: add one")
+
+
 def bad_settings() -> list[tuple[list[str], str]]:
-    """Overrides that RunConfig refuses, each with the key its error must name."""
+    """Every setting of every section with each value outside its domain, and an unknown key
+    per section; each case with the key its error must name."""
     cases = []
-    for prefix, choice, fields in _sections():
-        for field in fields:
-            for value in BAD_VALUES:
-                arguments = [*([choice] if choice else []), f"--{prefix}{field}={value}"]
-                try:
-                    from_mapping(RunConfig, parse_overrides(arguments))
-                except ConfigError:
-                    cases.append((arguments, f"{prefix}{field}"))
-        cases.append(([*([choice] if choice else []), f"--{prefix}nonexistent_key=1"],
-                      f"{prefix}nonexistent_key"))  # fmt: skip
+    for prefix, choice, options in _sections():
+        chosen = [choice] if choice else []
+        for name, field in options.model_fields.items():
+            if name == "name" or name in RunConfig.SECTIONS:
+                continue
+            for value in out_of_domain(field.annotation, field):
+                cases.append(([*chosen, f"--{prefix}{name}={value}"], f"{prefix}{name}"))
+        cases.append(([*chosen, f"--{prefix}nonexistent_key=1"], f"{prefix}nonexistent_key"))
     return cases
+
+
+def _accepted_by_the_validator(arguments: list[str]) -> bool:
+    try:
+        from_mapping(RunConfig, parse_overrides(arguments))
+    except ConfigError:
+        return False
+    return True
 
 
 CASES = bad_settings()
@@ -58,8 +111,26 @@ def existing_run(tmp_path_factory) -> Path:
     return folder
 
 
-def test_there_are_at_least_200_generated_bad_settings():
-    assert len(CASES) >= 200
+def test_the_generator_covers_every_setting_and_more_than_the_validator_refused_before():
+    """Issue 36: the old generator kept only the values the validator already refused, so a
+    value it wrongly accepted (1e999, true for a number) could never fail it. The cases now come
+    from the declared domains; these are among the ones only they hold."""
+    assert len(CASES) >= 1500
+    named = {key for _, key in CASES}
+    for prefix, _, options in _sections():
+        for name in options.model_fields:
+            if name != "name" and name not in RunConfig.SECTIONS:
+                assert f"{prefix}{name}" in named
+    arguments = {" ".join(case) for case, _ in CASES}
+    for found_only_now in ("--optimizer=nag --optimizer.lr=1e999", "--steps=true",
+                           "--optimizer=nag --optimizer.momentum=no", "--init_scale=inf",
+                           "--optimizer=nag --optimizer.lr=on"):  # fmt: skip
+        assert found_only_now in arguments
+
+
+def test_no_generated_bad_value_is_accepted_by_the_config():
+    accepted = [case for case, _ in CASES if _accepted_by_the_validator(case)]
+    assert accepted == []
 
 
 @pytest.mark.parametrize(("arguments", "key"), CASES, ids=[" ".join(a) for a, _ in CASES])

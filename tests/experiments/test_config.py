@@ -182,3 +182,51 @@ def test_legacy_flat_settings_upgrade_to_sections():
     hf = upgrade_config({"optimizer": "hf", "lr": 1.0, "optimizer_options": {"cg_decay": 0.99}})
     assert hf["optimizer"] == {"name": "hf", "lr": 1.0, "cg_decay": 0.99}
     from_mapping(RunConfig, new)  # valid today
+
+
+def test_booleans_and_non_finite_numbers_are_not_numbers():
+    """Issue 36: YAML reads no/yes/on/off as booleans, which pydantic turned into 0 and 1
+    (momentum=no trained with momentum 0), and inf or 1e999 passed as a rate."""
+    for overrides, key in [
+        (["--optimizer.momentum=no"], "optimizer.momentum"),
+        (["--steps=true"], "steps"),
+        (["--optimizer.lr=on"], "optimizer.lr"),
+        (["--optimizer.lr_decay_steps=[true]"], "optimizer.lr_decay_steps"),
+        (["--task=long-term", "--task.hidden_biases=true"], "task.hidden_biases"),
+    ]:
+        with pytest.raises(ConfigError, match=rf"'{key}' must be a number, not a boolean"):
+            from_mapping(RunConfig, parse_overrides(overrides))
+    for value in ("inf", "-inf", "nan", "1e999"):
+        with pytest.raises(ConfigError, match=r"'optimizer.lr' must be a finite number"):
+            from_mapping(RunConfig, parse_overrides([f"--optimizer.lr={value}"]))
+    assert from_mapping(RunConfig, parse_overrides(["--cuda_graphs=no"])).cuda_graphs is False
+
+
+def test_init_scale_is_refused_where_nothing_reads_it():
+    with pytest.raises(ConfigError, match=r"'init_scale' \(2\) scales the sparse init.*'default'"):
+        RunConfig(init_scale=2.0)
+    assert RunConfig(init="sparse", init_scale=2.0).init_scale == 2.0
+
+
+def test_config_files_duplicate_keys_size_and_emptiness(tmp_path):
+    duplicate = tmp_path / "duplicate.yaml"
+    duplicate.write_text("steps: 3\noptimizer: {lr: 0.1}\nsteps: 4\n")
+    with pytest.raises(ConfigError, match=r"key 'steps' is given twice \(again at line 3\)"):
+        load_config(duplicate)
+    nested = tmp_path / "nested.yaml"
+    nested.write_text("optimizer: {lr: 0.1, lr: 0.2}\n")
+    with pytest.raises(ConfigError, match="key 'lr' is given twice"):
+        load_config(nested)
+    huge = tmp_path / "huge.yaml"
+    huge.write_text("# " + "x" * (1 << 20) + "\n")
+    with pytest.raises(ConfigError, match="larger than 1 MiB"):
+        load_config(huge)
+    empty = tmp_path / "empty.yaml"
+    empty.write_text("# nothing set\n")
+    assert load_config(empty) == {}  # documented: an empty file means the defaults
+
+
+def test_a_config_file_that_never_ends_is_refused():
+    # read without a limit, /dev/zero never ends (the old reader hung and ignored SIGTERM)
+    with pytest.raises(ConfigError, match="larger than 1 MiB"):
+        load_config("/dev/zero")

@@ -24,7 +24,9 @@ from typing import Any, ClassVar, Literal
 
 import pydantic
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SerializeAsAny, field_validator
+from pydantic import BaseModel, Field, SerializeAsAny, field_validator
+
+from inertia._section import ConfigError, Section
 
 __all__ = [
     "ConfigError",
@@ -38,17 +40,6 @@ __all__ = [
     "parse_overrides",
     "settings_help",
 ]
-
-
-class ConfigError(ValueError):
-    """A configuration key is unknown, has the wrong type or an impossible value."""
-
-
-class Section(BaseModel):
-    """A typed, frozen group of settings that rejects unknown keys (a task's or an optimizer's
-    options, or the run itself)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 def _bound(value: Any) -> str:
@@ -65,6 +56,8 @@ _PHRASES = {
     "int_type": lambda ctx: "must be an integer",
     "int_from_float": lambda ctx: "must be an integer",
     "float_parsing": lambda ctx: "must be a number",
+    "finite_number": lambda ctx: "must be a finite number",
+    "bool_for_number": lambda ctx: "must be a number, not a boolean",
     "float_type": lambda ctx: "must be a number",
     "bool_parsing": lambda ctx: "must be true or false",
     "bool_type": lambda ctx: "must be true or false",
@@ -235,6 +228,11 @@ class RunConfig(Section):
 
     @pydantic.model_validator(mode="after")
     def _across_sections(self) -> RunConfig:
+        if self.init_scale != 1.0 and self.init != "sparse":
+            raise ConfigError(
+                f"config key 'init_scale' ({self.init_scale:g}) scales the sparse "
+                f"initialization, but init is {self.init!r}: set init=sparse or leave it out"
+            )
         check = getattr(self.optimizer, "check_run", None)
         if check is not None:
             check(self)  # settings that depend on the run (e.g. fine-tuning within steps)
@@ -294,15 +292,53 @@ def settings_help(model: type[BaseModel], prefix: str = "") -> list[str]:
     return lines
 
 
+CONFIG_FILE_LIMIT = 1 << 20  # bytes: a run's settings are a few hundred
+
+
+class _DuplicateKeyError(Exception):
+    def __init__(self, key: Any, line: int) -> None:
+        super().__init__(key, line)
+        self.key, self.line = key, line
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """YAML's safe loader that refuses a key given twice in one mapping (YAML would keep the
+    last silently; a duplicated key is almost always a mistake)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)  # type: ignore[no-untyped-call]
+            if key in seen:
+                raise _DuplicateKeyError(key, key_node.start_mark.line + 1)
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
 def load_config(path: str | Path) -> dict[str, Any]:
-    """Read a YAML file of ``key: value`` pairs (validated when combined into a config)."""
+    """Read a YAML file of ``key: value`` pairs (validated when combined into a config).
+
+    An empty file (or one of comments only) means "no settings": the defaults. A key given twice
+    in one mapping is refused, as is a file over 1 MiB (``/dev/zero`` would be read forever)."""
     path = Path(path)
     try:
-        content = yaml.safe_load(path.read_text())
+        with path.open("rb") as file:
+            raw = file.read(CONFIG_FILE_LIMIT + 1)
+        if len(raw) > CONFIG_FILE_LIMIT:
+            raise ConfigError(
+                f"config file {path} is larger than {CONFIG_FILE_LIMIT >> 20} MiB; a config "
+                "file holds a run's key: value settings"
+            )
+        content = yaml.load(raw.decode("utf-8"), Loader=_UniqueKeyLoader)
     except OSError as error:
         raise ConfigError(f"cannot read config file {path}: {error.strerror}") from None
     except UnicodeDecodeError:
         raise ConfigError(f"config file {path} is not text (UTF-8 YAML)") from None
+    except _DuplicateKeyError as duplicate:
+        raise ConfigError(
+            f"config file {path}: key {duplicate.key!r} is given twice (again at line "
+            f"{duplicate.line}); give each key once"
+        ) from None
     except yaml.YAMLError as error:
         problem = str(error).replace("\n", " ")
         raise ConfigError(f"config file {path} is not valid YAML: {problem}") from None

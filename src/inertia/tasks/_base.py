@@ -8,20 +8,19 @@ from collections.abc import Callable
 from typing import ClassVar
 
 import torch
-from pydantic import BaseModel, ConfigDict, model_validator
+from pydantic import model_validator
 from torch import Tensor, nn
 
+from inertia._section import Section
 from inertia.tasks._data import BatchSource, Evaluation
 
 __all__ = ["AbstractTask", "Problem", "RecurrentCellOptions", "TaskConfig"]
 
 
-class TaskConfig(BaseModel):
+class TaskConfig(Section):
     """A task's section of a run config: its registry name and its typed options (each task
-    subclasses this with ``name: Literal["its-name"]`` and its fields). Unknown keys are
-    rejected; the values are frozen."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    subclasses this with ``name: Literal["its-name"]`` and its fields). Unknown keys, booleans
+    given for numbers and non-finite numbers are rejected; the values are frozen."""
 
     name: str
 
