@@ -187,3 +187,88 @@ def test_corrupt_run_files_and_config_files_are_named(tmp_path, capsys):
         assert str(run / name) in err
         assert (run / name).read_bytes() == content  # left as it was, for the user to look at
         (run / name).unlink()
+
+
+def _one_line_error(capsys, arguments: list[str]) -> str:
+    code = main(["train", "--quiet", *arguments])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert len(err.strip().splitlines()) == 1, err
+    assert "Traceback" not in err
+    return err
+
+
+def test_a_finished_result_is_not_replaced_by_another_configuration(tmp_path, capsys):
+    """Issue 36: a folder holding only a finished run's result, given --resume with another
+    lr, trained from update 0 and replaced the result."""
+    run = tmp_path / "finished"
+    assert main(["train", "--quiet", "--steps=6", "--eval_every=3", "--run-dir", str(run)]) == 0
+    (run / "checkpoint.pt").unlink()
+    before = _fingerprint(run)
+    err = _one_line_error(
+        capsys, ["--steps=6", "--eval_every=3", "--optimizer.lr=0.5", "--run-dir", str(run),
+                 "--resume"],
+    )  # fmt: skip
+    assert "result.json is the result of a different configuration" in err
+    assert "optimizer.lr" in err
+    assert _fingerprint(run) == before
+    # the same configuration reads it back
+    assert main(["train", "--quiet", "--steps=6", "--eval_every=3", "--run-dir", str(run),
+                 "--resume"]) == 0  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("content", "says"),
+    [
+        ("tensor", "holds a Tensor, not a checkpoint that inertia wrote"),
+        ("empty", "not a checkpoint that inertia wrote (no config, step, model"),
+        ("no-model", "not a checkpoint that inertia wrote (no model)"),
+        ("pickle", "not a checkpoint that inertia wrote (it cannot be loaded"),
+        ("wrong-model", "does not fit this run's model and optimizer"),
+    ],
+)
+def test_checkpoints_inertia_did_not_write_are_named_in_our_words(tmp_path, capsys, content, says):
+    import pickle
+
+    import torch
+
+    run = tmp_path / "run"
+    assert main(["train", "--quiet", "--steps=6", "--eval_every=3", "--checkpoint_every=3",
+                 "--run-dir", str(run)]) == 0  # fmt: skip
+    (run / "result.json").unlink()
+    path = run / "checkpoint.pt"
+    saved = torch.load(path, weights_only=True)
+    if content == "tensor":
+        torch.save(torch.zeros(3), path)
+    elif content == "empty":
+        torch.save({}, path)
+    elif content == "no-model":
+        torch.save({key: value for key, value in saved.items() if key != "model"}, path)
+    elif content == "pickle":
+        path.write_bytes(pickle.dumps(Path("a/path")))  # a class torch will not unpickle
+    else:
+        torch.save({**saved, "model": {"weight": torch.zeros(2)}}, path)
+    before = path.read_bytes()
+    err = _one_line_error(capsys, ["--steps=6", "--eval_every=3", "--checkpoint_every=3",
+                                   "--run-dir", str(run), "--resume"])  # fmt: skip
+    assert says in err
+    assert str(path) in err
+    for torchs_own in (
+        "Weights only load failed",
+        "pop from empty list",
+        "different configuration",
+    ):
+        assert torchs_own not in err
+    assert path.read_bytes() == before
+
+
+@pytest.mark.parametrize(("stored", "says"), [
+    ("5", "it holds a int, not a mapping"),
+    ('{"config": 5}', "its config is not a mapping of settings"),
+])  # fmt: skip
+def test_a_result_that_is_not_one_is_named(tmp_path, capsys, stored, says):
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "result.json").write_text(stored)
+    err = _one_line_error(capsys, ["--steps=6", "--run-dir", str(run), "--resume"])
+    assert f"{run / 'result.json'} is not a run's result ({says})" in err

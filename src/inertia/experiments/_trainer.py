@@ -136,7 +136,12 @@ def load_result(run_dir: str | Path) -> RunResult | None:
     if not path.exists():
         return None
     try:
-        return RunResult(**json.loads(path.read_text()))
+        stored = json.loads(path.read_text())
+        if not isinstance(stored, dict):
+            raise TypeError(f"it holds a {type(stored).__name__}, not a mapping")
+        if not isinstance(stored.get("config"), dict):
+            raise TypeError("its config is not a mapping of settings")
+        return RunResult(**stored)
     except (OSError, UnicodeDecodeError, json.JSONDecodeError, TypeError) as error:
         raise ConfigError(
             f"{path} is not a run's result ({str(error).splitlines()[0]}); move it away, or "
@@ -290,13 +295,25 @@ class RunFolder:
             yield
 
     def finished(self, config: RunConfig) -> RunResult | None:
-        """The stored result of this very run, if it finished."""
+        """The stored result of this very run, if it finished.
+
+        Raises:
+            ConfigError: the folder holds the result of another configuration (continuing
+                would train this one from update 0 and replace that result).
+        """
         if self.path is None:
             return None
         result = load_result(self.path)
-        if result is not None and saved_config(result.config) == config.to_dict():
+        if result is None:
+            return None
+        stored = saved_config(result.config)
+        if stored == config.to_dict():
             return result
-        return None
+        raise ConfigError(
+            f"{self.path / RESULT} is the result of a different configuration "
+            f"(keys that differ: {_differing(config.to_dict(), stored)}); use another run "
+            "folder, or the same config to read it"
+        )
 
     def restore(
         self,
@@ -328,23 +345,28 @@ class RunFolder:
                 )
         else:
             return False
-        if saved.get("format") not in (1, _CHECKPOINT_FORMAT) or found != expected:
-            ours, theirs = flatten(expected), flatten(found)
-            differing = sorted(key for key in ours.keys() | theirs.keys()
-                               if ours.get(key) != theirs.get(key))  # fmt: skip
+        if found != expected:
             raise ConfigError(
                 f"{source} was written for a different configuration "
-                f"(keys that differ: {differing}); use another run folder or the same config"
+                f"(keys that differ: {_differing(expected, found)}); use another run folder or "
+                "the same config"
             )
-        prepared.model.load_state_dict(saved["model"])
-        prepared.optimizer.load_state_dict(saved["optimizer"])
-        batches = saved.get("batches") or {  # format 1
-            "permutation": saved["permutation"],
-            "position": saved["position"],
-            "generator": saved["order_generator"],
-        }
-        prepared.problem.batches.load_state_dict(batches)
-        torch.set_rng_state(saved["torch_rng"])
+        try:
+            prepared.model.load_state_dict(saved["model"])
+            prepared.optimizer.load_state_dict(saved["optimizer"])
+            batches = saved.get("batches") or {  # format 1
+                "permutation": saved["permutation"],
+                "position": saved["position"],
+                "generator": saved["order_generator"],
+            }
+            prepared.problem.batches.load_state_dict(batches)
+            torch.set_rng_state(saved["torch_rng"])
+        except (KeyError, TypeError, ValueError, RuntimeError, AttributeError) as error:
+            raise ConfigError(
+                f"{source} does not fit this run's model and optimizer ({type(error).__name__}: "
+                f"{str(error).splitlines()[0][:120] if str(error) else 'no detail'}); delete it "
+                "to start the run again"
+            ) from None
         progress.step, progress.elapsed_s, progress.curve = (
             saved["step"],
             saved["elapsed_s"],
@@ -439,14 +461,38 @@ def _graph_model(model: nn.Module, sample: Tensor) -> None:
     torch.cuda.make_graphed_callables(model, (sample.detach().clone(),))
 
 
+def _differing(expected: dict[str, Any], found: dict[str, Any]) -> list[str]:
+    ours, theirs = flatten(expected), flatten(found)
+    return sorted(key for key in ours.keys() | theirs.keys() if ours.get(key) != theirs.get(key))
+
+
+# What every checkpoint holds (format 1 kept the batch order in three keys of its own).
+_CHECKPOINT_KEYS = ("config", "step", "model", "optimizer", "torch_rng", "curve", "elapsed_s")
+
+
 def _read_checkpoint(path: Path) -> dict[str, Any]:
+    """A checkpoint this package wrote, or a one-line :class:`ConfigError` that says what the
+    file is not (torch's own messages about unpickling are not the user's business)."""
     try:
-        return load_checkpoint(path)
-    except Exception as error:  # torch's unpickler fails in many ways on a broken file
+        saved = load_checkpoint(path)
+    except Exception:  # torch's unpickler fails in many ways on a file it did not write
         raise ConfigError(
-            f"{path} cannot be read as a checkpoint ({str(error).splitlines()[0][:200]}); "
-            "delete it to start the run again"
+            f"{path} is not a checkpoint that inertia wrote (it cannot be loaded as tensors and "
+            "plain values); delete it to start the run again"
         ) from None
+    if not isinstance(saved, dict):
+        raise ConfigError(
+            f"{path} holds a {type(saved).__name__}, not a checkpoint that inertia wrote; "
+            "delete it to start the run again"
+        )
+    missing = [key for key in _CHECKPOINT_KEYS if key not in saved]
+    if saved.get("format") not in (1, _CHECKPOINT_FORMAT) or missing:
+        what = f"no {', '.join(missing)}" if missing else f"format {saved.get('format')!r}"
+        raise ConfigError(
+            f"{path} is not a checkpoint that inertia wrote ({what}); delete it to start the "
+            "run again"
+        )
+    return saved
 
 
 def _without_finetuning(config: RunConfig) -> dict[str, Any]:
