@@ -8,6 +8,7 @@ import fcntl
 import json
 import os
 import tempfile
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -42,8 +43,12 @@ def save_checkpoint(state: dict[str, Any], path: str | os.PathLike[str]) -> None
 
 
 def load_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """Load a checkpoint safely: tensors and plain containers only (``weights_only=True``)."""
-    return torch.load(path, map_location="cpu", weights_only=True)
+    """Load a checkpoint safely: tensors and plain containers only (``weights_only=True``).
+    torch's warnings about a file it did not write are left out: the caller says what the
+    file is not, in one line."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        return torch.load(path, map_location="cpu", weights_only=True)
 
 
 def write_json(data: Any, path: str | os.PathLike[str]) -> None:
