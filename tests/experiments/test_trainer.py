@@ -196,6 +196,9 @@ def test_a_run_stored_with_an_unknown_setting_matches_nothing(tmp_path):
     again = train(config(steps=40), tmp_path, resume=True)  # trained again, not taken as done
     assert "retired" not in json.loads((tmp_path / "result.json").read_text())["config"]
     assert again.status == "completed"
+    # the old result is kept beside the new one, not replaced (issue 36: no result is lost)
+    (kept,) = tmp_path.glob("result.superseded-*.json")
+    assert json.loads(kept.read_text())["config"]["optimizer"]["retired"] == 1
 
 
 @pytest.mark.parametrize("lr", [1e4, 1e30])
@@ -404,3 +407,21 @@ def test_the_processes_that_train_flush_denormals(monkeypatch, tmp_path):
     with pytest.raises(SystemExit):
         cli.main(["train", "--task=toy-regression", f"--run-dir={tmp_path / 'run'}", "--quiet"])
     assert calls == ["flush True", "train"]
+
+
+def test_the_curve_records_the_minibatch_gradient_norms_and_clipped_updates(tmp_path):
+    """Issue 35 asks how often clipping fired, issue 39 whether gradients explode between
+    evaluations: each evaluation after the first holds the largest and mean minibatch gradient
+    norm since the one before, and how many of those updates clipping rescaled."""
+    steps, every = 40, 10
+    clipped = train(config(steps=steps, eval_every=every, clip_grad_norm=1e-3), tmp_path / "c")
+    points = clipped.curve[1:]
+    assert "grad_norm_max" not in clipped.curve[0]  # no update before it
+    assert [p["clipped_updates"] for p in points] == [every] * (steps // every)
+    assert all(p["grad_norm_max"] >= p["grad_norm_mean"] > 1e-3 for p in points)
+    free = train(config(steps=steps, eval_every=every), tmp_path / "free")
+    assert [p["clipped_updates"] for p in free.curve[1:]] == [0] * (steps // every)
+    high = max(p["grad_norm_max"] for p in free.curve[1:])
+    between = train(config(steps=steps, eval_every=every, clip_grad_norm=high / 2), tmp_path / "h")
+    counts = [p["clipped_updates"] for p in between.curve[1:]]
+    assert 0 < sum(counts) < steps

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 __all__ = [
     "OPTIMIZERS",
     "AdamConfig",
+    "GradientNorms",
     "HessianFreeConfig",
     "MomentumConfig",
     "OptimizerConfig",
@@ -215,6 +216,52 @@ def lr_schedule(config: RunConfig) -> PiecewiseConstant | None:
     )
 
 
+class GradientNorms:
+    """The minibatch gradient norms of the updates since the last evaluation: the largest and
+    the mean (before clipping), and how many updates clipping rescaled (Bengio et al. 2012's
+    threshold; issue 35 asks how often it fired, issue 39 whether gradients explode between
+    evaluations). Kept as tensors on the gradients' device, read at evaluations only (a read
+    per update would stall a GPU)."""
+
+    def __init__(self) -> None:
+        self._reset()
+
+    def _reset(self) -> None:
+        self.largest: Tensor | float = 0.0
+        self.total: Tensor | float = 0.0
+        self.clipped: Tensor | float = 0.0
+        self.updates = 0
+
+    def add(self, norm: Tensor, threshold: float) -> None:
+        norm = norm.detach()
+        self.largest = torch.maximum(norm, torch.as_tensor(self.largest, device=norm.device))
+        self.total = self.total + norm
+        if threshold > 0:
+            self.clipped = self.clipped + (norm > threshold).to(norm.dtype)
+        self.updates += 1
+
+    def read(self) -> dict[str, float]:
+        """``grad_norm_max``, ``grad_norm_mean`` and ``clipped_updates`` since the last read
+        (nothing before the first update), then start counting again."""
+        if self.updates == 0:
+            return {}
+        found = {
+            "grad_norm_max": float(self.largest),
+            "grad_norm_mean": float(self.total) / self.updates,
+            "clipped_updates": float(self.clipped),
+        }
+        self._reset()
+        return found
+
+    def state_dict(self) -> dict[str, float | int]:
+        return {"largest": float(self.largest), "total": float(self.total),
+                "clipped": float(self.clipped), "updates": self.updates}  # fmt: skip
+
+    def load_state_dict(self, state: dict[str, float | int]) -> None:
+        self.largest, self.total = float(state["largest"]), float(state["total"])
+        self.clipped, self.updates = float(state["clipped"]), int(state["updates"])
+
+
 def gradient_step(
     optimizer: torch.optim.Optimizer,
     model: nn.Module,
@@ -222,14 +269,21 @@ def gradient_step(
     inputs: Tensor,
     targets: Tensor,
     config: RunConfig,
+    norms: GradientNorms | None = None,
 ) -> Tensor:
     """One first-order update: the minibatch gradient (clipped to ``clip_grad_norm`` if set),
-    then ``optimizer.step()``. Returns the minibatch loss."""
+    then ``optimizer.step()``; its norm (before clipping) goes to ``norms``. Returns the
+    minibatch loss."""
     optimizer.zero_grad(set_to_none=True)
     value = loss(model(inputs), targets)
     value.backward()
-    if config.clip_grad_norm > 0:
-        nn.utils.clip_grad_norm_(model.parameters(), config.clip_grad_norm)
+    if config.clip_grad_norm > 0 or norms is not None:
+        gradients = [p.grad for p in model.parameters() if p.grad is not None]
+        norm = nn.utils.get_total_norm(gradients)
+        if config.clip_grad_norm > 0:  # as clip_grad_norm_, which computes the same norm
+            nn.utils.clip_grads_with_norm_(model.parameters(), config.clip_grad_norm, norm)
+        if norms is not None:
+            norms.add(norm, config.clip_grad_norm)
     optimizer.step()
     return value
 
@@ -241,6 +295,7 @@ def hessian_free_step(
     inputs: Tensor,
     targets: Tensor,
     config: RunConfig,
+    norms: GradientNorms | None = None,
 ) -> Tensor:
     """One HF update: gradient on the minibatch, curvature on its first ``curvature_batch``
     cases (Martens 2010, section 4.3), CG warm-started with the decay of this update (the
@@ -298,7 +353,9 @@ class OptimizerEntry:
         options: its settings (the ``optimizer`` section), a :class:`OptimizerConfig`.
         build: ``build(params, config, output_loss) -> torch.optim.Optimizer``; ``output_loss``
             is the task's matching output loss, which Hessian-free needs.
-        step: ``step(optimizer, model, loss, inputs, targets, config) -> loss`` makes one update.
+        step: ``step(optimizer, model, loss, inputs, targets, config, norms) -> loss`` makes
+            one update (a first-order step records its gradient's norm in ``norms``, a
+            :class:`GradientNorms`; Hessian-free leaves it alone).
     """
 
     options: type[OptimizerConfig]

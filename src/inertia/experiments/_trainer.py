@@ -33,7 +33,12 @@ from inertia.experiments._checkpoint import (
 from inertia.experiments._config import ConfigError, RunConfig, from_mapping
 from inertia.experiments._environment import environment, peak_memory_mb, reset_peak_memory
 from inertia.experiments._legacy import upgrade_stored
-from inertia.experiments._optimizers import OPTIMIZERS, build_optimizer, lr_schedule
+from inertia.experiments._optimizers import (
+    OPTIMIZERS,
+    GradientNorms,
+    build_optimizer,
+    lr_schedule,
+)
 from inertia.experiments._protocol import flatten
 from inertia.init import sparse_init_
 from inertia.tasks import TASKS, Problem, TensorBatches
@@ -119,6 +124,17 @@ def saved_config(config: dict[str, Any]) -> dict[str, Any]:
         return from_mapping(RunConfig, upgrade_stored(config)).to_dict()
     except (ConfigError, ValueError):
         return dict(config)
+
+
+def _valid_today(config: Any) -> bool:
+    """Whether stored settings are a configuration of today (after the upgrades)."""
+    if not isinstance(config, Mapping):
+        return False
+    try:
+        from_mapping(RunConfig, upgrade_stored(config))
+    except (ConfigError, ValueError):
+        return False
+    return True
 
 
 def held_files(run_dir: Path) -> list[str]:
@@ -237,6 +253,7 @@ class Progress:
     elapsed_s: float = 0.0
     inherited_s: float = 0.0
     curve: list[dict[str, float]] = dataclasses.field(default_factory=list)
+    norms: GradientNorms = dataclasses.field(default_factory=GradientNorms)
 
 
 class RunFolder:
@@ -309,6 +326,12 @@ class RunFolder:
         stored = saved_config(result.config)
         if stored == config.to_dict():
             return result
+        if not _valid_today(result.config):
+            # a run of settings retired since (no configuration of today is it): trained again,
+            # its result kept beside the new one rather than replaced
+            superseded = self.path / f"result.superseded-{time.strftime('%Y%m%dT%H%M%S')}.json"
+            os.replace(self.path / RESULT, superseded)
+            return None
         raise ConfigError(
             f"{self.path / RESULT} is the result of a different configuration "
             f"(keys that differ: {_differing(config.to_dict(), stored)}); use another run "
@@ -374,6 +397,8 @@ class RunFolder:
         )
         # a branch inherits all of its twin's time; a checkpoint keeps what its run inherited
         progress.inherited_s = saved["elapsed_s"] if branched else saved.get("inherited_s", 0.0)
+        if "gradient_norms" in saved:  # since issue 39; older checkpoints start counting here
+            progress.norms.load_state_dict(saved["gradient_norms"])
         return True
 
     def save(
@@ -394,6 +419,7 @@ class RunFolder:
                 "curve": progress.curve,
                 "elapsed_s": progress.elapsed_s,
                 "inherited_s": progress.inherited_s,
+                "gradient_norms": progress.norms.state_dict(),
             },
             self.path / name,
         )
@@ -623,7 +649,7 @@ def _train(
     state = Progress()
 
     def record_evaluation() -> None:
-        state.curve.append({"step": state.step, **evaluate(prepared)})
+        state.curve.append({"step": state.step, **evaluate(prepared), **state.norms.read()})
         if on_evaluation is not None:
             on_evaluation(state.step, state.curve[-1])
 
@@ -649,7 +675,7 @@ def _train(
             if learning_rate is not None:
                 for group in optimizer.param_groups:
                     group["lr"] = learning_rate(state.step)
-            loss = make_step(optimizer, model, problem.loss, inputs, targets, config)
+            loss = make_step(optimizer, model, problem.loss, inputs, targets, config, state.norms)
             state.step += 1
             last = state.step == config.steps
             evaluation_due = state.step % config.eval_every == 0 or last
