@@ -21,7 +21,13 @@ def test_demo_writes_figures_sweep_report_and_summary(tmp_path, capsys):
     assert "| NAG |" in summary
     assert "| toy-regression |" in summary
     assert (out / "toy-quick" / "index.html").exists()
-    assert str(out.resolve()) in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert str(out.resolve()) in printed
+    # the last line is the report command that works after the demo (issue 36)
+    last = printed.strip().splitlines()[-1]
+    assert last == f"Report again: inertia report toy --budget quick --runs-dir {out / 'runs'}"
+    command = last.removeprefix("Report again: inertia ").split()
+    assert main([*command, "--out", str(tmp_path / "again")]) == 0
     front = (out / "index.html").read_text()  # the front page links every figure and report
     for target in ("cm_vs_nag_oblong_quadratic.png", "quadratic_learning_curves.png",
                    "toy-quick/index.html", "toy-quick/learning_curves.png",
@@ -30,11 +36,11 @@ def test_demo_writes_figures_sweep_report_and_summary(tmp_path, capsys):
         assert (out / target).exists(), target
 
 
-def test_demo_reports_unwritable_folder(tmp_path):
+def test_demo_reports_unwritable_folder(tmp_path, capsys):
     blocker = tmp_path / "file"
     blocker.write_text("not a folder")
-    with pytest.raises(SystemExit, match="cannot create output folder"):
-        main(["demo", "--out", str(blocker / "sub")])
+    assert main(["demo", "--out", str(blocker / "sub")]) == 2
+    assert f"{blocker} is not a writable folder" in capsys.readouterr().err
 
 
 def test_console_script_help_and_bad_command():
@@ -124,3 +130,121 @@ def test_train_help_lists_every_setting(capsys):
     assert "  steps: int, >= 1 = 1000\n" in out
     assert "    optimizer.momentum: float, >= 0 and < 1 = 0.9\n" in out
     assert "    task.problem: addition | " in out
+
+
+# Issue 36: commands that are refused, each with what its one-line error must say. Before the
+# fix, `tune --sampler foo` left runs/sweeps.db, `demo --workers 0` both quadratic PNGs, a
+# train refused for missing data an empty run folder with .lock, and `report` on a 0-byte
+# sweeps.db wrote Optuna's schema into it.
+REFUSED = [
+    (["tune", "--search", "optimizer.lr=log:1e-3:1e-1", "--sampler", "foo"], "--sampler"),
+    (["tune", "--search", "batch_size=int:1.5:3.5"], "whole-number bounds"),
+    (["tune", "--search", "optimizer.lr=log:1e-3:inf"], "finite"),
+    (["tune", "--search", "optimizer.lr=log:1e-3:1e-1", "--trials", "0"], "--trials"),
+    (["demo", "--workers", "0"], "--workers must be >= 1"),
+    (["demo", "--protocol", "nope"], "unknown protocol 'nope'"),
+    (["train", "--run-dir="], "--run-dir is empty"),
+    (["train", "--config="], "--config is empty"),
+    (["sweep", "toy", "--runs-dir="], "--runs-dir is empty"),
+    (
+        [
+            "train",
+            "--task=autoencoder",
+            "--task.dataset=mnist",
+            "--data-dir",
+            "missing-data",
+            "--run-dir",
+            "run",
+        ],
+        "train-images-idx3-ubyte not found",
+    ),
+    (["report", "toy", "--runs-dir", "nowhere"], "no sweep store"),
+    (["train", "--steps=true"], "'steps' must be a number, not a boolean"),
+]
+
+
+@pytest.mark.parametrize(("arguments", "says"), REFUSED, ids=[" ".join(a) for a, _ in REFUSED])
+def test_a_refused_command_leaves_no_file(arguments, says, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("INERTIA_DATA", str(tmp_path / "missing-data"))
+    code = main(arguments)
+    err = capsys.readouterr().err
+    assert code in (1, 2), err
+    assert len(err.strip().splitlines()) == 1, err
+    assert says in err
+    assert sorted(path.name for path in tmp_path.iterdir()) == []
+
+
+def test_report_refuses_a_store_that_is_not_one_and_leaves_it_alone(tmp_path, capsys):
+    store = tmp_path / "sweeps.db"
+    for content, says in ((b"", "is empty (0 bytes)"), (b"hello", "is not an SQLite database")):
+        store.write_bytes(content)
+        assert (
+            main(["report", "toy", "--runs-dir", str(tmp_path), "--out", str(tmp_path / "r")]) == 2
+        )
+        assert says in capsys.readouterr().err
+        assert store.read_bytes() == content  # no schema written into it
+        assert not (tmp_path / "r").exists()
+
+
+def test_report_out_must_be_a_folder_it_can_write(tmp_path, capsys):
+    assert main(["sweep", "toy", "--runs-dir", str(tmp_path), "--quiet"]) == 0
+    capsys.readouterr()
+    blocker = tmp_path / "a-file"
+    blocker.write_text("mine")
+    assert main(["report", "toy", "--runs-dir", str(tmp_path), "--out", str(blocker)]) == 2
+    assert f"--out {blocker} is a file; give a folder" in capsys.readouterr().err
+    assert blocker.read_text() == "mine"
+    assert main(["report", "toy", "--runs-dir", str(tmp_path), "--out", str(blocker / "x")]) == 2
+    assert "is not a writable folder" in capsys.readouterr().err
+
+
+def test_train_takes_data_dir_in_both_spellings(tmp_path, capsys):
+    import json
+
+    for spelling in ("--data-dir", "--data_dir"):
+        run = tmp_path / spelling
+        assert main(["train", "--quiet", "--steps=2", spelling, str(tmp_path / "d"),
+                     "--run-dir", str(run)]) == 0  # fmt: skip
+        stored = json.loads((run / "result.json").read_text())["config"]
+        assert stored["data_dir"] == str(tmp_path / "d")
+    assert main(["train", "--quiet", "--steps=2", f"--data_dir={tmp_path / 'e'}",
+                 "--run-dir", str(tmp_path / "eq")]) == 0  # fmt: skip
+
+
+def test_tune_whose_trials_all_fail_says_why(tmp_path, capsys):
+    code = main(["tune", "--search", "optimizer.momentum=float:1.5:3.5", "--trials", "2",
+                 "--steps=2", "--runs-dir", str(tmp_path), "--quiet"])  # fmt: skip
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert "none of its 2 trials completed; the first: config key 'optimizer.momentum'" in err
+    assert "Traceback" not in err
+    assert "Record does not exist" not in err
+
+
+def test_postgresql_without_its_driver_names_the_extra(tmp_path, monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "psycopg2", None)  # as if not installed
+    code = main(["sweep", "toy", "--runs-dir", str(tmp_path),
+                 "--storage", "postgresql://user@127.0.0.1/inertia"])  # fmt: skip
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "needs psycopg2, not installed: pip install 'inertia[postgres]'" in err
+
+
+def test_a_bare_postgresql_url_uses_the_driver_the_extra_installs():
+    from inertia.experiments._sweep import _with_driver
+
+    assert _with_driver("postgresql://u@h/db") == "postgresql+psycopg2://u@h/db"
+    assert _with_driver("postgres://u@h/db") == "postgresql+psycopg2://u@h/db"
+    assert _with_driver("postgresql+psycopg://u@h/db") == "postgresql+psycopg://u@h/db"
+    assert _with_driver("sqlite:///x.db") == "sqlite:///x.db"
+
+
+def test_a_sweep_without_its_data_is_one_line_without_optunas_traceback(tmp_path, capsys):
+    code = main(["sweep", "mnist-classification", "--runs-dir", str(tmp_path / "runs"),
+                 "--data-dir", str(tmp_path / "missing"), "--quiet"])  # fmt: skip
+    captured = capsys.readouterr()
+    assert code == 1
+    assert "Traceback" not in captured.err
+    assert "failed with value None" not in captured.err
+    assert captured.err.count("train-images-idx3-ubyte not found") == 1

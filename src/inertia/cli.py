@@ -19,6 +19,7 @@ import contextlib
 import hashlib
 import json
 import os
+import signal
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -93,6 +94,36 @@ def _sweep_and_report(protocol_name: str, budget: str, settings, out: Path) -> s
     return write_report(protocol, budget, results, out)
 
 
+def _check_output_folder(path: Path, option: str) -> None:
+    """Refuse, before anything is written, an output folder that is a file or cannot be
+    created (its nearest existing parent is not a writable folder)."""
+    from inertia.experiments import ConfigError
+
+    if path.exists() and not path.is_dir():
+        raise ConfigError(f"{option} {path} is a file; give a folder")
+    parent = path
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
+        raise ConfigError(f"{option} {path} cannot be written ({parent} is not a writable folder)")
+
+
+def _writing(option: str, path: Path):  # type: ignore[no-untyped-def]
+    """A context that turns an OSError while writing into ``path`` into a one-line error."""
+    from inertia.experiments import ConfigError
+
+    @contextlib.contextmanager
+    def guard():  # type: ignore[no-untyped-def]
+        try:
+            yield
+        except OSError as error:
+            raise ConfigError(
+                f"{option} {path}: cannot write there ({error.strerror or error})"
+            ) from None
+
+    return guard()
+
+
 def _protocol(name: str):  # type: ignore[no-untyped-def]
     from inertia.experiments import ConfigError
     from inertia.protocols import PROTOCOLS
@@ -103,29 +134,36 @@ def _protocol(name: str):  # type: ignore[no-untyped-def]
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from inertia.experiments import write_text
+    from inertia.experiments import ConfigError, write_text
 
     out = Path(args.out)
-    try:
+    protocols = args.protocol or DEMO_PROTOCOLS
+    for name in protocols:  # everything checked before the first file is written
+        _protocol(name).budget("quick")
+    if args.workers < 1:
+        raise ConfigError(f"--workers must be >= 1, got {args.workers}")
+    _check_output_folder(out, "--out")
+    with _writing("--out", out):
         out.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise SystemExit(f"inertia demo: cannot create output folder {out}: {error}") from None
     start = time.perf_counter()
     sections = ["# inertia quick reproduction", "", *_quadratic_section(out)]
     args.storage = None
     settings = _settings(args, out / "runs", progress=True)
-    for name in args.protocol or DEMO_PROTOCOLS:
+    for name in protocols:
         print(f"== protocol {name}, quick budget", flush=True)
         sections.append(_sweep_and_report(name, "quick", settings, out / f"{name}-quick"))
         sections.append(f"Report: {name}-quick/index.html, {name}-quick/learning_curves.png\n")
     text = "\n".join(sections)
     write_text(text, out / "README.md")
-    write_text(_demo_index(args.protocol or DEMO_PROTOCOLS), out / "index.html")
+    write_text(_demo_index(protocols), out / "index.html")
     print(text)
     print(
         f"Wrote {out.resolve()} in {time.perf_counter() - start:.0f} s (open index.html or "
         "README.md there)"
     )
+    runs = out / "runs"
+    for name in protocols:  # the last lines: how to look at each sweep again
+        print(f"Report again: inertia report {name} --budget quick --runs-dir {runs}")
     return 0
 
 
@@ -154,11 +192,21 @@ img {{ max-width: 100%; border: 1px solid #ddd; margin: 0.5em 0; }}</style></hea
 """
 
 
-def _config_from_arguments(config_file: str | None, overrides: list[str]):  # type: ignore[no-untyped-def]
+def _config_from_arguments(  # type: ignore[no-untyped-def]
+    config_file: str | None, overrides: list[str], data_dir: str | None = None
+):
     from inertia.experiments import RunConfig, from_mapping, load_config, merge, parse_overrides
 
     base = load_config(config_file) if config_file else {}
-    return from_mapping(RunConfig, merge(base, parse_overrides(overrides)))
+    settings = merge(base, parse_overrides(overrides))
+    if data_dir is not None:  # --data-dir DIR, the spelling demo, sweep and report take
+        settings = merge(settings, {"data_dir": data_dir})
+    return from_mapping(RunConfig, settings)
+
+
+def _stop_by_signal(signum: int, frame: object) -> None:
+    signal.signal(signum, signal.SIG_IGN)  # once: a second one must not interrupt the unwinding
+    raise SystemExit(128 + signum)
 
 
 def _default_run_dir(config) -> Path:  # type: ignore[no-untyped-def]
@@ -169,8 +217,8 @@ def _default_run_dir(config) -> Path:  # type: ignore[no-untyped-def]
 def _train(args: argparse.Namespace) -> int:
     from inertia.experiments import ConfigError, flush_denormals, train
 
-    config = _config_from_arguments(args.config, args.overrides)
-    run_dir = Path(args.run_dir) if args.run_dir else _default_run_dir(config)
+    config = _config_from_arguments(args.config, args.overrides, args.data_dir)
+    run_dir = Path(args.run_dir) if args.run_dir is not None else _default_run_dir(config)
     if args.resume and args.overwrite:
         raise ConfigError("--resume continues the run in the folder, --overwrite discards it: "
                           "give one of them")  # fmt: skip
@@ -183,9 +231,14 @@ def _train(args: argparse.Namespace) -> int:
     if not args.quiet:
         print(f"run folder: {run_dir}")
     flush_denormals()
-    result = train(
-        config, run_dir, resume=args.resume, overwrite=args.overwrite, progress=not args.quiet
-    )
+    # SIGTERM (kill, a batch system's stop) ends the run as Ctrl-C does: main says how to go on
+    previous = signal.signal(signal.SIGTERM, _stop_by_signal)
+    try:
+        result = train(
+            config, run_dir, resume=args.resume, overwrite=args.overwrite, progress=not args.quiet
+        )
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     outcome = (
         f"diverged at update {result.diverged_at}"
         if result.status == "diverged"
@@ -210,9 +263,9 @@ def _sweep(args: argparse.Namespace) -> int:
 
 
 def _tune(args: argparse.Namespace) -> int:
-    from inertia.experiments import Tuning, parse_search, run_tuning
+    from inertia.experiments import Tuning, best_trial, parse_search, run_tuning
 
-    base = _config_from_arguments(args.config, args.overrides)
+    base = _config_from_arguments(args.config, args.overrides, args.data_dir)
     tuning = Tuning(
         study_name=args.study or f"tune-{base.task.name}-{base.optimizer.name}",
         base=base,
@@ -224,7 +277,7 @@ def _tune(args: argparse.Namespace) -> int:
     )
     settings = _settings(args, Path(args.runs_dir), progress=not args.quiet)
     study = run_tuning(tuning, settings)
-    best = study.best_trial
+    best = best_trial(study)
     shown = ", ".join(f"{key}={value!r}" for key, value in best.params.items())
     print(f"tuning {tuning.study_name}: best trial {best.number}: {shown}; error {best.value:.6g}")
     return 0
@@ -242,16 +295,18 @@ def _report(args: argparse.Namespace) -> int:
     protocol = _protocol(args.protocol)
     protocol.budget(args.budget)  # a budget it has
     name = f"{protocol.name}-{args.budget}"
+    if args.results is not None:
+        out, option = Path(args.results) / name, "--results"
+    else:
+        out, option = Path(args.out or Path("reports") / name), "--out"
+    _check_output_folder(out, option)
     settings = _settings(args, Path(args.runs_dir), progress=False, create=False)
     require_study(settings, name)
     results = completed_results(open_study(protocol, args.budget, settings))
-    if args.results is not None:
-        out = Path(args.results) / name
-    else:
-        out = Path(args.out or Path("reports") / name)
-    print(write_report(protocol, args.budget, results, out))
-    if args.results is not None:
-        index_results(args.results)
+    with _writing(option, out):
+        print(write_report(protocol, args.budget, results, out))
+        if args.results is not None:
+            index_results(args.results)
     print(f"report: {out / 'table.md'}, {out / 'index.html'}, {out / 'learning_curves.png'}, "
           f"{out / 'table.json'}")  # fmt: skip
     return 0
@@ -357,7 +412,9 @@ def _add_storage_arguments(parser: argparse.ArgumentParser) -> None:
         help="SQLAlchemy URL of the results store (default sqlite:///RUNS_DIR/sweeps.db; "
         "e.g. postgresql://user@host/db to share one sweep between machines)",
     )
-    parser.add_argument("--data-dir", help="data directory for the runs (default INERTIA_DATA)")
+    parser.add_argument(
+        "--data-dir", "--data_dir", help="data directory for the runs (default INERTIA_DATA)"
+    )
 
 
 def _add_sweep_arguments(parser: argparse.ArgumentParser) -> None:
@@ -414,7 +471,9 @@ def build_parser() -> argparse.ArgumentParser:
         "demo", help="the quick reproduction: figures, sweeps and reports into one folder"
     )
     demo.add_argument("--out", default="inertia-demo", help="output folder (default inertia-demo)")
-    demo.add_argument("--data-dir", help="folder holding mnist/ (default INERTIA_DATA; downloads)")
+    demo.add_argument(
+        "--data-dir", "--data_dir", help="folder holding mnist/ (default INERTIA_DATA; downloads)"
+    )
     demo.add_argument("--workers", type=int, default=2, help="parallel runs (default 2)")
     demo.add_argument(
         "--protocol",
@@ -436,6 +495,10 @@ def build_parser() -> argparse.ArgumentParser:
         "Every setting is listed below; `inertia tasks` also lists the protocols.",
     )
     train.add_argument("--config", help="YAML file of key: value settings")
+    train.add_argument(
+        "--data-dir", "--data_dir", help="data directory (the data_dir setting; default "
+        "INERTIA_DATA)"
+    )  # fmt: skip
     train.add_argument("--run-dir", help="folder for checkpoint.pt and result.json")
     train.add_argument("--resume", action="store_true", help="continue from the run folder")
     train.add_argument(
@@ -545,6 +608,20 @@ def _missing_engine(error: ImportError, where: str) -> int:
     return 2
 
 
+_PATH_OPTIONS = ("config", "run_dir", "runs_dir", "out", "data_dir", "storage", "results", "study")
+
+
+def _refuse_empty_options(args: argparse.Namespace) -> None:
+    """``--run-dir=`` (an empty value, e.g. from an unset shell variable) is refused rather
+    than read as "absent", which would silently write somewhere else."""
+    from inertia.experiments import ConfigError
+
+    for name in _PATH_OPTIONS:
+        if getattr(args, name, None) == "":
+            option = "--" + name.replace("_", "-")
+            raise ConfigError(f"{option} is empty: give a value, or leave the option out")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
@@ -564,11 +641,12 @@ def main(argv: list[str] | None = None) -> int:
     elif extra:
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
     try:
+        _refuse_empty_options(args)
         return int(args.handler(args))
     except KeyboardInterrupt:
         print(f"inertia {args.command}: interrupted; {_AFTER_A_STOP}", file=sys.stderr)
         return 130
-    except SystemExit as stop:  # SIGTERM during a sweep: SystemExit(128 + 15), see _sweep
+    except SystemExit as stop:  # SIGTERM during train or a sweep: SystemExit(128 + 15)
         if not (isinstance(stop.code, int) and stop.code > 128):
             raise
         print(f"inertia {args.command}: stopped by a signal; {_AFTER_A_STOP}", file=sys.stderr)

@@ -152,6 +152,34 @@ def test_stopping_a_sweep_says_how_to_continue_without_a_traceback(tmp_path, sen
     assert "leaked semaphore" not in err  # the stopped workers unwound and released theirs
 
 
+@pytest.mark.subprocess
+def test_stopping_train_with_sigterm_says_how_to_continue_and_resumes(tmp_path):
+    """Issue 36: SIGTERM during `inertia train` exited 143 with nothing on stderr, though
+    docs/experiments.md promises the same message as for a sweep."""
+    import signal
+    import time
+
+    run = tmp_path / "run"
+    arguments = [*CLI, "train", "--quiet", "--steps=20000", "--eval_every=1000",
+                 "--checkpoint_every=500", "--run-dir", str(run)]  # fmt: skip
+    process = subprocess.Popen(arguments, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while not (run / "checkpoint.pt").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    process.send_signal(signal.SIGTERM)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 143, err
+    assert err.strip() == (
+        "inertia train: stopped by a signal; completed runs and the checkpoints of unfinished "
+        "ones are kept: run the same command again to continue"
+    )
+    assert not list(run.glob(".*.tmp*"))  # no half-written checkpoint left behind
+    resumed = subprocess.run([*arguments, "--resume"], capture_output=True, text=True,
+                             timeout=300)  # fmt: skip
+    assert resumed.returncode == 0, resumed.stderr
+    assert "20000 updates" in resumed.stdout
+
+
 def test_a_lost_worker_does_not_fail_a_sweep_whose_runs_all_completed(
     tmp_path, monkeypatch, capsys
 ):

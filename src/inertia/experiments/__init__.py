@@ -54,6 +54,7 @@ _LAZY = {
     "migrate_store": "_migrate",
     "parse_search": "_tune",
     "run_tuning": "_tune",
+    "best_trial": "_tune",
 }
 
 
@@ -77,6 +78,7 @@ __all__ = [
     "RunResult",
     "SweepSettings",
     "Tuning",
+    "best_trial",
     "build_optimizer",
     "build_table",
     "cell_folder",

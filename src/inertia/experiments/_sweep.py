@@ -122,11 +122,12 @@ def storage_for(settings: SweepSettings) -> optuna.storages.RDBStorage:
             f"heartbeat ({settings.heartbeat_s} s) must be >= 1 and below the grace period "
             f"({settings.grace_s} s)"
         )
+    _require_driver(settings.storage)
     with warnings.catch_warnings(), _schema_lock(settings.storage):
         warnings.simplefilter("ignore")  # heartbeats are marked experimental in Optuna
         try:
             return optuna.storages.RDBStorage(
-                settings.storage,
+                _with_driver(settings.storage),
                 heartbeat_interval=settings.heartbeat_s,
                 grace_period=settings.grace_s,
                 heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(
@@ -139,6 +140,31 @@ def storage_for(settings: SweepSettings) -> optuna.storages.RDBStorage:
                 f"sweep store {settings.storage} cannot be opened ({type(error).__name__}: "
                 f"{reason}); give sqlite:///PATH in an existing, writable folder or a "
                 "postgresql:// URL (--storage)"
+            ) from None
+
+
+_SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+def _with_driver(url: str) -> str:
+    """A bare ``postgresql://`` (or ``postgres://``) URL with the driver the ``postgres`` extra
+    installs, psycopg2 (SQLAlchemy 2.1 would otherwise look for psycopg 3)."""
+    scheme, separator, rest = url.partition("://")
+    if separator and scheme in ("postgresql", "postgres"):
+        return f"postgresql+psycopg2://{rest}"
+    return url
+
+
+def _require_driver(url: str) -> None:
+    """A PostgreSQL store through psycopg2 needs it installed (the ``postgres`` extra); say so,
+    rather than SQLAlchemy's "Please install appropriate one"."""
+    if _with_driver(url).startswith("postgresql+psycopg2://"):
+        try:
+            import psycopg2  # noqa: F401
+        except ImportError:
+            raise ConfigError(
+                f"sweep store {url} needs psycopg2, not installed: pip install "
+                "'inertia[postgres]' (or give an sqlite:/// store)"
             ) from None
 
 
@@ -170,6 +196,16 @@ def require_study(settings: SweepSettings, name: str) -> None:
             f"no sweep store at {path}: run `inertia sweep` first, or point --runs-dir (or "
             "--storage) at the folder of the sweep"
         )
+    if path is not None:  # opening a file that is not a store would write a schema into it
+        with path.open("rb") as file:
+            header = file.read(len(_SQLITE_HEADER))
+        if header != _SQLITE_HEADER:
+            what = "empty (0 bytes)" if not header else "not an SQLite database"
+            raise ConfigError(
+                f"{path} is {what}, not a sweep store; point --runs-dir (or --storage) at the "
+                "folder of the sweep"
+            )
+    _require_driver(settings.storage)
     names = {
         summary.study_name for summary in optuna.get_all_study_summaries(storage_for(settings))
     }
@@ -194,7 +230,7 @@ def open_study(protocol: Protocol, budget: str, settings: SweepSettings) -> optu
     counting and the new ones are run.
     """
     cells = list(protocol.budget(budget).plan())
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    optuna.logging.set_verbosity(optuna.logging.ERROR)  # a failed trial: our one line, no trace
     storage = storage_for(settings)
     name = study_name(protocol, budget)
 

@@ -300,6 +300,15 @@ class RunFolder:
             for name in held:
                 (where / name).unlink()
 
+    def remove_if_empty(self) -> None:
+        """Remove the folder if it holds nothing but its lock file (a run that never wrote)."""
+        if self.path is None or not self.path.is_dir():
+            return
+        if {entry.name for entry in self.path.iterdir()} <= {".lock"}:
+            (self.path / ".lock").unlink(missing_ok=True)
+            with contextlib.suppress(OSError):  # another process may have just started in it
+                self.path.rmdir()
+
     @contextlib.contextmanager
     def locked(self) -> Iterator[None]:
         """Hold an exclusive lock on the folder (``.lock``) while a run trains in it, so that a
@@ -623,11 +632,17 @@ def train(
         The :class:`RunResult`, also written to ``run_dir/result.json``.
     """
     folder = RunFolder(run_dir)
-    folder.open(resume, overwrite)
-    with folder.locked():  # one process at a time trains in a folder; the next finds the result
-        if resume and (finished := folder.finished(config)) is not None:
-            return finished
-        return _train(config, folder, resume, progress, on_evaluation, snapshots, branch_from)
+    created = folder.path is not None and not folder.path.exists()
+    try:
+        folder.open(resume, overwrite)
+        with folder.locked():  # one process at a time trains in a folder; the next finds it
+            if resume and (finished := folder.finished(config)) is not None:
+                return finished
+            return _train(config, folder, resume, progress, on_evaluation, snapshots, branch_from)
+    except BaseException:
+        if created:  # a refusal (bad data, a setting found wrong) leaves no empty folder behind
+            folder.remove_if_empty()
+        raise
 
 
 def _train(
@@ -666,8 +681,10 @@ def _train(
         first_step=state.step + 1,
     )
     diverged_at: int | None = None
+    # The bar shows the run's training throughput (evaluations and checkpoints left out), the
+    # figure the summary and result.json give, rather than tqdm's own rate over all the time.
     bar = tqdm(total=config.steps, initial=state.step, unit="upd", disable=not progress,
-               dynamic_ncols=True)  # fmt: skip
+               dynamic_ncols=True, bar_format=_BAR_FORMAT)  # fmt: skip
     clock = time.perf_counter()
     try:
         while state.step < config.steps:
@@ -695,8 +712,9 @@ def _train(
                     folder.save(config, prepared, state, snapshot_name(state.step))
                 clock = time.perf_counter()
             bar.update(1)
-            if progress and state.step % 25 == 0:
-                _show(bar, divergence.last, optimizer, state.step)
+            if progress and (state.step % 25 == 0 or state.step == config.steps):
+                training_s = state.elapsed_s + time.perf_counter() - clock
+                _show(bar, divergence.last, optimizer, state.step, state.step / training_s)
     finally:
         bar.close()
     state.elapsed_s += time.perf_counter() - clock
@@ -705,9 +723,13 @@ def _train(
     return result
 
 
-def _show(bar: Any, loss: float, optimizer: torch.optim.Optimizer, step: int) -> None:
+_BAR_FORMAT = "{l_bar}{bar}| {n_fmt}/{total_fmt} [{elapsed}<{remaining}{postfix}]"
+
+
+def _show(bar: Any, loss: float, optimizer: torch.optim.Optimizer, step: int, rate: float) -> None:
     momentum = _momentum_now(optimizer, step)
     bar.set_postfix(
+        updates_per_s=f"{rate:.1f}",
         loss=f"{loss:.4g}",
         lr=f"{optimizer.param_groups[0]['lr']:.3g}",
         **({"mu": f"{momentum:.4f}"} if momentum is not None else {}),

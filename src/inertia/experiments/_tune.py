@@ -23,7 +23,15 @@ from inertia.experiments._protocol import cell_folder, cell_key, flatten
 from inertia.experiments._sweep import SweepSettings, run_workers, storage_for
 from inertia.experiments._trainer import flush_denormals, train
 
-__all__ = ["SearchDimension", "Tuning", "open_tuning_study", "parse_search", "run_tuning"]
+__all__ = [
+    "SAMPLERS",
+    "SearchDimension",
+    "Tuning",
+    "best_trial",
+    "open_tuning_study",
+    "parse_search",
+    "run_tuning",
+]
 
 _FINISHED = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
 
@@ -67,9 +75,16 @@ def parse_search(spec: str) -> SearchDimension:
         low, high = (float(value) for value in arguments.split(":"))
     except ValueError:
         raise ConfigError(f"search {spec!r}: bounds must be two numbers LOW:HIGH") from None
+    if not (math.isfinite(low) and math.isfinite(high)):
+        raise ConfigError(f"search {spec!r}: bounds must be finite numbers")
     if not low < high or (kind == "log" and low <= 0):
         raise ConfigError(f"search {spec!r}: need LOW < HIGH (and LOW > 0 for log)")
+    if kind == "int" and not (low.is_integer() and high.is_integer()):
+        raise ConfigError(f"search {spec!r}: an int range needs whole-number bounds, e.g. int:2:4")
     return SearchDimension(name, kind, low, high)  # type: ignore[arg-type]
+
+
+SAMPLERS = ("tpe", "random")
 
 
 def _sampler(name: str, seed: int) -> optuna.samplers.BaseSampler:
@@ -77,12 +92,17 @@ def _sampler(name: str, seed: int) -> optuna.samplers.BaseSampler:
         return optuna.samplers.TPESampler(seed=seed)
     if name == "random":
         return optuna.samplers.RandomSampler(seed=seed)
-    raise ConfigError(f"sampler must be 'tpe' or 'random', got {name!r}")
+    raise ConfigError(f"--sampler must be 'tpe' or 'random', got {name!r}")
 
 
 @dataclasses.dataclass(frozen=True)
 class Tuning:
-    """A tuning study: what is searched, how, and how many finished trials it needs."""
+    """A tuning study: what is searched, how, and how many finished trials it needs. Checked
+    when made (trials, sampler, searched keys), before any store or folder is created.
+
+    Raises:
+        ConfigError: a setting of the study is impossible (one line naming it).
+    """
 
     study_name: str
     base: RunConfig
@@ -92,9 +112,26 @@ class Tuning:
     prune: bool = False
     seed: int = 0
 
+    def __post_init__(self) -> None:
+        if self.trials < 1:
+            raise ConfigError(f"--trials must be >= 1, got {self.trials}")
+        if self.sampler not in SAMPLERS:
+            raise ConfigError(f"--sampler must be 'tpe' or 'random', got {self.sampler!r}")
+        if not self.space:
+            raise ConfigError("nothing to tune: give at least one --search KEY=...")
+        known = flatten(self.base.to_dict())
+        for dimension in self.space:
+            if dimension.name not in known:
+                close = difflib.get_close_matches(dimension.name, sorted(known), n=1)
+                hint = f" (did you mean {close[0]!r}?)" if close else ""
+                raise ConfigError(
+                    f"search: unknown config key {dimension.name!r} for task "
+                    f"{self.base.task.name!r} and optimizer {self.base.optimizer.name!r}{hint}"
+                )
+
 
 def open_tuning_study(tuning: Tuning, settings: SweepSettings) -> optuna.Study:
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    optuna.logging.set_verbosity(optuna.logging.ERROR)  # a failed trial: our one line, no trace
     pruner: optuna.pruners.BasePruner = (
         optuna.pruners.MedianPruner(n_startup_trials=3)
         if tuning.prune
@@ -162,19 +199,6 @@ def _tuning_worker(tuning: Tuning, settings: SweepSettings, threads: int) -> Non
 
 def run_tuning(tuning: Tuning, settings: SweepSettings) -> optuna.Study:
     """Run trials until ``tuning.trials`` have finished (complete or pruned); returns the study."""
-    if tuning.trials < 1:
-        raise ConfigError(f"trials must be >= 1, got {tuning.trials}")
-    if not tuning.space:
-        raise ConfigError("nothing to tune: give at least one --search KEY=...")
-    known = flatten(tuning.base.to_dict())
-    for dimension in tuning.space:
-        if dimension.name not in known:
-            close = difflib.get_close_matches(dimension.name, sorted(known), n=1)
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
-            raise ConfigError(
-                f"search: unknown config key {dimension.name!r} for task "
-                f"{tuning.base.task.name!r} and optimizer {tuning.base.optimizer.name!r}{hint}"
-            )
     study = open_tuning_study(tuning, settings)
     if _finished(study) >= tuning.trials:
         if settings.progress:
@@ -182,3 +206,24 @@ def run_tuning(tuning: Tuning, settings: SweepSettings) -> optuna.Study:
         return study
     run_workers(_tuning_worker, (tuning, settings), settings.workers, settings.threads_per_worker)
     return study
+
+
+def best_trial(study: optuna.Study) -> optuna.trial.FrozenTrial:
+    """The study's best complete trial.
+
+    Raises:
+        ConfigError: no trial completed; the message says why the first of them did not (a
+            sampled value the run cannot take, or pruning).
+    """
+    complete = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
+    if complete:
+        return study.best_trial
+    others = study.get_trials(deepcopy=False)
+    reasons = [
+        trial.user_attrs.get("invalid") for trial in others if trial.user_attrs.get("invalid")
+    ]
+    why = f"; the first: {reasons[0]}" if reasons else " (all were pruned)"
+    raise ConfigError(
+        f"tuning {study.study_name}: none of its {len(others)} trials completed{why}; change "
+        "the searched ranges"
+    )
