@@ -160,6 +160,11 @@ REFUSED = [
     ),
     (["report", "toy", "--runs-dir", "nowhere"], "no sweep store"),
     (["train", "--steps=true"], "'steps' must be a number, not a boolean"),
+    (["sweep", "toy", "--budget", "nope"], "has budgets"),
+    (["sweep", "toy", "--workers", "0"], "workers must be >= 1"),
+    (["sweep", "toy", "--heartbeat", "0"], "heartbeat (0 s) must be >= 1"),
+    (["sweep", "toy", "--restore-from", "nowhere"], "--restore-from nowhere: no such file"),
+    (["tune", "--search", "optimizer.lr=log:1e-3:1e-1", "--workers", "0"], "workers must be"),
 ]
 
 

@@ -61,18 +61,14 @@ def _quadratic_section(out: Path) -> list[str]:
 
 
 def _settings(args: argparse.Namespace, runs_dir: Path, progress: bool, create: bool = True):  # type: ignore[no-untyped-def]
+    """The sweep settings of a command, every one checked (and each --restore-from archive
+    read) before the runs folder is made."""
     from inertia.experiments import ConfigError, SweepSettings, default_storage
+    from inertia.experiments._archive import load_runs_archive
 
     if runs_dir.exists() and not runs_dir.is_dir():
         raise ConfigError(f"--runs-dir {runs_dir} is a file; give a folder")
-    if create:
-        try:
-            runs_dir.mkdir(parents=True, exist_ok=True)
-        except OSError as error:
-            raise ConfigError(
-                f"--runs-dir {runs_dir} cannot be created ({error.strerror or error})"
-            ) from None
-    return SweepSettings(
+    settings = SweepSettings(
         storage=args.storage or default_storage(runs_dir),
         runs_dir=str(runs_dir),
         workers=getattr(args, "workers", 1),
@@ -83,6 +79,16 @@ def _settings(args: argparse.Namespace, runs_dir: Path, progress: bool, create: 
         progress=progress,
         restore_from=tuple(getattr(args, "restore_from", None) or ()),
     )
+    for archive in settings.restore_from:
+        load_runs_archive(archive)
+    if create:
+        try:
+            runs_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise ConfigError(
+                f"--runs-dir {runs_dir} cannot be created ({error.strerror or error})"
+            ) from None
+    return settings
 
 
 def _sweep_and_report(protocol_name: str, budget: str, settings, out: Path) -> str:  # type: ignore[no-untyped-def]
@@ -255,6 +261,7 @@ def _sweep(args: argparse.Namespace) -> int:
     from inertia.experiments import run_sweep
 
     protocol = _protocol(args.protocol)
+    protocol.budget(args.budget)  # a budget it has, before the runs folder is made
     settings = _settings(args, Path(args.runs_dir), progress=not args.quiet)
     status = run_sweep(protocol, args.budget, settings)
     done = f"{len(status.complete)} of {status.total} runs complete"
@@ -316,7 +323,11 @@ def _migrate(args: argparse.Namespace) -> int:
     from inertia.experiments import migrate_store
     from inertia.protocols import PROTOCOLS
 
-    settings = _settings(args, Path(args.runs_dir), progress=False)
+    settings = _settings(args, Path(args.runs_dir), progress=False, create=False)
+    store = Path(settings.storage.removeprefix("sqlite:///"))
+    if settings.storage.startswith("sqlite:///") and not store.is_file():
+        print(f"no sweep store at {store}: nothing to migrate")
+        return 0
     reports = migrate_store(PROTOCOLS, settings)
     for report in reports:
         if report.skipped:

@@ -57,11 +57,14 @@ def test_tuning_samples_within_ranges_stores_results_and_stops(tmp_path):
     assert len(run_tuning(tuning, settings_for(tmp_path)).trials) == 5  # nothing more to do
 
 
-def test_tuning_rejects_a_key_the_run_does_not_have(tmp_path):
-    tuning = Tuning(study_name="t", base=BASE, trials=1,
-                    space=(parse_search("optimizer.lrr=log:1e-3:1e-1"),))  # fmt: skip
+def test_tuning_rejects_a_key_the_run_does_not_have_when_made():
+    # checked when the study is described, before any store is opened (issue 36)
     with pytest.raises(ConfigError, match=r"'optimizer.lrr'.*did you mean 'optimizer.lr'"):
-        run_tuning(tuning, settings_for(tmp_path))
+        Tuning(study_name="t", base=BASE, trials=1,
+               space=(parse_search("optimizer.lrr=log:1e-3:1e-1"),))  # fmt: skip
+    with pytest.raises(ConfigError, match=r"--sampler must be 'tpe' or 'random'"):
+        Tuning(study_name="t", base=BASE, trials=1, sampler="grid",
+               space=(parse_search("optimizer.lr=log:1e-3:1e-1"),))  # fmt: skip
 
 
 def test_median_pruning_stops_poor_trials(tmp_path):

@@ -105,6 +105,11 @@ class SweepSettings:
             raise ConfigError(f"workers must be >= 1, got {self.workers}")
         if self.threads < 0:
             raise ConfigError(f"threads must be >= 0 (0: cores // workers), got {self.threads}")
+        if self.heartbeat_s < 1 or self.grace_s <= self.heartbeat_s:
+            raise ConfigError(
+                f"heartbeat ({self.heartbeat_s} s) must be >= 1 and below the grace period "
+                f"({self.grace_s} s)"
+            )
 
     @property
     def threads_per_worker(self) -> int:
@@ -117,11 +122,6 @@ def default_storage(runs_dir: str | Path) -> str:
 
 
 def storage_for(settings: SweepSettings) -> optuna.storages.RDBStorage:
-    if settings.heartbeat_s < 1 or settings.grace_s <= settings.heartbeat_s:
-        raise ConfigError(
-            f"heartbeat ({settings.heartbeat_s} s) must be >= 1 and below the grace period "
-            f"({settings.grace_s} s)"
-        )
     _require_driver(settings.storage)
     with warnings.catch_warnings(), _schema_lock(settings.storage):
         warnings.simplefilter("ignore")  # heartbeats are marked experimental in Optuna
