@@ -6,8 +6,9 @@ Fragments are inserted with ``str.format`` or f-strings (torch's ``_foreach_doc`
 ARGS_PARAMS = """params: an iterable of parameters or of dicts defining parameter groups; every
             hyperparameter below can be overridden per group."""
 
-ARGS_LR = """lr: the learning rate ε. It multiplies the gradient *inside* the velocity
-            (ε ∇f enters v), as in Sutskever et al. (2013); it may be changed in
+ARGS_LR = """lr: the learning rate ε, a float or (as torch's optimizers take) a 0-d or
+            1-element tensor, read at every step. It multiplies the gradient *inside* the
+            velocity (ε ∇f enters v), as in Sutskever et al. (2013); it may be changed in
             ``param_groups`` at any time."""
 
 ARGS_MOMENTUM = """momentum: the momentum coefficient μ in [0, 1), either a float or a

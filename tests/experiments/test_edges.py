@@ -66,7 +66,7 @@ def test_a_corrupt_checkpoint_is_named(tmp_path, content):
     checkpoint = tmp_path / "checkpoint.pt"
     data = checkpoint.read_bytes()
     checkpoint.write_bytes(content if content is not None else data[: len(data) // 2])
-    with pytest.raises(ConfigError, match=f"{checkpoint} cannot be read as a checkpoint"):
+    with pytest.raises(ConfigError, match=f"{checkpoint} is not a checkpoint that inertia wrote"):
         train(FAST.replace(steps=30, checkpoint_every=10), tmp_path, resume=True)
 
 

@@ -238,3 +238,41 @@ def test_processes_starting_at_once_load_the_cpp_kernels_past_a_killed_builds_lo
     processes = [subprocess.Popen([sys.executable, "-c", code]) for _ in range(2)]
     assert [process.wait(timeout=600) for process in processes] == [0, 0]
     assert not (_momentum._CPU.folder() / "lock").exists()
+
+
+def test_one_process_keeps_a_compiled_step_for_each_of_ten_models(monkeypatch):
+    """Issue 38: a compiled step is specialised on the parameters' structure, and dynamo keeps
+    at most ``recompile_limit`` (8) graphs per code object; the ninth model or dtype made the
+    whole process fall back to the foreach kernels. Each structure now compiles its own copy."""
+    _without_cpp(monkeypatch)  # float32 too goes to the compiled kernels, as on a GPU
+    monkeypatch.setattr(_momentum, "_FUSED", _momentum._FusedKernels())
+
+    def no_fallback(*args, **kwargs):
+        raise AssertionError("the foreach fallback ran: the fused path was not used")
+
+    monkeypatch.setattr(_momentum, "_nag_multi_tensor", no_fallback)
+    monkeypatch.setattr(_momentum, "_cm_multi_tensor", no_fallback)
+    dtypes = (torch.float32, torch.float64, torch.bfloat16, torch.float16)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        for index in range(10):
+            model = nn.Sequential(*[nn.Linear(3 + index, 3 + index) for _ in range(1 + index % 3)])
+            model = model.to(dtypes[index % 4])
+            if index % 3 == 0:
+                model[0].bias.requires_grad_(False)  # a frozen layer
+            optimizer_cls = (NAG, CM)[index % 2]
+            optimizer = optimizer_cls(model.parameters(), lr=0.01, momentum=0.9,
+                                      weight_decay=0.01 * (index % 2), fused=True)  # fmt: skip
+            before = [p.detach().clone() for p in model.parameters()]
+            for _ in range(2):
+                for parameter in model.parameters():
+                    if parameter.requires_grad:
+                        parameter.grad = torch.ones_like(parameter)
+                optimizer.step()
+            moved = [not torch.equal(a, b) for a, b in zip(before, model.parameters())]
+            assert moved == [p.requires_grad for p in model.parameters()]
+    assert len(_momentum._FUSED.compiled) > 8  # more structures than one code object may hold
+    assert not _momentum._FUSED.failed
+    codes = {id(function._torchdynamo_orig_callable.__code__)
+             for function in _momentum._FUSED.compiled.values()}  # fmt: skip
+    assert len(codes) == len(_momentum._FUSED.compiled)

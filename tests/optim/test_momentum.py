@@ -433,3 +433,86 @@ def test_checkpoint_saved_in_eval_mode_resumes_from_theta():
     for a, b in zip(model.parameters(), resumed_model.parameters()):
         # φ was recomputed as θ + μ v, so equal up to rounding, not bit for bit.
         torch.testing.assert_close(a, b, rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("optimizer_cls", [CM, NAG])
+@pytest.mark.parametrize("shape", [(), (1,)])
+def test_a_tensor_lr_steps_as_its_value_and_follows_a_scheduler(optimizer_cls, shape):
+    """Issue 38: torch's optimizers take a 0-d or 1-element tensor lr (a scheduler fills it in
+    place); ours refused it with a TypeError."""
+    import torch.optim.lr_scheduler as schedulers
+
+    w_tensor = torch.nn.Parameter(torch.ones(3))
+    w_float = torch.nn.Parameter(torch.ones(3))
+    tensor_opt = optimizer_cls([w_tensor], lr=torch.full(shape, 0.1), momentum=0.9)
+    float_opt = optimizer_cls([w_float], lr=0.1, momentum=0.9)
+    tensor_schedule = schedulers.StepLR(tensor_opt, step_size=2, gamma=0.5)
+    float_schedule = schedulers.StepLR(float_opt, step_size=2, gamma=0.5)
+    for _ in range(5):
+        for weight, optimizer in ((w_tensor, tensor_opt), (w_float, float_opt)):
+            weight.grad = weight.detach() * 2 + 1
+            optimizer.step()
+        tensor_schedule.step()
+        float_schedule.step()
+    assert isinstance(tensor_opt.param_groups[0]["lr"], torch.Tensor)
+    torch.testing.assert_close(w_tensor.detach(), w_float.detach())
+    with pytest.raises(ValueError, match="0-d or 1-element tensor"):
+        optimizer_cls([torch.nn.Parameter(torch.ones(2))], lr=torch.full((2,), 0.1))
+    with pytest.raises(ValueError, match="must be >= 0"):
+        optimizer_cls([torch.nn.Parameter(torch.ones(2))], lr=torch.tensor(-0.1))
+
+
+@pytest.mark.parametrize("optimizer_cls", [CM, NAG])
+def test_fused_refuses_devices_and_dtypes_it_does_not_run_on(optimizer_cls):
+    meta = torch.nn.Parameter(torch.ones(2, device="meta"))
+    with pytest.raises(RuntimeError, match=r"fused=True .* requires floating point parameters"):
+        optimizer_cls([meta], lr=0.1, fused=True)
+    optimizer_cls([meta], lr=0.1)  # the default picks a kernel that runs there
+    integer = torch.ones(2, dtype=torch.int64)
+    with pytest.raises(RuntimeError, match=r"got torch\.int64 on cpu"):
+        optimizer_cls([integer], lr=0.1, fused=True)
+
+
+@pytest.mark.parametrize("optimizer_cls", [CM, NAG])
+def test_fused_takes_gradscalers_scale_and_skips_a_step_with_infs(optimizer_cls):
+    """Issue 38: torch.amp.GradScaler gives a fused optimizer its scale and inf flag
+    (``_step_supports_amp_scaling``) instead of unscaling; the fused path ignored them."""
+    torch.manual_seed(0)
+    model, reference = torch.nn.Linear(4, 1), torch.nn.Linear(4, 1)
+    reference.load_state_dict(model.state_dict())
+    fused = optimizer_cls(model.parameters(), lr=0.1, momentum=0.9, fused=True)
+    plain = optimizer_cls(reference.parameters(), lr=0.1, momentum=0.9, fused=False)
+    assert fused._step_supports_amp_scaling
+    assert not getattr(plain, "_step_supports_amp_scaling", False)
+    scaler = torch.amp.GradScaler("cpu", init_scale=1024.0)
+    inputs = torch.randn(8, 4)
+    for _ in range(3):
+        fused.zero_grad()
+        scaler.scale(model(inputs).pow(2).mean()).backward()
+        scaler.step(fused)
+        scaler.update()
+        plain.zero_grad()
+        reference(inputs).pow(2).mean().backward()
+        plain.step()
+    for ours, theirs in zip(model.parameters(), reference.parameters()):
+        torch.testing.assert_close(ours, theirs)
+    before = [p.detach().clone() for p in model.parameters()]
+    step = fused.state[model.weight]["step"]
+    fused.zero_grad()
+    scaler.scale(model(inputs).pow(2).mean() * float("inf")).backward()
+    scaler.step(fused)  # skipped: found_inf
+    scaler.update()
+    assert all(torch.equal(a, b) for a, b in zip(before, model.parameters()))
+    assert fused.state[model.weight]["step"] == step
+    assert scaler.get_scale() == 512.0
+    # unscale_ first (to clip), then step: grad_scale is None and the gradients are used as are
+    fused.zero_grad()
+    plain.zero_grad()
+    scaler.scale(model(inputs).pow(2).mean()).backward()
+    reference(inputs).pow(2).mean().backward()
+    scaler.unscale_(fused)
+    scaler.step(fused)
+    scaler.update()
+    plain.step()
+    for ours, theirs in zip(model.parameters(), reference.parameters()):
+        torch.testing.assert_close(ours, theirs)

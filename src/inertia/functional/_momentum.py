@@ -12,6 +12,7 @@ so and the foreach kernels take over.
 
 from __future__ import annotations
 
+import types
 import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -92,13 +93,35 @@ def _nag_fused_step(
         velocity.copy_(new_velocity)
 
 
+def _structure(name: str, arguments: tuple[Any, ...]) -> tuple[Any, ...]:
+    """What a compiled step specialises on besides shapes: the kernel, how many tensors, and
+    each list's dtypes and devices (and whether weight decay is present)."""
+    lists = [argument for argument in arguments if isinstance(argument, list)]
+    tensors = tuple((t.dtype, t.device.type, t.dim()) for tensors in lists for t in tensors)
+    return (name, len(lists[0]) if lists else 0, tensors, arguments[-1] is None)
+
+
+def _own_code(kernel: Callable[..., None], number: int) -> Callable[..., None]:
+    """``kernel`` with a code object of its own. Dynamo keeps its compiled graphs, and counts
+    them against ``recompile_limit`` (8), per code object: one code object for every
+    parameter structure a process meets would reach the limit after eight models or dtypes."""
+    code = kernel.__code__.replace(co_name=f"{kernel.__name__}_{number}")
+    own = types.FunctionType(code, kernel.__globals__, code.co_name, kernel.__defaults__)
+    own.__doc__ = kernel.__doc__
+    return own
+
+
 class _FusedKernels:
-    """The compiled steps, built on first use; if compiling fails (no C++ compiler, a platform
-    ``torch.compile`` does not support), one warning says so and the foreach kernels take over
-    for the rest of the process."""
+    """The compiled steps, built on first use, one per parameter structure
+    (:func:`_structure`), each from its own copy of the kernel's code (:func:`_own_code`), so
+    that a process that steps many models keeps a graph for each. If compiling fails (no C++
+    compiler, a platform ``torch.compile`` does not support), one warning says so and the
+    foreach kernels take over: for that structure, or for the rest of the process where
+    ``torch.compile`` cannot work at all."""
 
     def __init__(self) -> None:
-        self.compiled: dict[str, Callable[..., None]] = {}
+        self.compiled: dict[tuple[Any, ...], Callable[..., None]] = {}
+        self.failed: dict[tuple[Any, ...], str] = {}
         self.failure: str | None = None
         self._checked = False
 
@@ -110,18 +133,31 @@ class _FusedKernels:
         return self.failure is None
 
     def run(self, name: str, kernel: Callable[..., None], *arguments: Any) -> bool:
-        """Run the compiled ``kernel``; False (after one warning) if it cannot be compiled."""
+        """Run the compiled ``kernel`` for these arguments' structure; False (after one warning)
+        if it cannot be compiled."""
         if not self.available():
             return False
-        if name not in self.compiled:
-            self.compiled[name] = torch.compile(kernel, fullgraph=True)
+        key = _structure(name, arguments)
+        if key in self.failed:
+            return False
+        if key not in self.compiled:
+            own = _own_code(kernel, len(self.compiled))
+            self.compiled[key] = torch.compile(own, fullgraph=True)
         try:
-            self.compiled[name](*arguments)
+            self.compiled[key](*arguments)
         except Exception as error:  # a compiler error surfaces at the first call, before any write
-            self.failure = f"{type(error).__name__}: {str(error).strip().splitlines()[0]}"
+            reason = f"{type(error).__name__}: {str(error).strip().splitlines()[0]}"
+            self.failed[key] = reason
+            if len(self.failed) == 1 and len(self.compiled) == 1:
+                self.failure = reason  # the very first compile failed: torch.compile cannot work
+            what, instead = (
+                ("kernels", "instead")
+                if self.failure
+                else ("kernel for these parameters", "for them")
+            )
             warnings.warn(
-                f"inertia: the fused momentum kernels could not be compiled ({self.failure}); "
-                "using the foreach kernels instead (pass fused=False to skip the attempt)",
+                f"inertia: the fused momentum {what} could not be compiled ({reason}); using "
+                f"the foreach kernels {instead} (pass fused=False to skip the attempt)",
                 RuntimeWarning,
                 stacklevel=4,
             )

@@ -18,7 +18,7 @@ from inertia.functional import FUSED_MIN_ELEMENTS, fused_available
 from inertia.functional import cm as cm_kernel
 from inertia.functional import nag as nag_kernel
 
-__all__ = ["CM", "NAG", "MomentumLike"]
+__all__ = ["CM", "FUSED_DEVICES", "NAG", "MomentumLike"]
 
 MomentumLike = float | Callable[[int], float]
 """A momentum coefficient: a float, or a schedule ``step -> μ`` with steps counted from 0."""
@@ -31,6 +31,25 @@ def _check_number(name: str, value: object, group_index: int | None) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise TypeError(f"{name}{where} must be a real number, got {value!r}")
     return float(value)
+
+
+def _check_lr(value: object, group_index: int) -> float:
+    """A rate: a real number, or (as torch's optimizers take) a 0-d or 1-element tensor, whose
+    value is read at every step, so a scheduler may change it in place."""
+    if isinstance(value, Tensor):
+        if value.numel() != 1:
+            raise ValueError(
+                f"lr in param group {group_index} must be a 0-d or 1-element tensor, got shape "
+                f"{tuple(value.shape)}"
+            )
+        if value.is_complex() or value.dtype == torch.bool:
+            raise TypeError(f"lr in param group {group_index} must be a real number")
+        return float(value)
+    return _check_number("lr", value, group_index)
+
+
+# The devices the fused kernels run on (C++ on the CPU, torch.compile'd elsewhere).
+FUSED_DEVICES = ("cpu", "cuda")
 
 
 def _check_momentum_value(value: object, where: str) -> float:
@@ -76,7 +95,7 @@ class _MomentumOptimizer(Optimizer):
         super().add_param_group(param_group)
         index = len(self.param_groups) - 1
         group = self.param_groups[index]
-        lr = _check_number("lr", group["lr"], index)
+        lr = _check_lr(group["lr"], index)
         if lr < 0.0:
             raise ValueError(f"lr in param group {index} must be >= 0, got {group['lr']!r}")
         weight_decay = _check_number("weight_decay", group["weight_decay"], index)
@@ -94,6 +113,21 @@ class _MomentumOptimizer(Optimizer):
             raise ValueError(
                 f"foreach and fused cannot both be True (param group {index}); choose one kernel"
             )
+        if group["fused"]:
+            unsupported = [
+                p
+                for p in group["params"]
+                if p.device.type not in FUSED_DEVICES or not p.is_floating_point()
+            ]
+            if unsupported:
+                raise RuntimeError(
+                    f"fused=True (param group {index}) requires floating point parameters on "
+                    f"{', '.join(FUSED_DEVICES)}; got {unsupported[0].dtype} on "
+                    f"{unsupported[0].device.type}"
+                )
+            # GradScaler hands a fused optimizer its scale and inf flag instead of unscaling
+            # the gradients itself (torch's convention; see ``step``)
+            self._step_supports_amp_scaling = True
 
     def _momentum_at(self, group_index: int, step: int) -> float:
         """μ of param group ``group_index`` at update ``step`` (float or schedule value)."""
@@ -155,6 +189,13 @@ class _MomentumOptimizer(Optimizer):
         if closure is not None:
             with torch.enable_grad():
                 loss = closure()
+        # torch.amp.GradScaler with an optimizer that supports AMP scaling (fused=True) sets
+        # ``found_inf`` (skip this step: nothing changes, not even the step count) and
+        # ``grad_scale`` (the gradients are still scaled by it; None once unscale_ was called).
+        found_inf: Tensor | None = getattr(self, "found_inf", None)
+        if found_inf is not None and bool(found_inf.item()):
+            return loss
+        grad_scale: Tensor | None = getattr(self, "grad_scale", None)
         for group_index, group in enumerate(self.param_groups):
             if not group["train_mode"]:
                 raise RuntimeError(
@@ -179,6 +220,8 @@ class _MomentumOptimizer(Optimizer):
                 bucket[2].append(state["velocity"])
                 bucket[3].append(state)  # type: ignore[arg-type]
             for params, grads, velocities, states in buckets.values():
+                if grad_scale is not None:
+                    grads = list(torch._foreach_div(grads, grad_scale.to(grads[0].device)))
                 self._update(
                     group_index,
                     params,
@@ -323,7 +366,7 @@ class CM(_MomentumOptimizer):
             params,
             grads,
             velocities,
-            lr=group["lr"],
+            lr=_check_lr(group["lr"], group_index),
             momentum=self._momentum_at(group_index, step),
             weight_decay=group["weight_decay"],
             **kernel,
@@ -397,7 +440,7 @@ class NAG(_MomentumOptimizer):
             params,
             grads,
             velocities,
-            lr=group["lr"],
+            lr=_check_lr(group["lr"], group_index),
             momentum=momentum,
             next_momentum=next_momentum,
             weight_decay=group["weight_decay"],
