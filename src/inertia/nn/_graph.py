@@ -40,9 +40,9 @@ class GatedGraphNetwork(nn.Module):
         hidden: state size per node.
         classes: output classes.
         steps: propagation steps of the forward pass (Liao et al.: 100).
-        gradient, truncation, tolerance: the gradient method by name
-            (:func:`~inertia.implicit.make_gradient`: K = ``truncation``; Liao et al.: 5) and the
-            tolerance of its solve and of the forward pass (0 runs all ``steps``).
+        gradient: the gradient method by name (:func:`~inertia.implicit.make_gradient`).
+        truncation: its K (Liao et al.: 5).
+        tolerance: the tolerance of its solve and of the forward pass (0 runs all ``steps``).
         message_scale: initial scale of the message weights W (small keeps the map
             contractive, so that the fixed point exists and RBP applies).
     """

@@ -40,8 +40,8 @@ class RBM(nn.Module):
     Args:
         visible: D.
         hidden: H.
-        ais_chains, ais_temperatures: AIS settings of :meth:`log_partition` for H above
-            :data:`EXACT_HIDDEN_LIMIT`.
+        ais_chains: AIS chains of :meth:`log_partition` for H above :data:`EXACT_HIDDEN_LIMIT`.
+        ais_temperatures: AIS temperatures of :meth:`log_partition`, likewise.
     """
 
     def __init__(

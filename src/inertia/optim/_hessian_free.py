@@ -225,7 +225,8 @@ class HessianFree(Optimizer):
             and λ grows).
         adapt_damping: the Levenberg-Marquardt rule on ρ = (f(θ + d) − f(θ)) / q̂(d), q̂ the
             undamped quadratic model.
-        damping_increase, damping_decrease: the LM factors (3/2 and 2/3).
+        damping_increase: the LM factor that raises λ (3/2).
+        damping_decrease: the LM factor that lowers λ (2/3).
         structural_damping: μ_s (Martens & Sutskever 2011); needs closures that return hidden.
         weight_decay: L2 coefficient w (adds ½ w ‖θ‖² to the objective and w I to G).
     """
