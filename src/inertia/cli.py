@@ -63,8 +63,7 @@ def _quadratic_section(out: Path) -> list[str]:
 def _settings(args: argparse.Namespace, runs_dir: Path, progress: bool, create: bool = True):  # type: ignore[no-untyped-def]
     """The sweep settings of a command, every one checked (and each --restore-from archive
     read) before the runs folder is made."""
-    from inertia.experiments import ConfigError, SweepSettings, default_storage
-    from inertia.experiments._archive import load_runs_archive
+    from inertia.experiments import ConfigError, SweepSettings, default_storage, load_runs_archive
 
     if runs_dir.exists() and not runs_dir.is_dir():
         raise ConfigError(f"--runs-dir {runs_dir} is a file; give a folder")

@@ -55,6 +55,7 @@ _LAZY = {
     "parse_search": "_tune",
     "run_tuning": "_tune",
     "best_trial": "_tune",
+    "load_runs_archive": "_archive",
 }
 
 
@@ -93,6 +94,7 @@ __all__ = [
     "load_checkpoint",
     "load_config",
     "load_result",
+    "load_runs_archive",
     "merge",
     "migrate_store",
     "momentum_schedule",

@@ -26,7 +26,7 @@ import pydantic
 import yaml
 from pydantic import BaseModel, Field, SerializeAsAny, field_validator
 
-from inertia._section import ConfigError, Section
+from inertia.config import ConfigError, Section
 
 __all__ = [
     "ConfigError",

@@ -11,7 +11,7 @@ import torch
 from pydantic import model_validator
 from torch import Tensor, nn
 
-from inertia._section import Section
+from inertia.config import Section
 from inertia.tasks._data import BatchSource, Evaluation
 
 __all__ = ["AbstractTask", "Problem", "RecurrentCellOptions", "TaskConfig"]
