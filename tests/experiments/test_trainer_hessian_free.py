@@ -84,3 +84,23 @@ def test_the_trainer_writes_the_scheduled_cg_decay_before_each_update(tmp_path):
     assert saved["cg_decay"] == pytest.approx(1 - 1 / 12)
     constant = RunConfig(**{**HF, "optimizer": {**HF["optimizer"], "cg_decay": 0.95}})
     assert train(ramp).curve != train(constant).curve
+
+
+def test_curves_count_the_cost_in_gradient_cases_for_hf_and_first_order_runs(tmp_path):
+    """Issue 35: HF against NAG at an equal cost. A first-order update costs its minibatch of
+    gradient cases; an HF update its measured time over its own gradient's time, times its
+    gradient batch (so a CG iteration or a Gauss-Newton product counts at what it cost)."""
+    from inertia.experiments import RunConfig, train
+
+    base = {"task": {"name": "toy-regression"}, "batch_size": 32, "steps": 6, "eval_every": 3,
+            "checkpoint_every": 0}  # fmt: skip
+    nag = train(RunConfig(**base, optimizer={"name": "nag", "lr": 0.01}), tmp_path / "nag")
+    assert [p["gradient_cases"] for p in nag.curve] == [0.0, 3 * 32, 6 * 32]
+    hf = train(RunConfig(**base, optimizer={"name": "hf", "cg_max_iterations": 8}),
+               tmp_path / "hf")  # fmt: skip
+    cases = [p["gradient_cases"] for p in hf.curve]
+    assert cases[0] == 0.0
+    # an HF update solves a linear system with several Gauss-Newton products: it costs more
+    # than one gradient of its batch
+    assert cases[1] > 3 * 32
+    assert cases[2] > cases[1]

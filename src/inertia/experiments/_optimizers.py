@@ -29,12 +29,12 @@ if TYPE_CHECKING:
 __all__ = [
     "OPTIMIZERS",
     "AdamConfig",
-    "GradientNorms",
     "HessianFreeConfig",
     "MomentumConfig",
     "OptimizerConfig",
     "OptimizerEntry",
     "SGDConfig",
+    "UpdateStatistics",
     "build_optimizer",
     "cg_decay_schedule",
     "lr_schedule",
@@ -216,15 +216,19 @@ def lr_schedule(config: RunConfig) -> PiecewiseConstant | None:
     )
 
 
-class GradientNorms:
-    """The minibatch gradient norms of the updates since the last evaluation: the largest and
-    the mean (before clipping), and how many updates clipping rescaled (Bengio et al. 2012's
-    threshold; issue 35 asks how often it fired, issue 39 whether gradients explode between
-    evaluations). Kept as tensors on the gradients' device, read at evaluations only (a read
-    per update would stall a GPU)."""
+class UpdateStatistics:
+    """What the updates since the last evaluation did, for the curve: the minibatch gradient
+    norms (the largest and the mean, before clipping) and how many updates clipping rescaled
+    (Bengio et al. 2012's threshold; issue 35 asks how often it fired, issue 39 whether
+    gradients explode between evaluations); and the run's cost so far in gradient cases (one
+    case's forward and backward pass; a first-order update costs its minibatch, a Hessian-free
+    update its measured time over the time of its own gradient, issue 35). Norms are kept as
+    tensors on the gradients' device and read at evaluations only (a read per update would
+    stall a GPU)."""
 
     def __init__(self) -> None:
         self._reset()
+        self.gradient_cases = 0.0
 
     def _reset(self) -> None:
         self.largest: Tensor | float = 0.0
@@ -233,6 +237,7 @@ class GradientNorms:
         self.updates = 0
 
     def add(self, norm: Tensor, threshold: float) -> None:
+        """One update's minibatch gradient norm (before clipping at ``threshold``, 0: off)."""
         norm = norm.detach()
         self.largest = torch.maximum(norm, torch.as_tensor(self.largest, device=norm.device))
         self.total = self.total + norm
@@ -240,26 +245,32 @@ class GradientNorms:
             self.clipped = self.clipped + (norm > threshold).to(norm.dtype)
         self.updates += 1
 
+    def add_cost(self, cases: float) -> None:
+        """One update's cost in gradient cases."""
+        self.gradient_cases += cases
+
     def read(self) -> dict[str, float]:
         """``grad_norm_max``, ``grad_norm_mean`` and ``clipped_updates`` since the last read
-        (nothing before the first update), then start counting again."""
-        if self.updates == 0:
-            return {}
-        found = {
-            "grad_norm_max": float(self.largest),
-            "grad_norm_mean": float(self.total) / self.updates,
-            "clipped_updates": float(self.clipped),
-        }
+        (none before the first update), then counting again; ``gradient_cases`` so far."""
+        found = {"gradient_cases": self.gradient_cases}
+        if self.updates:
+            found.update(
+                grad_norm_max=float(self.largest),
+                grad_norm_mean=float(self.total) / self.updates,
+                clipped_updates=float(self.clipped),
+            )
         self._reset()
         return found
 
     def state_dict(self) -> dict[str, float | int]:
         return {"largest": float(self.largest), "total": float(self.total),
-                "clipped": float(self.clipped), "updates": self.updates}  # fmt: skip
+                "clipped": float(self.clipped), "updates": self.updates,
+                "gradient_cases": self.gradient_cases}  # fmt: skip
 
     def load_state_dict(self, state: dict[str, float | int]) -> None:
         self.largest, self.total = float(state["largest"]), float(state["total"])
         self.clipped, self.updates = float(state["clipped"]), int(state["updates"])
+        self.gradient_cases = float(state.get("gradient_cases", 0.0))
 
 
 def gradient_step(
@@ -269,7 +280,7 @@ def gradient_step(
     inputs: Tensor,
     targets: Tensor,
     config: RunConfig,
-    norms: GradientNorms | None = None,
+    norms: UpdateStatistics | None = None,
 ) -> Tensor:
     """One first-order update: the minibatch gradient (clipped to ``clip_grad_norm`` if set),
     then ``optimizer.step()``; its norm (before clipping) goes to ``norms``. Returns the
@@ -285,6 +296,8 @@ def gradient_step(
         if norms is not None:
             norms.add(norm, config.clip_grad_norm)
     optimizer.step()
+    if norms is not None:
+        norms.add_cost(inputs.shape[0])
     return value
 
 
@@ -295,7 +308,7 @@ def hessian_free_step(
     inputs: Tensor,
     targets: Tensor,
     config: RunConfig,
-    norms: GradientNorms | None = None,
+    norms: UpdateStatistics | None = None,
 ) -> Tensor:
     """One HF update: gradient on the minibatch, curvature on its first ``curvature_batch``
     cases (Martens 2010, section 4.3), CG warm-started with the decay of this update (the
@@ -308,8 +321,12 @@ def hessian_free_step(
     batch = lambda: (model(inputs), targets)  # noqa: E731
     if curvature and curvature < inputs.shape[0]:
         part = lambda: (model(inputs[:curvature]), targets[:curvature])  # noqa: E731
-        return optimizer.step(batch, part)  # type: ignore[call-arg]
-    return optimizer.step(batch)  # type: ignore[call-arg]
+        loss = optimizer.step(batch, part)  # type: ignore[call-arg]
+    else:
+        loss = optimizer.step(batch)  # type: ignore[call-arg]
+    if norms is not None and isinstance(optimizer, HessianFree):
+        norms.add_cost(optimizer.last_step["gradient_cases"])
+    return loss
 
 
 def _sgd(params: Iterable[Tensor], config: RunConfig, output_loss: str | None):  # type: ignore[no-untyped-def]
@@ -354,8 +371,8 @@ class OptimizerEntry:
         build: ``build(params, config, output_loss) -> torch.optim.Optimizer``; ``output_loss``
             is the task's matching output loss, which Hessian-free needs.
         step: ``step(optimizer, model, loss, inputs, targets, config, norms) -> loss`` makes
-            one update (a first-order step records its gradient's norm in ``norms``, a
-            :class:`GradientNorms`; Hessian-free leaves it alone).
+            one update and records it in ``norms``, an :class:`UpdateStatistics` (a first-order
+            step its gradient's norm and cost, Hessian-free its measured cost).
     """
 
     options: type[OptimizerConfig]

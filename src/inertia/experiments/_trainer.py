@@ -35,7 +35,7 @@ from inertia.experiments._environment import environment, peak_memory_mb, reset_
 from inertia.experiments._legacy import upgrade_stored
 from inertia.experiments._optimizers import (
     OPTIMIZERS,
-    GradientNorms,
+    UpdateStatistics,
     build_optimizer,
     lr_schedule,
 )
@@ -253,7 +253,7 @@ class Progress:
     elapsed_s: float = 0.0
     inherited_s: float = 0.0
     curve: list[dict[str, float]] = dataclasses.field(default_factory=list)
-    norms: GradientNorms = dataclasses.field(default_factory=GradientNorms)
+    norms: UpdateStatistics = dataclasses.field(default_factory=UpdateStatistics)
 
 
 class RunFolder:
@@ -406,8 +406,8 @@ class RunFolder:
         )
         # a branch inherits all of its twin's time; a checkpoint keeps what its run inherited
         progress.inherited_s = saved["elapsed_s"] if branched else saved.get("inherited_s", 0.0)
-        if "gradient_norms" in saved:  # since issue 39; older checkpoints start counting here
-            progress.norms.load_state_dict(saved["gradient_norms"])
+        if "update_statistics" in saved:  # since issue 39; older checkpoints count from here
+            progress.norms.load_state_dict(saved["update_statistics"])
         return True
 
     def save(
@@ -428,7 +428,7 @@ class RunFolder:
                 "curve": progress.curve,
                 "elapsed_s": progress.elapsed_s,
                 "inherited_s": progress.inherited_s,
-                "gradient_norms": progress.norms.state_dict(),
+                "update_statistics": progress.norms.state_dict(),
             },
             self.path / name,
         )

@@ -24,6 +24,7 @@ and appendix A.6) is the same optimizer with few CG iterations, a larger CG deca
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Literal
 
@@ -38,6 +39,15 @@ __all__ = [
     "HessianFree",
     "output_loss",
 ]
+
+# The cost of one case's Gauss-Newton vector product and of one case's objective value, in
+# gradients of one case (a forward and a backward pass): G v takes a forward pass, its
+# directional derivative (the R-operator) and a backward pass, about two gradients (Martens
+# 2010, section 4; Schraudolph 2002); an objective value is a forward pass, about a third of one
+# (the backward pass costs about twice the forward). Counts, not timings: a resumed run and an
+# uninterrupted one count the same.
+GAUSS_NEWTON_COST = 2.0
+EVALUATION_COST = 1.0 / 3.0
 
 OutputLoss = Literal["logistic-cross-entropy", "softmax-cross-entropy", "squared-error"]
 OUTPUT_LOSSES: tuple[str, ...] = (
@@ -302,7 +312,13 @@ class HessianFree(Optimizer):
         self.loss = loss
         self.last_step: dict[str, float] = {}
         """Diagnostics of the latest update: loss before and after, CG iterations, the chosen
-        iterate, ρ, λ, the step length."""
+        iterate, ρ, λ, the step length; and its cost: ``time_s``, ``gauss_newton_products``
+        (one per CG iteration, one for ρ, one more with structural damping), ``evaluations``
+        (objective values for CG backtracking and the line search) and ``gradient_cases``, the
+        update's cost in per-case gradients: the gradient batch, plus each Gauss-Newton product
+        and objective value at :data:`GAUSS_NEWTON_COST` and :data:`EVALUATION_COST` per case
+        (counts, so a resumed run counts the same)."""
+        self._evaluations = 0
 
     @property
     def updates(self) -> int:
@@ -394,6 +410,7 @@ class HessianFree(Optimizer):
         are written through ``.data`` and restored bit for bit, so the graphs kept for the
         Gauss-Newton products (which saved the parameters) stay valid."""
         params = self._params
+        self._evaluations += 1
         with torch.no_grad():
             try:
                 if direction is not None and scale:
@@ -424,6 +441,8 @@ class HessianFree(Optimizer):
         structural = group["structural_damping"]
         damping = group["damping"]
         weight_decay = group["weight_decay"]
+        started = time.perf_counter()  # the update's wall time (last_step["time_s"])
+        self._evaluations = 0
 
         # Gradient (and per-case statistics) on the gradient batch.
         martens = group["preconditioner"] == "martens"
@@ -490,6 +509,8 @@ class HessianFree(Optimizer):
                     break
                 chosen_iteration, direction, value = iteration, candidate, candidate_value
 
+        evaluations = self._evaluations
+
         # Levenberg-Marquardt: ρ = actual / predicted reduction under the undamped model.
         with torch.enable_grad():
             curvature_along = torch.dot(direction, plain_gauss_newton(direction))
@@ -526,7 +547,20 @@ class HessianFree(Optimizer):
         # The warm start keeps the CG solution (not the step actually taken), as Martens does.
         state["cg_direction"] = result.solution.detach()
         state["step"] = state.get("step", 0) + 1
+        # The cost in gradient cases (issue 35: HF against first-order methods at an equal
+        # cost): the gradient batch's cases, each Gauss-Newton product on the curvature batch
+        # (CG's iterations, ρ's, structural damping's) and each objective value on the gradient
+        # batch, at the costs per case of GAUSS_NEWTON_COST and EVALUATION_COST.
+        gradient_cases = int(batch[1].shape[0])
+        curvature_cases = int(curvature_batch[1].shape[0])
+        products = result.iterations + 1 + (1 if structural else 0)
         self.last_step = {
+            "gradient_cases": gradient_cases
+            + products * curvature_cases * GAUSS_NEWTON_COST
+            + evaluations * gradient_cases * EVALUATION_COST,
+            "gauss_newton_products": float(products),
+            "evaluations": float(evaluations),
+            "time_s": time.perf_counter() - started,
             "loss": f0,
             "loss_after_cg": value,
             "cg_iterations": float(result.iterations),
