@@ -13,7 +13,7 @@ from typing import Any
 
 import torch
 
-from inertia.experiments._environment import environment as library_environment
+from inertia.experiments import environment as library_environment
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 

@@ -20,7 +20,7 @@ import torch
 
 from benchmarks._harness import interleaved_timings, print_table, write_result
 from inertia.optim import NAG
-from inertia.tasks._autoencoder import ARCHITECTURES, autoencoder
+from inertia.tasks import ARCHITECTURES, autoencoder
 
 BATCH = 200
 MATMUL = "matmul 2048x2048"

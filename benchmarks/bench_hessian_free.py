@@ -29,7 +29,7 @@ from benchmarks._harness import (
 )
 from inertia.init import sparse_init_
 from inertia.optim import HessianFree, output_loss
-from inertia.tasks._autoencoder import ARCHITECTURES, autoencoder
+from inertia.tasks import ARCHITECTURES, autoencoder
 
 TARGET = 2.5
 

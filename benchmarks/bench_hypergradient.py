@@ -29,8 +29,7 @@ STEPS = (25, 50, 100, 200)
 
 
 def _task(method: str, steps: int, truncation: int, data_dir: str | None):
-    from inertia.tasks import HyperparameterOptimization
-    from inertia.tasks._hypergradient import HypergradientOptions
+    from inertia.tasks import HypergradientOptions, HyperparameterOptimization
 
     options = HypergradientOptions(gradient=method, steps=steps, truncation=truncation)
     problem = HyperparameterOptimization().build(

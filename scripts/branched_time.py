@@ -19,14 +19,17 @@ import json
 import sys
 from pathlib import Path
 
-from inertia.experiments import ConfigError, RunConfig, from_mapping, load_checkpoint
-from inertia.experiments._checkpoint import write_json
-from inertia.experiments._trainer import (
+from inertia.experiments import (
     RESULT,
-    _without_finetuning,
+    ConfigError,
+    RunConfig,
     branch_step,
+    from_mapping,
+    load_checkpoint,
     saved_config,
     snapshot_name,
+    without_finetuning,
+    write_json,
 )
 
 FIELD = "branched_wall_time_s"
@@ -45,7 +48,7 @@ def backfill(sweep: Path) -> tuple[int, list[str]]:
     results = {path: json.loads(path.read_text()) for path in sorted(sweep.glob(f"*/{RESULT}"))}
     configs = {path: _run_config(result) for path, result in results.items()}
     plain = {
-        json.dumps(_without_finetuning(config), sort_keys=True): path.parent
+        json.dumps(without_finetuning(config), sort_keys=True): path.parent
         for path, config in configs.items()
         if config is not None and branch_step(config) is None
     }
@@ -60,7 +63,7 @@ def backfill(sweep: Path) -> tuple[int, list[str]]:
         step = branch_step(config)
         if step is None:
             continue
-        twin = plain.get(json.dumps(_without_finetuning(config), sort_keys=True))
+        twin = plain.get(json.dumps(without_finetuning(config), sort_keys=True))
         snapshot = twin / snapshot_name(step) if twin else None
         if snapshot is None or not snapshot.exists():
             left.append(f"{path.parent} (no twin snapshot in {sweep})")

@@ -17,8 +17,7 @@ import time
 
 import torch
 
-from inertia.tasks import HyperparameterOptimization
-from inertia.tasks._hypergradient import HypergradientOptions
+from inertia.tasks import HypergradientOptions, HyperparameterOptimization
 
 METHODS = (("bptt", 50), ("rbp", 50), ("neumann_rbp", 50), ("cg_rbp", 50), ("cg_rbp", 200))
 

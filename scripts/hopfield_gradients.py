@@ -35,7 +35,7 @@ from inertia.data import load_mnist
 from inertia.experiments import environment
 from inertia.implicit import GRADIENT_METHODS
 from inertia.nn import HopfieldNetwork
-from inertia.tasks._hopfield import stored_digits
+from inertia.tasks import stored_digits
 
 # The official rows of the protocol (src/inertia/protocols/_liao2018.py): (T, K).
 ROWS = ((50, 20), (50, 5), (10, 10))

@@ -36,10 +36,7 @@ from inertia.experiments import (
     parse_overrides,
     train,
 )
-from inertia.tasks import TASKS
-from inertia.tasks._base import Problem
-from inertia.tasks._data import BatchSource
-from inertia.tasks._long_term import LongTermDependencies, LongTermOptions
+from inertia.tasks import TASKS, BatchSource, LongTermDependencies, LongTermOptions, Problem
 
 TASK = "long-term-data-seed"
 

@@ -113,3 +113,23 @@ def test_cli_without_the_engine_says_what_to_install():
     assert done.returncode == 2
     assert "pip install 'inertia[experiments]'" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_scripts_and_benchmarks_use_the_public_api_only():
+    """Issue 37: scripts and benchmarks are users of the library; what they need is public
+    (exported by a subpackage), never a private module such as ``inertia.tasks._long_term``."""
+    root = SOURCE.parents[1]
+    offenders = []
+    for folder in ("scripts", "benchmarks"):
+        for path in sorted((root / folder).rglob("*.py")):
+            for node in ast.walk(ast.parse(path.read_text())):
+                names: list[str] = []
+                if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                    names = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+                elif isinstance(node, ast.Import):
+                    names = [alias.name for alias in node.names]
+                for name in names:
+                    parts = name.split(".")
+                    if parts[0] == "inertia" and any(part.startswith("_") for part in parts):
+                        offenders.append(f"{path.relative_to(root)} imports {name}")
+    assert offenders == []

@@ -31,12 +31,17 @@ from inertia.experiments._protocol import PlannedRun as PlannedRun
 from inertia.experiments._protocol import Protocol as Protocol
 from inertia.experiments._protocol import cell_folder as cell_folder
 from inertia.experiments._protocol import cell_key as cell_key
+from inertia.experiments._trainer import RESULT as RESULT
 from inertia.experiments._trainer import RunResult as RunResult
+from inertia.experiments._trainer import branch_step as branch_step
 from inertia.experiments._trainer import evaluate as evaluate
 from inertia.experiments._trainer import flush_denormals as flush_denormals
 from inertia.experiments._trainer import load_result as load_result
 from inertia.experiments._trainer import prepare as prepare
+from inertia.experiments._trainer import saved_config as saved_config
+from inertia.experiments._trainer import snapshot_name as snapshot_name
 from inertia.experiments._trainer import train as train
+from inertia.experiments._trainer import without_finetuning as without_finetuning
 
 _LAZY = {
     "SweepSettings": "_sweep",
@@ -70,6 +75,7 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "OPTIMIZERS",
+    "RESULT",
     "Block",
     "Budget",
     "ConfigError",
@@ -80,6 +86,7 @@ __all__ = [
     "SweepSettings",
     "Tuning",
     "best_trial",
+    "branch_step",
     "build_optimizer",
     "build_table",
     "cell_folder",
@@ -111,9 +118,12 @@ __all__ = [
     "run_sweep",
     "run_tuning",
     "save_checkpoint",
+    "saved_config",
     "settings_help",
+    "snapshot_name",
     "sweep_status",
     "train",
+    "without_finetuning",
     "write_json",
     "write_report",
     "write_text",

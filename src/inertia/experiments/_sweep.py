@@ -40,13 +40,13 @@ from inertia.experiments._protocol import PlannedRun, Protocol, cell_folder
 from inertia.experiments._trainer import (
     RESULT,
     RunResult,
-    _without_finetuning,
     branch_step,
     flush_denormals,
     held_files,
     saved_config,
     snapshot_name,
     train,
+    without_finetuning,
 )
 
 __all__ = [
@@ -312,7 +312,7 @@ def fine_tuning_families(runs: dict[str, PlannedRun]) -> dict[str, tuple[str, li
     configs = {key: run.config() for key, run in runs.items()}  # validated once
     groups: dict[str, list[str]] = {}
     for key, config in configs.items():
-        plain = json.dumps(_without_finetuning(config), sort_keys=True)
+        plain = json.dumps(without_finetuning(config), sort_keys=True)
         groups.setdefault(plain, []).append(key)
     families: dict[str, tuple[str, list[str]]] = {}
     for members in groups.values():

@@ -368,7 +368,7 @@ class RunFolder:
         elif branch_from is not None and branch_from.exists():
             source, branched = branch_from, True
             saved = _read_checkpoint(source)
-            expected, found = _without_finetuning(config), saved_config(saved.get("config", {}))
+            expected, found = without_finetuning(config), saved_config(saved.get("config", {}))
             step = branch_step(config)
             if step is None or saved.get("step") != step:
                 raise ConfigError(
@@ -530,7 +530,8 @@ def _read_checkpoint(path: Path) -> dict[str, Any]:
     return saved
 
 
-def _without_finetuning(config: RunConfig) -> dict[str, Any]:
+def without_finetuning(config: RunConfig) -> dict[str, Any]:
+    """The settings of a run's twin without low-momentum fine-tuning (``finetune_steps`` 0)."""
     settings = config.to_dict()
     if "finetune_steps" in settings["optimizer"]:
         settings["optimizer"]["finetune_steps"] = 0

@@ -3,7 +3,9 @@
 The registry is explicit: a task is available by name once it is listed in :data:`TASKS`.
 """
 
+from inertia.tasks._autoencoder import ARCHITECTURES as ARCHITECTURES
 from inertia.tasks._autoencoder import DeepAutoencoder as DeepAutoencoder
+from inertia.tasks._autoencoder import autoencoder as autoencoder
 from inertia.tasks._base import AbstractTask as AbstractTask
 from inertia.tasks._base import Problem as Problem
 from inertia.tasks._base import RecurrentCellOptions as RecurrentCellOptions
@@ -15,10 +17,13 @@ from inertia.tasks._data import SampledBatches as SampledBatches
 from inertia.tasks._data import SplitEvaluation as SplitEvaluation
 from inertia.tasks._data import TensorBatches as TensorBatches
 from inertia.tasks._hopfield import HopfieldMemory as HopfieldMemory
+from inertia.tasks._hopfield import stored_digits as stored_digits
+from inertia.tasks._hypergradient import HypergradientOptions as HypergradientOptions
 from inertia.tasks._hypergradient import (
     HyperparameterOptimization as HyperparameterOptimization,
 )
 from inertia.tasks._long_term import LongTermDependencies as LongTermDependencies
+from inertia.tasks._long_term import LongTermOptions as LongTermOptions
 from inertia.tasks._mnist_classification import MnistClassification as MnistClassification
 from inertia.tasks._polyphonic import PolyphonicMusic as PolyphonicMusic
 from inertia.tasks._text import PennTreebank as PennTreebank
@@ -40,6 +45,7 @@ TASKS: dict[str, AbstractTask] = {
 }
 
 __all__ = [
+    "ARCHITECTURES",
     "TASKS",
     "AbstractTask",
     "BatchSource",
@@ -47,8 +53,10 @@ __all__ = [
     "DeepAutoencoder",
     "Evaluation",
     "HopfieldMemory",
+    "HypergradientOptions",
     "HyperparameterOptimization",
     "LongTermDependencies",
+    "LongTermOptions",
     "MnistClassification",
     "PennTreebank",
     "PolyphonicMusic",
@@ -59,4 +67,6 @@ __all__ = [
     "TaskConfig",
     "TensorBatches",
     "ToyRegression",
+    "autoencoder",
+    "stored_digits",
 ]
