@@ -296,8 +296,8 @@ def gradient_step(
         if norms is not None:
             norms.add(norm, config.clip_grad_norm)
     optimizer.step()
-    if norms is not None:
-        norms.add_cost(inputs.shape[0])
+    if norms is not None:  # a task whose "inputs" are not cases (hypergradient): its batch
+        norms.add_cost(inputs.shape[0] if isinstance(inputs, Tensor) else config.batch_size)
     return value
 
 
