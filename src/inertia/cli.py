@@ -22,42 +22,12 @@ import os
 import signal
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 
 from inertia import __version__
 
 DEMO_PROTOCOLS = ("mnist-classification",)
-
-
-def _quadratic_section(out: Path) -> list[str]:
-    from inertia.analysis import plot_oblong_quadratic, plot_quadratic_learning_curves
-
-    oblong = plot_oblong_quadratic(out / "cm_vs_nag_oblong_quadratic.png")
-    curves = plot_quadratic_learning_curves(out / "quadratic_learning_curves.png")
-    return [
-        "## Momentum on quadratics (Sutskever et al. 2013, section 2.2)",
-        "",
-        "Oblong quadratic, same μ = 0.95 and ε = 0.9 for both methods, steep direction ελ = 0.9:",
-        "",
-        "| method | rate per update, steep direction | distance to minimum, 60 updates |",
-        "|---|---|---|",
-        f"| CM | {oblong['cm_rate']:.4f} | {oblong['cm_final_error']:.4f} |",
-        f"| NAG | {oblong['nag_rate']:.4f} | {oblong['nag_final_error']:.4f} |",
-        "",
-        "100-D quadratic, condition number 1e4, ε = 1, 3000 updates:",
-        "",
-        "| method | q(θ) - q(x*) |",
-        "|---|---|",
-        *[f"| {label} | {gap:.3e} |" for label, gap in curves.items()],
-        "",
-        "NAG damps the steep direction that makes CM oscillate (Theorem 2: its momentum there is",
-        "μ(1 - ελ)); where the error sits in low-curvature directions the two methods agree, and",
-        "both leave plain SGD far behind.",
-        "",
-        "Figures: cm_vs_nag_oblong_quadratic.png, quadratic_learning_curves.png",
-        "",
-    ]
 
 
 def _settings(args: argparse.Namespace, runs_dir: Path, progress: bool, create: bool = True):  # type: ignore[no-untyped-def]
@@ -140,6 +110,7 @@ def _protocol(name: str):  # type: ignore[no-untyped-def]
 
 def _demo(args: argparse.Namespace) -> int:
     from inertia.experiments import ConfigError, write_text
+    from inertia.experiments.demo import demo_index, quadratic_section
 
     out = Path(args.out)
     protocols = args.protocol or DEMO_PROTOCOLS
@@ -151,7 +122,7 @@ def _demo(args: argparse.Namespace) -> int:
     with _writing("--out", out):
         out.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
-    sections = ["# inertia quick reproduction", "", *_quadratic_section(out)]
+    sections = ["# inertia quick reproduction", "", *quadratic_section(out)]
     args.storage = None
     settings = _settings(args, out / "runs", progress=True)
     for name in protocols:
@@ -160,7 +131,7 @@ def _demo(args: argparse.Namespace) -> int:
         sections.append(f"Report: {name}-quick/index.html, {name}-quick/learning_curves.png\n")
     text = "\n".join(sections)
     write_text(text, out / "README.md")
-    write_text(_demo_index(protocols), out / "index.html")
+    write_text(demo_index(protocols), out / "index.html")
     print(text)
     print(
         f"Wrote {out.resolve()} in {time.perf_counter() - start:.0f} s (open index.html or "
@@ -170,31 +141,6 @@ def _demo(args: argparse.Namespace) -> int:
     for name in protocols:  # the last lines: how to look at each sweep again
         print(f"Report again: inertia report {name} --budget quick --runs-dir {runs}")
     return 0
-
-
-def _demo_index(protocols: Sequence[str]) -> str:
-    """The demo folder's front page: every figure and every report, linked and shown."""
-    import html
-
-    reports = "".join(
-        f'<h2>{html.escape(name)}, quick budget</h2><p><a href="{name}-quick/index.html">table '
-        f'and notes</a> · <a href="{name}-quick/table.md">table.md</a> · <a href="{name}-quick/'
-        f'table.json">table.json (with provenance)</a></p><img src="{name}-quick/'
-        f'learning_curves.png" alt="learning curves of {html.escape(name)}">'
-        for name in protocols
-    )
-    return f"""<!doctype html>
-<html><head><meta charset="utf-8"><title>inertia quick reproduction</title>
-<style>body {{ font-family: sans-serif; margin: 2em; max-width: 80em; }}
-img {{ max-width: 100%; border: 1px solid #ddd; margin: 0.5em 0; }}</style></head><body>
-<h1>inertia quick reproduction</h1>
-<p><a href="README.md">README.md</a>: the numbers of every section below.</p>
-<h2>Momentum on quadratics (Sutskever et al. 2013, section 2.2)</h2>
-<img src="cm_vs_nag_oblong_quadratic.png" alt="CM and NAG on an oblong quadratic">
-<img src="quadratic_learning_curves.png" alt="learning curves on a 100-D quadratic">
-{reports}
-</body></html>
-"""
 
 
 def _config_from_arguments(  # type: ignore[no-untyped-def]
