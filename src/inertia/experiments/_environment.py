@@ -38,7 +38,10 @@ def cpu_name() -> str:
 
 @functools.lru_cache(maxsize=1)
 def git_commit() -> str:
-    """The commit of the source tree in use (the package's, else the working directory's)."""
+    """The commit of the source tree in use (the package's, else the working directory's), read
+    once per process when the engine is imported (below): the code a process runs is the code it
+    imported, and a sweep worker that read HEAD only when its first run ended recorded commits
+    made while it ran (issue 39's mem20-loss runs name eac214f for code of 81b31e4)."""
     for folder in (Path(__file__).resolve().parent, Path.cwd()):
         try:
             result = subprocess.run(
@@ -122,3 +125,6 @@ def peak_memory_mb(device: torch.device | str = "cpu") -> float:
         return high_water / 1024
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux, bytes on macOS
     return peak / 2**20 if sys.platform == "darwin" else peak / 1024
+
+
+git_commit()  # the commit of the code this process imports, not of a later checkout
