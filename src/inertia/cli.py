@@ -22,7 +22,7 @@ import os
 import signal
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from inertia import __version__
@@ -83,20 +83,17 @@ def _check_output_folder(path: Path, option: str) -> None:
         raise ConfigError(f"{option} {path} cannot be written ({parent} is not a writable folder)")
 
 
-def _writing(option: str, path: Path):  # type: ignore[no-untyped-def]
-    """A context that turns an OSError while writing into ``path`` into a one-line error."""
+@contextlib.contextmanager
+def _writing(option: str, path: Path) -> Iterator[None]:
+    """Turn an OSError while writing into ``path`` into a one-line error naming ``option``."""
     from inertia.experiments import ConfigError
 
-    @contextlib.contextmanager
-    def guard():  # type: ignore[no-untyped-def]
-        try:
-            yield
-        except OSError as error:
-            raise ConfigError(
-                f"{option} {path}: cannot write there ({error.strerror or error})"
-            ) from None
-
-    return guard()
+    try:
+        yield
+    except OSError as error:
+        raise ConfigError(
+            f"{option} {path}: cannot write there ({error.strerror or error})"
+        ) from None
 
 
 def _protocol(name: str):  # type: ignore[no-untyped-def]
