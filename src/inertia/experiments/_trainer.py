@@ -118,23 +118,21 @@ def saved_config(config: dict[str, Any]) -> dict[str, Any]:
     lack it, which gets its default (a new setting's default is the behaviour from before it, so
     adding one does not orphan finished runs or in-flight checkpoints). Settings that no longer
     validate are returned as stored, so they match no configuration of today."""
+    today = _config_today(config)
+    if today is not None:
+        return today
+    return dict(config) if isinstance(config, Mapping) else {"config": config}
+
+
+def _config_today(config: Any) -> dict[str, Any] | None:
+    """Stored settings as a configuration of today (after the upgrades), or None where they
+    are not one (not a mapping, or settings retired since)."""
     if not isinstance(config, Mapping):
-        return {"config": config}  # not settings: matches no configuration
+        return None
     try:
         return from_mapping(RunConfig, upgrade_stored(config)).to_dict()
     except (ConfigError, ValueError):
-        return dict(config)
-
-
-def _valid_today(config: Any) -> bool:
-    """Whether stored settings are a configuration of today (after the upgrades)."""
-    if not isinstance(config, Mapping):
-        return False
-    try:
-        from_mapping(RunConfig, upgrade_stored(config))
-    except (ConfigError, ValueError):
-        return False
-    return True
+        return None
 
 
 def held_files(run_dir: Path) -> list[str]:
@@ -332,10 +330,10 @@ class RunFolder:
         result = load_result(self.path)
         if result is None:
             return None
-        stored = saved_config(result.config)
-        if stored == config.to_dict():
+        stored, wanted = _config_today(result.config), config.to_dict()
+        if stored == wanted:
             return result
-        if not _valid_today(result.config):
+        if stored is None:
             # a run of settings retired since (no configuration of today is it): trained again,
             # its result kept beside the new one rather than replaced
             superseded = self.path / f"result.superseded-{time.strftime('%Y%m%dT%H%M%S')}.json"
@@ -343,7 +341,7 @@ class RunFolder:
             return None
         raise ConfigError(
             f"{self.path / RESULT} is the result of a different configuration "
-            f"(keys that differ: {_differing(config.to_dict(), stored)}); use another run "
+            f"(keys that differ: {_differing(wanted, stored)}); use another run "
             "folder, or the same config to read it"
         )
 

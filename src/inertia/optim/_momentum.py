@@ -366,7 +366,7 @@ class CM(_MomentumOptimizer):
             params,
             grads,
             velocities,
-            lr=_check_lr(group["lr"], group_index),
+            lr=float(group["lr"]),  # a tensor lr: its value now
             momentum=self._momentum_at(group_index, step),
             weight_decay=group["weight_decay"],
             **kernel,
@@ -440,7 +440,7 @@ class NAG(_MomentumOptimizer):
             params,
             grads,
             velocities,
-            lr=_check_lr(group["lr"], group_index),
+            lr=float(group["lr"]),  # a tensor lr: its value now
             momentum=momentum,
             next_momentum=next_momentum,
             weight_decay=group["weight_decay"],
