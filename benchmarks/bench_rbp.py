@@ -41,6 +41,7 @@ METHODS = ("tbptt", "neumann_rbp")
 def _single(method: str, truncation: int, updates: int, data_dir: str, threads: int) -> dict:
     from inertia.data import load_planetoid
     from inertia.experiments import peak_memory_mb, reset_peak_memory, resident_memory_mb
+    from inertia.implicit import make_gradient
     from inertia.nn import GatedGraphNetwork, adjacency
 
     torch.set_num_threads(threads)
@@ -51,8 +52,8 @@ def _single(method: str, truncation: int, updates: int, data_dir: str, threads: 
     features = features / features.std()
     matrix = adjacency(graph.edges, len(features))
     torch.manual_seed(0)
-    model = GatedGraphNetwork(64, 64, graph.num_classes, steps=100, gradient=method,
-                              truncation=truncation)  # fmt: skip
+    model = GatedGraphNetwork(64, 64, graph.num_classes, steps=100,
+                              gradient=make_gradient(method, truncation, 0.0))  # fmt: skip
     optimizer = torch.optim.SGD(model.parameters(), lr=1e-3, momentum=0.9)
     storages: dict[int, int] = {}
 

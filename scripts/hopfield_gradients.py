@@ -33,7 +33,7 @@ from torch import Tensor
 
 from inertia.data import load_mnist
 from inertia.experiments import environment
-from inertia.implicit import GRADIENT_METHODS
+from inertia.implicit import GRADIENT_METHODS, make_gradient
 from inertia.nn import HopfieldNetwork
 from inertia.tasks import stored_digits
 
@@ -112,7 +112,7 @@ def plot_training_loss(runs: dict[tuple[int, int], list[Run]], path: Path) -> No
 
 
 def network(raw_weight: Tensor, steps: int, truncation: int, gradient: str) -> HopfieldNetwork:
-    net = HopfieldNetwork(steps=steps, truncation=truncation, gradient=gradient)
+    net = HopfieldNetwork(steps=steps, gradient=make_gradient(gradient, truncation, 0.0))
     net.load_state_dict({"raw_weight": raw_weight})
     return net
 

@@ -14,11 +14,14 @@ from inertia.implicit import (
     BPTT,
     CGRBP,
     GRADIENT_METHODS,
+    AdjointSolution,
     Anderson,
     FixedPoint,
     FixedPointIteration,
     FixedPointWarning,
+    ImplicitGradient,
     NeumannRBP,
+    Unrolled,
     make_gradient,
 )
 
@@ -284,12 +287,12 @@ def _map_and_point(seed: int = 0):
 
 @pytest.mark.parametrize("engine", [True, False], ids=["engine", "autograd.grad"])
 def test_retained_vjp_equals_autograd_grad_many_times(monkeypatch, engine):
-    from inertia.implicit import _fixed_point
+    from inertia.implicit import _adjoint
 
     if not engine:
-        monkeypatch.setattr(_fixed_point, "_RUN_BACKWARD", None)
+        monkeypatch.setattr(_adjoint, "_RUN_BACKWARD", None)
     output, state, generator = _map_and_point()
-    product = _fixed_point.retained_vjp(output, state)
+    product = _adjoint.retained_vjp(output, state)
     for _ in range(3):  # the graph is kept between products
         v = torch.randn(3, 6, generator=generator, dtype=torch.float64)
         (expected,) = torch.autograd.grad(output, state, v, retain_graph=True)
@@ -297,7 +300,7 @@ def test_retained_vjp_equals_autograd_grad_many_times(monkeypatch, engine):
 
 
 def test_retained_vjp_refuses_a_vector_of_another_shape():
-    from inertia.implicit._fixed_point import retained_vjp
+    from inertia.implicit._adjoint import retained_vjp
 
     output, state, _ = _map_and_point()
     with pytest.raises(RuntimeError, match=r"v has shape \(6, 3\), the output \(3, 6\)"):
@@ -305,7 +308,7 @@ def test_retained_vjp_refuses_a_vector_of_another_shape():
 
 
 def test_retained_vjp_gives_tensor_subclasses_to_autograd_grad(monkeypatch):
-    from inertia.implicit import _fixed_point
+    from inertia.implicit import _adjoint
 
     class Marked(torch.Tensor):
         pass
@@ -313,11 +316,46 @@ def test_retained_vjp_gives_tensor_subclasses_to_autograd_grad(monkeypatch):
     def engine_must_not_run(*args):
         raise AssertionError("a tensor subclass reached the engine directly")
 
-    monkeypatch.setattr(_fixed_point, "_RUN_BACKWARD", engine_must_not_run)
+    monkeypatch.setattr(_adjoint, "_RUN_BACKWARD", engine_must_not_run)
     output, state, _ = _map_and_point()
     marked = output.as_subclass(Marked)
     v = torch.ones(3, 6, dtype=torch.float64)
     (expected,) = torch.autograd.grad(output, state, v, retain_graph=True)
-    assert torch.equal(_fixed_point.retained_vjp(marked, state)(v), expected)
+    assert torch.equal(_adjoint.retained_vjp(marked, state)(v), expected)
     with pytest.raises(AssertionError, match="reached the engine"):  # plain tensors do
-        _fixed_point.retained_vjp(output, state)(v)
+        _adjoint.retained_vjp(output, state)(v)
+
+
+class _DenseAdjoint(ImplicitGradient):
+    """A method the layers have never heard of: z = (I − Jᵀ)⁻¹ g with Jᵀ formed column by column
+    from the products the layer hands over (exact, for small states)."""
+
+    name = "dense"
+
+    def solve(self, transpose, forward, g):
+        flat = g.reshape(-1)
+        columns = [
+            transpose(basis.reshape(g.shape)).reshape(-1)
+            for basis in torch.eye(flat.numel(), dtype=g.dtype)
+        ]
+        transposed = torch.stack(columns, dim=1)
+        identity = torch.eye(flat.numel(), dtype=g.dtype)
+        z = torch.linalg.solve(identity - transposed, flat).reshape(g.shape)
+        return AdjointSolution(z, flat.numel(), True)
+
+
+def test_a_gradient_method_of_ones_own_differentiates_both_layers():
+    """The method does the differentiation: FixedPoint and Unrolled run a method they do not
+    know, and it gives the implicit-function-theorem gradient."""
+    update, x, readout = _problem()
+    layer = FixedPoint(update, _DenseAdjoint(), FixedPointIteration(500, 1e-14))
+    assert _error(_gradients(layer, update, x, readout), _exact(update, x, readout)) < 1e-10
+    assert layer.stats.backward_steps == 10  # one product per entry of the state
+
+    steps = Unrolled(lambda h, t: update(h, x), steps=500, gradient=_DenseAdjoint())
+    for p in update.parameters():
+        p.grad = None
+    x.grad = None
+    (steps(torch.zeros(2, 5, dtype=torch.float64)) * readout).sum().backward()
+    unrolled = [p.grad.clone() for p in update.parameters()] + [x.grad.clone()]
+    assert _error(unrolled, _exact(update, x, readout)) < 1e-10

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
+from inertia.implicit import NeumannRBP, make_gradient
 from inertia.nn import GatedGraphNetwork, adjacency
 
 
@@ -33,8 +34,8 @@ def test_neumann_rbp_and_tbptt_give_the_same_gradient_on_a_graph(truncation):
     gradients = {}
     for method in ("tbptt", "neumann_rbp"):
         torch.manual_seed(1)
-        model = GatedGraphNetwork(6, 8, 3, steps=200, gradient=method, truncation=truncation,
-                                  message_scale=0.1).double()  # fmt: skip
+        gradient = make_gradient(method, truncation, 0.0)
+        model = GatedGraphNetwork(6, 8, 3, steps=200, gradient=gradient, message_scale=0.1).double()
         model.propagation.statistics = True
         loss = torch.nn.functional.cross_entropy(model(features.double(), matrix.double()), labels)
         loss.backward()
@@ -50,7 +51,7 @@ def test_graph_network_learns_to_classify_a_small_graph():
     features = torch.randn(20, 4, generator=generator) + 2.0 * labels[:, None]
     matrix = adjacency(_ring(20), 20)
     torch.manual_seed(0)
-    model = GatedGraphNetwork(4, 8, 2, steps=30, gradient="neumann_rbp", truncation=5)
+    model = GatedGraphNetwork(4, 8, 2, steps=30, gradient=NeumannRBP(truncation=5))
     optimizer = torch.optim.Adam(model.parameters(), lr=0.05)
     for _ in range(60):
         optimizer.zero_grad()
@@ -70,7 +71,7 @@ def test_propagation_is_the_gru_cell_on_messages_and_features(method):
     labels = torch.randint(0, 3, (10,), generator=generator)
     matrix = adjacency(_ring(10), 10).double()
     torch.manual_seed(4)
-    model = GatedGraphNetwork(5, 6, 3, steps=60, gradient=method, truncation=4,
+    model = GatedGraphNetwork(5, 6, 3, steps=60, gradient=make_gradient(method, 4, 0.0),
                               message_scale=0.3).double()  # fmt: skip
 
     def reference_update(h, x, a):

@@ -9,6 +9,7 @@ import torch
 
 from inertia.data import load_mnist
 from inertia.experiments import ConfigError, RunConfig, train
+from inertia.implicit import make_gradient
 from inertia.nn import HopfieldNetwork
 from inertia.tasks._hopfield import corrupt, stored_digits
 
@@ -63,7 +64,7 @@ def test_gradient_methods_agree_on_a_small_contractive_hopfield_network():
     gradients = {}
     for method in ("bptt", "tbptt", "neumann_rbp", "cg_rbp"):
         torch.manual_seed(4)
-        network = HopfieldNetwork(8, 6, 8, steps=60, truncation=30, gradient=method,
+        network = HopfieldNetwork(8, 6, 8, steps=60, gradient=make_gradient(method, 30, 0.0),
                                   init_std=0.05).double()  # fmt: skip
         (network(x) - target).abs().mean().backward()
         gradients[method] = network.raw_weight.grad

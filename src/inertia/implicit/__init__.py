@@ -6,6 +6,12 @@ gradient method as small strategy objects::
 
     FixedPoint(F, gradient=CGRBP(max_iterations=20, tolerance=1e-6),
                solver=FixedPointIteration(max_steps=100, tolerance=1e-8))
+
+The gradient method does the differentiation: :meth:`GradientMethod.differentiate` runs the
+forward pass of a :class:`Recurrence` (what the layer hands over: its steps, with and without a
+graph) and returns a :class:`Pass`. BPTT and TBPTT share one truncated unroll; the RBP methods
+share the adjoint step and differ in :meth:`ImplicitGradient.solve`, so a method of one's own is
+a subclass with its ``solve`` (z with (I − Jᵀ) z ≈ g, as an :class:`AdjointSolution`).
 """
 
 from inertia.implicit._fixed_point import FixedPoint as FixedPoint
@@ -16,12 +22,15 @@ from inertia.implicit._methods import CGRBP as CGRBP
 from inertia.implicit._methods import GRADIENT_METHODS as GRADIENT_METHODS
 from inertia.implicit._methods import RBP as RBP
 from inertia.implicit._methods import TBPTT as TBPTT
+from inertia.implicit._methods import AdjointSolution as AdjointSolution
 from inertia.implicit._methods import Anderson as Anderson
 from inertia.implicit._methods import FixedPointIteration as FixedPointIteration
 from inertia.implicit._methods import ForwardSolver as ForwardSolver
 from inertia.implicit._methods import GradientMethod as GradientMethod
 from inertia.implicit._methods import ImplicitGradient as ImplicitGradient
 from inertia.implicit._methods import NeumannRBP as NeumannRBP
+from inertia.implicit._methods import Pass as Pass
+from inertia.implicit._methods import Recurrence as Recurrence
 from inertia.implicit._methods import make_gradient as make_gradient
 from inertia.implicit._unrolled import Unrolled as Unrolled
 
@@ -31,6 +40,7 @@ __all__ = [
     "GRADIENT_METHODS",
     "RBP",
     "TBPTT",
+    "AdjointSolution",
     "Anderson",
     "FixedPoint",
     "FixedPointIteration",
@@ -40,6 +50,8 @@ __all__ = [
     "GradientMethod",
     "ImplicitGradient",
     "NeumannRBP",
+    "Pass",
+    "Recurrence",
     "Unrolled",
     "make_gradient",
 ]

@@ -12,7 +12,6 @@ F(h*, x); J v (for CG-RBP) is the derivative of u ↦ Jᵀu along v.
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import warnings
 from collections.abc import Callable
@@ -21,169 +20,21 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from inertia.implicit._adjoint import FixedPointStats, FixedPointWarning, relative
 from inertia.implicit._methods import (
-    BPTT,
-    TBPTT,
-    Anderson,
     FixedPointIteration,
     ForwardSolver,
     GradientMethod,
-    ImplicitGradient,
+    Map,
+    Recurrence,
     make_gradient,
-    relative,
 )
 
-__all__ = [
-    "FixedPoint",
-    "FixedPointStats",
-    "FixedPointWarning",
-    "attach_adjoint",
-    "retained_vjp",
-    "solve_adjoint",
-]
+__all__ = ["FixedPoint", "FixedPointStats", "FixedPointWarning"]
 
 Update = Callable[..., Tensor]
 """F(h, x, *args): the next state from the current state, the (clamped) input and any further
 arguments."""
-
-
-def _engine_backward() -> Callable[..., tuple[Tensor | None, ...]] | None:
-    """The autograd engine's own entry point, the one ``torch.autograd.grad`` calls after its
-    Python-side argument handling (None where this torch has none)."""
-    engine = getattr(getattr(torch.autograd, "variable", None), "Variable", None)
-    return getattr(getattr(engine, "_execution_engine", None), "run_backward", None)
-
-
-_RUN_BACKWARD = _engine_backward()
-
-
-def retained_vjp(output: Tensor, input: Tensor) -> Callable[[Tensor], Tensor]:
-    """v ↦ (∂output/∂input)ᵀ v, as ``torch.autograd.grad(output, input, v, retain_graph=True)``,
-    for many v on one graph.
-
-    The RBP solves make one such product per iteration (K − 1 for Neumann-RBP). Measured on a
-    64 x 64 state, ``torch.autograd.grad``'s Python-side handling of its arguments (tuples,
-    shape checks, ``__torch_function__`` dispatch) cost about 30 µs per product, more than the
-    product itself; it is done once here, and each product goes straight to the engine with the
-    same arguments ``torch.autograd.grad`` would pass. Plain tensors only: a tensor subclass
-    (``__torch_function__``) gets ``torch.autograd.grad`` itself.
-    """
-    plain = type(output) is Tensor and type(input) is Tensor
-    if _RUN_BACKWARD is None or not plain:
-
-        def through_grad(v: Tensor) -> Tensor:
-            (product,) = torch.autograd.grad(output, input, v, retain_graph=True)
-            return product
-
-        return through_grad
-    outputs, inputs, run_backward = (output,), (input,), _RUN_BACKWARD
-
-    def product(v: Tensor) -> Tensor:
-        if v.shape != output.shape:
-            raise RuntimeError(
-                f"vector-Jacobian product: v has shape {tuple(v.shape)}, the output "
-                f"{tuple(output.shape)}"
-            )
-        # (tensors, grad_tensors, keep_graph, create_graph, inputs, allow_unreachable,
-        #  accumulate_grad): torch.autograd.grad's call with retain_graph=True
-        (result,) = run_backward(outputs, (v,), True, False, inputs, False, False)
-        return result  # type: ignore[return-value]
-
-    return product
-
-
-class FixedPointWarning(RuntimeWarning):
-    """The forward iteration or an RBP backward solve did not reach its tolerance."""
-
-
-@dataclasses.dataclass
-class FixedPointStats:
-    """What the latest forward and backward pass did.
-
-    Attributes:
-        forward_steps: applications of F in the forward pass.
-        forward_residual: with ``statistics``, ‖F(h) − h‖ / max(‖h‖, 1e-12) at the returned
-            state; otherwise the forward solver's last convergence test (NaN when nothing was
-            tested: ``tolerance`` 0).
-        converged: the forward residual reached ``tolerance`` (always True when it is 0).
-        backward_steps: Jᵀ (or J) products in the latest backward solve (0 before any backward).
-        backward_residual: with ``statistics``, the relative residual of the adjoint equation
-            (I − Jᵀ) z = g at the z used, ‖z − Jᵀz − g‖ / ‖g‖ (one more Jᵀ product); NaN
-            otherwise and for ``bptt``/``tbptt``, whose z is implicit.
-    """
-
-    forward_steps: int = 0
-    forward_residual: float = math.nan
-    converged: bool = False
-    backward_steps: int = 0
-    backward_residual: float = math.nan
-
-
-def solve_adjoint(
-    method: ImplicitGradient,
-    transpose: Callable[[Tensor], Tensor],
-    output: Tensor,
-    state: Tensor,
-    g: Tensor,
-    *,
-    warn: bool = True,
-    who: str = "FixedPoint",
-    statistics: bool = True,
-) -> tuple[Tensor, int, float]:
-    """z with (I − Jᵀ) z ≈ g by an RBP ``method``, for ``output = F(state)`` built with a graph.
-
-    ``transpose(v)`` is Jᵀv (one vector-Jacobian product through ``output``). Returns (z, the
-    products used, the relative residual ‖z − Jᵀz − g‖ / ‖g‖, which costs one more product and
-    is NaN without ``statistics``); warns with :class:`FixedPointWarning` when the solve missed
-    its tolerance or the residual is not finite.
-    """
-
-    def forward() -> Callable[[Tensor], Tensor]:  # v ↦ J v: the derivative of u ↦ Jᵀu along v
-        with torch.enable_grad():
-            cotangent = torch.zeros_like(output, requires_grad=True)
-            (transposed,) = torch.autograd.grad(output, state, cotangent, create_graph=True)
-
-        return retained_vjp(transposed, cotangent)
-
-    solution = method.solve(transpose, forward, g)
-    z = solution.z
-    residual = relative(z - transpose(z) - g, g) if statistics else math.nan
-    if warn and (not solution.solved or (statistics and not math.isfinite(residual))):
-        measured = f" (relative residual of (I - J^T) z = g: {residual:.3g})" if statistics else ""
-        warnings.warn(
-            f"{who}: the {method.name} backward solve did not converge in {solution.steps} steps"
-            + measured,
-            FixedPointWarning,
-            stacklevel=3,
-        )
-    return z, solution.steps, residual
-
-
-class _Adjoint(torch.autograd.Function):
-    """The identity on ``output = F(state)``, whose backward replaces the arriving gradient g by
-    ``solve(g)``. The Jᵀ products of the solve back-propagate through ``output``'s own graph,
-    below this node, so they neither pass through it again nor call Python per product (a
-    tensor hook on ``output`` did, once per product)."""
-
-    @staticmethod
-    def forward(ctx: Any, output: Tensor, solve: Callable[[Tensor], Tensor]) -> Tensor:
-        ctx.solve = solve
-        return output.view_as(output)
-
-    @staticmethod
-    def backward(ctx: Any, g: Tensor) -> tuple[Tensor, None]:
-        return ctx.solve(g), None
-
-
-def attach_adjoint(
-    output: Tensor, state: Tensor, solve: Callable[[Callable[[Tensor], Tensor], Tensor], Tensor]
-) -> Tensor:
-    """``output = F(state)`` through a node that replaces the gradient arriving at it by
-    ``solve(transpose, g)`` before it flows on through F to F's parameters and inputs; return
-    the result in ``output``'s place."""
-
-    transpose = retained_vjp(output, state)
-    return _Adjoint.apply(output, lambda g: solve(transpose, g))
 
 
 class FixedPoint(nn.Module):
@@ -241,7 +92,7 @@ class FixedPoint(nn.Module):
         self.solver = solver if solver is not None else FixedPointIteration()
         if not isinstance(self.gradient, GradientMethod):
             raise TypeError(f"gradient must be a GradientMethod or a name, got {gradient!r}")
-        if isinstance(self.solver, Anderson) and not isinstance(self.gradient, ImplicitGradient):
+        if self.gradient.unrolls and not self.solver.plain_steps:
             raise ValueError(
                 f"gradient {self.gradient.name!r} back-propagates through plain forward steps; "
                 "use FixedPointIteration (or an RBP gradient with Anderson)"
@@ -252,9 +103,6 @@ class FixedPoint(nn.Module):
 
     def extra_repr(self) -> str:
         return f"gradient={self.gradient}, solver={self.solver}"
-
-    def _solve(self, step: Callable[[Tensor], Tensor], h0: Tensor, steps: int):  # type: ignore[no-untyped-def]
-        return self.solver.solve(step, h0, steps)
 
     def _record_forward(
         self, h: Tensor, steps: int, residual: float, image: Callable[[], Tensor]
@@ -282,59 +130,44 @@ class FixedPoint(nn.Module):
         differentiable by the gradient method."""
 
         update = self.update  # one frame per application of F, as in a bare loop
-        step: Callable[[Tensor], Tensor] = (
-            (lambda h: update(h, x, *args)) if args else (lambda h: update(h, x))
-        )
+        step: Map = (lambda h: update(h, x, *args)) if args else (lambda h: update(h, x))
 
         if not torch.is_grad_enabled():
             with torch.no_grad():
-                h, steps, residual = self._solve(step, h0, self.solver.max_steps)
+                h, steps, residual = self.solver.solve(step, h0)
             self._record_forward(h, steps, residual, lambda: step(h))
             return h
-        if isinstance(self.gradient, (BPTT, TBPTT)):
-            return self._unrolled(step, h0)
-        return self._implicit(step, h0)
-
-    def _unrolled(self, step: Callable[[Tensor], Tensor], h0: Tensor) -> Tensor:
-        """BPTT: every step with a graph. TBPTT(K): steps without a graph until the last K of
-        ``max_steps`` (or until converged), then K steps with a graph."""
-        max_steps, tolerance = self.solver.max_steps, self.solver.tolerance
-        bptt = isinstance(self.gradient, BPTT)
-        tracked = max_steps if bptt else self.gradient.truncation  # type: ignore[attr-defined]
-        untracked = max(max_steps - tracked, 0)
-        h, steps, residual = h0, 0, math.nan
-        if untracked:
-            with torch.no_grad():
-                h, steps, _ = self._solve(step, h0, untracked)
-        for _ in range(tracked):
-            nxt = step(h)
-            steps += 1
-            if bptt and tolerance > 0:
-                residual = relative(nxt.detach() - h.detach(), nxt.detach())
-                h = nxt
-                if residual < tolerance:
-                    break
-            else:
-                h = nxt
-        last = h.detach()
-        self._record_forward(last, steps, residual, lambda: step(last))
-        return h
-
-    def _implicit(self, step: Callable[[Tensor], Tensor], h0: Tensor) -> Tensor:
-        with torch.no_grad():
-            h_star, steps, residual = self._solve(step, h0, self.solver.max_steps)
-        state = h_star.detach().requires_grad_(True)
-        output = step(state)  # one more application: the graph to w, x and args
-        self._record_forward(h_star, steps, residual, lambda: output)
-        if not output.requires_grad:
-            return output
-        method: ImplicitGradient = self.gradient  # type: ignore[assignment]
-
-        def solve(transpose: Callable[[Tensor], Tensor], g: Tensor) -> Tensor:
-            z, self.stats.backward_steps, self.stats.backward_residual = solve_adjoint(
-                method, transpose, output, state, g, warn=self.warn, who="FixedPoint",
-                statistics=self.statistics,
+        differentiated = self.gradient.differentiate(_Iteration(self, step), h0)
+        if differentiated.implicit:  # the state is h*, its image the tracked application
+            self._record_forward(
+                differentiated.before, differentiated.steps, differentiated.residual,
+                lambda: differentiated.output,
             )  # fmt: skip
-            return z
+        else:
+            last = differentiated.output.detach()
+            self._record_forward(
+                last, differentiated.steps, differentiated.residual, lambda: step(last)
+            )
+        return differentiated.output
 
-        return attach_adjoint(output, state, solve)
+
+class _Iteration(Recurrence):
+    """A :class:`FixedPoint`'s forward pass for one input, as its gradient method sees it: F at
+    every step, untracked steps by the layer's forward solver."""
+
+    def __init__(self, layer: FixedPoint, step: Map) -> None:
+        self.layer, self.update = layer, step
+        self.length = self.settled = layer.solver.max_steps
+        self.early_stop = layer.solver.tolerance
+        self.warn, self.statistics, self.who = layer.warn, layer.statistics, "FixedPoint"
+
+    @property
+    def stats(self) -> FixedPointStats:
+        return self.layer.stats
+
+    def run(self, h: Tensor, start: int, stop: int) -> tuple[Tensor, int, float]:
+        with torch.no_grad():
+            return self.layer.solver.solve(self.update, h, stop - start)
+
+    def step(self, h: Tensor, t: int) -> Tensor:
+        return self.update(h)

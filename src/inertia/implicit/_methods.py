@@ -28,6 +28,7 @@ from typing import ClassVar
 import torch
 from torch import Tensor
 
+from inertia.implicit._adjoint import FixedPointStats, attach_adjoint, relative, solve_adjoint
 from inertia.linalg import conjugate_gradient
 
 __all__ = [
@@ -42,16 +43,13 @@ __all__ = [
     "GradientMethod",
     "ImplicitGradient",
     "NeumannRBP",
+    "Pass",
+    "Recurrence",
     "make_gradient",
     "relative",
 ]
 
 Map = Callable[[Tensor], Tensor]
-
-
-def relative(difference: Tensor, reference: Tensor) -> float:
-    """‖difference‖ / max(‖reference‖, 1e-12)."""
-    return float(difference.detach().norm() / reference.detach().norm().clamp_min(1e-12))
 
 
 def _at_least_one(name: str, value: int) -> None:
@@ -64,17 +62,116 @@ def _non_negative(name: str, value: float) -> None:
         raise ValueError(f"{name} must be >= 0, got {value!r}")
 
 
+@dataclasses.dataclass(frozen=True)
+class Pass:
+    """A forward pass as a gradient method ran it.
+
+    Attributes:
+        output: the returned state, with the graph the method needs.
+        before: the state before the last application of Φ (detached).
+        steps: applications of Φ (for an implicit method, those before its last one).
+        residual: the relative size of the last tracked step where the method measured it, or
+            the forward solver's last test; NaN where nothing was measured.
+        implicit: ``output`` = Φ(``before``) with the gradient arriving at it replaced by an
+            adjoint solve (the RBP methods); otherwise back-propagation goes through the
+            tracked steps.
+    """
+
+    output: Tensor
+    before: Tensor
+    steps: int
+    residual: float
+    implicit: bool
+
+
+class Recurrence(ABC):
+    """What a gradient method differentiates: h_{t+1} = Φ_t(h_t) for t = 0, ..., ``length`` − 1
+    (:class:`~inertia.implicit.FixedPoint`: Φ_t = F at every t, for up to its solver's
+    ``max_steps``; :class:`~inertia.implicit.Unrolled`: T step-dependent maps).
+
+    Attributes:
+        length: the steps of a whole pass.
+        settled: the steps run without a graph before an implicit method's one tracked
+            application (FixedPoint: the whole solve; Unrolled: T − 1).
+        early_stop: back-propagation through every step stops tracking once a step's relative
+            size is below it (0: never).
+        warn, statistics: as the layer's arguments.
+        who: the layer's name, for warnings.
+    """
+
+    length: int
+    settled: int
+    early_stop: float
+    warn: bool
+    statistics: bool
+    who: str
+
+    @property
+    @abstractmethod
+    def stats(self) -> FixedPointStats:
+        """The layer's statistics now, where an adjoint solve records its products and
+        residual when the backward pass runs."""
+
+    @abstractmethod
+    def run(self, h: Tensor, start: int, stop: int) -> tuple[Tensor, int, float]:
+        """Steps ``start`` to ``stop`` − 1 without a graph: (the state, the applications of Φ
+        made, which a solver's tolerance may make fewer, and the residual of its last test, NaN
+        where none)."""
+
+    @abstractmethod
+    def step(self, h: Tensor, t: int) -> Tensor:
+        """Φ_t(h), with a graph."""
+
+
+def unroll(recurrence: Recurrence, h0: Tensor, tracked: int, *, stop_early: bool) -> Pass:
+    """The truncated unroll that BPTT and TBPTT share: the first ``length − tracked`` steps
+    without a graph, the last ``tracked`` with one; with ``stop_early``, tracking ends at the
+    first step whose relative size is below the recurrence's ``early_stop``."""
+    untracked = max(recurrence.length - tracked, 0)
+    h, steps, residual = h0, 0, math.nan
+    if untracked:
+        h, steps, _ = recurrence.run(h0, 0, untracked)
+    before = h
+    test = stop_early and recurrence.early_stop > 0
+    for t in range(untracked, untracked + tracked):
+        before = h
+        h = recurrence.step(h, t)
+        steps += 1
+        if test:
+            residual = relative(h.detach() - before.detach(), h.detach())
+            if residual < recurrence.early_stop:
+                break
+    return Pass(h, before.detach(), steps, residual, implicit=False)
+
+
 class GradientMethod(ABC):
-    """How a fixed point (or an unrolled process) is differentiated."""
+    """How a fixed point (or an unrolled process) is differentiated: :meth:`differentiate` runs
+    the forward pass of a :class:`Recurrence` and builds the graph that gives its gradient.
+
+    Attributes:
+        name: the method's name in configurations (:data:`GRADIENT_METHODS`).
+        unrolls: back-propagates through plain forward steps (so it needs a forward solver
+            whose steps are applications of Φ, not Anderson's mixtures).
+    """
 
     name: ClassVar[str]
+    unrolls: ClassVar[bool]
+
+    @abstractmethod
+    def differentiate(self, recurrence: Recurrence, h0: Tensor) -> Pass:
+        """The forward pass of ``recurrence`` from ``h0``, differentiable by this method."""
 
 
 @dataclasses.dataclass(frozen=True)
 class BPTT(GradientMethod):
-    """Back-propagation through every step."""
+    """Back-propagation through every step (stopping where a FixedPoint's forward tolerance is
+    met)."""
 
     name: ClassVar[str] = "bptt"
+    unrolls: ClassVar[bool] = True
+
+    def differentiate(self, recurrence: Recurrence, h0: Tensor) -> Pass:
+        return unroll(recurrence, h0, recurrence.length, stop_early=True)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -82,10 +179,14 @@ class TBPTT(GradientMethod):
     """Back-propagation through the last ``truncation`` steps (K)."""
 
     name: ClassVar[str] = "tbptt"
+    unrolls: ClassVar[bool] = True
     truncation: int = 20
 
     def __post_init__(self) -> None:
         _at_least_one("truncation", self.truncation)
+
+    def differentiate(self, recurrence: Recurrence, h0: Tensor) -> Pass:
+        return unroll(recurrence, h0, min(self.truncation, recurrence.length), stop_early=False)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -100,7 +201,29 @@ class AdjointSolution:
 
 class ImplicitGradient(GradientMethod):
     """A recurrent back-propagation method: solves the adjoint equation (I − Jᵀ) z = g at the
-    fixed point instead of back-propagating through the forward steps."""
+    fixed point instead of back-propagating through the forward steps. Only the last
+    application of Φ keeps a graph, so memory does not grow with the steps."""
+
+    unrolls: ClassVar[bool] = False
+
+    def differentiate(self, recurrence: Recurrence, h0: Tensor) -> Pass:
+        before, steps, residual = recurrence.run(h0, 0, recurrence.settled)
+        state = before.detach().requires_grad_(True)
+        image = recurrence.step(state, recurrence.settled)  # the graph to w, x and args
+        if not image.requires_grad:
+            return Pass(image, before, steps, residual, implicit=True)
+
+        def solve(transpose: Map, g: Tensor) -> Tensor:
+            z, products, backward_residual = solve_adjoint(
+                self, transpose, image, state, g, warn=recurrence.warn, who=recurrence.who,
+                statistics=recurrence.statistics,
+            )  # fmt: skip
+            recurrence.stats.backward_steps = products
+            recurrence.stats.backward_residual = backward_residual
+            return z
+
+        output = attach_adjoint(image, state, solve)
+        return Pass(output, before, steps, residual, implicit=True)
 
     @abstractmethod
     def solve(self, transpose: Map, forward: Callable[[], Map], g: Tensor) -> AdjointSolution:
@@ -207,15 +330,24 @@ def make_gradient(name: str, truncation: int = 20, tolerance: float = 1e-5) -> G
 
 
 class ForwardSolver(ABC):
-    """Finds h with F(h) = h from a starting state."""
+    """Finds h with F(h) = h from a starting state.
+
+    Attributes:
+        plain_steps: each step is one application of F (so BPTT and TBPTT can back-propagate
+            through the same steps); Anderson's mixtures are not.
+    """
 
     max_steps: int
     tolerance: float
+    plain_steps: ClassVar[bool]
 
     @abstractmethod
-    def solve(self, update: Map, h0: Tensor, max_steps: int) -> tuple[Tensor, int, float]:
+    def solve(
+        self, update: Map, h0: Tensor, max_steps: int | None = None
+    ) -> tuple[Tensor, int, float]:
         """(h, applications of F, relative residual of the last step) after at most
-        ``max_steps`` applications."""
+        ``max_steps`` applications (the solver's own ``max_steps`` unless given: a truncated
+        unroll solves only the steps before its tracked ones)."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -228,13 +360,17 @@ class FixedPointIteration(ForwardSolver):
     max_steps: int = 100
     tolerance: float = 1e-5
     check_every: int = 1
+    plain_steps: ClassVar[bool] = True
 
     def __post_init__(self) -> None:
         _at_least_one("max_steps", self.max_steps)
         _non_negative("tolerance", self.tolerance)
         _at_least_one("check_every", self.check_every)
 
-    def solve(self, update: Map, h0: Tensor, max_steps: int) -> tuple[Tensor, int, float]:
+    def solve(
+        self, update: Map, h0: Tensor, max_steps: int | None = None
+    ) -> tuple[Tensor, int, float]:
+        max_steps = self.max_steps if max_steps is None else max_steps
         h = h0
         if self.tolerance == 0:
             for _ in range(max_steps):
@@ -259,6 +395,7 @@ class Anderson(ForwardSolver):
 
     max_steps: int = 100
     tolerance: float = 1e-5
+    plain_steps: ClassVar[bool] = False
     memory: int = 5
     regularization: float = 1e-8
     mixing: float = 1.0
@@ -268,7 +405,10 @@ class Anderson(ForwardSolver):
         _at_least_one("memory", self.memory)
         _non_negative("tolerance", self.tolerance)
 
-    def solve(self, update: Map, h0: Tensor, max_steps: int) -> tuple[Tensor, int, float]:
+    def solve(
+        self, update: Map, h0: Tensor, max_steps: int | None = None
+    ) -> tuple[Tensor, int, float]:
+        max_steps = self.max_steps if max_steps is None else max_steps
         shape = h0.shape
         states: list[Tensor] = [h0.reshape(-1)]
         images: list[Tensor] = [update(h0).reshape(-1)]

@@ -23,15 +23,8 @@ from collections.abc import Callable
 import torch
 from torch import Tensor, nn
 
-from inertia.implicit._fixed_point import FixedPointStats, attach_adjoint, solve_adjoint
-from inertia.implicit._methods import (
-    BPTT,
-    TBPTT,
-    GradientMethod,
-    ImplicitGradient,
-    make_gradient,
-    relative,
-)
+from inertia.implicit._adjoint import FixedPointStats, relative
+from inertia.implicit._methods import GradientMethod, Recurrence, make_gradient
 
 __all__ = ["Unrolled"]
 
@@ -127,33 +120,26 @@ class Unrolled(nn.Module):
             after = self._run_untracked(before, self.steps - 1, self.steps)
             self._record(before, after)
             return after
-        if isinstance(self.gradient, (BPTT, TBPTT)):
-            tracked = (
-                self.steps
-                if isinstance(self.gradient, BPTT)
-                else min(self.gradient.truncation, self.steps)
-            )
-            h = self._run_untracked(h0, 0, self.steps - tracked)
-            before = h
-            for t in range(self.steps - tracked, self.steps):
-                before = h
-                h = self.step(h, t)
-            self._record(before, h)
-            return h
-        before = self._run_untracked(h0, 0, self.steps - 1)
-        state = before.detach().requires_grad_(True)
-        output = self.step(state, self.steps - 1)
-        self._record(before, output)
-        if output.requires_grad:
-            method: ImplicitGradient = self.gradient  # type: ignore[assignment]
+        differentiated = self.gradient.differentiate(_Trajectory(self), h0)
+        self._record(differentiated.before, differentiated.output)
+        return differentiated.output
 
-            def solve(transpose: Callable[[Tensor], Tensor], g: Tensor) -> Tensor:
-                z, steps, residual = solve_adjoint(
-                    method, transpose, output, state, g, warn=self.warn, who="Unrolled",
-                    statistics=self.statistics,
-                )  # fmt: skip
-                self.stats.backward_steps, self.stats.backward_residual = steps, residual
-                return z
 
-            return attach_adjoint(output, state, solve)
-        return output
+class _Trajectory(Recurrence):
+    """An :class:`Unrolled` process as its gradient method sees it: T step-dependent maps,
+    never stopped early."""
+
+    def __init__(self, process: Unrolled) -> None:
+        self.process = process
+        self.length, self.settled, self.early_stop = process.steps, process.steps - 1, 0.0
+        self.warn, self.statistics, self.who = process.warn, process.statistics, "Unrolled"
+
+    @property
+    def stats(self) -> FixedPointStats:
+        return self.process.stats
+
+    def run(self, h: Tensor, start: int, stop: int) -> tuple[Tensor, int, float]:
+        return self.process._run_untracked(h, start, stop), stop - start, math.nan
+
+    def step(self, h: Tensor, t: int) -> Tensor:
+        return self.process.step(h, t)

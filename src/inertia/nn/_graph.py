@@ -15,9 +15,12 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from inertia.implicit import FixedPoint, FixedPointIteration, make_gradient
+from inertia.implicit import FixedPoint, FixedPointIteration, GradientMethod, NeumannRBP
 
 __all__ = ["GatedGraphNetwork", "adjacency"]
+
+# Liao et al.'s method and K for this experiment (SPEC 7).
+_LIAO_GRADIENT = NeumannRBP(truncation=5)
 
 
 def adjacency(edges: Tensor, nodes: int) -> Tensor:
@@ -40,9 +43,9 @@ class GatedGraphNetwork(nn.Module):
         hidden: state size per node.
         classes: output classes.
         steps: propagation steps of the forward pass (Liao et al.: 100).
-        gradient: the gradient method by name (:func:`~inertia.implicit.make_gradient`).
-        truncation: its K (Liao et al.: 5).
-        tolerance: the tolerance of its solve and of the forward pass (0 runs all ``steps``).
+        gradient: the gradient method (Liao et al.: K = 5;
+            :func:`~inertia.implicit.make_gradient` builds one from a name).
+        tolerance: the tolerance of the forward pass (0 runs all ``steps``).
         message_scale: initial scale of the message weights W (small keeps the map
             contractive, so that the fixed point exists and RBP applies).
     """
@@ -53,8 +56,7 @@ class GatedGraphNetwork(nn.Module):
         hidden: int,
         classes: int,
         steps: int = 100,
-        gradient: str = "neumann_rbp",
-        truncation: int = 5,
+        gradient: GradientMethod = _LIAO_GRADIENT,
         tolerance: float = 0.0,
         message_scale: float = 0.01,
     ) -> None:
@@ -66,7 +68,7 @@ class GatedGraphNetwork(nn.Module):
         self.readout = nn.Linear(hidden, classes)
         self.propagation = FixedPoint(
             self._update,
-            gradient=make_gradient(gradient, truncation, tolerance),
+            gradient=gradient,
             solver=FixedPointIteration(max_steps=steps, tolerance=tolerance),
         )
 

@@ -20,9 +20,12 @@ from typing import Literal
 import torch
 from torch import Tensor, nn
 
-from inertia.implicit import FixedPoint, FixedPointIteration, make_gradient
+from inertia.implicit import FixedPoint, FixedPointIteration, GradientMethod, NeumannRBP
 
 __all__ = ["HOPFIELD_VARIANTS", "HopfieldNetwork"]
+
+# Liao et al.'s method and K for this experiment (SPEC 7).
+_LIAO_GRADIENT = NeumannRBP(truncation=20)
 
 HOPFIELD_VARIANTS: tuple[str, ...] = ("official", "inertia-0.1")
 Variant = Literal["official", "inertia-0.1"]
@@ -33,8 +36,10 @@ class HopfieldNetwork(nn.Module):
     inputs, hidden, outputs: unit counts (784, 1024, 784 in the paper).
     leak: a; decay of the previous state (1 = none kept).
     gain: b, the slope of the logistic activation.
-    steps: forward steps (50), truncation: K of the gradient method (20).
-    gradient: the :class:`~inertia.implicit.FixedPoint` gradient method.
+    steps: forward steps (50).
+    gradient: the :class:`~inertia.implicit.FixedPoint` gradient method (the paper's K = 20
+        for TBPTT and the RBP methods; :func:`~inertia.implicit.make_gradient` builds one from
+        a name).
     init_std: W's initial entries are ``init_std`` · N(0, 1), then symmetrized.
     variant: ``official`` (the update, W and read-out of lrjconan/RBP's hopfield_net.py) or
         ``inertia-0.1`` (this library's first reading; see the module docstring).
@@ -48,8 +53,7 @@ class HopfieldNetwork(nn.Module):
         leak: float = 1.0,
         gain: float = 0.5,
         steps: int = 50,
-        truncation: int = 20,
-        gradient: str = "neumann_rbp",
+        gradient: GradientMethod = _LIAO_GRADIENT,
         init_std: float = 1e-3,
         variant: Variant = "official",
     ) -> None:
@@ -65,7 +69,7 @@ class HopfieldNetwork(nn.Module):
         self._free: Tensor | None = None
         self.propagation = FixedPoint(
             self._update,
-            gradient=make_gradient(gradient, truncation, 0.0),
+            gradient=gradient,
             solver=FixedPointIteration(max_steps=steps, tolerance=0.0),
         )
 

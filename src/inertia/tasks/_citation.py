@@ -21,7 +21,7 @@ from pydantic import Field
 from torch import Tensor, nn
 
 from inertia.data import PLANETOID_DATASETS, DataError, load_planetoid
-from inertia.implicit import GRADIENT_METHODS
+from inertia.implicit import GRADIENT_METHODS, make_gradient
 from inertia.nn import GatedGraphNetwork, adjacency
 from inertia.tasks._base import AbstractTask, Problem, TaskConfig
 from inertia.tasks._data import SplitEvaluation, TensorBatches
@@ -141,10 +141,9 @@ class CitationClassification(AbstractTask):
             train, _, test = graph.random_split(0.01, 0.49, options.split_seed)
         else:
             train, test = graph.train, graph.test
-        method = options.gradient
         network = GatedGraphNetwork(
             features.shape[1], options.hidden, graph.num_classes, steps=options.steps,
-            gradient=method, truncation=options.truncation,
+            gradient=make_gradient(options.gradient, options.truncation, 0.0),
         )  # fmt: skip
         inputs = features[None]  # one case: the whole graph
         train_targets, test_targets = _masked(graph.labels, train), _masked(graph.labels, test)

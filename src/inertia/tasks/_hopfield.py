@@ -27,7 +27,7 @@ from pydantic import Field
 from torch import Tensor
 
 from inertia.data import load_mnist
-from inertia.implicit import GRADIENT_METHODS
+from inertia.implicit import GRADIENT_METHODS, make_gradient
 from inertia.nn import HOPFIELD_VARIANTS, HopfieldNetwork
 from inertia.tasks._base import AbstractTask, Problem, TaskConfig
 from inertia.tasks._data import SplitEvaluation, TensorBatches
@@ -116,7 +116,8 @@ class HopfieldMemory(AbstractTask):
             test_inputs = corrupt(clean, options.corruption, generator)
         network = HopfieldNetwork(
             hidden=options.hidden, leak=options.leak, gain=options.gain, steps=options.steps,
-            truncation=options.truncation, gradient=options.gradient, variant=options.variant,
+            gradient=make_gradient(options.gradient, options.truncation, 0.0),
+            variant=options.variant,
         )  # fmt: skip
         splits = {"train": (train_inputs, clean), "test": (test_inputs, clean)}
         error_name = (

@@ -40,7 +40,7 @@ from pydantic import Field, model_validator
 from torch import Tensor, nn
 
 from inertia.data import load_mnist
-from inertia.implicit import GRADIENT_METHODS, Unrolled, make_gradient
+from inertia.implicit import GRADIENT_METHODS, GradientMethod, Unrolled, make_gradient
 from inertia.tasks._base import AbstractTask, Problem, TaskConfig
 from inertia.tasks._data import BatchSource, Evaluation
 
@@ -100,7 +100,7 @@ class UnrolledTraining(nn.Module):
         order: ``(steps - 1, batch)`` training-set indices of the minibatch of each step but the
             last, which uses the whole training set.
         initial_weights: the flat initial weights (weights then bias, per layer).
-        gradient, truncation: the hypergradient method and its K.
+        gradient: the hypergradient method (with its K).
         initial_log_lr, initial_momentum_logit: the starting hyperparameters.
     """
 
@@ -111,8 +111,7 @@ class UnrolledTraining(nn.Module):
         labels: list[Tensor],
         order: Tensor,
         initial_weights: Tensor,
-        gradient: str,
-        truncation: int,
+        gradient: GradientMethod,
         initial_log_lr: float,
         initial_momentum_logit: float,
     ) -> None:
@@ -140,7 +139,7 @@ class UnrolledTraining(nn.Module):
         self.unrolled = Unrolled(
             self._step,
             steps=order.shape[0] + 1,
-            gradient=make_gradient(gradient, truncation, 0.0),
+            gradient=gradient,
         )
 
     def _split(self, name: str) -> tuple[Tensor, Tensor]:
@@ -279,8 +278,7 @@ class HyperparameterOptimization(AbstractTask):
             [labels[:cut].clone(), labels[cut:].clone(), test_labels],
             order,
             initial,
-            gradient=options.gradient,
-            truncation=options.truncation,
+            gradient=make_gradient(options.gradient, options.truncation, 0.0),
             initial_log_lr=options.initial_log_lr,
             initial_momentum_logit=options.initial_momentum_logit,
         )
