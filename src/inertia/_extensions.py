@@ -13,16 +13,18 @@ wait on it forever), is removed by whoever holds the ``flock``.
 from __future__ import annotations
 
 import os
+import types
 import warnings
 from pathlib import Path
 from types import ModuleType
 
 import torch
 
+fcntl: types.ModuleType | None
 try:
     import fcntl
 except ImportError:  # Windows: builds are not serialized there
-    fcntl = None  # type: ignore[assignment]
+    fcntl = None
 
 __all__ = ["CppExtension", "extensions_root"]
 

@@ -24,13 +24,19 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from inertia import __version__
+
+if TYPE_CHECKING:  # the engine is imported where a command needs it: --help stays fast
+    from inertia.experiments import Protocol, RunConfig, SweepSettings
 
 DEMO_PROTOCOLS = ("mnist-classification",)
 
 
-def _settings(args: argparse.Namespace, runs_dir: Path, progress: bool, create: bool = True):  # type: ignore[no-untyped-def]
+def _settings(
+    args: argparse.Namespace, runs_dir: Path, progress: bool, create: bool = True
+) -> SweepSettings:
     """The sweep settings of a command, every one checked (and each --restore-from archive
     read) before the runs folder is made."""
     from inertia.experiments import ConfigError, SweepSettings, default_storage, load_runs_archive
@@ -60,7 +66,7 @@ def _settings(args: argparse.Namespace, runs_dir: Path, progress: bool, create: 
     return settings
 
 
-def _sweep_and_report(protocol_name: str, budget: str, settings, out: Path) -> str:  # type: ignore[no-untyped-def]
+def _sweep_and_report(protocol_name: str, budget: str, settings: SweepSettings, out: Path) -> str:
     from inertia.experiments import completed_results, open_study, run_sweep, write_report
 
     protocol = _protocol(protocol_name)
@@ -96,7 +102,7 @@ def _writing(option: str, path: Path) -> Iterator[None]:
         ) from None
 
 
-def _protocol(name: str):  # type: ignore[no-untyped-def]
+def _protocol(name: str) -> Protocol:
     from inertia.experiments import ConfigError
     from inertia.protocols import PROTOCOLS
 
@@ -140,9 +146,9 @@ def _demo(args: argparse.Namespace) -> int:
     return 0
 
 
-def _config_from_arguments(  # type: ignore[no-untyped-def]
+def _config_from_arguments(
     config_file: str | None, overrides: list[str], data_dir: str | None = None
-):
+) -> RunConfig:
     from inertia.experiments import RunConfig, from_mapping, load_config, merge, parse_overrides
 
     base = load_config(config_file) if config_file else {}
@@ -157,7 +163,7 @@ def _stop_by_signal(signum: int, frame: object) -> None:
     raise SystemExit(128 + signum)
 
 
-def _default_run_dir(config) -> Path:  # type: ignore[no-untyped-def]
+def _default_run_dir(config: RunConfig) -> Path:
     digest = hashlib.sha256(json.dumps(config.to_dict(), sort_keys=True).encode()).hexdigest()
     return Path("runs") / f"{config.task.name}-{config.optimizer.name}-{digest[:10]}"
 
@@ -393,9 +399,9 @@ class _Parser(argparse.ArgumentParser):
     """A subcommand parser whose epilog may be built only when the help is shown (the settings
     listing imports torch and every task)."""
 
-    def __init__(self, *args: object, epilog_factory: Callable[[], str] | None = None,
-                 **kwargs: object) -> None:  # fmt: skip
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+    def __init__(self, *args: Any, epilog_factory: Callable[[], str] | None = None,
+                 **kwargs: Any) -> None:  # fmt: skip
+        super().__init__(*args, **kwargs)
         self._epilog_factory = epilog_factory
 
     def format_help(self) -> str:

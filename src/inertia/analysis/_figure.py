@@ -12,7 +12,7 @@ from inertia.analysis._quadratic import (
     nag_iteration_matrix,
     run_on_quadratic,
 )
-from inertia.optim import CM, NAG
+from inertia.optim import CM, NAG, MomentumLike
 from inertia.schedules import SutskeverMomentum
 
 __all__ = ["plot_oblong_quadratic", "plot_quadratic_learning_curves"]
@@ -131,7 +131,7 @@ def plot_quadratic_learning_curves(
     x0 = torch.zeros(dim, dtype=torch.float64)
     minimizer = torch.linalg.solve(A, -b)
 
-    runs = {
+    runs: dict[str, tuple[str, MomentumLike]] = {
         "SGD (μ = 0)": ("cm", 0.0),
         f"CM, eq. (3) schedule, μ_max = {mu_max:g}": ("cm", SutskeverMomentum(mu_max, period=25)),
         f"NAG, eq. (3) schedule, μ_max = {mu_max:g}": ("nag", SutskeverMomentum(mu_max, period=25)),

@@ -14,13 +14,16 @@ from inertia.data._long_term import LONG_TERM_PROBLEMS as LONG_TERM_PROBLEMS
 from inertia.data._long_term import LOSS_REDUCTIONS as LOSS_REDUCTIONS
 from inertia.data._long_term import RENAMED as RENAMED
 from inertia.data._long_term import LongTermProblem as LongTermProblem
+from inertia.data._long_term import LossReduction as LossReduction
 from inertia.data._long_term import SequenceBatch as SequenceBatch
 from inertia.data._mnist import load_mnist as load_mnist
 from inertia.data._music import MUSIC_DATASETS as MUSIC_DATASETS
+from inertia.data._music import MusicDatasetName as MusicDatasetName
 from inertia.data._music import load_music as load_music
 from inertia.data._music import rolls_from_notes as rolls_from_notes
 from inertia.data._planetoid import PLANETOID_DATASETS as PLANETOID_DATASETS
 from inertia.data._planetoid import CitationGraph as CitationGraph
+from inertia.data._planetoid import PlanetoidName as PlanetoidName
 from inertia.data._planetoid import load_planetoid as load_planetoid
 from inertia.data._ptb import EOS as EOS
 from inertia.data._ptb import TokenizedCorpus as TokenizedCorpus
@@ -38,6 +41,9 @@ __all__ = [
     "DataFile",
     "DataNotFound",
     "LongTermProblem",
+    "LossReduction",
+    "MusicDatasetName",
+    "PlanetoidName",
     "SequenceBatch",
     "TokenizedCorpus",
     "data_root",

@@ -50,7 +50,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
-from typing import Literal
+from typing import Literal, get_args
 
 import torch
 from torch import Tensor
@@ -67,7 +67,7 @@ __all__ = [
 
 Readout = Literal["last", "all"]
 LossReduction = Literal["per-output", "per-sequence"]
-LOSS_REDUCTIONS: tuple[str, ...] = ("per-output", "per-sequence")
+LOSS_REDUCTIONS: tuple[str, ...] = get_args(LossReduction)
 Output = Literal["linear", "logistic", "softmax"]
 TOLERANCE = 0.04  # addition and multiplication: a case is wrong when off by more
 

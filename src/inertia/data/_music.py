@@ -20,6 +20,7 @@ import functools
 import io
 import os
 import pickle
+from typing import Literal, get_args
 
 import torch
 from torch import Tensor
@@ -36,7 +37,8 @@ from inertia.data._files import (
 
 __all__ = ["MUSIC_DATASETS", "MUSIC_FILES", "load_music", "rolls_from_notes"]
 
-MUSIC_DATASETS: tuple[str, ...] = ("jsb", "nottingham", "musedata", "piano-midi")
+MusicDatasetName = Literal["jsb", "nottingham", "musedata", "piano-midi"]
+MUSIC_DATASETS: tuple[str, ...] = get_args(MusicDatasetName)
 NOTES = 88
 LOWEST_NOTE = 21  # MIDI number of column 0 (A0)
 _SPLITS = ("train", "valid", "test")

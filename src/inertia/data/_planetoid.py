@@ -12,10 +12,11 @@ from __future__ import annotations
 import collections
 import dataclasses
 import functools
+import importlib
 import io
 import os
 import pickle
-from typing import Any
+from typing import Any, Literal, get_args
 
 import torch
 from torch import Tensor
@@ -24,7 +25,8 @@ from inertia.data._files import DataError, DataFile, data_root, locate, require
 
 __all__ = ["PLANETOID_DATASETS", "PLANETOID_FILES", "CitationGraph", "load_planetoid"]
 
-PLANETOID_DATASETS = ("cora", "citeseer", "pubmed")
+PlanetoidName = Literal["cora", "citeseer", "pubmed"]
+PLANETOID_DATASETS: tuple[str, ...] = get_args(PlanetoidName)
 _PARTS = ("x", "y", "tx", "ty", "allx", "ally", "graph", "test.index")
 _URL = "https://github.com/kimiyoung/planetoid/raw/master/data/"
 
@@ -78,9 +80,10 @@ class _RestrictedUnpickler(pickle.Unpickler):
         sparse = require("scipy.sparse", "reading Planetoid files")
 
         try:
-            from numpy._core.multiarray import _reconstruct  # type: ignore[attr-defined]
+            multiarray = importlib.import_module("numpy._core.multiarray")
         except ImportError:  # NumPy 1
-            from numpy.core.multiarray import _reconstruct  # type: ignore[attr-defined]
+            multiarray = importlib.import_module("numpy.core.multiarray")
+        _reconstruct = multiarray._reconstruct
 
         allowed = {
             ("numpy", "dtype"): np.dtype,

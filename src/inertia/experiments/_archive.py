@@ -96,14 +96,14 @@ def restore_results(
         if data_dir:
             config = config.replace(data_dir=data_dir)
         settings = config.to_dict()
-        result = by_settings.get(_settings_key(settings))
-        if result is None:
+        match = by_settings.get(_settings_key(settings))
+        if match is None:
             continue
         run_dir = folder / cell_folder(key)
         run_dir.mkdir(parents=True, exist_ok=True)
         with exclusive_lock(run_dir / ".lock"):
             if held_files(run_dir):
                 continue
-            write_json({**result.to_dict(), "config": settings}, run_dir / RESULT)
+            write_json({**match.to_dict(), "config": settings}, run_dir / RESULT)
         restored.append(key)
     return restored

@@ -27,6 +27,10 @@ import yaml
 from pydantic import BaseModel, Field, SerializeAsAny, field_validator
 
 from inertia.config import ConfigError, Section
+from inertia.experiments._optimizers import OPTIMIZERS, OptimizerConfig
+from inertia.tasks import TASKS, TaskConfig
+
+_S = typing.TypeVar("_S", bound=Section)
 
 __all__ = [
     "ConfigError",
@@ -109,15 +113,13 @@ def format_validation_error(
     return f"config key {key!r} {text}, got {first['input']!r}"
 
 
-def _section(
-    value: Any, registry: Mapping[str, type[BaseModel]], field: str, default: str
-) -> BaseModel:
+def _section(value: Any, registry: Mapping[str, type[_S]], field: str, default: str) -> _S:
     """Validate a ``task`` or ``optimizer`` section with the options class its name selects
     (``default`` where the section names none)."""
     if isinstance(value, BaseModel):
-        if registry.get(getattr(value, "name", None)) is not type(value):
+        if registry.get(str(getattr(value, "name", ""))) is not type(value):
             raise ConfigError(f"config key {field!r} got {value!r}, not a registered {field}'s")
-        return value
+        return typing.cast(_S, value)
     if isinstance(value, str):
         value = {"name": value}
     if not isinstance(value, Mapping):
@@ -141,15 +143,11 @@ def _section(
         raise ConfigError(format_validation_error(error, options, f"{field}.", owner)) from None
 
 
-def _task_registry() -> dict[str, type[BaseModel]]:
-    from inertia.tasks import TASKS
-
+def _task_registry() -> dict[str, type[TaskConfig]]:
     return {name: task.Options for name, task in TASKS.items()}
 
 
-def _optimizer_registry() -> dict[str, type[BaseModel]]:
-    from inertia.experiments._optimizers import OPTIMIZERS
-
+def _optimizer_registry() -> dict[str, type[OptimizerConfig]]:
     return {name: entry.options for name, entry in OPTIMIZERS.items()}
 
 
@@ -157,11 +155,11 @@ _DEFAULT_TASK = "toy-regression"
 _DEFAULT_OPTIMIZER = "nag"
 
 
-def _default_task() -> BaseModel:
+def _default_task() -> TaskConfig:
     return _task_registry()[_DEFAULT_TASK](name=_DEFAULT_TASK)
 
 
-def _default_optimizer() -> BaseModel:
+def _default_optimizer() -> OptimizerConfig:
     return _optimizer_registry()[_DEFAULT_OPTIMIZER](name=_DEFAULT_OPTIMIZER)
 
 
@@ -194,8 +192,8 @@ class RunConfig(Section):
 
     SECTIONS: ClassVar[tuple[str, ...]] = ("task", "optimizer")
 
-    task: SerializeAsAny[BaseModel] = Field(default_factory=_default_task)
-    optimizer: SerializeAsAny[BaseModel] = Field(default_factory=_default_optimizer)
+    task: SerializeAsAny[TaskConfig] = Field(default_factory=_default_task)
+    optimizer: SerializeAsAny[OptimizerConfig] = Field(default_factory=_default_optimizer)
     init: Literal["default", "sparse", "torch"] = "default"
     init_scale: float = Field(1.0, gt=0)
     clip_grad_norm: float = Field(0.0, ge=0)
@@ -218,12 +216,12 @@ class RunConfig(Section):
 
     @field_validator("task", mode="before")
     @classmethod
-    def _task(cls, value: Any) -> BaseModel:
+    def _task(cls, value: Any) -> TaskConfig:
         return _section(value, _task_registry(), "task", _DEFAULT_TASK)
 
     @field_validator("optimizer", mode="before")
     @classmethod
-    def _optimizer(cls, value: Any) -> BaseModel:
+    def _optimizer(cls, value: Any) -> OptimizerConfig:
         return _section(value, _optimizer_registry(), "optimizer", _DEFAULT_OPTIMIZER)
 
     @pydantic.model_validator(mode="after")
@@ -233,9 +231,7 @@ class RunConfig(Section):
                 f"config key 'init_scale' ({self.init_scale:g}) scales the sparse "
                 f"initialization, but init is {self.init!r}: set init=sparse or leave it out"
             )
-        check = getattr(self.optimizer, "check_run", None)
-        if check is not None:
-            check(self)  # settings that depend on the run (e.g. fine-tuning within steps)
+        self.optimizer.check_run(self)  # settings that depend on the run (fine-tuning, ...)
         return self
 
     def to_dict(self) -> dict[str, Any]:
@@ -308,7 +304,7 @@ class _UniqueKeyLoader(yaml.SafeLoader):
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         seen: set[Any] = set()
         for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=deep)  # type: ignore[no-untyped-call]
+            key = self.construct_object(key_node, deep=deep)
             if key in seen:
                 raise _DuplicateKeyError(key, key_node.start_mark.line + 1)
             seen.add(key)
@@ -407,7 +403,7 @@ def parse_overrides(arguments: Sequence[str]) -> dict[str, Any]:
     return overrides
 
 
-def _registry(section: str) -> dict[str, type[BaseModel]]:
+def _registry(section: str) -> Mapping[str, type[Section]]:
     return _task_registry() if section == "task" else _optimizer_registry()
 
 

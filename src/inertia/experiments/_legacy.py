@@ -93,8 +93,11 @@ def upgrade_stored(config: Mapping[str, Any]) -> dict[str, Any]:
     """
     settings = upgrade_config(config) if is_legacy(config) else dict(config)
     task = settings.get("task")
-    before_issue_39 = isinstance(task, Mapping) and "loss_reduction" not in task
-    if before_issue_39 and task.get("name") == "long-term":
+    if (
+        isinstance(task, Mapping)
+        and "loss_reduction" not in task
+        and task.get("name") == "long-term"
+    ):
         problem = task.get("problem", "addition")
         settings["task"] = {
             **task,

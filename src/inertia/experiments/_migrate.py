@@ -53,7 +53,9 @@ def _upgraded_result(result: Mapping[str, Any]) -> dict[str, Any]:
     return {**result, "config": config}
 
 
-def _carry(trial: optuna.trial.FrozenTrial, new_key: str, cells: list[str]):  # type: ignore[no-untyped-def]
+def _carry(
+    trial: optuna.trial.FrozenTrial, new_key: str, cells: list[str]
+) -> optuna.trial.FrozenTrial:
     attributes = dict(trial.user_attrs)
     if "result" in attributes:
         attributes["result"] = _upgraded_result(attributes["result"])

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, TypeVar
 
 import torch
 from pydantic import Field, field_validator
 from torch import Tensor, nn
 
-from inertia.experiments._config import ConfigError, Section
+from inertia.config import ConfigError, Section
 from inertia.optim import CM, NAG, HessianFree, MomentumLike
 from inertia.schedules import (
     Clip,
@@ -313,41 +313,56 @@ def hessian_free_step(
     """One HF update: gradient on the minibatch, curvature on its first ``curvature_batch``
     cases (Martens 2010, section 4.3), CG warm-started with the decay of this update (the
     ``cg_decay_schedule``). Returns the minibatch loss."""
+    if not isinstance(optimizer, HessianFree):
+        raise TypeError(f"hessian_free_step needs a HessianFree optimizer, got {optimizer!r}")
     options = config.optimizer
     curvature = getattr(options, "curvature_batch", 0)
     decay = cg_decay_schedule(options) if isinstance(options, HessianFreeConfig) else None
-    if decay is not None and isinstance(optimizer, HessianFree):
+    if decay is not None:
         optimizer.param_groups[0]["cg_decay"] = decay(optimizer.updates)
     batch = lambda: (model(inputs), targets)  # noqa: E731
     if curvature and curvature < inputs.shape[0]:
         part = lambda: (model(inputs[:curvature]), targets[:curvature])  # noqa: E731
-        loss = optimizer.step(batch, part)  # type: ignore[call-arg]
+        value = optimizer.step(batch, part)
     else:
-        loss = optimizer.step(batch)  # type: ignore[call-arg]
-    if norms is not None and isinstance(optimizer, HessianFree):
+        value = optimizer.step(batch)
+    if norms is not None:
         norms.add_cost(optimizer.last_step["gradient_cases"])
-    return loss
+    return value
 
 
-def _sgd(params: Iterable[Tensor], config: RunConfig, output_loss: str | None):  # type: ignore[no-untyped-def]
+_O = TypeVar("_O", bound=OptimizerConfig)
+
+
+def _settings(config: RunConfig, kind: type[_O]) -> _O:
+    """``config.optimizer`` as the settings class its entry registered."""
     options = config.optimizer
+    if not isinstance(options, kind):
+        raise ConfigError(f"optimizer {options.name!r} has no {kind.__name__} settings")
+    return options
+
+
+def _sgd(params: Iterable[Tensor], config: RunConfig, output_loss: str | None) -> CM:
+    options = _settings(config, SGDConfig)
     return CM(params, lr=options.lr, momentum=0.0, weight_decay=options.weight_decay,
               fused=options.fused)  # fmt: skip
 
 
-def _momentum(params: Iterable[Tensor], config: RunConfig, output_loss: str | None):  # type: ignore[no-untyped-def]
-    options = config.optimizer
+def _momentum(params: Iterable[Tensor], config: RunConfig, output_loss: str | None) -> CM | NAG:
+    options = _settings(config, MomentumConfig)
     optimizer = NAG if options.name == "nag" else CM
     return optimizer(params, lr=options.lr, momentum=momentum_schedule(config),
                      weight_decay=options.weight_decay, fused=options.fused)  # fmt: skip
 
 
-def _adam(params: Iterable[Tensor], config: RunConfig, output_loss: str | None):  # type: ignore[no-untyped-def]
-    options = config.optimizer
+def _adam(params: Iterable[Tensor], config: RunConfig, output_loss: str | None) -> torch.optim.Adam:
+    options = _settings(config, AdamConfig)
     return torch.optim.Adam(params, lr=options.lr, weight_decay=options.weight_decay)
 
 
-def _hessian_free(params: Iterable[Tensor], config: RunConfig, output_loss: str | None):  # type: ignore[no-untyped-def]
+def _hessian_free(
+    params: Iterable[Tensor], config: RunConfig, output_loss: str | None
+) -> HessianFree:
     if output_loss is None:
         raise ConfigError(
             "optimizer 'hf' needs the task's output loss (one of the matching pairs of "

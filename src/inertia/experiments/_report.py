@@ -77,7 +77,7 @@ def _seed_curves(
     if len(finished) < 2:
         return []
     return sorted(
-        (int(r.config.get("seed", 0)), [(point["step"], point[metric]) for point in r.curve])
+        (int(r.config.get("seed", 0)), [(int(point["step"]), point[metric]) for point in r.curve])
         for r in finished
     )
 
@@ -86,7 +86,7 @@ def _mean_curve(results: list[RunResult], metric: str) -> list[tuple[int, float]
     finished = [r for r in results if r.status == "completed"]
     if not finished:
         return []
-    steps = [point["step"] for point in finished[0].curve]
+    steps = [int(point["step"]) for point in finished[0].curve]
     return [
         (step, statistics.fmean(r.curve[i][metric] for r in finished))
         for i, step in enumerate(steps)
@@ -116,8 +116,8 @@ def build_table(
     table: dict[tuple[str, str], Cell] = {}
     for row in protocol.rows:
         for column in protocol.columns:
-            key = (row, column)
-            settings = groups.get(key, {})
+            cell = (row, column)
+            settings = groups.get(cell, {})
             best: tuple[float, tuple, list[RunResult]] | None = None
             for setting, runs in settings.items():
                 value = statistics.fmean(r.final[chooser] for r in runs)
@@ -127,12 +127,12 @@ def build_table(
                     or (math.isinf(best[0]) and not math.isinf(value))
                 ):
                     best = (value, setting, runs)
-            table[key] = Cell(
+            table[cell] = Cell(
                 ours=statistics.fmean(r.final[metric] for r in best[2]) if best else None,
-                published=protocol.published.get(key),
+                published=protocol.published.get(cell),
                 chosen=dict(best[1]) if best else {},
                 runs_done=sum(len(runs) for runs in settings.values()),
-                runs_planned=planned.get(key, 0),
+                runs_planned=planned.get(cell, 0),
                 curve=_mean_curve(best[2], metric) if best else [],
                 datasets=sorted(
                     {r.dataset for runs in settings.values() for r in runs if r.dataset}
@@ -196,9 +196,7 @@ def diverged_columns(
 ) -> list[str]:
     """The columns whose cell in ``row`` reports diverged (every setting has a diverged run):
     they have no curve to draw, so the learning-curve panel names them instead."""
-    return [
-        c for c in columns if table[(row, c)].ours is not None and math.isinf(table[(row, c)].ours)
-    ]
+    return [c for c in columns if math.isinf(table[(row, c)].ours or 0.0)]
 
 
 def row_label(protocol: Protocol, row: str, table: dict[tuple[str, str], Cell]) -> str:
@@ -391,9 +389,9 @@ def plot_curves(
         label = (row_error_names or {}).get(row, error_name)
         axis.set_ylabel(textwrap.fill(label, 45), fontsize=9)
         if drawn:
-            values = [v for c in columns for _, v in table[(row, c)].curve]
-            values += [v for c in columns for _, sc in table[(row, c)].seed_curves for _, v in sc]
-            if all(v > 0 for v in values):
+            shown = [v for c in columns for _, v in table[(row, c)].curve]
+            shown += [v for c in columns for _, sc in table[(row, c)].seed_curves for _, v in sc]
+            if all(v > 0 for v in shown):
                 axis.set_yscale("log")
             axis.legend(fontsize=8)
         else:

@@ -245,8 +245,12 @@ def open_study(protocol: Protocol, budget: str, settings: SweepSettings) -> optu
 
     study = create()
     trials = study.get_trials(deepcopy=False)
-    if all(tuple(t.distributions["cell"].choices) == tuple(cells)
-           for t in trials if "cell" in t.distributions):  # fmt: skip
+    recorded = [t.distributions["cell"] for t in trials if "cell" in t.distributions]
+    if all(
+        isinstance(d, optuna.distributions.CategoricalDistribution)
+        and tuple(d.choices) == tuple(cells)
+        for d in recorded
+    ):
         return study
     names = {summary.study_name for summary in optuna.get_all_study_summaries(storage)}
     backup = next(f"{name}@{n}" for n in itertools.count(1) if f"{name}@{n}" not in names)
@@ -316,11 +320,11 @@ def fine_tuning_families(runs: dict[str, PlannedRun]) -> dict[str, tuple[str, li
         groups.setdefault(plain, []).append(key)
     families: dict[str, tuple[str, list[str]]] = {}
     for members in groups.values():
-        plain = [k for k in members if branch_step(configs[k]) is None]
-        twins = [k for k in members if k not in plain]
-        if len(plain) == 1 and twins:
+        plains = [k for k in members if branch_step(configs[k]) is None]
+        twins = [k for k in members if k not in plains]
+        if len(plains) == 1 and twins:
             for key in members:
-                families[key] = (plain[0], twins)
+                families[key] = (plains[0], twins)
     return families
 
 
@@ -383,7 +387,7 @@ def _train_run(
         return train(config_of(cell), folder / cell_folder(cell), resume=True,
                      on_evaluation=report)  # fmt: skip
     plain, twins = families[cell]
-    steps = sorted({branch_step(config_of(twin)) for twin in twins})  # type: ignore[type-var]
+    steps = sorted({step for twin in twins if (step := branch_step(config_of(twin))) is not None})
     results = {
         plain: train(
             config_of(plain),
@@ -395,7 +399,10 @@ def _train_run(
     }
     for twin in twins:
         config = config_of(twin)
-        snapshot = folder / cell_folder(plain) / snapshot_name(branch_step(config))  # type: ignore[arg-type]
+        branch = branch_step(config)
+        if branch is None:  # a twin is a run that branches (its family's definition)
+            raise ValueError(f"run {twin} of {plain}'s family has no fine-tuning branch")
+        snapshot = folder / cell_folder(plain) / snapshot_name(branch)
         results[twin] = train(config, folder / cell_folder(twin), resume=True,
                               on_evaluation=report if cell == twin else None,
                               branch_from=snapshot)  # fmt: skip
@@ -552,8 +559,9 @@ def runs_without_data(runs: dict[str, PlannedRun], data_dir: str) -> dict[str, s
         section = options.model_dump_json()
         if section not in reasons:
             reasons[section] = TASKS[options.name].missing_data(options, data_dir or None)
-        if reasons[section] is not None:
-            missing[key] = reasons[section]  # type: ignore[assignment]
+        reason = reasons[section]
+        if reason is not None:
+            missing[key] = reason
     return missing
 
 

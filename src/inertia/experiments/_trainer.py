@@ -194,16 +194,20 @@ class Prepared:
 
 
 def _initialize(
-    model: nn.Module, config: RunConfig, nonlinearity: str, generator: torch.Generator
+    model: nn.Module,
+    config: RunConfig,
+    nonlinearity: Literal["sigmoid", "tanh"],
+    generator: torch.Generator,
 ) -> None:
     """Replace the task's initialization where the run asks for another."""
     if config.init == "sparse":
-        sparse_init_(model, scale=config.init_scale, nonlinearity=nonlinearity,  # type: ignore[arg-type]
+        sparse_init_(model, scale=config.init_scale, nonlinearity=nonlinearity,
                      generator=generator)  # fmt: skip
     elif config.init == "torch":
         for module in model.modules():
-            if module is not model and hasattr(module, "reset_parameters"):
-                module.reset_parameters()
+            reset = getattr(module, "reset_parameters", None)
+            if module is not model and callable(reset):
+                reset()
 
 
 def prepare(config: RunConfig) -> Prepared:
@@ -285,7 +289,7 @@ class RunFolder:
                 f"run folder {where} cannot be written ({error.strerror or error}); choose "
                 "another --run-dir"
             ) from None
-        for name in (CHECKPOINT, RESULT, snapshot_name("*")):  # everything the folder writes
+        for name in (CHECKPOINT, RESULT, SNAPSHOT_PATTERN):  # everything the folder writes
             for stale in where.glob(f".{name}.*"):
                 stale.unlink(missing_ok=True)  # a write that a kill interrupted
         held = held_files(where)
@@ -547,6 +551,10 @@ def branch_step(config: RunConfig) -> int | None:
 def snapshot_name(step: int) -> str:
     """The file name of a run's snapshot at ``step`` (kept beside its checkpoint)."""
     return f"snapshot-{step}.pt"
+
+
+SNAPSHOT_PATTERN = "snapshot-*.pt"
+"""Every snapshot's file name, as a glob pattern."""
 
 
 def _check(config: RunConfig, prepared: Prepared) -> None:

@@ -36,6 +36,11 @@ __all__ = [
 _FINISHED = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
 
 
+_NUMERIC_KINDS: dict[str, Literal["float", "log", "int"]] = {
+    "float": "float", "log": "log", "int": "int"
+}  # fmt: skip
+
+
 @dataclasses.dataclass(frozen=True)
 class SearchDimension:
     """One searched setting: ``float``/``log`` (uniform / log-uniform), ``int`` or ``choice``."""
@@ -69,7 +74,8 @@ def parse_search(spec: str) -> SearchDimension:
     if kind == "choice":
         choices = tuple(parse_value(value) for value in arguments.split(","))
         return SearchDimension(name, "choice", choices=choices)
-    if kind not in ("float", "log", "int"):
+    numeric = _NUMERIC_KINDS.get(kind)
+    if numeric is None:
         raise ConfigError(f"search {spec!r}: kind must be log, float, int or choice, got {kind!r}")
     try:
         low, high = (float(value) for value in arguments.split(":"))
@@ -81,7 +87,7 @@ def parse_search(spec: str) -> SearchDimension:
         raise ConfigError(f"search {spec!r}: need LOW < HIGH (and LOW > 0 for log)")
     if kind == "int" and not (low.is_integer() and high.is_integer()):
         raise ConfigError(f"search {spec!r}: an int range needs whole-number bounds, e.g. int:2:4")
-    return SearchDimension(name, kind, low, high)  # type: ignore[arg-type]
+    return SearchDimension(name, numeric, low, high)
 
 
 SAMPLERS = ("tpe", "random")

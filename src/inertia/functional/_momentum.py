@@ -50,10 +50,14 @@ def _per_device(
     params: list[Tensor], grads: list[Tensor], velocities: list[Tensor], weight_decay: float
 ) -> Iterator[tuple[list[Tensor], list[Tensor], list[Tensor]]]:
     """Split the lists by device and dtype for the foreach kernels; fold in weight decay."""
-    grouped = Optimizer._group_tensors_by_device_and_dtype([params, grads, velocities])
-    for (device_params, device_grads, device_velocities), _ in grouped.values():
+    tensors: list[list[Tensor | None]] = [list(params), list(grads), list(velocities)]
+    grouped = Optimizer._group_tensors_by_device_and_dtype(tensors)
+    for lists, _ in grouped.values():
+        device_params, device_grads, device_velocities = (
+            [tensor for tensor in tensor_list if tensor is not None] for tensor_list in lists
+        )  # none is None: every list above holds tensors only
         if weight_decay != 0.0:
-            device_grads = torch._foreach_add(device_grads, device_params, alpha=weight_decay)
+            device_grads = list(torch._foreach_add(device_grads, device_params, alpha=weight_decay))
         yield device_params, device_grads, device_velocities
 
 

@@ -27,6 +27,7 @@ from inertia.implicit._methods import Anderson as Anderson
 from inertia.implicit._methods import FixedPointIteration as FixedPointIteration
 from inertia.implicit._methods import ForwardSolver as ForwardSolver
 from inertia.implicit._methods import GradientMethod as GradientMethod
+from inertia.implicit._methods import GradientName as GradientName
 from inertia.implicit._methods import ImplicitGradient as ImplicitGradient
 from inertia.implicit._methods import NeumannRBP as NeumannRBP
 from inertia.implicit._methods import Pass as Pass
@@ -48,6 +49,7 @@ __all__ = [
     "FixedPointWarning",
     "ForwardSolver",
     "GradientMethod",
+    "GradientName",
     "ImplicitGradient",
     "NeumannRBP",
     "Pass",

@@ -73,7 +73,9 @@ def retained_vjp(output: Tensor, input: Tensor) -> Callable[[Tensor], Tensor]:
         # (tensors, grad_tensors, keep_graph, create_graph, inputs, allow_unreachable,
         #  accumulate_grad): torch.autograd.grad's call with retain_graph=True
         (result,) = run_backward(outputs, (v,), True, False, inputs, False, False)
-        return result  # type: ignore[return-value]
+        if result is None:  # not with allow_unreachable=False: the engine raises first
+            raise RuntimeError("vector-Jacobian product: the output does not depend on the input")
+        return result
 
     return product
 

@@ -23,7 +23,7 @@ import dataclasses
 import math
 from abc import ABC, abstractmethod
 from collections.abc import Callable
-from typing import ClassVar
+from typing import ClassVar, Literal, get_args
 
 import torch
 from torch import Tensor
@@ -310,7 +310,8 @@ class NeumannRBP(ImplicitGradient):
         return AdjointSolution(z, self.truncation - 1, True)
 
 
-GRADIENT_METHODS: tuple[str, ...] = ("bptt", "tbptt", "rbp", "cg_rbp", "neumann_rbp")
+GradientName = Literal["bptt", "tbptt", "rbp", "cg_rbp", "neumann_rbp"]
+GRADIENT_METHODS: tuple[str, ...] = get_args(GradientName)
 _BY_NAME: dict[str, Callable[[int, float], GradientMethod]] = {
     "bptt": lambda truncation, tolerance: BPTT(),
     "tbptt": lambda truncation, tolerance: TBPTT(truncation),

@@ -15,7 +15,7 @@ or σ(b h) of them (inertia 0.1).
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, get_args
 
 import torch
 from torch import Tensor, nn
@@ -27,8 +27,8 @@ __all__ = ["HOPFIELD_VARIANTS", "HopfieldNetwork"]
 # Liao et al.'s method and K for this experiment (SPEC 7).
 _LIAO_GRADIENT = NeumannRBP(truncation=20)
 
-HOPFIELD_VARIANTS: tuple[str, ...] = ("official", "inertia-0.1")
-Variant = Literal["official", "inertia-0.1"]
+HopfieldVariant = Literal["official", "inertia-0.1"]
+HOPFIELD_VARIANTS: tuple[str, ...] = get_args(HopfieldVariant)
 
 
 class HopfieldNetwork(nn.Module):
@@ -45,6 +45,8 @@ class HopfieldNetwork(nn.Module):
         ``inertia-0.1`` (this library's first reading; see the module docstring).
     """
 
+    off_diagonal: Tensor  # a buffer, for the type checker
+
     def __init__(
         self,
         inputs: int = 784,
@@ -55,7 +57,7 @@ class HopfieldNetwork(nn.Module):
         steps: int = 50,
         gradient: GradientMethod = _LIAO_GRADIENT,
         init_std: float = 1e-3,
-        variant: Variant = "official",
+        variant: HopfieldVariant = "official",
     ) -> None:
         super().__init__()
         if variant not in HOPFIELD_VARIANTS:

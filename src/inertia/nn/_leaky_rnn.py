@@ -62,7 +62,7 @@ def _derivative(nonlinearity: Nonlinearity, post: Tensor) -> Tensor:
 
 class _LeakyRNN(torch.autograd.Function):
     @staticmethod
-    def forward(  # type: ignore[override]
+    def forward(
         ctx: Any,
         inputs: Tensor,
         h0: Tensor,
@@ -88,14 +88,14 @@ class _LeakyRNN(torch.autograd.Function):
         else:
             for t in range(steps):
                 activation_(torch.addmm(drive[t], hidden[t], weight_hh_t, out=post[t]))
-                if leak is not None:  # h_t = (1 − α) f(a_t) + α h_{t−1}
+                if leak is not None and keep is not None:  # h_t = (1 − α) f(a_t) + α h_{t−1}
                     torch.mul(post[t], keep, out=hidden[t + 1]).addcmul_(leak, hidden[t])
         ctx.save_for_backward(inputs, hidden, post, weight_ih, weight_hh, leak)
         ctx.nonlinearity = nonlinearity
         return hidden[1:]
 
     @staticmethod
-    def backward(ctx: Any, grad_hidden: Tensor) -> tuple[Tensor | None, ...]:  # type: ignore[override]
+    def backward(ctx: Any, grad_hidden: Tensor) -> tuple[Tensor | None, ...]:
         inputs, hidden, post, weight_ih, weight_hh, leak = ctx.saved_tensors
         steps = inputs.shape[0]
         grad_hidden = grad_hidden.contiguous()
@@ -116,7 +116,7 @@ class _LeakyRNN(torch.autograd.Function):
                     total = grad_hidden[t] + carry
                     torch.mul(total, scale[t], out=grad_pre[t])
                     carry = torch.addmm(total.mul_(leak), grad_pre[t], weight_hh)
-                else:
+                elif scaled_grad is not None:  # always, without a leak
                     torch.addcmul(scaled_grad[t], scale[t], carry, out=grad_pre[t])
                     carry = torch.mm(grad_pre[t], weight_hh)
         flat_grad = grad_pre.reshape(-1, grad_pre.shape[-1])

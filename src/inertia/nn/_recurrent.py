@@ -8,7 +8,7 @@ and the output bias starts at the average output (:meth:`RecurrentNetwork.center
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, get_args
 
 import torch
 from torch import Tensor, nn
@@ -19,7 +19,8 @@ from inertia.nn._leaky_rnn import leaky_rnn
 __all__ = ["CELLS", "RecurrentNetwork"]
 
 Cell = Literal["tanh", "relu", "leaky-tanh", "leaky-relu", "lstm"]
-CELLS: tuple[str, ...] = ("tanh", "relu", "leaky-tanh", "leaky-relu", "lstm")
+CellName = Literal["tanh", "relu", "leaky-tanh", "leaky-relu", "lstm"]
+CELLS: tuple[str, ...] = get_args(CellName)
 
 
 class RecurrentNetwork(nn.Module):
@@ -45,6 +46,9 @@ class RecurrentNetwork(nn.Module):
         input ``(batch, time, input_size)``; output ``(batch, output_size)`` for ``"last"`` and
         ``(batch, time, output_size)`` for ``"all"``.
     """
+
+    input_shift: Tensor  # buffers, for the type checker
+    leak: Tensor
 
     def __init__(
         self,
@@ -91,10 +95,11 @@ class RecurrentNetwork(nn.Module):
     def recurrent_weights(self) -> tuple[Tensor, Tensor, list[Tensor]]:
         """(input-to-hidden, hidden-to-hidden, hidden biases) of the recurrent layer."""
         if self.cell in ("tanh", "lstm"):
+            parameter = self.rnn.get_parameter
             return (
-                self.rnn.weight_ih_l0,
-                self.rnn.weight_hh_l0,
-                [self.rnn.bias_ih_l0, self.rnn.bias_hh_l0],
+                parameter("weight_ih_l0"),
+                parameter("weight_hh_l0"),
+                [parameter("bias_ih_l0"), parameter("bias_hh_l0")],
             )
         return self.weight_ih, self.weight_hh, [self.bias_h]
 

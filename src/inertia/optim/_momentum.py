@@ -7,7 +7,7 @@ velocity, the velocity starts at zero, and the momentum coefficient may follow a
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Any, cast
+from typing import Any, cast, overload
 
 import torch
 from torch import Tensor
@@ -19,6 +19,9 @@ from inertia.functional import cm as cm_kernel
 from inertia.functional import nag as nag_kernel
 
 __all__ = ["CM", "FUSED_DEVICES", "NAG", "MomentumLike"]
+
+# params, grads, velocities and states of the parameters that one kernel call updates together
+_Bucket = tuple[list[Tensor], list[Tensor], list[Tensor], list[dict[str, Any]]]
 
 MomentumLike = float | Callable[[int], float]
 """A momentum coefficient: a float, or a schedule ``step -> μ`` with steps counted from 0."""
@@ -175,8 +178,14 @@ class _MomentumOptimizer(Optimizer):
             foreach = not fused and all(p.device.type not in ("cpu", "meta") for p in params)
         return {"foreach": bool(foreach), "fused": bool(fused)}
 
+    @overload
+    def step(self, closure: None = None) -> None: ...
+
+    @overload
+    def step(self, closure: Callable[[], float]) -> float: ...
+
     @torch.no_grad()
-    def step(self, closure: Callable[[], float] | None = None) -> float | None:  # type: ignore[override]
+    def step(self, closure: Callable[[], float] | None = None) -> float | None:
         """Perform one update.
 
         Args:
@@ -204,7 +213,7 @@ class _MomentumOptimizer(Optimizer):
                 )
             # Parameters that share a step count (and look-ahead) are updated together; normally
             # that is every parameter of the group.
-            buckets: dict[tuple[int, float], tuple[list[Tensor], ...]] = {}
+            buckets: dict[tuple[int, float], _Bucket] = {}
             for param in group["params"]:
                 if param.grad is None:
                     continue
@@ -218,7 +227,7 @@ class _MomentumOptimizer(Optimizer):
                 bucket[0].append(param)
                 bucket[1].append(param.grad)
                 bucket[2].append(state["velocity"])
-                bucket[3].append(state)  # type: ignore[arg-type]
+                bucket[3].append(state)
             for params, grads, velocities, states in buckets.values():
                 if grad_scale is not None:
                     grads = list(torch._foreach_div(grads, grad_scale.to(grads[0].device)))
@@ -359,7 +368,15 @@ class CM(_MomentumOptimizer):
     def _lookahead(self, state: dict[str, Any]) -> float:
         return 0.0
 
-    def _update(self, group_index, params, grads, velocities, states, kernel):  # type: ignore[no-untyped-def]
+    def _update(
+        self,
+        group_index: int,
+        params: list[Tensor],
+        grads: list[Tensor],
+        velocities: list[Tensor],
+        states: list[dict[str, Any]],
+        kernel: dict[str, bool],
+    ) -> None:
         group = self.param_groups[group_index]
         step = states[0]["step"]
         cm_kernel(
@@ -431,7 +448,15 @@ class NAG(_MomentumOptimizer):
         super()._init_state(group_index, state, param)
         state["momentum"] = self._momentum_at(group_index, 0)
 
-    def _update(self, group_index, params, grads, velocities, states, kernel):  # type: ignore[no-untyped-def]
+    def _update(
+        self,
+        group_index: int,
+        params: list[Tensor],
+        grads: list[Tensor],
+        velocities: list[Tensor],
+        states: list[dict[str, Any]],
+        kernel: dict[str, bool],
+    ) -> None:
         group = self.param_groups[group_index]
         step = states[0]["step"]
         momentum = states[0]["momentum"]

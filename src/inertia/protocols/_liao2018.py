@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from inertia.experiments import Block, Budget, Protocol
 from inertia.implicit import GRADIENT_METHODS
 
@@ -99,7 +101,7 @@ _HOPFIELD_BASE = {
 # the forward pass need not reach its fixed point (BPTT's networks do not, and there the RBP
 # methods part from it); and inertia 0.1's reading of the task at the paper's T and K. The
 # T = 10 row has a second seed.
-_HOPFIELD_ROWS = {
+_HOPFIELD_ROWS: dict[str, dict[str, Any] | None] = {
     "T=50 K=20": {"task.steps": [50], "task.truncation": [20], "task.variant": ["official"]},
     "T=50 K=5": {"task.steps": [50], "task.truncation": [5], "task.variant": ["official"]},
     "T=10 K=10": {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from inertia.experiments import Block, Budget, Protocol
@@ -92,7 +93,7 @@ def _autoencoder_blocks(
     dataset; NAG with ``finetune`` updates of low-momentum fine-tuning, as the published NAG
     cells have, beside its twin without."""
     common = {"task.dataset": [dataset], **_singletons(settings)}
-    schedule = {"momentum_schedule": "sutskever"}
+    schedule: dict[str, Any] = {"momentum_schedule": "sutskever"}
     if momentum_period != 250:
         schedule["momentum_period"] = momentum_period
     return optimizer_blocks(
@@ -328,7 +329,7 @@ def _finetune_blocks(
     settings: dict[str, Any],
 ) -> list[Block]:  # fmt: skip
     """NAG without (``before``) and with (``after``) ``finetune`` updates of low momentum."""
-    common = {"task.dataset": [dataset], "optimizer.name": ["nag"],
+    common: dict[str, Sequence[Any]] = {"task.dataset": [dataset], "optimizer.name": ["nag"],
               "optimizer.momentum_schedule": ["sutskever"], "optimizer.momentum": list(mu_max),
               "optimizer.lr": list(lrs), **_singletons(settings)}  # fmt: skip
     return [
@@ -433,7 +434,7 @@ def _scale_blocks(
     ``seeds``, each run once per seed."""
     blocks = []
     for scale in SI_SCALES:
-        grid = {"init_scale": [scale], "optimizer.lr": list(lrs),
+        grid: dict[str, Sequence[Any]] = {"init_scale": [scale], "optimizer.lr": list(lrs),
                 **({"seed": list(seeds)} if seeds else {})}  # fmt: skip
         blocks.append(Block(_SCALE_ROW, f"{scale:g}",
                             {**grid, "optimizer.finetune_steps": [finetune]}))  # fmt: skip

@@ -3,6 +3,8 @@
 The registry is explicit: a task is available by name once it is listed in :data:`TASKS`.
 """
 
+from typing import Any
+
 from inertia.tasks._autoencoder import ARCHITECTURES as ARCHITECTURES
 from inertia.tasks._autoencoder import DeepAutoencoder as DeepAutoencoder
 from inertia.tasks._autoencoder import autoencoder as autoencoder
@@ -29,7 +31,7 @@ from inertia.tasks._polyphonic import PolyphonicMusic as PolyphonicMusic
 from inertia.tasks._text import PennTreebank as PennTreebank
 from inertia.tasks._toy import ToyRegression as ToyRegression
 
-TASKS: dict[str, AbstractTask] = {
+TASKS: dict[str, AbstractTask[Any]] = {
     task.name: task
     for task in (
         ToyRegression(),

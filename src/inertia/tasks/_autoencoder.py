@@ -87,7 +87,7 @@ def _squared_error_per_case(outputs: Tensor, targets: Tensor) -> Tensor:
     return (outputs - targets).pow(2).sum() / outputs.shape[0]
 
 
-class DeepAutoencoder(AbstractTask):
+class DeepAutoencoder(AbstractTask[AutoencoderOptions]):
     """The CURVES, MNIST and FACES autoencoders; the ``dataset`` option picks the data and the
     architecture.
 
@@ -103,7 +103,9 @@ class DeepAutoencoder(AbstractTask):
     )
     Options = AutoencoderOptions
 
-    def build(self, options, generator, data_dir):  # type: ignore[no-untyped-def]
+    def build(
+        self, options: AutoencoderOptions, generator: torch.Generator, data_dir: str | None
+    ) -> Problem:
         dataset = options.dataset
         if dataset == "mnist":
             train, _ = load_mnist("train", data_dir)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from abc import ABC, abstractmethod
 from collections.abc import Callable
-from typing import ClassVar
+from typing import ClassVar, Generic, Literal, TypeVar
 
 import torch
 from pydantic import model_validator
@@ -54,11 +54,15 @@ class Problem:
     evaluation: Evaluation
     dataset: str
     output_loss: str | None = None
-    sparse_init_nonlinearity: str = "sigmoid"
+    sparse_init_nonlinearity: Literal["sigmoid", "tanh"] = "sigmoid"
 
 
-class AbstractTask(ABC):
-    """A registered task. Subclasses set the class attributes and implement :meth:`build`.
+OptionsT = TypeVar("OptionsT", bound="TaskConfig")
+
+
+class AbstractTask(ABC, Generic[OptionsT]):
+    """A registered task, generic in its options class. Subclasses set the class attributes and
+    implement :meth:`build`.
 
     Attributes:
         name: the registry name (the ``task.name`` of a run).
@@ -68,18 +72,16 @@ class AbstractTask(ABC):
 
     name: ClassVar[str]
     description: ClassVar[str]
-    Options: ClassVar[type[TaskConfig]]
+    Options: type[OptionsT]
 
     @abstractmethod
-    def build(
-        self, options: TaskConfig, generator: torch.Generator, data_dir: str | None
-    ) -> Problem:
+    def build(self, options: OptionsT, generator: torch.Generator, data_dir: str | None) -> Problem:
         """Create the model (initialized with ``generator``) and load or generate the data.
 
         Tensors may be returned on the CPU in float32; the runner moves and casts them.
         """
 
-    def missing_data(self, options: TaskConfig, data_dir: str | None) -> str | None:
+    def missing_data(self, options: OptionsT, data_dir: str | None) -> str | None:
         """Why a run with ``options`` cannot get its data here (a one-line message naming the
         file and where to put it), or None when it can. A sweep skips such runs instead of
         failing on them. Tasks whose data are generated or always present keep the default."""

@@ -20,8 +20,8 @@ import torch
 from pydantic import Field
 from torch import Tensor, nn
 
-from inertia.data import PLANETOID_DATASETS, DataError, load_planetoid
-from inertia.implicit import GRADIENT_METHODS, make_gradient
+from inertia.data import DataError, PlanetoidName, load_planetoid
+from inertia.implicit import GradientName, make_gradient
 from inertia.nn import GatedGraphNetwork, adjacency
 from inertia.tasks._base import AbstractTask, Problem, TaskConfig
 from inertia.tasks._data import SplitEvaluation, TensorBatches
@@ -45,8 +45,8 @@ class CitationOptions(TaskConfig):
     """
 
     name: Literal["citation"] = "citation"
-    gradient: Literal[GRADIENT_METHODS] = "neumann_rbp"  # type: ignore[valid-type]
-    dataset: Literal[PLANETOID_DATASETS] = "cora"  # type: ignore[valid-type]
+    gradient: GradientName = "neumann_rbp"
+    dataset: PlanetoidName = "cora"
     split: Literal["liao", "planetoid"] = "liao"
     split_seed: int = Field(0, ge=0)
     pca: int = Field(64, ge=0)
@@ -76,6 +76,8 @@ def _reduced_features(dataset: str, data_dir: str | None, components: int) -> Te
 
 class _GraphClassifier(nn.Module):
     """A GatedGraphNetwork bound to one graph: (1, nodes, features) -> (1, nodes, classes)."""
+
+    edges: Tensor  # a buffer, for the type checker
 
     def __init__(self, network: GatedGraphNetwork, edges: Tensor, nodes: int) -> None:
         super().__init__()
@@ -111,7 +113,7 @@ def _metrics(outputs: Tensor, targets: Tensor) -> dict[str, Tensor]:
     return {"error": wrong.to(outputs.dtype) / count, "loss": loss / count}
 
 
-class CitationClassification(AbstractTask):
+class CitationClassification(AbstractTask[CitationOptions]):
     """Cora, Citeseer or Pubmed node classification by a GRU graph network at its fixed point."""
 
     name = "citation"
@@ -121,7 +123,7 @@ class CitationClassification(AbstractTask):
     )
     Options = CitationOptions
 
-    def missing_data(self, options, data_dir):  # type: ignore[no-untyped-def]
+    def missing_data(self, options: CitationOptions, data_dir: str | None) -> str | None:
         """The Planetoid files of ``options.dataset`` cannot be read or downloaded (e.g.
         ``ind.pubmed.allx``, absent from the shared data)."""
         try:
@@ -130,7 +132,9 @@ class CitationClassification(AbstractTask):
             return str(error)
         return None
 
-    def build(self, options, generator, data_dir):  # type: ignore[no-untyped-def]
+    def build(
+        self, options: CitationOptions, generator: torch.Generator, data_dir: str | None
+    ) -> Problem:
         graph = load_planetoid(options.dataset, data_dir)
         if options.pca:
             folder = str(Path(data_dir).resolve()) if data_dir is not None else None

@@ -73,7 +73,8 @@ class TensorBatches(BatchSource):
 
     def __init__(self, inputs: Tensor, targets: Tensor) -> None:
         self.inputs, self.targets = inputs, targets
-        self.cases = inputs.shape[0]
+        self.size: int = inputs.shape[0]
+        self.cases = self.size
         self.generator = torch.Generator()
         self.permutation: Tensor | None = None  # on the CPU, as stored
         self.position = 0
@@ -87,8 +88,8 @@ class TensorBatches(BatchSource):
         self.permutation, self._on_device, self.position = None, None, 0
 
     def next(self, batch_size: int) -> tuple[Tensor, Tensor]:
-        if self._on_device is None or self.position + batch_size > self.cases:  # a new epoch
-            self.permutation = torch.randperm(self.cases, generator=self.generator)  # type: ignore[arg-type]
+        if self._on_device is None or self.position + batch_size > self.size:  # a new epoch
+            self.permutation = torch.randperm(self.size, generator=self.generator)
             self._on_device = self.permutation.to(self.device)
             self.position = 0
         batch = self._on_device[self.position : self.position + batch_size]
@@ -201,8 +202,10 @@ class SplitEvaluation(Evaluation):
         }
 
     def _chunks(self, inputs: Data, targets: Data) -> Iterator[tuple[Tensor, Tensor]]:
-        if isinstance(inputs, list):
-            yield from zip(inputs, targets)
+        if isinstance(inputs, list) or isinstance(targets, list):
+            if not (isinstance(inputs, list) and isinstance(targets, list)):
+                raise TypeError("a split's inputs and targets must both be lists or tensors")
+            yield from zip(inputs, targets, strict=True)
             return
         for start in range(0, inputs.shape[0], self.batch_size):
             yield inputs[start : start + self.batch_size], targets[start : start + self.batch_size]

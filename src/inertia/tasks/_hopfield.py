@@ -27,8 +27,8 @@ from pydantic import Field
 from torch import Tensor
 
 from inertia.data import load_mnist
-from inertia.implicit import GRADIENT_METHODS, make_gradient
-from inertia.nn import HOPFIELD_VARIANTS, HopfieldNetwork
+from inertia.implicit import GradientName, make_gradient
+from inertia.nn import HopfieldNetwork, HopfieldVariant
 from inertia.tasks._base import AbstractTask, Problem, TaskConfig
 from inertia.tasks._data import SplitEvaluation, TensorBatches
 
@@ -48,14 +48,14 @@ class HopfieldOptions(TaskConfig):
     """
 
     name: Literal["hopfield"] = "hopfield"
-    gradient: Literal[GRADIENT_METHODS] = "neumann_rbp"  # type: ignore[valid-type]
+    gradient: GradientName = "neumann_rbp"
     hidden: int = Field(1024, ge=1)
     steps: int = Field(50, ge=1)
     truncation: int = Field(20, ge=1)
     leak: float = Field(1.0, gt=0, le=1)
     gain: float = 0.5
     corruption: float = Field(0.5, ge=0, lt=1)
-    variant: Literal[HOPFIELD_VARIANTS] = "official"  # type: ignore[valid-type]
+    variant: HopfieldVariant = "official"
 
 
 def stored_digits(images: Tensor, labels: Tensor, threshold: float = 0.5) -> Tensor:
@@ -94,7 +94,7 @@ def _binarized_metrics(outputs: Tensor, targets: Tensor) -> dict[str, Tensor]:
     }
 
 
-class HopfieldMemory(AbstractTask):
+class HopfieldMemory(AbstractTask[HopfieldOptions]):
     """Recall of 10 stored MNIST digits by a Hopfield network trained through its dynamics."""
 
     name = "hopfield"
@@ -104,7 +104,9 @@ class HopfieldMemory(AbstractTask):
     )
     Options = HopfieldOptions
 
-    def build(self, options, generator, data_dir):  # type: ignore[no-untyped-def]
+    def build(
+        self, options: HopfieldOptions, generator: torch.Generator, data_dir: str | None
+    ) -> Problem:
         images, labels = load_mnist("train", data_dir)
         official = options.variant == "official"
         clean = stored_digits(images, labels, threshold=0.0 if official else 0.5)

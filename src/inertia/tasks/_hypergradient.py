@@ -40,7 +40,12 @@ from pydantic import Field, model_validator
 from torch import Tensor, nn
 
 from inertia.data import load_mnist
-from inertia.implicit import GRADIENT_METHODS, GradientMethod, Unrolled, make_gradient
+from inertia.implicit import (
+    GradientMethod,
+    GradientName,
+    Unrolled,
+    make_gradient,
+)
 from inertia.tasks._base import AbstractTask, Problem, TaskConfig
 from inertia.tasks._data import BatchSource, Evaluation
 
@@ -65,7 +70,7 @@ class HypergradientOptions(TaskConfig):
     """
 
     name: Literal["hypergradient"] = "hypergradient"
-    gradient: Literal[GRADIENT_METHODS] = "neumann_rbp"  # type: ignore[valid-type]
+    gradient: GradientName = "neumann_rbp"
     steps: int = Field(100, ge=1)
     batch: int = Field(200, ge=1)
     truncation: int = Field(50, ge=1)
@@ -103,6 +108,11 @@ class UnrolledTraining(nn.Module):
         gradient: the hypergradient method (with its K).
         initial_log_lr, initial_momentum_logit: the starting hyperparameters.
     """
+
+    order: Tensor  # buffers, for the type checker
+    initial_weights: Tensor
+    train_images: Tensor
+    train_labels: Tensor
 
     def __init__(
         self,
@@ -199,7 +209,7 @@ class UnrolledTraining(nn.Module):
         ])  # fmt: skip
 
 
-def _meta_loss(row: Tensor, targets: None) -> Tensor:
+def _meta_loss(row: Tensor, targets: object) -> Tensor:
     """The meta-objective: the cross-entropy of the trained network (the row's first entry)."""
     return row[0]
 
@@ -245,7 +255,7 @@ class _TrainedNetworkEvaluation(Evaluation):
         return results
 
 
-class HyperparameterOptimization(AbstractTask):
+class HyperparameterOptimization(AbstractTask[HypergradientOptions]):
     """Learning rates and momenta of unrolled MNIST training, by hypergradient descent."""
 
     name = "hypergradient"
@@ -256,7 +266,9 @@ class HyperparameterOptimization(AbstractTask):
     )
     Options = HypergradientOptions
 
-    def build(self, options, generator, data_dir):  # type: ignore[no-untyped-def]
+    def build(
+        self, options: HypergradientOptions, generator: torch.Generator, data_dir: str | None
+    ) -> Problem:
         images, labels = load_mnist("train", data_dir)
         test_images, test_labels = load_mnist("test", data_dir)
         cut = options.train_cases

@@ -12,15 +12,15 @@ zero and frozen).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Literal
 
 import torch
 from pydantic import Field
 from torch import Tensor, nn
 
-from inertia.data import LONG_TERM_PROBLEMS, LOSS_REDUCTIONS, LongTermProblem
-from inertia.nn import CELLS, RecurrentNetwork
+from inertia.data import LONG_TERM_PROBLEMS, LongTermProblem, LossReduction
+from inertia.nn import CellName, RecurrentNetwork
 from inertia.tasks._base import AbstractTask, Problem, TaskConfig
 from inertia.tasks._data import SampledBatches, SplitEvaluation
 
@@ -68,9 +68,11 @@ class LongTermOptions(TaskConfig):
     """
 
     name: Literal["long-term"] = "long-term"
+    # the names come from the registry of problem objects, so the Literal is built from it;
+    # pydantic reads it at run time, a static checker cannot
     problem: Literal[tuple(LONG_TERM_PROBLEMS)] = "addition"  # type: ignore[valid-type]
     length: int = Field(80, ge=10)
-    cell: Literal[CELLS] = "tanh"  # type: ignore[valid-type]
+    cell: CellName = "tanh"
     output_biases_only: bool = False
     hidden: int = Field(100, ge=1)
     initialization: Literal["echo-state", "small-random"] = "echo-state"
@@ -78,7 +80,7 @@ class LongTermOptions(TaskConfig):
     small_random_std: float = Field(0.01, gt=0)
     centering: bool = True
     eval_cases: int = Field(2000, ge=1)
-    loss_reduction: Literal[LOSS_REDUCTIONS] = "per-output"  # type: ignore[valid-type]
+    loss_reduction: LossReduction = "per-output"
     hidden_biases: Literal[1, 2] = 1
 
 
@@ -114,7 +116,7 @@ def gradient_diagnostics(
         gradients = torch.autograd.grad(value, trained, allow_unused=True)
     by_parameter = {id(p): g for p, g in zip(trained, gradients, strict=True)}
 
-    def norm(parameters: list[Tensor]) -> float:
+    def norm(parameters: Sequence[Tensor]) -> float:
         found = [by_parameter[id(p)] for p in parameters if by_parameter.get(id(p)) is not None]
         return (
             float(torch.linalg.vector_norm(torch.stack([g.norm() for g in found])))
@@ -148,7 +150,7 @@ def _evaluation_sample(
     return inputs, targets
 
 
-class LongTermDependencies(AbstractTask):
+class LongTermDependencies(AbstractTask[LongTermOptions]):
     """The pathological problems of Hochreiter & Schmidhuber (1997) for a 100-unit RNN."""
 
     name = "long-term"
@@ -158,7 +160,9 @@ class LongTermDependencies(AbstractTask):
     )
     Options = LongTermOptions
 
-    def build(self, options, generator, data_dir):  # type: ignore[no-untyped-def]
+    def build(
+        self, options: LongTermOptions, generator: torch.Generator, data_dir: str | None
+    ) -> Problem:
         problem = LONG_TERM_PROBLEMS[options.problem]
         length = options.length
         evaluation_seed, statistics_seed = _seed(generator), _seed(generator)
@@ -188,8 +192,9 @@ class LongTermDependencies(AbstractTask):
                 for name, parameter in network.named_parameters():
                     parameter.requires_grad_(name == "output.bias")
             elif options.hidden_biases == 1 and cell in ("tanh", "lstm"):
-                network.rnn.bias_hh_l0.zero_()
-                network.rnn.bias_hh_l0.requires_grad_(False)
+                hidden_bias = network.rnn.get_parameter("bias_hh_l0")
+                hidden_bias.zero_()
+                hidden_bias.requires_grad_(False)
         inputs, targets = _evaluation_sample(problem, length, options.eval_cases, evaluation_seed)
         reduction = options.loss_reduction
 

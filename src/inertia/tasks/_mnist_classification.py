@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
+import torch
 from torch import Tensor, nn
 
 from inertia.data import load_mnist
@@ -55,14 +56,16 @@ def _classification_sums(outputs: Tensor, targets: Tensor) -> dict[str, Tensor]:
     }
 
 
-class MnistClassification(AbstractTask):
+class MnistClassification(AbstractTask[MnistClassificationOptions]):
     """Softmax classification of the 60,000 MNIST training digits; test error on the 10,000."""
 
     name = "mnist-classification"
     description = "MNIST digits, softmax + cross-entropy; an MLP (784-300-100-10) or LeNet-5"
     Options = MnistClassificationOptions
 
-    def build(self, options, generator, data_dir):  # type: ignore[no-untyped-def]
+    def build(
+        self, options: MnistClassificationOptions, generator: torch.Generator, data_dir: str | None
+    ) -> Problem:
         train_images, train_labels = load_mnist("train", data_dir or None)
         test_images, test_labels = load_mnist("test", data_dir or None)
         network = lenet5() if options.network == "lenet5" else mlp()

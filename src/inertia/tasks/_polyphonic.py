@@ -28,10 +28,10 @@ import torch
 from pydantic import Field
 from torch import Tensor
 
-from inertia.data import MUSIC_DATASETS, load_music
-from inertia.nn import CELLS, PolyphonicRNN
+from inertia.data import MusicDatasetName, load_music
+from inertia.nn import CellName, PolyphonicRNN
 from inertia.tasks._base import AbstractTask, Problem, RecurrentCellOptions
-from inertia.tasks._data import SplitEvaluation, TensorBatches
+from inertia.tasks._data import Data, SplitEvaluation, TensorBatches
 
 __all__ = ["PolyphonicMusic", "PolyphonicOptions", "chunk_sequences", "group_sequences"]
 
@@ -54,8 +54,8 @@ class PolyphonicOptions(RecurrentCellOptions):
 
     name: Literal["polyphonic"] = "polyphonic"
     output: Literal["logistic", "nade", "rbm"] = "logistic"
-    dataset: Literal[MUSIC_DATASETS] = "jsb"  # type: ignore[valid-type]
-    cell: Literal[CELLS] = "tanh"  # type: ignore[valid-type]
+    dataset: MusicDatasetName = "jsb"
+    cell: CellName = "tanh"
     hidden: int = Field(200, ge=1)
     nade_hidden: int = Field(100, ge=1)
     rbm_hidden: int = Field(10, ge=1)
@@ -150,7 +150,7 @@ def _accuracy(averages: dict[str, float]) -> dict[str, float]:
     return {"accuracy": averages["tp"] / denominator if denominator > 0 else 0.0}
 
 
-class PolyphonicMusic(AbstractTask):
+class PolyphonicMusic(AbstractTask[PolyphonicOptions]):
     """Next-frame prediction on a polyphonic music dataset with an RNN and an output model."""
 
     name = "polyphonic"
@@ -160,7 +160,9 @@ class PolyphonicMusic(AbstractTask):
     )
     Options = PolyphonicOptions
 
-    def build(self, options, generator, data_dir):  # type: ignore[no-untyped-def]
+    def build(
+        self, options: PolyphonicOptions, generator: torch.Generator, data_dir: str | None
+    ) -> Problem:
         train_rolls = load_music(options.dataset, "train", data_dir)
         inputs, targets = chunk_sequences(train_rolls, options.chunk)
         valid_inputs, valid_targets = group_sequences(
@@ -180,7 +182,7 @@ class PolyphonicMusic(AbstractTask):
         if options.recurrent_radius:
             network.rnn.rescale_recurrent_(options.recurrent_radius)
         objective = _Objective(network)
-        splits = {
+        splits: dict[str, tuple[Data, Data]] = {
             "train": (inputs, targets),
             "valid": (valid_inputs, valid_targets),
             "test": (test_inputs, test_targets),

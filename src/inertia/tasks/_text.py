@@ -25,7 +25,7 @@ from torch import Tensor
 from torch.nn import functional
 
 from inertia.data import EOS, load_ptb
-from inertia.nn import CELLS, LanguageRNN
+from inertia.nn import CellName, LanguageRNN
 from inertia.tasks._base import AbstractTask, Problem, RecurrentCellOptions
 from inertia.tasks._data import SplitEvaluation, TensorBatches
 
@@ -46,7 +46,7 @@ class TextOptions(RecurrentCellOptions):
 
     name: Literal["ptb"] = "ptb"
     level: Literal["char", "word"] = "char"
-    cell: Literal[CELLS] = "tanh"  # type: ignore[valid-type]
+    cell: CellName = "tanh"
     hidden: int = Field(200, ge=1)
     embedding: int = Field(0, ge=0)
     chunk: int = Field(100, ge=1)
@@ -106,7 +106,7 @@ def _perplexity(averages: dict[str, float]) -> dict[str, float]:
     return {"perplexity": math.exp(min(averages["loss"], 700.0))}
 
 
-class PennTreebank(AbstractTask):
+class PennTreebank(AbstractTask[TextOptions]):
     """Next-token prediction on Penn Treebank with a recurrent softmax model."""
 
     name = "ptb"
@@ -116,7 +116,9 @@ class PennTreebank(AbstractTask):
     )
     Options = TextOptions
 
-    def build(self, options, generator, data_dir):  # type: ignore[no-untyped-def]
+    def build(
+        self, options: TextOptions, generator: torch.Generator, data_dir: str | None
+    ) -> Problem:
         splits = {split: load_ptb(options.level, split, data_dir)
                   for split in ("train", "valid", "test")}  # fmt: skip
         vocabulary = splits["train"].vocabulary

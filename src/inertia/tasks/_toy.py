@@ -32,7 +32,7 @@ def _squared_error_sums(outputs: Tensor, targets: Tensor) -> dict[str, Tensor]:
     return {"error": per_case.sum(), "loss": per_case.sum()}
 
 
-class ToyRegression(AbstractTask):
+class ToyRegression(AbstractTask[ToyRegressionOptions]):
     """Regress y = sin(x·w₁) + 0.5 cos(x·w₂) from x ~ N(0, I) with a tanh MLP.
 
     The data are fixed (seed 1234) whatever the run's seed; the run's seed sets the weights.
@@ -42,7 +42,9 @@ class ToyRegression(AbstractTask):
     description = "synthetic regression with a small tanh MLP (no data files; for tests)"
     Options = ToyRegressionOptions
 
-    def build(self, options, generator, data_dir):  # type: ignore[no-untyped-def]
+    def build(
+        self, options: ToyRegressionOptions, generator: torch.Generator, data_dir: str | None
+    ) -> Problem:
         data_generator = torch.Generator().manual_seed(1234)
         x = torch.randn(options.cases, options.inputs, generator=data_generator)
         w = torch.randn(options.inputs, 2, generator=data_generator) / options.inputs**0.5
