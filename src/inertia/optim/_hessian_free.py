@@ -23,16 +23,18 @@ and appendix A.6) is the same optimizer with few CG iterations, a larger CG deca
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import math
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, Literal
 
 import torch
 from torch import Tensor, nn
 from torch.optim import Optimizer
 
-from inertia.linalg import conjugate_gradient
+from inertia.linalg import CGResult, conjugate_gradient
 
 __all__ = [
     "OUTPUT_LOSSES",
@@ -180,6 +182,72 @@ class _LinearFisherRecorder:
 
 def _flat(tensors: Iterable[Tensor]) -> Tensor:
     return torch.cat([t.reshape(-1) for t in tensors])
+
+
+def _set_parameters(
+    params: Sequence[Tensor], start: Sequence[Tensor], direction: Tensor, scale: float
+) -> None:
+    """θ = ``start`` + ``scale`` · ``direction`` in place (under no_grad); the update when
+    ``start`` is θ itself, one of the line search's trial points otherwise."""
+    offset = 0
+    for p, origin in zip(params, start, strict=True):
+        piece = direction[offset : offset + p.numel()].view_as(p)
+        if p is origin:
+            p.add_(piece, alpha=scale)
+        else:
+            p.copy_(origin + scale * piece)
+        offset += p.numel()
+
+
+@contextlib.contextmanager
+def _graphs_keep_parameter_values(params: Sequence[Tensor]) -> Iterator[None]:
+    """While active, a graph that saves a parameter (or a view of one) for its backward keeps
+    a copy of its values instead. The objective evaluations of CG backtracking and the line
+    search move the parameters in place after the Gauss-Newton graphs are built; with copies,
+    those graphs stay valid without writing through ``.data`` (autograd would otherwise refuse
+    a saved tensor modified in place)."""
+    storages = {p.untyped_storage().data_ptr() for p in params}
+
+    def pack(tensor: Tensor) -> Tensor:
+        if tensor.layout == torch.strided and tensor.untyped_storage().data_ptr() in storages:
+            return tensor.detach().clone()
+        return tensor
+
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda tensor: tensor):
+        yield
+
+
+@dataclasses.dataclass
+class _Gradient:
+    """The gradient phase's results: the batch, f(θ), ∇f(θ) (flat), θ, the preconditioner."""
+
+    batch: Batch
+    objective: float
+    vector: Tensor
+    start: list[Tensor]
+    preconditioner: Tensor | None
+
+
+@dataclasses.dataclass
+class _Curvature:
+    """The curvature batch, the damped operator CG solves with, the undamped G of ρ's model,
+    and the λ they used."""
+
+    batch: Batch
+    damped: Callable[[Tensor], Tensor]
+    plain: Callable[[Tensor], Tensor]
+    damping: float
+
+
+@dataclasses.dataclass
+class _Trial:
+    """The CG iterate chosen by backtracking, its objective value, and the evaluations made so
+    far in the update."""
+
+    iteration: int
+    direction: Tensor
+    value: float
+    evaluations: int
 
 
 class HessianFree(Optimizer):
@@ -407,27 +475,27 @@ class HessianFree(Optimizer):
         scale: float,
     ) -> float:
         """f(θ + scale · direction) on the closure's batch, with θ = ``start``. The parameters
-        are written through ``.data`` and restored bit for bit, so the graphs kept for the
-        Gauss-Newton products (which saved the parameters) stay valid."""
+        are moved in place and restored bit for bit; the graphs kept for the Gauss-Newton
+        products hold copies of them (:func:`_graphs_keep_parameter_values`), so they stay
+        valid."""
         params = self._params
         self._evaluations += 1
         with torch.no_grad():
             try:
                 if direction is not None and scale:
-                    offset = 0
-                    for p, origin in zip(params, start, strict=True):
-                        piece = direction[offset : offset + p.numel()].view_as(p)
-                        p.data.copy_(origin + scale * piece)
-                        offset += p.numel()
+                    _set_parameters(params, start, direction, scale)
                 batch = self._unpack(closure(), need_hidden=False)
                 value = float(self._objective(batch[0], batch[1]))
             finally:
                 for p, origin in zip(params, start, strict=True):
-                    p.data.copy_(origin)
+                    p.copy_(origin)
         return value
 
-    # -- the update -----------------------------------------------------------------------------
+    # -- the update, in the phases of Martens (2010), Algorithm 1 -------------------------------
 
+    # An override with another contract than Optimizer.step's (docs/hessian_free.md): the
+    # closure returns (outputs, targets), not the loss, because Gauss-Newton products need the
+    # outputs; a second closure may give the curvature minibatch (Martens 2010, section 4.3).
     def step(  # type: ignore[override]
         self,
         closure: Callable[[], Any],
@@ -436,138 +504,182 @@ class HessianFree(Optimizer):
         """One HF update (Martens 2010, Algorithm 1). Returns the objective before the update."""
         if closure is None or not callable(closure):
             raise TypeError("HessianFree.step needs a closure that returns (outputs, targets)")
-        group = self.param_groups[0]
-        params = self._params
-        structural = group["structural_damping"]
-        damping = group["damping"]
-        weight_decay = group["weight_decay"]
         started = time.perf_counter()  # the update's wall time (last_step["time_s"])
         self._evaluations = 0
+        with _graphs_keep_parameter_values(self._params):
+            gradient = self._gradient_phase(closure, reuse=curvature_closure is None)
+            curvature = self._curvature_phase(gradient, curvature_closure)
+        result = self._conjugate_gradient_phase(gradient, curvature)
+        trial = self._backtracking_phase(closure, gradient, result)
+        ratio = self._damping_phase(gradient, curvature, trial)
+        rate = self._line_search_phase(closure, gradient, trial)
+        self._take_step(gradient, trial, result, rate)
+        self._record(gradient, curvature, result, trial, ratio, rate, started)
+        return torch.tensor(gradient.objective)
 
-        # Gradient (and per-case statistics) on the gradient batch.
+    def _gradient_phase(self, closure: Callable[[], Any], reuse: bool) -> _Gradient:
+        """The gradient on the gradient batch and, for the Martens preconditioner, the
+        empirical Fisher diagonal from its per-case gradients (sections 4.3 and 4.7)."""
+        group = self.param_groups[0]
+        params = self._params
         martens = group["preconditioner"] == "martens"
-        reuse = curvature_closure is None
         recorder = _LinearFisherRecorder(params, active=martens)
         with torch.enable_grad():
             with recorder:
-                batch = self._unpack(closure(), need_hidden=reuse and structural > 0)
+                structural = group["structural_damping"] > 0
+                batch = self._unpack(closure(), need_hidden=reuse and structural)
             objective = self._objective(batch[0], batch[1])
             gradient_list = torch.autograd.grad(
                 objective, params, retain_graph=reuse, allow_unused=True, materialize_grads=True
             )
-        gradient = _flat(gradient_list).detach()
         f0 = float(objective.detach())
-        start = [p.detach().clone() for p in params]
         if not math.isfinite(f0):
             raise FloatingPointError(f"HessianFree: the objective is {f0} at the current point")
         preconditioner: Tensor | None = None
         if martens:
             fisher = _flat(recorder.fisher_diagonal())
-            preconditioner = (fisher + damping + weight_decay).pow(group["preconditioner_exponent"])
+            floor = group["damping"] + group["weight_decay"]
+            preconditioner = (fisher + floor).pow(group["preconditioner_exponent"])
         recorder.release()
+        start = [p.detach().clone() for p in params]
+        return _Gradient(batch, f0, _flat(gradient_list).detach(), start, preconditioner)
 
-        # The damped curvature operator on the curvature batch.
+    def _curvature_phase(
+        self, gradient: _Gradient, curvature_closure: Callable[[], Any] | None
+    ) -> _Curvature:
+        """The damped curvature operator (G + λ I + λ μ_s S + w I) on the curvature batch and
+        the undamped G that ρ's model uses."""
+        group = self.param_groups[0]
+        structural, damping = group["structural_damping"], group["damping"]
         with torch.enable_grad():
-            if reuse:
-                curvature_batch = batch
+            if curvature_closure is None:
+                batch = gradient.batch
             else:
-                assert curvature_closure is not None
-                curvature_batch = self._unpack(curvature_closure(), need_hidden=structural > 0)
-            gauss_newton = self.gauss_newton_operator(
-                curvature_batch, structural=structural * damping
-            )
-            plain_gauss_newton = (
-                self.gauss_newton_operator(curvature_batch) if structural else gauss_newton
-            )
+                batch = self._unpack(curvature_closure(), need_hidden=structural > 0)
+            gauss_newton = self.gauss_newton_operator(batch, structural=structural * damping)
+            plain = self.gauss_newton_operator(batch) if structural else gauss_newton
+        shift = damping + group["weight_decay"]
 
         def damped(vector: Tensor) -> Tensor:
-            return gauss_newton(vector) + (damping + weight_decay) * vector
+            return gauss_newton(vector) + shift * vector
 
-        # CG, warm-started from the decayed previous solution.
-        state = self.state[params[0]]
-        previous = state.get("cg_direction")
-        warm_start = (
-            previous * group["cg_decay"] if previous is not None and group["cg_decay"] else None
-        )
-        result = conjugate_gradient(
-            damped,
-            -gradient,
+        return _Curvature(batch, damped, plain, damping)
+
+    def _conjugate_gradient_phase(self, gradient: _Gradient, curvature: _Curvature) -> CGResult:
+        """CG on the damped model, warm-started from the decayed previous solution (sections
+        4.4 and 4.5)."""
+        group = self.param_groups[0]
+        previous = self.state[self._params[0]].get("cg_direction")
+        decay = group["cg_decay"]
+        warm_start = previous * decay if previous is not None and decay else None
+        return conjugate_gradient(
+            curvature.damped,
+            -gradient.vector,
             warm_start,
-            preconditioner=preconditioner,
+            preconditioner=gradient.preconditioner,
             max_iterations=group["cg_max_iterations"],
             min_iterations=group["cg_min_iterations"],
             tolerance=group["cg_tolerance"],
         )
 
-        # CG backtracking (section 4.6): walk back from the last iterate while f decreases.
-        chosen_iteration, direction = result.saved[-1]
-        value = self._evaluate(closure, start, direction, 1.0)
-        if group["cg_backtracking"]:
+    def _backtracking_phase(
+        self, closure: Callable[[], Any], gradient: _Gradient, result: CGResult
+    ) -> _Trial:
+        """CG backtracking (section 4.6): from the last saved iterate, walk back while the
+        objective decreases."""
+        chosen, direction = result.saved[-1]
+        value = self._evaluate(closure, gradient.start, direction, 1.0)
+        if self.param_groups[0]["cg_backtracking"]:
             for iteration, candidate in reversed(result.saved[:-1]):
-                candidate_value = self._evaluate(closure, start, candidate, 1.0)
+                candidate_value = self._evaluate(closure, gradient.start, candidate, 1.0)
                 if candidate_value >= value:
                     break
-                chosen_iteration, direction, value = iteration, candidate, candidate_value
+                chosen, direction, value = iteration, candidate, candidate_value
+        return _Trial(chosen, direction, value, self._evaluations)
 
-        evaluations = self._evaluations
-
-        # Levenberg-Marquardt: ρ = actual / predicted reduction under the undamped model.
+    def _damping_phase(self, gradient: _Gradient, curvature: _Curvature, trial: _Trial) -> float:
+        """The Levenberg-Marquardt rule (section 4.1): ρ = actual / predicted reduction under
+        the undamped model; λ × ``damping_increase`` when ρ < 1/4, × ``damping_decrease`` when
+        ρ > 3/4. Returns ρ (−inf where the trial objective is not finite)."""
+        group = self.param_groups[0]
+        direction = trial.direction
         with torch.enable_grad():
-            curvature_along = torch.dot(direction, plain_gauss_newton(direction))
-        predicted = float(torch.dot(gradient, direction) + 0.5 * curvature_along)
-        predicted += 0.5 * weight_decay * float(direction.pow(2).sum())
-        finite = math.isfinite(value)
-        ratio = (value - f0) / predicted if predicted < 0 and finite else -math.inf
+            curvature_along = torch.dot(direction, curvature.plain(direction))
+        predicted = float(torch.dot(gradient.vector, direction) + 0.5 * curvature_along)
+        predicted += 0.5 * group["weight_decay"] * float(direction.pow(2).sum())
+        finite = math.isfinite(trial.value)
+        ratio = (
+            (trial.value - gradient.objective) / predicted
+            if predicted < 0 and finite
+            else -math.inf
+        )
         if group["adapt_damping"]:
             if ratio < 0.25:
-                group["damping"] = damping * group["damping_increase"]
+                group["damping"] = curvature.damping * group["damping_increase"]
             elif ratio > 0.75:
-                group["damping"] = damping * group["damping_decrease"]
+                group["damping"] = curvature.damping * group["damping_decrease"]
+        return ratio
 
-        # The step length: lr, backtracked by the Armijo rule when asked.
+    def _line_search_phase(
+        self, closure: Callable[[], Any], gradient: _Gradient, trial: _Trial
+    ) -> float:
+        """The step length: ``lr``, backtracked by ×0.8 until the Armijo condition holds when
+        ``line_search`` (0 after 60 failures); without it, 0 where the trial objective is not
+        finite."""
+        group = self.param_groups[0]
         rate = group["lr"]
-        slope = float(torch.dot(gradient, direction))
-        if group["line_search"]:
-            trial = value if rate == 1.0 else self._evaluate(closure, start, direction, rate)
-            tries = 0
-            while not trial <= f0 + 1e-2 * rate * slope:  # also rejects a NaN objective
-                tries += 1
-                if tries > 60:
-                    rate = 0.0
-                    break
-                rate *= 0.8
-                trial = self._evaluate(closure, start, direction, rate)
-        elif not finite:
-            rate = 0.0  # a step to a non-finite objective is rejected (λ was raised above)
+        if not group["line_search"]:
+            return rate if math.isfinite(trial.value) else 0.0
+        f0, direction = gradient.objective, trial.direction
+        slope = float(torch.dot(gradient.vector, direction))
+        value = (
+            trial.value if rate == 1.0 else self._evaluate(closure, gradient.start, direction, rate)
+        )
+        tries = 0
+        while not value <= f0 + 1e-2 * rate * slope:  # also rejects a NaN objective
+            tries += 1
+            if tries > 60:
+                return 0.0
+            rate *= 0.8
+            value = self._evaluate(closure, gradient.start, direction, rate)
+        return rate
+
+    def _take_step(self, gradient: _Gradient, trial: _Trial, result: CGResult, rate: float) -> None:
+        """θ ← θ + rate · d; the warm start keeps the CG solution (not the step actually
+        taken), as Martens does."""
+        params = self._params
         with torch.no_grad():
-            offset = 0
-            for p in params:
-                p.add_(direction[offset : offset + p.numel()].view_as(p), alpha=rate)
-                offset += p.numel()
-        # The warm start keeps the CG solution (not the step actually taken), as Martens does.
+            _set_parameters(params, params, trial.direction, rate)
+        state = self.state[self._params[0]]
         state["cg_direction"] = result.solution.detach()
         state["step"] = state.get("step", 0) + 1
-        # The cost in gradient cases (issue 35: HF against first-order methods at an equal
-        # cost): the gradient batch's cases, each Gauss-Newton product on the curvature batch
-        # (CG's iterations, ρ's, structural damping's) and each objective value on the gradient
-        # batch, at the costs per case of GAUSS_NEWTON_COST and EVALUATION_COST.
-        gradient_cases = int(batch[1].shape[0])
-        curvature_cases = int(curvature_batch[1].shape[0])
-        products = result.iterations + 1 + (1 if structural else 0)
+
+    def _record(
+        self, gradient: _Gradient, curvature: _Curvature, result: CGResult,
+        trial: _Trial, ratio: float, rate: float, started: float,
+    ) -> None:  # fmt: skip
+        """:attr:`last_step`, with the update's cost in gradient cases (issue 35: HF against
+        first-order methods at an equal cost): the gradient batch's cases, each Gauss-Newton
+        product on the curvature batch (CG's iterations, ρ's, structural damping's) and each
+        objective value on the gradient batch, at :data:`GAUSS_NEWTON_COST` and
+        :data:`EVALUATION_COST` per case."""
+        group = self.param_groups[0]
+        gradient_cases = int(gradient.batch[1].shape[0])
+        curvature_cases = int(curvature.batch[1].shape[0])
+        products = result.iterations + 1 + (1 if group["structural_damping"] else 0)
         self.last_step = {
             "gradient_cases": gradient_cases
             + products * curvature_cases * GAUSS_NEWTON_COST
-            + evaluations * gradient_cases * EVALUATION_COST,
+            + trial.evaluations * gradient_cases * EVALUATION_COST,
             "gauss_newton_products": float(products),
-            "evaluations": float(evaluations),
+            "evaluations": float(trial.evaluations),
             "time_s": time.perf_counter() - started,
-            "loss": f0,
-            "loss_after_cg": value,
+            "loss": gradient.objective,
+            "loss_after_cg": trial.value,
             "cg_iterations": float(result.iterations),
-            "chosen_iteration": float(chosen_iteration),
+            "chosen_iteration": float(trial.iteration),
             "reduction_ratio": ratio,
-            "damping": damping,
+            "damping": curvature.damping,
             "lr": rate,
             "cg_decay": float(group["cg_decay"]),
         }
-        return torch.tensor(f0)
