@@ -80,8 +80,9 @@ def test_the_trainer_writes_the_scheduled_cg_decay_before_each_update(tmp_path):
     ramp = RunConfig(**{**HF, "optimizer": {**HF["optimizer"], **RAMP}})
     train(ramp, tmp_path / "ramp")
     saved = load_checkpoint(tmp_path / "ramp" / "checkpoint.pt")["optimizer"]["param_groups"][0]
-    # The last update (t = 11, plateau 5) ran with min(max(0.5, 1 - 1/12), 0.95).
-    assert saved["cg_decay"] == pytest.approx(1 - 1 / 12)
+    # After the last update (t = 11) the scheduler has written the value of the next one
+    # (t = 12, plateau 6): min(max(0.5, 1 - 1/14), 0.95).
+    assert saved["cg_decay"] == pytest.approx(1 - 1 / 14)
     constant = RunConfig(**{**HF, "optimizer": {**HF["optimizer"], "cg_decay": 0.95}})
     assert train(ramp).curve != train(constant).curve
 

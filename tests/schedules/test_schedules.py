@@ -130,6 +130,20 @@ def test_scheduler_drives_torch_sgd():
     assert sgd.param_groups[0]["momentum"] == mu(25)
 
 
+def test_scheduler_drives_any_named_hyperparameter_of_the_groups():
+    """Keys other than lr and momentum (Hessian-free's cg_decay, SGD's weight_decay) go through
+    the same mechanism; a key the groups lack is refused by name."""
+    w = nn.Parameter(torch.zeros(3))
+    sgd = torch.optim.SGD([w], lr=0.1, weight_decay=0.0)
+    decay = ExponentialDecay(1e-2, rate=0.5, steps=4)
+    scheduler = HyperparameterScheduler(sgd, weight_decay=decay)
+    for t in range(10):
+        assert sgd.param_groups[0]["weight_decay"] == decay(t)
+        scheduler.step()
+    with pytest.raises(ValueError, match="has no 'cg_decay' hyperparameter"):
+        HyperparameterScheduler(sgd, cg_decay=decay)
+
+
 def test_scheduler_hands_the_schedule_to_nag():
     """NAG driven through the scheduler equals NAG constructed with the schedule."""
     mu = SutskeverMomentum(0.99, period=2)

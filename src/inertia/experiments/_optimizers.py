@@ -37,6 +37,7 @@ __all__ = [
     "UpdateStatistics",
     "build_optimizer",
     "cg_decay_schedule",
+    "hyperparameter_schedules",
     "lr_schedule",
     "momentum_schedule",
 ]
@@ -216,6 +217,20 @@ def lr_schedule(config: RunConfig) -> PiecewiseConstant | None:
     )
 
 
+def hyperparameter_schedules(config: RunConfig) -> dict[str, Schedule]:
+    """The per-update schedules of the run's optimizer, by ``param_groups`` key, for
+    :class:`inertia.schedules.HyperparameterScheduler`: the learning-rate decay, and
+    Hessian-free's CG-decay ramp. (μ's schedule goes to NAG and CM themselves, which need
+    μ_{t+1} during update t.)"""
+    schedules: dict[str, Schedule] = {}
+    if (learning_rate := lr_schedule(config)) is not None:
+        schedules["lr"] = learning_rate
+    options = config.optimizer
+    if isinstance(options, HessianFreeConfig) and (decay := cg_decay_schedule(options)):
+        schedules["cg_decay"] = decay
+    return schedules
+
+
 class UpdateStatistics:
     """What the updates since the last evaluation did, for the curve: the minibatch gradient
     norms (the largest and the mean, before clipping) and how many updates clipping rescaled
@@ -311,15 +326,10 @@ def hessian_free_step(
     norms: UpdateStatistics | None = None,
 ) -> Tensor:
     """One HF update: gradient on the minibatch, curvature on its first ``curvature_batch``
-    cases (Martens 2010, section 4.3), CG warm-started with the decay of this update (the
-    ``cg_decay_schedule``). Returns the minibatch loss."""
+    cases (Martens 2010, section 4.3). Returns the minibatch loss."""
     if not isinstance(optimizer, HessianFree):
         raise TypeError(f"hessian_free_step needs a HessianFree optimizer, got {optimizer!r}")
-    options = config.optimizer
-    curvature = getattr(options, "curvature_batch", 0)
-    decay = cg_decay_schedule(options) if isinstance(options, HessianFreeConfig) else None
-    if decay is not None:
-        optimizer.param_groups[0]["cg_decay"] = decay(optimizer.updates)
+    curvature = getattr(config.optimizer, "curvature_batch", 0)
     batch = lambda: (model(inputs), targets)  # noqa: E731
     if curvature and curvature < inputs.shape[0]:
         part = lambda: (model(inputs[:curvature]), targets[:curvature])  # noqa: E731

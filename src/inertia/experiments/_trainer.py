@@ -37,10 +37,11 @@ from inertia.experiments._optimizers import (
     OPTIMIZERS,
     UpdateStatistics,
     build_optimizer,
-    lr_schedule,
+    hyperparameter_schedules,
 )
 from inertia.experiments._protocol import flatten
 from inertia.init import sparse_init_
+from inertia.schedules import HyperparameterScheduler
 from inertia.tasks import TASKS, Problem, TensorBatches
 
 __all__ = [
@@ -679,7 +680,8 @@ def _train(
     if not ((resume or branch) and folder.restore(config, prepared, state, branch)):
         record_evaluation()
     _capture_graphs(config, prepared)
-    learning_rate = lr_schedule(config)
+    scheduler = HyperparameterScheduler(optimizer, **hyperparameter_schedules(config))
+    scheduler.load_state_dict({"last_step": state.step})  # the values of the next update
     make_step = OPTIMIZERS[config.optimizer.name].step
     divergence = _DivergenceCheck(
         threshold=config.divergence_factor * max(state.curve[0]["train_loss"], 1e-12),
@@ -696,11 +698,9 @@ def _train(
     try:
         while state.step < config.steps:
             inputs, targets = problem.batches.next(config.batch_size)
-            if learning_rate is not None:
-                for group in optimizer.param_groups:
-                    group["lr"] = learning_rate(state.step)
             loss = make_step(optimizer, model, problem.loss, inputs, targets, config, state.norms)
             state.step += 1
+            scheduler.step()
             last = state.step == config.steps
             evaluation_due = state.step % config.eval_every == 0 or last
             every = config.checkpoint_every

@@ -30,11 +30,14 @@ def _per_group(
 
 
 class HyperparameterScheduler:
-    """Writes ``lr`` and ``momentum`` schedules into an optimizer's ``param_groups`` every step.
+    """Writes schedules of hyperparameters into an optimizer's ``param_groups`` every step: the
+    one mechanism by which a hyperparameter changes per update (the experiment engine drives
+    its learning-rate decay and Hessian-free's CG-decay ramp with it too).
 
-    Works with any ``torch.optim.Optimizer`` whose groups have the keys it drives (``lr``, and
-    ``momentum`` for momentum methods such as ``torch.optim.SGD``). Call :meth:`step` after each
-    ``optimizer.step()``; construction writes the values for update 0.
+    Works with any ``torch.optim.Optimizer`` whose groups have the keys it drives (``lr``,
+    ``momentum`` for momentum methods such as ``torch.optim.SGD``, or any other numeric key
+    given by name, e.g. ``cg_decay`` of :class:`inertia.optim.HessianFree`). Call :meth:`step`
+    after each ``optimizer.step()``; construction writes the values for update 0.
 
     For :class:`inertia.optim.NAG` and :class:`inertia.optim.CM` the momentum schedule is handed to
     the optimizer itself, once, instead of being written as numbers: NAG needs μ_{t+1} during
@@ -45,6 +48,7 @@ class HyperparameterScheduler:
         optimizer: the optimizer to drive.
         lr: a schedule, or one per param group, or None to leave ``lr`` alone.
         momentum: likewise for ``momentum``.
+        **others: likewise for any other key of the groups.
 
     Examples:
         >>> import torch
@@ -63,12 +67,20 @@ class HyperparameterScheduler:
         optimizer: Optimizer,
         lr: Schedule | Sequence[Schedule] | None = None,
         momentum: Schedule | Sequence[Schedule] | None = None,
+        **others: Schedule | Sequence[Schedule] | None,
     ) -> None:
         groups = len(optimizer.param_groups)
         self.optimizer = optimizer
         self.lr_schedules = _per_group("lr", lr, groups)
         self.momentum_schedules = _per_group("momentum", momentum, groups)
-        for key, schedules in (("lr", self.lr_schedules), ("momentum", self.momentum_schedules)):
+        self.other_schedules = {
+            key: schedules
+            for key, schedule in others.items()
+            if (schedules := _per_group(key, schedule, groups)) is not None
+        }
+        driven = [("lr", self.lr_schedules), ("momentum", self.momentum_schedules),
+                  *self.other_schedules.items()]  # fmt: skip
+        for key, schedules in driven:
             if schedules is None:
                 continue
             for index, group in enumerate(optimizer.param_groups):
@@ -92,6 +104,9 @@ class HyperparameterScheduler:
         if self.momentum_schedules is not None and not self.holds_momentum:
             for group, schedule in zip(self.optimizer.param_groups, self.momentum_schedules):
                 group["momentum"] = schedule(step)
+        for key, schedules in self.other_schedules.items():
+            for group, schedule in zip(self.optimizer.param_groups, schedules, strict=True):
+                group[key] = schedule(step)
 
     def step(self) -> None:
         """Advance one update and write the next values."""
