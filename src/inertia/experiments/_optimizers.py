@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Literal, TypeVar
+from typing import Literal, Protocol, TypeVar
 
 import torch
 from pydantic import Field, field_validator
@@ -22,9 +22,7 @@ from inertia.schedules import (
     SutskeverMomentum,
     rnn_momentum,
 )
-
-if TYPE_CHECKING:
-    from inertia.experiments._config import RunConfig
+from inertia.tasks import TaskConfig
 
 __all__ = [
     "OPTIMIZERS",
@@ -43,6 +41,24 @@ __all__ = [
 ]
 
 Loss = Callable[[Tensor, Tensor], Tensor]
+
+
+class RunSettings(Protocol):
+    """What of a run's settings (:class:`~inertia.experiments.RunConfig`) the optimizers read:
+    its optimizer section, the run's length and batch, clipping, CUDA graphs and the task."""
+
+    @property
+    def optimizer(self) -> OptimizerConfig: ...
+    @property
+    def task(self) -> TaskConfig: ...
+    @property
+    def steps(self) -> int: ...
+    @property
+    def batch_size(self) -> int: ...
+    @property
+    def clip_grad_norm(self) -> float: ...
+    @property
+    def cuda_graphs(self) -> bool: ...
 
 
 class OptimizerConfig(Section):
@@ -74,7 +90,7 @@ class OptimizerConfig(Section):
             )
         return steps
 
-    def check_run(self, run: RunConfig) -> None:
+    def check_run(self, run: RunSettings) -> None:
         """Reject settings that do not fit the rest of the run (none by default)."""
 
 
@@ -119,7 +135,7 @@ class MomentumConfig(OptimizerConfig):
     finetune_steps: int = Field(0, ge=0)
     fused: bool | None = None
 
-    def check_run(self, run: RunConfig) -> None:
+    def check_run(self, run: RunSettings) -> None:
         _at_most("finetune_steps", self.finetune_steps, "steps", run.steps)
 
 
@@ -165,7 +181,7 @@ class HessianFreeConfig(OptimizerConfig):
     cg_decay_period: int = Field(250, ge=1)
     cg_decay_floor: float = Field(0.95, ge=0, le=1)
 
-    def check_run(self, run: RunConfig) -> None:
+    def check_run(self, run: RunSettings) -> None:
         _at_most("curvature_batch", self.curvature_batch, "batch_size", run.batch_size)
         if self.cg_decay_schedule == "sutskever" and self.cg_decay_floor > self.cg_decay:
             raise ConfigError(
@@ -178,7 +194,7 @@ class HessianFreeConfig(OptimizerConfig):
             raise ConfigError("config key 'cuda_graphs' does not apply to optimizer 'hf'")
 
 
-def momentum_schedule(config: RunConfig) -> MomentumLike:
+def momentum_schedule(config: RunSettings) -> MomentumLike:
     """μ as the run uses it: eq. (3), the RNN schedule or a constant, plus fine-tuning (Table 2)."""
     options = config.optimizer
     if not isinstance(options, MomentumConfig):
@@ -204,7 +220,7 @@ def cg_decay_schedule(options: HessianFreeConfig) -> Schedule | None:
     return Clip(ramp, lower=options.cg_decay_floor, upper=options.cg_decay)
 
 
-def lr_schedule(config: RunConfig) -> PiecewiseConstant | None:
+def lr_schedule(config: RunSettings) -> PiecewiseConstant | None:
     """The learning rate by update: ``lr`` times ``lr_decay_factor`` once more from each of
     ``lr_decay_steps``; None without decay steps (the optimizer keeps ``lr``)."""
     options = config.optimizer
@@ -217,7 +233,7 @@ def lr_schedule(config: RunConfig) -> PiecewiseConstant | None:
     )
 
 
-def hyperparameter_schedules(config: RunConfig) -> dict[str, Schedule]:
+def hyperparameter_schedules(config: RunSettings) -> dict[str, Schedule]:
     """The per-update schedules of the run's optimizer, by ``param_groups`` key, for
     :class:`inertia.schedules.HyperparameterScheduler`: the learning-rate decay, and
     Hessian-free's CG-decay ramp. (μ's schedule goes to NAG and CM themselves, which need
@@ -294,7 +310,7 @@ def gradient_step(
     loss: Loss,
     inputs: Tensor,
     targets: Tensor,
-    config: RunConfig,
+    config: RunSettings,
     norms: UpdateStatistics | None = None,
 ) -> Tensor:
     """One first-order update: the minibatch gradient (clipped to ``clip_grad_norm`` if set),
@@ -322,7 +338,7 @@ def hessian_free_step(
     loss: Loss,
     inputs: Tensor,
     targets: Tensor,
-    config: RunConfig,
+    config: RunSettings,
     norms: UpdateStatistics | None = None,
 ) -> Tensor:
     """One HF update: gradient on the minibatch, curvature on its first ``curvature_batch``
@@ -344,7 +360,7 @@ def hessian_free_step(
 _O = TypeVar("_O", bound=OptimizerConfig)
 
 
-def _settings(config: RunConfig, kind: type[_O]) -> _O:
+def _settings(config: RunSettings, kind: type[_O]) -> _O:
     """``config.optimizer`` as the settings class its entry registered."""
     options = config.optimizer
     if not isinstance(options, kind):
@@ -352,26 +368,28 @@ def _settings(config: RunConfig, kind: type[_O]) -> _O:
     return options
 
 
-def _sgd(params: Iterable[Tensor], config: RunConfig, output_loss: str | None) -> CM:
+def _sgd(params: Iterable[Tensor], config: RunSettings, output_loss: str | None) -> CM:
     options = _settings(config, SGDConfig)
     return CM(params, lr=options.lr, momentum=0.0, weight_decay=options.weight_decay,
               fused=options.fused)  # fmt: skip
 
 
-def _momentum(params: Iterable[Tensor], config: RunConfig, output_loss: str | None) -> CM | NAG:
+def _momentum(params: Iterable[Tensor], config: RunSettings, output_loss: str | None) -> CM | NAG:
     options = _settings(config, MomentumConfig)
     optimizer = NAG if options.name == "nag" else CM
     return optimizer(params, lr=options.lr, momentum=momentum_schedule(config),
                      weight_decay=options.weight_decay, fused=options.fused)  # fmt: skip
 
 
-def _adam(params: Iterable[Tensor], config: RunConfig, output_loss: str | None) -> torch.optim.Adam:
+def _adam(
+    params: Iterable[Tensor], config: RunSettings, output_loss: str | None
+) -> torch.optim.Adam:
     options = _settings(config, AdamConfig)
     return torch.optim.Adam(params, lr=options.lr, weight_decay=options.weight_decay)
 
 
 def _hessian_free(
-    params: Iterable[Tensor], config: RunConfig, output_loss: str | None
+    params: Iterable[Tensor], config: RunSettings, output_loss: str | None
 ) -> HessianFree:
     if output_loss is None:
         raise ConfigError(
@@ -415,7 +433,7 @@ OPTIMIZERS: dict[str, OptimizerEntry] = {
 
 
 def build_optimizer(
-    params: Iterable[Tensor], config: RunConfig, output_loss: str | None = None
+    params: Iterable[Tensor], config: RunSettings, output_loss: str | None = None
 ) -> torch.optim.Optimizer:
     """The optimizer that ``config.optimizer`` names; ``output_loss`` is the task's matching
     loss (``Problem.output_loss``), which Hessian-free needs."""

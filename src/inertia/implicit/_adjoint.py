@@ -1,22 +1,18 @@
 """The adjoint machinery that the recurrent back-propagation methods share (Liao et al. 2018;
-SPEC section 7.1): vector-Jacobian products on a kept graph, the adjoint solve with its
-statistics and warnings, and the autograd node that replaces an arriving gradient g by the
-solution z of (I − Jᵀ) z = g.
+SPEC section 7.1): vector-Jacobian products on a kept graph, the statistics and warnings of a
+solve, and the autograd node that replaces an arriving gradient g by the solution z of
+(I − Jᵀ) z = g. The solve itself belongs to the methods (:mod:`inertia.implicit._methods`).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import math
-import warnings
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import torch
 from torch import Tensor
-
-if TYPE_CHECKING:
-    from inertia.implicit._methods import ImplicitGradient
 
 __all__ = [
     "FixedPointStats",
@@ -24,7 +20,6 @@ __all__ = [
     "attach_adjoint",
     "relative",
     "retained_vjp",
-    "solve_adjoint",
 ]
 
 
@@ -105,46 +100,6 @@ class FixedPointStats:
     converged: bool = False
     backward_steps: int = 0
     backward_residual: float = math.nan
-
-
-def solve_adjoint(
-    method: ImplicitGradient,
-    transpose: Callable[[Tensor], Tensor],
-    output: Tensor,
-    state: Tensor,
-    g: Tensor,
-    *,
-    warn: bool = True,
-    who: str = "FixedPoint",
-    statistics: bool = True,
-) -> tuple[Tensor, int, float]:
-    """z with (I − Jᵀ) z ≈ g by an RBP ``method``, for ``output = F(state)`` built with a graph.
-
-    ``transpose(v)`` is Jᵀv (one vector-Jacobian product through ``output``). Returns (z, the
-    products used, the relative residual ‖z − Jᵀz − g‖ / ‖g‖, which costs one more product and
-    is NaN without ``statistics``); warns with :class:`FixedPointWarning` when the solve missed
-    its tolerance or the residual is not finite.
-    """
-
-    def forward() -> Callable[[Tensor], Tensor]:  # v ↦ J v: the derivative of u ↦ Jᵀu along v
-        with torch.enable_grad():
-            cotangent = torch.zeros_like(output, requires_grad=True)
-            (transposed,) = torch.autograd.grad(output, state, cotangent, create_graph=True)
-
-        return retained_vjp(transposed, cotangent)
-
-    solution = method.solve(transpose, forward, g)
-    z = solution.z
-    residual = relative(z - transpose(z) - g, g) if statistics else math.nan
-    if warn and (not solution.solved or (statistics and not math.isfinite(residual))):
-        measured = f" (relative residual of (I - J^T) z = g: {residual:.3g})" if statistics else ""
-        warnings.warn(
-            f"{who}: the {method.name} backward solve did not converge in {solution.steps} steps"
-            + measured,
-            FixedPointWarning,
-            stacklevel=3,
-        )
-    return z, solution.steps, residual
 
 
 class _Adjoint(torch.autograd.Function):

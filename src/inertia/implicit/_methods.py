@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import warnings
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from typing import ClassVar, Literal, get_args
@@ -28,7 +29,13 @@ from typing import ClassVar, Literal, get_args
 import torch
 from torch import Tensor
 
-from inertia.implicit._adjoint import FixedPointStats, attach_adjoint, relative, solve_adjoint
+from inertia.implicit._adjoint import (
+    FixedPointStats,
+    FixedPointWarning,
+    attach_adjoint,
+    relative,
+    retained_vjp,
+)
 from inertia.linalg import conjugate_gradient
 
 __all__ = [
@@ -214,7 +221,7 @@ class ImplicitGradient(GradientMethod):
             return Pass(image, before, steps, residual, implicit=True)
 
         def solve(transpose: Map, g: Tensor) -> Tensor:
-            z, products, backward_residual = solve_adjoint(
+            z, products, backward_residual = _solve_adjoint(
                 self, transpose, image, state, g, warn=recurrence.warn, who=recurrence.who,
                 statistics=recurrence.statistics,
             )  # fmt: skip
@@ -229,6 +236,46 @@ class ImplicitGradient(GradientMethod):
     def solve(self, transpose: Map, forward: Callable[[], Map], g: Tensor) -> AdjointSolution:
         """z for the cotangent ``g``; ``transpose(v)`` is Jᵀv, ``forward()`` builds v ↦ Jv
         (only CG-RBP needs it)."""
+
+
+def _solve_adjoint(
+    method: ImplicitGradient,
+    transpose: Callable[[Tensor], Tensor],
+    output: Tensor,
+    state: Tensor,
+    g: Tensor,
+    *,
+    warn: bool = True,
+    who: str = "FixedPoint",
+    statistics: bool = True,
+) -> tuple[Tensor, int, float]:
+    """z with (I − Jᵀ) z ≈ g by an RBP ``method``, for ``output = F(state)`` built with a graph.
+
+    ``transpose(v)`` is Jᵀv (one vector-Jacobian product through ``output``). Returns (z, the
+    products used, the relative residual ‖z − Jᵀz − g‖ / ‖g‖, which costs one more product and
+    is NaN without ``statistics``); warns with :class:`FixedPointWarning` when the solve missed
+    its tolerance or the residual is not finite.
+    """
+
+    def forward() -> Callable[[Tensor], Tensor]:  # v ↦ J v: the derivative of u ↦ Jᵀu along v
+        with torch.enable_grad():
+            cotangent = torch.zeros_like(output, requires_grad=True)
+            (transposed,) = torch.autograd.grad(output, state, cotangent, create_graph=True)
+
+        return retained_vjp(transposed, cotangent)
+
+    solution = method.solve(transpose, forward, g)
+    z = solution.z
+    residual = relative(z - transpose(z) - g, g) if statistics else math.nan
+    if warn and (not solution.solved or (statistics and not math.isfinite(residual))):
+        measured = f" (relative residual of (I - J^T) z = g: {residual:.3g})" if statistics else ""
+        warnings.warn(
+            f"{who}: the {method.name} backward solve did not converge in {solution.steps} steps"
+            + measured,
+            FixedPointWarning,
+            stacklevel=3,
+        )
+    return z, solution.steps, residual
 
 
 @dataclasses.dataclass(frozen=True)
