@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import gzip
 import json
+import warnings
 from pathlib import Path
 
 import optuna
+import pytest
+import torch
 
 from inertia.cli import main
 from inertia.experiments import (
@@ -104,3 +107,42 @@ def test_a_long_term_run_stored_before_issue_39_keeps_its_meaning():
     other = {"task": {"name": "toy-regression"}, "optimizer": {"name": "nag"}}
     assert "loss_reduction" not in saved_config(other)["task"]
     assert saved_config(5) == {"config": 5}  # not settings: matches nothing
+
+
+def test_a_0_1_checkpoint_resumes_bit_exact_and_warns_of_its_removal(tmp_path):
+    """Format 1 (inertia 0.1) kept the batch order in three keys of its own; read through
+    upgrade_checkpoint it resumes as format 2 does, with a LegacyFormatWarning that names the
+    version that stops reading it."""
+    from test_trainer import CrashError, config, crash_at, final_state  # the same directory
+
+    from inertia.experiments import load_checkpoint, train
+    from inertia.experiments._legacy import REMOVED_IN, LegacyFormatWarning
+
+    cfg = config(optimizer={"name": "nag", "momentum": 0.99, "momentum_schedule": "sutskever"})
+    whole = train(cfg, tmp_path / "whole")
+    crashed = tmp_path / "crashed"
+    with pytest.raises(CrashError):
+        train(cfg, crashed, on_evaluation=crash_at(80))
+    saved = load_checkpoint(crashed / "checkpoint.pt")
+    batches = saved.pop("batches")
+    saved.update(format=1, permutation=batches["permutation"], position=batches["position"],
+                 order_generator=batches["generator"])  # fmt: skip
+    torch.save(saved, crashed / "checkpoint.pt")
+    with pytest.warns(LegacyFormatWarning, match=f"removed in inertia {REMOVED_IN}"):
+        resumed = train(cfg, crashed, resume=True)
+    assert resumed.curve == whole.curve
+    for key, value in final_state(tmp_path / "whole").items():
+        assert torch.equal(value, final_state(crashed)[key]), key
+
+
+def test_reading_0_1_settings_warns_and_todays_do_not():
+    from inertia.experiments import saved_config
+    from inertia.experiments._legacy import LegacyFormatWarning
+
+    old = {"task": "toy-regression", "optimizer": "nag", "lr": 0.01, "momentum": 0.9}
+    with pytest.warns(LegacyFormatWarning, match="run settings in inertia 0.1's format"):
+        today = saved_config(old)
+    assert today["optimizer"]["lr"] == 0.01
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert saved_config(today) == today

@@ -1,17 +1,62 @@
-"""Run settings as inertia 0.1 wrote them (one flat mapping with ``model``, ``task_options`` and
-``optimizer_options``), translated into today's sections, so that sweeps, run folders and
-results written before the typed configuration still count (``inertia migrate``); and the
-long-term runs stored before issue 39 (:func:`upgrade_stored`), whose settings then meant
-inertia 0.2's loss, biases and target index."""
+"""Everything that reads what earlier versions stored, in one place: run settings as inertia 0.1
+wrote them (one flat mapping with ``model``, ``task_options`` and ``optimizer_options``),
+translated into today's sections so that sweeps, run folders and results written before the
+typed configuration still count (``inertia migrate`` applies it to a whole store); inertia
+0.1's checkpoint format 1 (:func:`upgrade_checkpoint`); and the long-term runs stored before
+issue 39 (:func:`upgrade_stored`), whose settings then meant inertia 0.2's loss, biases and
+target index.
+
+Reading 0.1's settings or checkpoints warns with :class:`LegacyFormatWarning`: that translation
+is removed in inertia :data:`REMOVED_IN` (docs/experiments.md). The issue-39 reading is not
+deprecated: it gives old long-term runs the settings that mean what they ran."""
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
 from typing import Any
 
 from inertia.data import RENAMED
 
-__all__ = ["is_legacy", "upgrade_config", "upgrade_stored"]
+__all__ = [
+    "REMOVED_IN",
+    "LegacyFormatWarning",
+    "is_legacy",
+    "upgrade_checkpoint",
+    "upgrade_config",
+    "upgrade_stored",
+]
+
+REMOVED_IN = "0.4"
+"""The version that stops reading inertia 0.1's settings and checkpoints."""
+
+
+class LegacyFormatWarning(FutureWarning):
+    """Settings or a checkpoint in inertia 0.1's format were read (and translated). A
+    FutureWarning, which Python shows by default: the users who hold such files are to see it."""
+
+
+def _warn_legacy(what: str) -> None:
+    warnings.warn(
+        f"read {what} in inertia 0.1's format; that reading is removed in inertia {REMOVED_IN}: "
+        "run `inertia migrate` on the sweep folder (or finish the run) before upgrading",
+        LegacyFormatWarning,
+        stacklevel=3,
+    )
+
+
+def upgrade_checkpoint(saved: Mapping[str, Any]) -> dict[str, Any]:
+    """A checkpoint in today's format 2: format 1 (inertia 0.1) kept the batch order's state in
+    three keys of its own (``permutation``, ``position``, ``order_generator``), today's in one
+    ``batches`` mapping."""
+    if saved.get("format") != 1:
+        return dict(saved)
+    _warn_legacy("a checkpoint")
+    moved = {"permutation": "permutation", "position": "position", "order_generator": "generator"}
+    upgraded = {key: value for key, value in saved.items() if key not in moved}
+    if "batches" not in saved and all(key in saved for key in moved):
+        upgraded["batches"] = {new: saved[old] for old, new in moved.items()}
+    return {**upgraded, "format": 2}
 
 # What the 0.1 ``model`` key chose, per task: the task option it became.
 _MODEL_OPTION = {
@@ -91,7 +136,11 @@ def upgrade_stored(config: Mapping[str, Any]) -> dict[str, Any]:
     target one step earlier than the authors' index; it gets those settings by name, so that it
     matches the configuration that means what it ran, not today's defaults.
     """
-    settings = upgrade_config(config) if is_legacy(config) else dict(config)
+    if is_legacy(config):
+        _warn_legacy("run settings")
+        settings = upgrade_config(config)
+    else:
+        settings = dict(config)
     task = settings.get("task")
     if (
         isinstance(task, Mapping)

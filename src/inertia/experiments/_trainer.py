@@ -32,7 +32,7 @@ from inertia.experiments._checkpoint import (
 )
 from inertia.experiments._config import ConfigError, RunConfig, from_mapping
 from inertia.experiments._environment import environment, peak_memory_mb, reset_peak_memory
-from inertia.experiments._legacy import upgrade_stored
+from inertia.experiments._legacy import upgrade_checkpoint, upgrade_stored
 from inertia.experiments._optimizers import (
     OPTIMIZERS,
     UpdateStatistics,
@@ -62,7 +62,7 @@ __all__ = [
 
 CHECKPOINT = "checkpoint.pt"
 RESULT = "result.json"
-_CHECKPOINT_FORMAT = 2  # 1: inertia 0.1 (the batch order's state at the top level)
+_CHECKPOINT_FORMAT = 2  # format 1 (inertia 0.1) is read through upgrade_checkpoint
 
 
 @dataclasses.dataclass
@@ -389,12 +389,7 @@ class RunFolder:
         try:
             prepared.model.load_state_dict(saved["model"])
             prepared.optimizer.load_state_dict(saved["optimizer"])
-            batches = saved.get("batches") or {  # format 1
-                "permutation": saved["permutation"],
-                "position": saved["position"],
-                "generator": saved["order_generator"],
-            }
-            prepared.problem.batches.load_state_dict(batches)
+            prepared.problem.batches.load_state_dict(saved["batches"])
             torch.set_rng_state(saved["torch_rng"])
         except (KeyError, TypeError, ValueError, RuntimeError, AttributeError) as error:
             raise ConfigError(
@@ -504,8 +499,10 @@ def _differing(expected: dict[str, Any], found: dict[str, Any]) -> list[str]:
     return sorted(key for key in ours.keys() | theirs.keys() if ours.get(key) != theirs.get(key))
 
 
-# What every checkpoint holds (format 1 kept the batch order in three keys of its own).
-_CHECKPOINT_KEYS = ("config", "step", "model", "optimizer", "torch_rng", "curve", "elapsed_s")
+# What every checkpoint holds.
+_CHECKPOINT_KEYS = (
+    "config", "step", "model", "optimizer", "torch_rng", "curve", "elapsed_s", "batches",
+)  # fmt: skip
 
 
 def _read_checkpoint(path: Path) -> dict[str, Any]:
@@ -523,8 +520,9 @@ def _read_checkpoint(path: Path) -> dict[str, Any]:
             f"{path} holds a {type(saved).__name__}, not a checkpoint that inertia wrote; "
             "delete it to start the run again"
         )
+    saved = upgrade_checkpoint(saved)
     missing = [key for key in _CHECKPOINT_KEYS if key not in saved]
-    if saved.get("format") not in (1, _CHECKPOINT_FORMAT) or missing:
+    if saved.get("format") != _CHECKPOINT_FORMAT or missing:
         what = f"no {', '.join(missing)}" if missing else f"format {saved.get('format')!r}"
         raise ConfigError(
             f"{path} is not a checkpoint that inertia wrote ({what}); delete it to start the "
