@@ -105,15 +105,15 @@ def test_tasks_is_read_back_from_the_cache_without_importing_torch(tmp_path):
 
 
 def test_tasks_listing_is_regenerated_when_the_sources_change(monkeypatch, capsys):
-    from inertia import cli
+    from inertia import _listing, cli
 
     assert cli.main(["tasks"]) == 0
     first = capsys.readouterr().out
-    stale = cli._listing_cache()
+    stale = _listing._listing_cache()
     stale.write_text("an old listing\n")
     assert cli.main(["tasks"]) == 0
     assert capsys.readouterr().out == "an old listing\n"  # read back while the sources match
-    monkeypatch.setattr(cli, "_listing_fingerprint", lambda: "changed")
+    monkeypatch.setattr(_listing, "_listing_fingerprint", lambda: "changed")
     assert cli.main(["tasks"]) == 0
     assert capsys.readouterr().out == first  # another fingerprint: generated anew
 

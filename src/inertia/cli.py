@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from inertia import __version__
+from inertia._listing import cached_listing, settings_listing
 
 if TYPE_CHECKING:  # the engine is imported where a command needs it: --help stays fast
     from inertia.experiments import Protocol, RunConfig, SweepSettings
@@ -291,76 +292,8 @@ def _migrate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _settings_lines() -> list[str]:
-    """Every run setting, every task's and every optimizer's, with its type, bounds and
-    default, generated from the config types (``inertia tasks`` and ``inertia train --help``)."""
-    from inertia.experiments import OPTIMIZERS, RunConfig, settings_help
-    from inertia.tasks import TASKS
-
-    lines = ["run settings (inertia train --KEY=VALUE):"]
-    lines += [f"  {line}" for line in settings_help(RunConfig)]
-    lines.append("tasks (--task=NAME, then --task.KEY=VALUE):")
-    for name, task in sorted(TASKS.items()):
-        lines.append(f"  {name}: {task.description}")
-        lines += [f"      {line}" for line in settings_help(task.Options, "task.")]
-    lines.append("optimizers (--optimizer=NAME, then --optimizer.KEY=VALUE):")
-    for name, entry in OPTIMIZERS.items():
-        lines.append(f"  {name}: {(entry.options.__doc__ or '').strip().splitlines()[0]}")
-        lines += [f"      {line}" for line in settings_help(entry.options, "optimizer.")]
-    return lines
-
-
-def _listing() -> str:
-    """``inertia tasks``: every setting (:func:`_settings_lines`), then every protocol with
-    its budgets and their run counts."""
-    from inertia.protocols import PROTOCOLS
-
-    lines = _settings_lines()
-    lines.append("protocols (inertia sweep NAME --budget=BUDGET, one of those listed):")
-    for name, protocol in sorted(PROTOCOLS.items()):
-        lines.append(f"  {name}: {protocol.title}")
-        for budget_name, budget in protocol.budgets.items():
-            lines.append(f"      {budget_name}: {len(budget.plan())} runs; {budget.about}")
-    return "\n".join(lines) + "\n"
-
-
-def _listing_fingerprint() -> str:
-    """What the listing is generated from: this package's source files (paths and contents)
-    and the versions of Python, torch and pydantic, read without importing anything heavy."""
-    from importlib import metadata
-
-    digest = hashlib.sha256(f"{sys.version_info[:2]}".encode())
-    for distribution in ("torch", "pydantic"):
-        try:
-            digest.update(f"{distribution}={metadata.version(distribution)};".encode())
-        except metadata.PackageNotFoundError:
-            digest.update(f"{distribution}=none;".encode())
-    package = Path(__file__).resolve().parent
-    for source in sorted(package.rglob("*.py")):
-        digest.update(str(source.relative_to(package)).encode())
-        digest.update(source.read_bytes())
-    return digest.hexdigest()[:24]
-
-
-def _listing_cache() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "inertia" / f"tasks-{__version__}-{_listing_fingerprint()}.txt"
-
-
 def _tasks(args: argparse.Namespace) -> int:
-    """Print the listing. Generating it imports torch and every task (over a second); it is
-    kept in the user's cache under a fingerprint of the sources it comes from, so it is
-    regenerated whenever a task, an optimizer or a protocol changes, and read back otherwise."""
-    cache = _listing_cache()
-    try:
-        text = cache.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
-        text = _listing()  # imports the engine, so its atomic writer costs nothing more
-        from inertia.experiments import write_text
-
-        with contextlib.suppress(OSError):  # a read-only or full disk: printed all the same
-            write_text(text, cache)
-    sys.stdout.write(text)
+    sys.stdout.write(cached_listing())
     return 0
 
 
@@ -385,14 +318,6 @@ def _add_sweep_arguments(parser: argparse.ArgumentParser) -> None:
         "(e.g. sets, words, baselines; `inertia tasks` lists each protocol's)",
     )
     _add_storage_arguments(parser)
-
-
-def _settings_listing() -> str | None:
-    """:func:`_settings_lines` for ``train --help`` (None where the engine is not installed)."""
-    try:
-        return "\n".join(_settings_lines())
-    except ImportError:
-        return None
 
 
 class _Parser(argparse.ArgumentParser):
@@ -445,7 +370,7 @@ def build_parser() -> argparse.ArgumentParser:
     train = commands.add_parser(
         "train",
         help="train one run",
-        epilog_factory=_settings_listing,
+        epilog_factory=settings_listing,
         formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Train one run. Settings come from RunConfig's defaults, then --config, then\n"
         "--key=value overrides, e.g.\n"

@@ -58,6 +58,7 @@ def upgrade_checkpoint(saved: Mapping[str, Any]) -> dict[str, Any]:
         upgraded["batches"] = {new: saved[old] for old, new in moved.items()}
     return {**upgraded, "format": 2}
 
+
 # What the 0.1 ``model`` key chose, per task: the task option it became.
 _MODEL_OPTION = {
     "autoencoder": "dataset",
