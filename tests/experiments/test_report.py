@@ -408,3 +408,30 @@ def test_learning_curves_of_more_columns_than_colors_all_differ(tmp_path, monkey
     seeds = [line for line in drawn["lines"] if line[0].startswith("_")]
     assert len(seeds) == 2 * len(columns)
     assert {(color, style) for _, color, style in seeds} == set(styles.values())
+
+
+def test_a_clipping_cell_says_how_often_clipping_fired():
+    """Issue 35: each clipping run's share of clipped updates beside its number; nothing where
+    the runs do not clip or did not count it (runs recorded before the count existed)."""
+    clipping = Protocol(
+        name="clip", title="clip", rows=["toy-regression"], columns=["SGD+C"],
+        budgets={"quick": Budget(about="test", base={**BASE, "clip_grad_norm": 1.0}, blocks=[
+            Block("toy-regression", "SGD+C", {"optimizer": [SGD], "optimizer.lr": [0.1],
+                                              "seed": [0, 1]})])},
+    )  # fmt: skip
+    results = {}
+    for seed, clipped in ((0, 3.0), (1, 0.0)):
+        settings = merge(run(SGD, 0.1, seed), {"clip_grad_norm": 1.0})
+        counted = result(0.2, settings)
+        counted.curve[1]["clipped_updates"] = clipped
+        results[key(settings)] = counted
+    table = build_table(clipping, "quick", results)
+    assert table[("toy-regression", "SGD+C")].clipped == [(0, 0.3), (1, 0.0)]
+    assert "0.2 (seeds 0.2, 0.2) (clipped 30.0%, 0.0% of updates)" in render_markdown(
+        clipping, "quick", table, "error"
+    )
+    for counted in results.values():  # recorded before the count: nothing is claimed
+        del counted.curve[1]["clipped_updates"]
+    assert build_table(clipping, "quick", results)[("toy-regression", "SGD+C")].clipped == []
+    plain = {key(run(SGD, 0.1, 0)): result(0.2, run(SGD, 0.1, 0))}
+    assert build_table(PROTOCOL, "quick", plain)[("toy-regression", "SGD")].clipped == []

@@ -230,6 +230,37 @@ def test_gradient_clipping_bounds_each_update(tmp_path, clip):
             assert length.item() > 100 * lr * 1e-3
 
 
+def test_relative_clipping_sets_its_threshold_from_the_first_updates(tmp_path):
+    """clip_relative (Pascanu et al. 2013): the first clip_window updates run unclipped and set
+    the threshold, clip_relative times their average norm; after them every update whose norm
+    exceeds it is clipped and counted. Its state survives a crash (resume bit-exact)."""
+    run = config(optimizer="sgd", clip_relative=0.5, clip_window=40)
+    result = train(run, tmp_path / "relative")
+    clipped = [point["clipped_updates"] for point in result.curve[1:]]
+    assert clipped[0] == 0  # none in the window
+    assert clipped[1] > 0  # then the updates whose norm exceeds the threshold
+    norms = load_checkpoint(tmp_path / "relative" / "checkpoint.pt")["update_statistics"]
+    assert norms["window_updates"] == 40
+    assert norms["relative_threshold"] == pytest.approx(0.5 * norms["window_total"] / 40)
+    plain = train(config(optimizer="sgd"), tmp_path / "plain")
+    assert plain.curve[1] == {**result.curve[1], "clipped_updates": 0.0}  # the window: equal
+    assert plain.curve[2]["train_loss"] != result.curve[2]["train_loss"]
+    crashed = tmp_path / "crashed"  # the last checkpoint is at update 60, after the window
+    with pytest.raises(CrashError):
+        train(run, crashed, on_evaluation=crash_at(80))
+    assert train(run, crashed, resume=True).curve == result.curve
+    early = config(optimizer="sgd", clip_relative=0.5, clip_window=50)  # resumed in the window
+    whole = train(early, tmp_path / "early")
+    with pytest.raises(CrashError):
+        train(early, tmp_path / "early-crash", on_evaluation=crash_at(40))
+    assert train(early, tmp_path / "early-crash", resume=True).curve == whole.curve
+
+
+def test_one_clipping_threshold_at_a_time():
+    with pytest.raises(ConfigError, match=r"'clip_grad_norm' .* and 'clip_relative' .* set one"):
+        config(clip_grad_norm=1.0, clip_relative=2.0)
+
+
 def test_lr_decay_steps_scale_the_rate_from_each_milestone(tmp_path):
     # A factor of 1e-30 from update 5 on freezes the weights there: 10 updates end where 5 did.
     decayed = config(

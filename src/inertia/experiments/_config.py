@@ -175,6 +175,13 @@ class RunConfig(Section):
         init: ``default`` (the task's), ``sparse`` (Martens 2010 SI) or ``torch`` (torch's own).
         init_scale: the SI scale multiplier (Sutskever et al. Table 3).
         clip_grad_norm: rescale the gradient to this norm when it is larger (0 = off).
+        clip_relative: instead of a fixed norm, clip at this multiple of the average gradient
+            norm of the run's first ``clip_window`` updates, which run unclipped (0 = off): the
+            rule of Pascanu et al. (2013, section 3.2), who set the threshold from "statistics on
+            the average norm over a sufficiently large number of updates" and found half to ten
+            times that average to work.
+        clip_window: the updates whose average gradient norm sets ``clip_relative``'s
+            threshold.
         batch_size: minibatch size.
         steps: number of updates (the budget).
         seed: seeds initialization and minibatch order.
@@ -197,6 +204,8 @@ class RunConfig(Section):
     init: Literal["default", "sparse", "torch"] = "default"
     init_scale: float = Field(1.0, gt=0)
     clip_grad_norm: float = Field(0.0, ge=0)
+    clip_relative: float = Field(0.0, ge=0)
+    clip_window: int = Field(100, ge=1)
     batch_size: int = Field(200, ge=1)
     steps: int = Field(1000, ge=1)
     seed: int = Field(0, ge=0, le=2**63 - 1)
@@ -230,6 +239,11 @@ class RunConfig(Section):
             raise ConfigError(
                 f"config key 'init_scale' ({self.init_scale:g}) scales the sparse "
                 f"initialization, but init is {self.init!r}: set init=sparse or leave it out"
+            )
+        if self.clip_grad_norm > 0 and self.clip_relative > 0:
+            raise ConfigError(
+                f"config keys 'clip_grad_norm' ({self.clip_grad_norm:g}) and 'clip_relative' "
+                f"({self.clip_relative:g}) are two thresholds: set one of them"
             )
         self.optimizer.check_run(self)  # settings that depend on the run (fine-tuning, ...)
         return self

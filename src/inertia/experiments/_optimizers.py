@@ -58,6 +58,10 @@ class RunSettings(Protocol):
     @property
     def clip_grad_norm(self) -> float: ...
     @property
+    def clip_relative(self) -> float: ...
+    @property
+    def clip_window(self) -> int: ...
+    @property
     def cuda_graphs(self) -> bool: ...
 
 
@@ -188,8 +192,9 @@ class HessianFreeConfig(OptimizerConfig):
                 f"config key 'optimizer.cg_decay_floor' ({self.cg_decay_floor}) must be at most "
                 f"'optimizer.cg_decay' ({self.cg_decay}), where the CG-decay schedule ends"
             )
-        if run.clip_grad_norm:
-            raise ConfigError("config key 'clip_grad_norm' does not apply to optimizer 'hf'")
+        for key in ("clip_grad_norm", "clip_relative"):
+            if getattr(run, key):
+                raise ConfigError(f"config key {key!r} does not apply to optimizer 'hf'")
         if run.cuda_graphs:
             raise ConfigError("config key 'cuda_graphs' does not apply to optimizer 'hf'")
 
@@ -260,6 +265,24 @@ class UpdateStatistics:
     def __init__(self) -> None:
         self._reset()
         self.gradient_cases = 0.0
+        self.window_total: Tensor | float = 0.0  # clip_relative: the window's norms so far
+        self.window_updates = 0
+        self.relative_threshold = 0.0  # set once the window is complete
+
+    def clip_threshold(self, settings: RunSettings, norm: Tensor) -> float:
+        """This update's clipping threshold (0: none): ``clip_grad_norm``, or with
+        ``clip_relative`` none during the first ``clip_window`` updates, whose norms it
+        averages, and ``clip_relative`` × that average from then on (Pascanu et al. 2013)."""
+        if settings.clip_relative <= 0:
+            return settings.clip_grad_norm
+        if self.window_updates < settings.clip_window:
+            self.window_total = self.window_total + norm.detach()
+            self.window_updates += 1
+            if self.window_updates == settings.clip_window:  # one read back, once per run
+                average = float(self.window_total) / self.window_updates
+                self.relative_threshold = settings.clip_relative * average
+            return 0.0
+        return self.relative_threshold
 
     def _reset(self) -> None:
         self.largest: Tensor | float = 0.0
@@ -296,12 +319,17 @@ class UpdateStatistics:
     def state_dict(self) -> dict[str, float | int]:
         return {"largest": float(self.largest), "total": float(self.total),
                 "clipped": float(self.clipped), "updates": self.updates,
-                "gradient_cases": self.gradient_cases}  # fmt: skip
+                "gradient_cases": self.gradient_cases, "window_total": float(self.window_total),
+                "window_updates": self.window_updates,
+                "relative_threshold": self.relative_threshold}  # fmt: skip
 
     def load_state_dict(self, state: dict[str, float | int]) -> None:
         self.largest, self.total = float(state["largest"]), float(state["total"])
         self.clipped, self.updates = float(state["clipped"]), int(state["updates"])
         self.gradient_cases = float(state.get("gradient_cases", 0.0))
+        self.window_total = float(state.get("window_total", 0.0))
+        self.window_updates = int(state.get("window_updates", 0))
+        self.relative_threshold = float(state.get("relative_threshold", 0.0))
 
 
 def gradient_step(
@@ -319,13 +347,16 @@ def gradient_step(
     optimizer.zero_grad(set_to_none=True)
     value = loss(model(inputs), targets)
     value.backward()
+    if config.clip_relative > 0 and norms is None:
+        raise ValueError("clip_relative needs the run's UpdateStatistics, which hold its window")
     if config.clip_grad_norm > 0 or norms is not None:
         gradients = [p.grad for p in model.parameters() if p.grad is not None]
         norm = nn.utils.get_total_norm(gradients)
-        if config.clip_grad_norm > 0:  # as clip_grad_norm_, which computes the same norm
-            nn.utils.clip_grads_with_norm_(model.parameters(), config.clip_grad_norm, norm)
+        threshold = config.clip_grad_norm if norms is None else norms.clip_threshold(config, norm)
+        if threshold > 0:  # as clip_grad_norm_, which computes the same norm
+            nn.utils.clip_grads_with_norm_(model.parameters(), threshold, norm)
         if norms is not None:
-            norms.add(norm, config.clip_grad_norm)
+            norms.add(norm, threshold)
     optimizer.step()
     if norms is not None:  # a task whose "inputs" are not cases (hypergradient): its batch
         norms.add_cost(inputs.shape[0] if isinstance(inputs, Tensor) else config.batch_size)

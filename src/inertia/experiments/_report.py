@@ -53,6 +53,10 @@ class Cell:
         seed_curves: where the chosen setting has several complete runs, each one's learning
             curve, ``[(seed, [(step, value)])]`` by seed (``curve`` is their mean), so that a
             plot shows where the seeds part.
+        clipped: where the chosen setting clips gradients (``clip_grad_norm`` or
+            ``clip_relative``) and its runs counted it, the fraction of each run's updates that
+            clipping rescaled, ``[(seed, fraction)]`` (issue 35: a clipping ablation means
+            nothing unless clipping fired).
     """
 
     ours: float | None
@@ -64,6 +68,32 @@ class Cell:
     datasets: list[str] = dataclasses.field(default_factory=list)
     seeds: list[tuple[int, float]] = dataclasses.field(default_factory=list)
     seed_curves: list[tuple[int, list[tuple[int, float]]]] = dataclasses.field(default_factory=list)
+    clipped: list[tuple[int, float]] = dataclasses.field(default_factory=list)
+
+
+def _clipped(results: list[RunResult]) -> list[tuple[int, float]]:
+    """Each run's fraction of clipped updates, by seed; empty unless every run clips and its
+    curve counted the clipped updates (runs recorded before issue 35 did not)."""
+    clipping = [
+        r for r in results
+        if r.config.get("clip_grad_norm", 0) or r.config.get("clip_relative", 0)
+    ]  # fmt: skip
+    counted = all(all("clipped_updates" in point for point in r.curve[1:]) for r in clipping)
+    if not clipping or len(clipping) != len(results) or not counted:
+        return []
+    return sorted(
+        (int(r.config.get("seed", 0)),
+         sum(point["clipped_updates"] for point in r.curve[1:]) / max(r.steps_done, 1))
+        for r in clipping
+    )  # fmt: skip
+
+
+def _cell_record(row: str, column: str, cell: Cell) -> dict[str, Any]:
+    """A cell as table.json holds it (``clipped`` only where there is a count)."""
+    record = {"row": row, "column": column, **dataclasses.asdict(cell)}
+    if not record["clipped"]:
+        del record["clipped"]
+    return record
 
 
 def _per_seed(results: list[RunResult], metric: str) -> list[tuple[int, float]]:
@@ -139,6 +169,7 @@ def build_table(
                 ),
                 seeds=_per_seed(best[2], metric) if best else [],
                 seed_curves=_seed_curves(best[2], metric) if best else [],
+                clipped=_clipped(best[2]) if best else [],
             )
     return table
 
@@ -218,6 +249,9 @@ def _ours_text(cell: Cell) -> str:
         ours += " (seeds " + ", ".join(_number(value) for _, value in cell.seeds) + ")"
     if cell.runs_done < cell.runs_planned:
         ours += f" ({cell.runs_done}/{cell.runs_planned} runs)"
+    if cell.clipped:
+        ours += " (clipped " + ", ".join(f"{share:.1%}" for _, share in cell.clipped)
+        ours += " of updates)"
     return ours
 
 
@@ -518,10 +552,7 @@ def write_report(
             "budget": budget,
             "metric": protocol.metric,
             "error_name": error_name,
-            "cells": [
-                {"row": row, "column": column, **dataclasses.asdict(cell)}
-                for (row, column), cell in table.items()
-            ],
+            "cells": [_cell_record(row, column, cell) for (row, column), cell in table.items()],
             "provenance": facts,
         },
         out / "table.json",
