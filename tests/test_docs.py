@@ -1,5 +1,7 @@
 """Numbers that docs type about the protocols must be the protocols' own: every run count is
-marked ``<!-- runs:PROTOCOL/BUDGET -->N<!-- /runs -->`` and checked here."""
+marked ``<!-- runs:PROTOCOL/BUDGET -->N<!-- /runs -->``, and a result typed from a committed
+report ``<!-- result:FOLDER/ROW/COLUMN -->VALUE<!-- /result -->`` (FOLDER under results/, the
+cell's ``ours`` in its table.json, as many digits as typed); both are checked here."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ from inertia.protocols import PROTOCOLS
 
 ROOT = Path(__file__).parents[1]
 MARKER = re.compile(r"<!-- runs:([\w.-]+)/([\w-]+) -->(\d+)<!-- /runs -->")
+RESULT = re.compile(r"<!-- result:([\w.-]+)/([^/]+)/([^/]+?) -->([-\d.e]+)<!-- /result -->")
 
 
 def test_run_counts_typed_in_the_docs_are_the_protocols_own():
@@ -48,3 +51,33 @@ def test_the_api_reference_covers_every_public_module_and_is_built_strictly():
     readme = (root / "README.md").read_text()
     command = readme.split("<!-- test-command -->")[1].split("<!-- /test-command -->")[0]
     assert "mkdocs build --strict" in command
+
+
+def _typed_results() -> list[tuple[str, str, str, str, str]]:
+    found = []
+    for path in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]:
+        for folder, row, column, typed in RESULT.findall(path.read_text()):
+            found.append((path.name, folder, row, column, typed))
+    return found
+
+
+def test_results_typed_in_the_docs_are_their_reports_numbers():
+    """Each marked number equals its report's cell rounded to the digits typed (7.436 stands
+    for 7.4355...; a typed 5e-05 for 5e-05 exactly)."""
+    import json
+    from decimal import Decimal
+
+    found = _typed_results()
+    assert len(found) >= 4
+    wrong = []
+    for page, folder, row, column, typed in found:
+        report = json.loads((ROOT / "results" / folder / "table.json").read_text())
+        cells = {(c["row"], c["column"]): c["ours"] for c in report["cells"]}
+        value = cells.get((row, column))
+        exponent = Decimal(typed).as_tuple().exponent
+        assert isinstance(exponent, int)
+        if value is None or abs(Decimal(str(value)) - Decimal(typed)) > Decimal(5) * Decimal(
+            10
+        ) ** (exponent - 1):
+            wrong.append((page, folder, row, column, typed, value))
+    assert wrong == []

@@ -499,6 +499,20 @@ def test_table5_issue_39_budgets():
     assert len(core) == 4 * (3 * 2 * 4 + 4)
 
 
+def test_table5_mem20_length_study_varies_only_the_length():
+    """Issue 39: mem-20 at T = 30, 50 and 80 with everything else as mem20-loss's best cell, so
+    its T = 80 runs are mem20-loss's own (restored, not trained again)."""
+    length = labelled("table5", "mem20-length")
+    assert sorted((r, c.task.length, c.seed) for r, _, c in length) == [
+        (f"mem-20 T={n}", n, seed) for n in (30, 50, 80) for seed in (0, 1)
+    ]
+    settings = {(c.optimizer.name, c.optimizer.momentum, c.optimizer.lr) for _, _, c in length}
+    assert settings == {("nag", 0.9, 1e-4)}
+    mem20 = {c.to_dict().__repr__() for _, _, c in labelled("table5", "mem20-loss")}
+    at_80 = [c for _, _, c in length if c.task.length == 80]
+    assert all(c.to_dict().__repr__() in mem20 for c in at_80)
+
+
 def test_autoencoder_medium_budgets_reach_every_mu_max_before_fine_tuning_with_two_seeds():
     """Issue 21: table1's medium budget has NAG and CM at μ_max 0.9-0.999, two seeds, the
     fine-tuned NAG runs beside their twins; μ_max is reached (eq. 3 with the budget's plateau)

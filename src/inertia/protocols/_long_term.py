@@ -33,6 +33,8 @@ ROWS = {
 PREDICT2 = {"addition": "addition-predict2", "multiplication": "multiplication-predict2"}
 MU_0 = (0.0, 0.9, 0.98, 0.995)
 PAPER_LRS = (1e-3, 1e-4, 1e-5, 1e-6)
+# Issue 39's length study of mem-20 (T = 80 is Table 5's row).
+MEM20_LENGTHS = (30, 50, 80)
 # The paper's rates and the 100-times larger ones a summed loss implies; 1e-6 is left out of
 # the trials: in 5000 updates it moves the weights a tenth as far as 1e-5, so it cannot win one.
 TRIAL_LRS = (1e-1, 1e-2, 1e-3, 1e-4, 1e-5)
@@ -269,6 +271,29 @@ TABLE5 = Protocol(
             ],
             select_metric="train_error",
         ),
+        "mem20-length": Budget(
+            about="Issue 39, why mem-20 recalls nothing: the same runs at shorter lengths. "
+            "mem-20 with T = 30 and 50 (the recall 9 and 29 steps after the last symbol, where "
+            "T = 80 has 59) beside T = 80, NAG with μ_0 = 0.9 at lr 1e-4 (the best mem-20 cell "
+            "of mem20-loss), the authors' loss, seeds 0 and 1, the paper's 50,000 updates. "
+            "Recall at the short lengths and none at 80 says the dependency's length is what "
+            "stops it; none at any length, that something else does",
+            base=_AUTHORS_RUNS,
+            blocks=[
+                Block(
+                    f"mem-20 T={length}",
+                    "0.9N",
+                    {
+                        **_run(
+                            "tanh", "nag", 0.9, [1e-4], _row_options("memorization-20bit", length)
+                        ),
+                        "seed": [0, 1],
+                    },
+                )
+                for length in MEM20_LENGTHS
+            ],
+            select_metric="train_error",
+        ),
         "paper-core": Budget(
             about="The paper's protocol (the authors' problems, loss and single hidden bias; "
             "50,000 updates; four seeds; each cell's rate chosen by its result at the end of "
@@ -290,7 +315,7 @@ TABLE5 = Protocol(
             select_metric="train_error",
         ),
     },
-    rows=(*ROWS, _MEAN_ROW),
+    rows=(*ROWS, _MEAN_ROW, *(f"mem-20 T={n}" for n in MEM20_LENGTHS if n != 80)),
     columns=(*_PUBLISHED_COLUMNS, "SGD small", "Adam", "LSTM"),
     published=PUBLISHED,
     select=("optimizer.name", "optimizer.lr"),
