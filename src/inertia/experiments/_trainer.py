@@ -693,31 +693,23 @@ def _train(
     bar = tqdm(total=config.steps, initial=state.step, unit="upd", disable=not progress,
                dynamic_ncols=True, bar_format=_BAR_FORMAT)  # fmt: skip
     clock = time.perf_counter()
+    milestones = _Milestones(config, snapshots)
     try:
         while state.step < config.steps:
             inputs, targets = problem.batches.next(config.batch_size)
             loss = make_step(optimizer, model, problem.loss, inputs, targets, config, state.norms)
             state.step += 1
             scheduler.step()
-            last = state.step == config.steps
-            evaluation_due = state.step % config.eval_every == 0 or last
-            every = config.checkpoint_every
-            checkpoint_due = (every > 0 and state.step % every == 0) or last
-            snapshot_due = state.step in snapshots
-            diverged_at = divergence.add(loss, flush=evaluation_due or checkpoint_due)
+            due = milestones.due(state.step)
+            diverged_at = divergence.add(loss, flush=due.evaluation or due.checkpoint)
             if diverged_at is not None:
                 break
-            if evaluation_due or checkpoint_due or snapshot_due:  # not training time
+            if due:  # not training time
                 state.elapsed_s += time.perf_counter() - clock
-                if evaluation_due:
-                    record_evaluation()
-                if checkpoint_due:
-                    folder.save(config, prepared, state)
-                if snapshot_due:
-                    folder.save(config, prepared, state, snapshot_name(state.step))
+                _reach(due, record_evaluation, folder, config, prepared, state)
                 clock = time.perf_counter()
             bar.update(1)
-            if progress and (state.step % 25 == 0 or state.step == config.steps):
+            if progress and milestones.show(state.step):
                 training_s = state.elapsed_s + time.perf_counter() - clock
                 _show(bar, divergence.last, optimizer, state.step, state.step / training_s)
     finally:
@@ -729,6 +721,54 @@ def _train(
 
 
 _BAR_FORMAT = "{l_bar}{bar}| {n_fmt}/{total_fmt} [{elapsed}<{remaining}{postfix}]"
+
+
+@dataclasses.dataclass(frozen=True)
+class _Due:
+    """The milestones that fall after one update (true when any does)."""
+
+    evaluation: bool
+    checkpoint: bool
+    snapshot: bool
+
+    def __bool__(self) -> bool:
+        return self.evaluation or self.checkpoint or self.snapshot
+
+
+def _reach(
+    due: _Due, record_evaluation: Callable[[], None], folder: RunFolder, config: RunConfig,
+    prepared: Prepared, state: Progress,
+) -> None:  # fmt: skip
+    """Evaluate, checkpoint and keep a snapshot, as ``due`` says."""
+    if due.evaluation:
+        record_evaluation()
+    if due.checkpoint:
+        folder.save(config, prepared, state)
+    if due.snapshot:
+        folder.save(config, prepared, state, snapshot_name(state.step))
+
+
+@dataclasses.dataclass(frozen=True)
+class _Milestones:
+    """Which of the run's milestones fall after an update: an evaluation (every ``eval_every``
+    updates and at the end), a checkpoint (every ``checkpoint_every``, 0: at the end only), a
+    snapshot (at the steps a fine-tuned twin branches from), a progress display (every 25)."""
+
+    config: RunConfig
+    snapshots: Sequence[int]
+
+    def due(self, step: int) -> _Due:
+        """The milestones after update ``step``."""
+        last = step == self.config.steps
+        every = self.config.checkpoint_every
+        return _Due(
+            evaluation=step % self.config.eval_every == 0 or last,
+            checkpoint=(every > 0 and step % every == 0) or last,
+            snapshot=step in self.snapshots,
+        )
+
+    def show(self, step: int) -> bool:
+        return step % 25 == 0 or step == self.config.steps
 
 
 def _show(bar: Any, loss: float, optimizer: torch.optim.Optimizer, step: int, rate: float) -> None:
