@@ -4,11 +4,11 @@ A run's ``seed`` draws two things: the initial weights (with the fixed evaluatio
 and the stream of training minibatches. On Table 5's add T=80, every μ_0 = 0.995 run with seed 0
 left the plateau and none with seed 1 did. This script trains the long-term task with the two
 halves drawn from different seeds: the weights from ``--init-seed`` (the run's ``seed``) and the
-minibatches from ``--data-seed``, through a task ``long-term-data-seed`` registered here (the
-long-term task with one more option, ``data_seed``; with ``data_seed`` equal to ``seed`` it is
-the plain task, run for run). Every other setting is the long-term task's and
+minibatches from ``--data-seed`` (the task's ``data_seed`` option; with it equal to ``seed``
+the run is the plain task's, run for run). Every other setting is the long-term task's and
 ``inertia train``'s; the run folder gets the usual ``result.json``, so
-``scripts/table5_escape.py`` reports it beside the plain runs.
+``scripts/table5_escape.py`` reports it beside the plain runs. (Runs made before the option
+existed name a task ``long-term-data-seed`` that this script registered then.)
 
     python scripts/table5_seed_swap.py --init-seed 0 --data-seed 1 --steps 30000 \\
         --run-dir runs/swap-init0-data1 [--set optimizer.lr=1e-5 ...]
@@ -17,14 +17,9 @@ the plain task, run for run). Every other setting is the long-term task's and
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import sys
-from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
-
-import torch
-from pydantic import Field
+from typing import Any
 
 from inertia.experiments import (
     ConfigError,
@@ -36,13 +31,11 @@ from inertia.experiments import (
     parse_overrides,
     train,
 )
-from inertia.tasks import TASKS, BatchSource, LongTermDependencies, LongTermOptions, Problem
-
-TASK = "long-term-data-seed"
 
 # add T=80, 0.995N at the rate table5's trials chose (the medium budget's cell), Table 4's
 # initialization, 100 sequences per update, μ = 0.9 for 1000 updates then 0.995.
 DEFAULTS: dict[str, Any] = {
+    "task.name": "long-term",
     "task.problem": "addition",
     "task.length": 80,
     "task.cell": "tanh",
@@ -56,61 +49,10 @@ DEFAULTS: dict[str, Any] = {
 }
 
 
-class DataSeedOptions(LongTermOptions):
-    """The long-term task's options, plus the seed of its training minibatches.
-
-    Attributes:
-        data_seed: the seed of the stream of training sequences (the run's ``seed`` still draws
-            the initial weights and the evaluation sequences).
-    """
-
-    name: Literal["long-term-data-seed"] = TASK  # type: ignore[assignment]
-    data_seed: int = Field(0, ge=0)
-
-
-class _SeededBatches(BatchSource):
-    """A batch source that starts its stream from ``data_seed`` whatever seed it is given."""
-
-    def __init__(self, batches: BatchSource, data_seed: int) -> None:
-        self.batches, self.data_seed = batches, data_seed
-        self.cases = batches.cases
-
-    def start(self, seed: int, device: torch.device, dtype: torch.dtype) -> None:
-        self.batches.start(self.data_seed, device, dtype)
-
-    def next(self, batch_size: int) -> Any:
-        return self.batches.next(batch_size)
-
-    def state_dict(self) -> dict[str, Any]:
-        return self.batches.state_dict()
-
-    def load_state_dict(self, state: Mapping[str, Any]) -> None:
-        self.batches.load_state_dict(state)
-
-
-class LongTermDataSeed(LongTermDependencies):
-    """:class:`LongTermDependencies` with the training minibatches drawn from ``data_seed``."""
-
-    name = TASK
-    description = "the long-term problems with the training stream seeded apart from the weights"
-    Options = DataSeedOptions
-
-    def build(self, options, generator, data_dir):  # type: ignore[no-untyped-def]
-        problem: Problem = super().build(options, generator, data_dir)
-        return dataclasses.replace(
-            problem, batches=_SeededBatches(problem.batches, options.data_seed)
-        )
-
-
-def register() -> None:
-    """Make ``long-term-data-seed`` a task of this process (configs name it like any other)."""
-    TASKS[TASK] = LongTermDataSeed()
-
-
 def config(init_seed: int, data_seed: int, steps: int, overrides: dict[str, Any]) -> RunConfig:
     """The run: :data:`DEFAULTS`, then ``overrides`` (nested, as ``parse_overrides`` gives
     them), then the task, the two seeds and the length."""
-    fixed = {"task": {"name": TASK, "data_seed": data_seed}, "seed": init_seed, "steps": steps}
+    fixed = {"task": {"data_seed": data_seed}, "seed": init_seed, "steps": steps}
     return from_mapping(RunConfig, merge(merge(nest(DEFAULTS), overrides), fixed))
 
 
@@ -123,7 +65,6 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="another setting, e.g. optimizer.lr=1e-4")  # fmt: skip
     args = parser.parse_args(argv)
-    register()
     try:
         run = config(args.init_seed, args.data_seed, args.steps, parse_overrides(args.set))
     except ConfigError as error:

@@ -112,16 +112,23 @@ class TensorBatches(BatchSource):
 
 class SampledBatches(BatchSource):
     """Minibatches drawn fresh from a distribution: ``sample(batch_size, generator) -> (inputs,
-    targets)`` on the CPU (generated sequences, unlimited data)."""
+    targets)`` on the CPU (generated sequences, unlimited data). The stream starts from the
+    run's seed, or from ``seed`` where one is given (the weights and the data then come from
+    different seeds)."""
 
     cases = None
 
-    def __init__(self, sample: Callable[[int, torch.Generator], tuple[Tensor, Tensor]]) -> None:
+    def __init__(
+        self,
+        sample: Callable[[int, torch.Generator], tuple[Tensor, Tensor]],
+        seed: int | None = None,
+    ) -> None:
         self.sample = sample
+        self.seed = seed
         self.generator = torch.Generator()
 
     def start(self, seed: int, device: torch.device, dtype: torch.dtype) -> None:
-        self.generator.manual_seed(seed)
+        self.generator.manual_seed(seed if self.seed is None else self.seed)
         self.device, self.dtype = device, dtype
 
     def next(self, batch_size: int) -> tuple[Tensor, Tensor]:

@@ -65,6 +65,9 @@ class LongTermOptions(TaskConfig):
         authors' RNN has one; ``nn.RNN``'s ``bias_hh`` stays zero and frozen) or 2 (torch's
         ``bias_ih`` and ``bias_hh`` both trained, which moves the effective bias twice as far
         per update; inertia 0.2). The leaky and rectifier cells have one.
+    data_seed: the seed of the training sequences, where it should differ from the run's
+        ``seed`` (which then draws only the initial weights and the evaluation sequences;
+        issue 20's seed-swap study); none: the run's seed draws both.
     """
 
     name: Literal["long-term"] = "long-term"
@@ -82,6 +85,7 @@ class LongTermOptions(TaskConfig):
     eval_cases: int = Field(2000, ge=1)
     loss_reduction: LossReduction = "per-output"
     hidden_biases: Literal[1, 2] = 1
+    data_seed: int | None = Field(None, ge=0)
 
 
 _DIAGNOSTIC_CASES = 100  # sequences of the evaluation sample the gradient diagnostics use
@@ -226,7 +230,7 @@ class LongTermDependencies(AbstractTask[LongTermOptions]):
         return Problem(
             model=network,
             loss=loss,
-            batches=SampledBatches(sample_batch),
+            batches=SampledBatches(sample_batch, seed=options.data_seed),
             # the training error: on a fixed sample of the training distribution
             evaluation=evaluation,
             dataset=f"{options.problem} T={length}",
