@@ -37,6 +37,27 @@ def _dot(a: Tensor, b: Tensor) -> Tensor:
     return torch.dot(a.reshape(-1), b.reshape(-1))
 
 
+def _save_points(max_iterations: int, factor: float) -> set[int]:
+    """The iterations whose iterates CG backtracking may return to: ⌈γ^j⌉ (Martens 2010,
+    section 4.6)."""
+    points: set[int] = set()
+    point = 1.0
+    while point <= max_iterations:
+        points.add(math.ceil(point))
+        point *= factor
+    return points
+
+
+def _stalled(objectives: list[float], iteration: int, tolerance: float) -> bool:
+    """Martens's relative-progress rule (2010, section 4.4): with k = max(10, ⌈0.1 i⌉), stop at
+    iteration i > k when φ_i < 0 and (φ_i − φ_{i−k}) / φ_i < k · ``tolerance``."""
+    k = max(10, math.ceil(0.1 * iteration))
+    current = objectives[-1]
+    if iteration <= k or current >= 0:
+        return False
+    return (current - objectives[-1 - k]) / current < k * tolerance
+
+
 def conjugate_gradient(
     matvec: Callable[[Tensor], Tensor],
     b: Tensor,
@@ -82,11 +103,7 @@ def conjugate_gradient(
     progress_rule = tolerance > 0
     objectives = [float(-0.5 * _dot(x, b + residual))] if progress_rule else []
     target = residual_tolerance * float(b.norm()) if residual_tolerance > 0 else -1.0
-    save_points: set[int] = set()
-    point = 1.0
-    while point <= max_iterations:
-        save_points.add(math.ceil(point))
-        point *= save_factor
+    save_points = _save_points(max_iterations, save_factor)
     saved: list[tuple[int, Tensor]] = []
     iteration = 0
     converged = False
@@ -112,17 +129,18 @@ def conjugate_gradient(
             saved.append((iteration, x))
         if progress_rule:
             objectives.append(float(-0.5 * _dot(x, b + residual)))
-            k = max(10, math.ceil(0.1 * iteration))
-            current = objectives[-1]
-            if (
-                iteration >= min_iterations
-                and iteration > k
-                and current < 0
-                and (current - objectives[-1 - k]) / current < k * tolerance
-            ):
+            if iteration >= min_iterations and _stalled(objectives, iteration, tolerance):
                 break
     if not converged and target >= 0:
         converged = float(residual.norm()) <= target
+    return _finished(x, b, residual, iteration, saved, objectives, converged)
+
+
+def _finished(
+    x: Tensor, b: Tensor, residual: Tensor, iteration: int, saved: list[tuple[int, Tensor]],
+    objectives: list[float], converged: bool,
+) -> CGResult:  # fmt: skip
+    """The result, with the last iterate among the saved ones and φ at it."""
     if not saved or saved[-1][0] != iteration:
         saved.append((iteration, x))
     objective = objectives[-1] if objectives else float(-0.5 * _dot(x, b + residual))
