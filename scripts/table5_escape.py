@@ -110,6 +110,8 @@ def describe(result: dict, constant_loss: float | None = None) -> dict:
         "half_right": first_below(result["curve"], 0.5),
         "radius": _track(result["curve"], "spectral_radius_hh"),
         "norm_ih": _track(result["curve"], "norm_ih"),
+        "grad_max": _track(result["curve"][1:], "grad_norm_max"),
+        "saturation": _track(result["curve"], "saturation"),
         "wall_s": result["wall_time_s"],
         "commit": result["environment"]["git_commit"][:10],
         "hardware": result["environment"]["hardware"],
@@ -121,6 +123,8 @@ _PANELS = (
     ("train_error", "zero-one error", ""),
     ("spectral_radius_hh", "spectral radius of W_hh", "hidden-to-hidden matrix (Table 4: 1.1)"),
     ("norm_ih", "‖W_ih‖ (Frobenius)", "input-to-hidden matrix"),
+    ("grad_norm_max", "largest ‖g‖ per interval", "minibatch gradient norms between evaluations"),
+    ("saturation", "saturated hidden states", "fraction of tanh states beyond ±0.95"),
 )
 
 
@@ -143,7 +147,8 @@ def plot(results: list[dict], rows: list[dict], path: Path, title: str) -> None:
     """Loss and error against updates; the recurrent weights' spectral radius and input norm
     too where the runs recorded them."""
     tracked = any(row["radius"] is not None for row in rows)
-    panels = _PANELS if tracked else _PANELS[:2]
+    updates = any(row["grad_max"] is not None for row in rows)
+    panels = _PANELS if updates else _PANELS[:4] if tracked else _PANELS[:2]
     columns = 2
     figure, grid = plt.subplots(
         len(panels) // columns, columns, figsize=(12, 4.6 * len(panels) / 2)
@@ -169,6 +174,8 @@ def plot(results: list[dict], rows: list[dict], path: Path, title: str) -> None:
         axis.set_xlabel("update")
         axis.grid(alpha=0.3)
     axes[0].set_yscale("log")
+    if updates:
+        axes[4].set_yscale("log")
     handles, labels = axes[0].get_legend_handles_labels()
     figure.legend(handles, labels, loc="lower center", ncol=2, fontsize=8)
     figure.suptitle(title)
@@ -215,12 +222,15 @@ def main(argv: list[str] | None = None) -> None:
         f'evaluation whose training loss is below half of {plateau}; "back on it": the first '
         'evaluation after that whose loss is within 10% of the plateau\'s again; "error < 0.5": '
         "the first whose zero-one error is below 0.5. The spectral radius of the "
-        "hidden-to-hidden matrix and the norm of the input-to-hidden matrix: first / largest / "
-        "last evaluation ('—': not recorded by the run).",
+        "hidden-to-hidden matrix, the norm of the input-to-hidden matrix, the largest minibatch "
+        "gradient norm between two evaluations (every update counted: exploding gradients show "
+        "here) and the fraction of saturated tanh states: first / largest / last evaluation "
+        "('—': not recorded by the run).",
         "",
         "| problem | column | lr | seed | updates | final error | final loss | left the plateau at "
-        "| back on it at | error < 0.5 at | spectral radius | ‖W_ih‖ | wall time |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| back on it at | error < 0.5 at | spectral radius | ‖W_ih‖ | largest ‖g‖ | saturated "
+        "| wall time |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for row in rows:
         escape, back, half = (
@@ -231,6 +241,7 @@ def main(argv: list[str] | None = None) -> None:
             f"| {row['problem']} | {row['column']} | {row['lr']:g} | {row['seed']} | "
             f"{row['updates']:,} | {row['error']:.4g} | {row['loss']:.4g} | {escape} | "
             f"{back} | {half} | {_triple(row['radius'])} | {_triple(row['norm_ih'])} | "
+            f"{_triple(row['grad_max'])} | {_triple(row['saturation'])} | "
             f"{row['wall_s'] / 60:.0f} min |"
         )
     lines += ["", "![learning curves](learning_curves.png)", ""]

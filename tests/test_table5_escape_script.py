@@ -50,6 +50,9 @@ def _result(folder: Path, lr: float, losses: list[float], radius: bool = False) 
     if radius:  # the diagnostics issue 39's runs record
         for index, point in enumerate(curve):
             point.update(spectral_radius_hh=1.1 + index, norm_ih=0.01 * (index + 1))
+            point.update(saturation=0.1 * index)
+            if index:  # per-update norms are counted between evaluations, not at update 0
+                point.update(grad_norm_max=[300.0, 2.0, 1.0, 5.0, 1.5][index - 1])
     (folder / "result.json").write_text(json.dumps({
         "config": {"task": {"problem": "addition", "length": 80},
                    "optimizer": {"name": "nag", "momentum": 0.995, "lr": lr}, "seed": 1},
@@ -71,18 +74,18 @@ def test_report_table_png_and_runs(escape, tmp_path):
     escape.main([str(slow), str(fast), "--out", str(out), "--title", "T", "--note", str(note)])
     text = (out / "README.md").read_text()
     row = "| addition T=80 | 0.995N | {} | 1 | 12,500 | 0.5 | {} | {} | never | {} | {} | {} | "
-    row += "10 min |"
-    fast_row = row.format("0.0001", "0.05", "update 12,500", "update 12,500", "—", "—")
+    row += "{} | {} | 10 min |"
+    fast_row = row.format("0.0001", "0.05", "update 12,500", "update 12,500", "—", "—", "—", "—")
     slow_row = row.format(
-        "1e-05", "0.15", "never", "never", "1.1 / 6.1 / 6.1", "0.01 / 0.06 / 0.06"
-    )
+        "1e-05", "0.15", "never", "never", "1.1 / 6.1 / 6.1", "0.01 / 0.06 / 0.06",
+        "300 / 300 / 1.5", "0 / 0.5 / 0.5",
+    )  # fmt: skip
     assert fast_row in text
     assert slow_row in text
     assert text.index(fast_row) < text.index(slow_row)
     header = (
-        "| back on it at | error < 0.5 at | spectral radius | ‖W_ih‖ | wall time |\n"
-        + "|---" * 13
-        + "|\n"
+        "| back on it at | error < 0.5 at | spectral radius | ‖W_ih‖ | largest ‖g‖ | saturated "
+        "| wall time |\n" + "|---" * 15 + "|\n"
     )
     assert header in text
     assert "below half of the run's plateau loss (the median" in text
@@ -108,7 +111,7 @@ def test_report_with_the_constant_predictors_loss(escape, tmp_path):
     escape.main([str(early), "--out", str(out), "--constant-loss", "0.16667"])
     text = (out / "README.md").read_text()
     assert "below half of the constant predictor's loss, 0.1667;" in text
-    assert "| 0.01 | update 2,500 | never | update 2,500 | — | — | 10 min |" in text
+    assert "| 0.01 | update 2,500 | never | update 2,500 | — | — | — | — | 10 min |" in text
 
 
 def test_a_run_with_its_own_data_seed_names_both_seeds(escape, tmp_path):
