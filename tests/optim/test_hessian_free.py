@@ -319,3 +319,24 @@ def test_a_step_to_a_non_finite_objective_is_rejected(line_search):
         torch.testing.assert_close(p.detach(), q)
     assert optimizer.last_step["lr"] == 0.0
     assert optimizer.param_groups[0]["damping"] == 1.5
+
+
+def test_settings_are_one_typed_object_and_keywords_override_it():
+    """Issue 37: HessianFree's settings are a HessianFreeSettings (checked on creation); the
+    keywords of earlier versions still work, over it; an unknown one is refused by name."""
+    from inertia.optim import HessianFreeSettings
+
+    model = nn.Linear(3, 2)
+    settings = HessianFreeSettings(cg_max_iterations=7, damping=3.0)
+    by_object = HessianFree(model.parameters(), "squared-error", settings)
+    by_keywords = HessianFree(model.parameters(), "squared-error", cg_max_iterations=7, damping=3.0)
+    assert by_object.param_groups[0].keys() == by_keywords.param_groups[0].keys()
+    for key, value in by_keywords.param_groups[0].items():
+        if key != "params":
+            assert by_object.param_groups[0][key] == value, key
+    over = HessianFree(model.parameters(), "squared-error", settings, damping=0.5)
+    assert (over.param_groups[0]["damping"], over.param_groups[0]["cg_max_iterations"]) == (0.5, 7)
+    with pytest.raises(ValueError, match=r"cg_decay must be in \[0, 1\], got 1.5"):
+        HessianFreeSettings(cg_decay=1.5)
+    with pytest.raises(TypeError, match="no setting 'cg_iters'"):
+        HessianFree(model.parameters(), "squared-error", cg_iters=5)

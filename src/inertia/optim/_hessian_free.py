@@ -39,6 +39,7 @@ from inertia.linalg import CGResult, conjugate_gradient
 __all__ = [
     "OUTPUT_LOSSES",
     "HessianFree",
+    "HessianFreeSettings",
     "output_loss",
 ]
 
@@ -250,6 +251,81 @@ class _Trial:
     evaluations: int
 
 
+@dataclasses.dataclass(frozen=True)
+class HessianFreeSettings:
+    """The settings of :class:`HessianFree` (Martens 2010's choices where he made one; the
+    audit against his code is in docs/hessian_free.md), checked on creation.
+
+    Attributes:
+        lr: the step taken along the CG solution (1 = the Newton step); with ``line_search``
+            the search starts from it.
+        damping: the initial Tikhonov damping λ (adapted by the Levenberg-Marquardt rule when
+            ``adapt_damping``; the current value is ``param_groups[0]["damping"]``).
+        cg_max_iterations: CG iterations per update at most (Martens: 250; the momentum-like
+            variant: a few).
+        cg_min_iterations: CG never stops by the progress rule before this many iterations.
+        cg_tolerance: ε of the relative-progress stopping rule (5e-4; 0 = run to the limit).
+        cg_decay: the warm start is ``cg_decay`` × the previous CG solution (Martens: 0.95;
+            Sutskever et al.'s momentum-like HF: 0.95 → 0.999; 0 = start at zero). Like ``lr``
+            it is read from ``param_groups[0]`` at every update, so a schedule may write it
+            there before each ``step`` (as :class:`inertia.schedules.HyperparameterScheduler`
+            does for the experiment engine's ``cg_decay_schedule``).
+        preconditioner: ``"martens"`` for ``(diag F + λ)^exponent`` with F the empirical Fisher
+            of the gradient batch (nn.Linear parameters only), ``"none"``.
+        preconditioner_exponent: the exponent (0.75 in Martens 2010).
+        cg_backtracking: pick among the saved CG iterates the one that minimizes the
+            objective (going backwards from the last while the objective decreases).
+        line_search: backtrack the step length by ×0.8 until the Armijo condition
+            f(θ + α d) ≤ f(θ) + 10⁻² α gᵀd holds (α = 0 after 60 failures). Without it the
+            step is taken at ``lr`` unless the objective at θ + d is not finite (then no step,
+            and λ grows).
+        adapt_damping: the Levenberg-Marquardt rule on ρ = (f(θ + d) − f(θ)) / q̂(d), q̂ the
+            undamped quadratic model.
+        damping_increase: the LM factor that raises λ (3/2).
+        damping_decrease: the LM factor that lowers λ (2/3).
+        structural_damping: μ_s (Martens & Sutskever 2011); needs closures that return hidden.
+        weight_decay: L2 coefficient w (adds ½ w ‖θ‖² to the objective and w I to G).
+    """
+
+    lr: float = 1.0
+    damping: float = 1.0
+    cg_max_iterations: int = 250
+    cg_min_iterations: int = 1
+    cg_tolerance: float = 5e-4
+    cg_decay: float = 0.95
+    preconditioner: Literal["martens", "none"] = "martens"
+    preconditioner_exponent: float = 0.75
+    cg_backtracking: bool = True
+    line_search: bool = True
+    adapt_damping: bool = True
+    damping_increase: float = 1.5
+    damping_decrease: float = 2.0 / 3.0
+    structural_damping: float = 0.0
+    weight_decay: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.preconditioner not in ("martens", "none"):
+            raise ValueError(
+                f"preconditioner must be 'martens' or 'none', got {self.preconditioner!r}"
+            )
+        checks = [
+            ("lr", self.lr >= 0, ">= 0"),
+            ("damping", self.damping >= 0, ">= 0"),
+            ("cg_max_iterations", self.cg_max_iterations >= 1, ">= 1"),
+            ("cg_min_iterations", self.cg_min_iterations >= 1, ">= 1"),
+            ("cg_tolerance", self.cg_tolerance >= 0, ">= 0"),
+            ("cg_decay", 0 <= self.cg_decay <= 1, "in [0, 1]"),
+            ("preconditioner_exponent", self.preconditioner_exponent >= 0, ">= 0"),
+            ("damping_increase", self.damping_increase > 1, "> 1"),
+            ("damping_decrease", 0 < self.damping_decrease < 1, "in (0, 1)"),
+            ("structural_damping", self.structural_damping >= 0, ">= 0"),
+            ("weight_decay", self.weight_decay >= 0, ">= 0"),
+        ]
+        for name, ok, requirement in checks:
+            if not ok:
+                raise ValueError(f"{name} must be {requirement}, got {getattr(self, name)!r}")
+
+
 class HessianFree(Optimizer):
     r"""Hessian-free optimization with the generalized Gauss-Newton matrix.
 
@@ -279,98 +355,29 @@ class HessianFree(Optimizer):
     Args:
         params: the parameters (one group: HF solves one linear system for all of them).
         loss: one of :data:`OUTPUT_LOSSES`, the output nonlinearity and its matching loss.
-        lr: the step taken along the CG solution (1 = the Newton step); with ``line_search``
-            the search starts from it.
-        damping: the initial Tikhonov damping λ (adapted by the Levenberg-Marquardt rule when
-            ``adapt_damping``; the current value is ``param_groups[0]["damping"]``).
-        cg_max_iterations: CG iterations per update at most (Martens: 250; the momentum-like
-            variant: a few).
-        cg_min_iterations: CG never stops by the progress rule before this many iterations.
-        cg_tolerance: ε of the relative-progress stopping rule (5e-4; 0 = run to the limit).
-        cg_decay: the warm start is ``cg_decay`` × the previous CG solution (Martens: 0.95;
-            Sutskever et al.'s momentum-like HF: 0.95 → 0.999; 0 = start at zero). Like ``lr``
-            it is read from ``param_groups[0]`` at every update, so a schedule may write it
-            there before each ``step`` (as the experiment engine's ``cg_decay_schedule`` does,
-            at :attr:`updates`).
-        preconditioner: ``"martens"`` for ``(diag F + λ)^exponent`` with F the empirical Fisher
-            of the gradient batch (nn.Linear parameters only), ``"none"``.
-        preconditioner_exponent: the exponent (0.75 in Martens 2010).
-        cg_backtracking: pick among the saved CG iterates the one that minimizes the
-            objective (going backwards from the last while the objective decreases).
-        line_search: backtrack the step length by ×0.8 until the Armijo condition
-            f(θ + α d) ≤ f(θ) + 10⁻² α gᵀd holds (α = 0 after 60 failures). Without it the
-            step is taken at ``lr`` unless the objective at θ + d is not finite (then no step,
-            and λ grows).
-        adapt_damping: the Levenberg-Marquardt rule on ρ = (f(θ + d) − f(θ)) / q̂(d), q̂ the
-            undamped quadratic model.
-        damping_increase: the LM factor that raises λ (3/2).
-        damping_decrease: the LM factor that lowers λ (2/3).
-        structural_damping: μ_s (Martens & Sutskever 2011); needs closures that return hidden.
-        weight_decay: L2 coefficient w (adds ½ w ‖θ‖² to the objective and w I to G).
+        settings: every other setting, a :class:`HessianFreeSettings` (its defaults if None).
+        **overrides: settings by name (``cg_max_iterations=10``), over ``settings``; each is
+            also a key of ``param_groups[0]``, read at every update (so a schedule may write
+            ``lr`` or ``cg_decay`` there).
     """
 
     def __init__(
         self,
         params: Iterable[Tensor] | Iterable[dict[str, Any]],
         loss: str,
-        *,
-        lr: float = 1.0,
-        damping: float = 1.0,
-        cg_max_iterations: int = 250,
-        cg_min_iterations: int = 1,
-        cg_tolerance: float = 5e-4,
-        cg_decay: float = 0.95,
-        preconditioner: str = "martens",
-        preconditioner_exponent: float = 0.75,
-        cg_backtracking: bool = True,
-        line_search: bool = True,
-        adapt_damping: bool = True,
-        damping_increase: float = 1.5,
-        damping_decrease: float = 2.0 / 3.0,
-        structural_damping: float = 0.0,
-        weight_decay: float = 0.0,
+        settings: HessianFreeSettings | None = None,
+        **overrides: Any,
     ) -> None:
         if loss not in OUTPUT_LOSSES:
             raise ValueError(
                 f"loss must be one of {OUTPUT_LOSSES} (output nonlinearity and matching loss), "
                 f"got {loss!r}"
             )
-        if preconditioner not in ("martens", "none"):
-            raise ValueError(f"preconditioner must be 'martens' or 'none', got {preconditioner!r}")
-        checks = [
-            ("lr", lr >= 0, ">= 0"),
-            ("damping", damping >= 0, ">= 0"),
-            ("cg_max_iterations", cg_max_iterations >= 1, ">= 1"),
-            ("cg_min_iterations", cg_min_iterations >= 1, ">= 1"),
-            ("cg_tolerance", cg_tolerance >= 0, ">= 0"),
-            ("cg_decay", 0 <= cg_decay <= 1, "in [0, 1]"),
-            ("preconditioner_exponent", preconditioner_exponent >= 0, ">= 0"),
-            ("damping_increase", damping_increase > 1, "> 1"),
-            ("damping_decrease", 0 < damping_decrease < 1, "in (0, 1)"),
-            ("structural_damping", structural_damping >= 0, ">= 0"),
-            ("weight_decay", weight_decay >= 0, ">= 0"),
-        ]
-        arguments = locals()
-        for name, ok, requirement in checks:
-            if not ok:
-                raise ValueError(f"{name} must be {requirement}, got {arguments[name]!r}")
-        defaults = {
-            "lr": lr,
-            "damping": damping,
-            "cg_max_iterations": cg_max_iterations,
-            "cg_min_iterations": cg_min_iterations,
-            "cg_tolerance": cg_tolerance,
-            "cg_decay": cg_decay,
-            "preconditioner": preconditioner,
-            "preconditioner_exponent": preconditioner_exponent,
-            "cg_backtracking": cg_backtracking,
-            "line_search": line_search,
-            "adapt_damping": adapt_damping,
-            "damping_increase": damping_increase,
-            "damping_decrease": damping_decrease,
-            "structural_damping": structural_damping,
-            "weight_decay": weight_decay,
-        }
+        unknown = sorted(set(overrides) - {f.name for f in dataclasses.fields(HessianFreeSettings)})
+        if unknown:
+            raise TypeError(f"HessianFree has no setting {unknown[0]!r}")
+        chosen = dataclasses.replace(settings or HessianFreeSettings(), **overrides)
+        defaults = dataclasses.asdict(chosen)
         super().__init__(params, defaults)
         if len(self.param_groups) != 1:
             raise ValueError(
