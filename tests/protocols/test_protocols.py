@@ -485,17 +485,18 @@ def test_table5_issue_39_budgets():
         (lr, seed) for lr in PAPER_LRS for seed in range(4)
     }
     core = labelled("table5", "paper-core")
-    assert set(PAPER_CORE_LRS) <= set(PAPER_LRS)
+    assert all(set(rates) <= set(PAPER_LRS) for rates in PAPER_CORE_LRS.values())
     columns = {"0.9N", "0.995N", "0.995M"}
     for row in ("add T=80", "mul T=80", "mem-5 T=200", "mem-20 T=80"):
         cell_runs = [(column, c) for r, column, c in core if r == row]
         assert {column for column, _ in cell_runs} == columns | {"biases"}
         for column, config in cell_runs:
             assert config.steps == (5000 if column == "biases" else 50_000)
-        trained = [c for column, c in cell_runs if column != "biases"]
-        assert {(c.optimizer.lr, c.seed) for c in trained} == {
-            (lr, seed) for lr in PAPER_CORE_LRS for seed in range(4)
-        }
+        for column in columns:
+            trained = [c for name, c in cell_runs if name == column]
+            assert {(c.optimizer.lr, c.seed) for c in trained} == {
+                (lr, seed) for lr in PAPER_CORE_LRS[row, column] for seed in range(4)
+            }
     assert len(core) == 4 * (3 * 2 * 4 + 4)
 
 
