@@ -256,6 +256,21 @@ def test_relative_clipping_sets_its_threshold_from_the_first_updates(tmp_path):
     assert train(early, tmp_path / "early-crash", resume=True).curve == whole.curve
 
 
+def test_a_cost_budget_stops_the_run_at_equal_gradient_cases(tmp_path):
+    """max_gradient_cases (issue 35: methods compared at an equal cost): the run ends after the
+    first update that brings its cost to the limit, with a final evaluation and checkpoint
+    there; a finished run resumes to the same result."""
+    run = config(optimizer="sgd", max_gradient_cases=64 * 50 + 1, checkpoint_every=0)
+    result = train(run, tmp_path / "budget")
+    assert result.steps_done == 51  # 64 cases per update: 50 updates reach 3200 < 3201
+    assert [point["step"] for point in result.curve] == [0, 40, 51]
+    assert result.curve[-1]["gradient_cases"] == 64 * 51
+    assert load_checkpoint(tmp_path / "budget" / "checkpoint.pt")["step"] == 51
+    assert train(run, tmp_path / "budget", resume=True).curve == result.curve
+    unlimited = config(optimizer="sgd", max_gradient_cases=1e12)
+    assert train(unlimited, tmp_path / "all").steps_done == 120  # steps still bound it
+
+
 def test_one_clipping_threshold_at_a_time():
     with pytest.raises(ConfigError, match=r"'clip_grad_norm' .* and 'clip_relative' .* set one"):
         config(clip_grad_norm=1.0, clip_relative=2.0)

@@ -184,6 +184,10 @@ class RunConfig(Section):
             threshold.
         batch_size: minibatch size.
         steps: number of updates (the budget).
+        max_gradient_cases: also stop at the first update after which the run's cost reaches
+            this many gradient cases (one case's forward and backward pass; the curves'
+            ``gradient_cases``), 0 = no such limit: the budget of a comparison at equal cost,
+            e.g. Hessian-free against NAG (issue 35).
         seed: seeds initialization and minibatch order.
         eval_every: evaluate on the whole training set (at θ) every N updates.
         checkpoint_every: write a checkpoint every N updates (0 = only at the end).
@@ -208,6 +212,7 @@ class RunConfig(Section):
     clip_window: int = Field(100, ge=1)
     batch_size: int = Field(200, ge=1)
     steps: int = Field(1000, ge=1)
+    max_gradient_cases: float = Field(0.0, ge=0)
     seed: int = Field(0, ge=0, le=2**63 - 1)
     eval_every: int = Field(250, ge=1)
     checkpoint_every: int = Field(500, ge=0)

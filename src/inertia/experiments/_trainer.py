@@ -695,12 +695,12 @@ def _train(
     clock = time.perf_counter()
     milestones = _Milestones(config, snapshots)
     try:
-        while state.step < config.steps:
+        while not milestones.finished(state):
             inputs, targets = problem.batches.next(config.batch_size)
             loss = make_step(optimizer, model, problem.loss, inputs, targets, config, state.norms)
             state.step += 1
             scheduler.step()
-            due = milestones.due(state.step)
+            due = milestones.due(state)
             diverged_at = divergence.add(loss, flush=due.evaluation or due.checkpoint)
             if diverged_at is not None:
                 break
@@ -752,14 +752,21 @@ def _reach(
 class _Milestones:
     """Which of the run's milestones fall after an update: an evaluation (every ``eval_every``
     updates and at the end), a checkpoint (every ``checkpoint_every``, 0: at the end only), a
-    snapshot (at the steps a fine-tuned twin branches from), a progress display (every 25)."""
+    snapshot (at the steps a fine-tuned twin branches from), a progress display (every 25); and
+    the end: ``steps`` updates, or the cost ``max_gradient_cases`` reached."""
 
     config: RunConfig
     snapshots: Sequence[int]
 
-    def due(self, step: int) -> _Due:
-        """The milestones after update ``step``."""
-        last = step == self.config.steps
+    def finished(self, state: Progress) -> bool:
+        limit = self.config.max_gradient_cases
+        spent = limit > 0 and state.norms.gradient_cases >= limit
+        return state.step >= self.config.steps or spent
+
+    def due(self, state: Progress) -> _Due:
+        """The milestones after the update that made ``state.step``."""
+        step = state.step
+        last = self.finished(state)
         every = self.config.checkpoint_every
         return _Due(
             evaluation=step % self.config.eval_every == 0 or last,
