@@ -150,9 +150,7 @@ def plot(results: list[dict], rows: list[dict], path: Path, title: str) -> None:
     updates = any(row["grad_max"] is not None for row in rows)
     panels = _PANELS if updates else _PANELS[:4] if tracked else _PANELS[:2]
     columns = 2
-    figure, grid = plt.subplots(
-        len(panels) // columns, columns, figsize=(12, 4.6 * len(panels) / 2)
-    )
+    figure, grid = plt.subplots(len(panels) // columns, columns, figsize=(12, 2.3 * len(panels)))
     axes = list(grid.flat)
     for index, (result, row) in enumerate(zip(results, rows, strict=True)):
         label = (
@@ -179,8 +177,9 @@ def plot(results: list[dict], rows: list[dict], path: Path, title: str) -> None:
     handles, labels = axes[0].get_legend_handles_labels()
     figure.legend(handles, labels, loc="lower center", ncol=2, fontsize=8)
     figure.suptitle(title)
-    legend = 0.035 * ((len(rows) + 1) // 2) * (2 / (len(panels) / 2))
-    figure.tight_layout(rect=(0, 0.05 + legend, 1, 1))
+    height = 4.6 * len(panels) / 2  # inches; a legend line takes about 0.19 of them
+    legend = 0.19 * ((len(rows) + 1) // 2) / height
+    figure.tight_layout(rect=(0, 0.02 + legend, 1, 1))
     temporary = path.with_name(path.stem + ".tmp.png")
     figure.savefig(temporary, dpi=110)
     plt.close(figure)
