@@ -87,7 +87,8 @@ def first_below(curve: list[dict], error: float) -> int | None:
 def _seed(config: dict) -> int | str:
     """The run's seed; a run of ``scripts/table5_seed_swap.py`` that draws its minibatches from
     another seed names both (``"1 (data 0)"``)."""
-    data_seed = config["task"].get("data_seed", config["seed"])
+    data_seed = config["task"].get("data_seed")
+    data_seed = config["seed"] if data_seed is None else data_seed  # none: the run's own
     return config["seed"] if data_seed == config["seed"] else f"{config['seed']} (data {data_seed})"
 
 
