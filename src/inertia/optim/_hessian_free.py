@@ -185,19 +185,10 @@ def _flat(tensors: Iterable[Tensor]) -> Tensor:
     return torch.cat([t.reshape(-1) for t in tensors])
 
 
-def _set_parameters(
-    params: Sequence[Tensor], start: Sequence[Tensor], direction: Tensor, scale: float
-) -> None:
-    """θ = ``start`` + ``scale`` · ``direction`` in place (under no_grad); the update when
-    ``start`` is θ itself, one of the line search's trial points otherwise."""
-    offset = 0
-    for p, origin in zip(params, start, strict=True):
-        piece = direction[offset : offset + p.numel()].view_as(p)
-        if p is origin:
-            p.add_(piece, alpha=scale)
-        else:
-            p.copy_(origin + scale * piece)
-        offset += p.numel()
+def _unflatten(vector: Tensor, params: Sequence[Tensor]) -> list[Tensor]:
+    """``vector`` (flat, as :func:`_flat` makes it) as views shaped like ``params``."""
+    pieces = vector.split([p.numel() for p in params])
+    return [piece.view(p.shape) for piece, p in zip(pieces, params, strict=True)]
 
 
 @contextlib.contextmanager
@@ -451,11 +442,9 @@ class HessianFree(Optimizer):
                 materialize_grads=True,
             )  # fmt: skip
             operators.append((tensor, detached, cotangent, transposed, hessian, scale))
-        shapes = [p.shape for p in params]
-        sizes = [p.numel() for p in params]
 
         def product(vector: Tensor) -> Tensor:
-            pieces = [v.view(shape) for v, shape in zip(vector.split(sizes), shapes, strict=True)]
+            pieces = _unflatten(vector, params)
             total: Tensor | None = None
             for tensor, detached, cotangent, transposed, hessian, scale in operators:
                 (jacobian_vector,) = torch.autograd.grad(
@@ -490,7 +479,9 @@ class HessianFree(Optimizer):
         with torch.no_grad():
             try:
                 if direction is not None and scale:
-                    _set_parameters(params, start, direction, scale)
+                    pieces = _unflatten(direction, params)
+                    for p, origin, piece in zip(params, start, pieces, strict=True):
+                        p.copy_(origin + scale * piece)
                 batch = self._unpack(closure(), need_hidden=False)
                 value = float(self._objective(batch[0], batch[1]))
             finally:
@@ -656,7 +647,8 @@ class HessianFree(Optimizer):
         taken), as Martens does."""
         params = self._params
         with torch.no_grad():
-            _set_parameters(params, params, trial.direction, rate)
+            for p, piece in zip(params, _unflatten(trial.direction, params), strict=True):
+                p.add_(piece, alpha=rate)
         state = self.state[self._params[0]]
         state["cg_direction"] = result.solution.detach()
         state["step"] = state.get("step", 0) + 1
