@@ -547,12 +547,15 @@ def branch_step(config: RunConfig) -> int | None:
     return config.steps - finetune - 1 if finetune > 0 else None
 
 
+_SNAPSHOT = "snapshot-{}.pt"
+
+
 def snapshot_name(step: int) -> str:
     """The file name of a run's snapshot at ``step`` (kept beside its checkpoint)."""
-    return f"snapshot-{step}.pt"
+    return _SNAPSHOT.format(step)
 
 
-SNAPSHOT_PATTERN = "snapshot-*.pt"
+SNAPSHOT_PATTERN = _SNAPSHOT.format("*")
 """Every snapshot's file name, as a glob pattern."""
 
 
