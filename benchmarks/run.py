@@ -28,6 +28,7 @@ BENCHMARKS = {
     "autoencoders": "benchmarks.bench_autoencoders",
     "rnn": "benchmarks.bench_rnn",
     "hessian_free": "benchmarks.bench_hessian_free",
+    "hessian_free_cost": "benchmarks.bench_hessian_free_cost",
     "rbp": "benchmarks.bench_rbp",
     "fixed_point": "benchmarks.bench_fixed_point",
     "hypergradient": "benchmarks.bench_hypergradient",

@@ -340,3 +340,46 @@ def test_settings_are_one_typed_object_and_keywords_override_it():
         HessianFreeSettings(cg_decay=1.5)
     with pytest.raises(TypeError, match="no setting 'cg_iters'"):
         HessianFree(model.parameters(), "squared-error", cg_iters=5)
+
+
+@pytest.mark.parametrize("line_search", [True, False])
+@pytest.mark.parametrize("preconditioner", ["martens", "none"])
+def test_an_update_counts_every_objective_value_and_product_in_its_cost(
+    line_search, preconditioner
+):
+    """Issue 35: HF against first-order methods at an equal cost. Every call of the gradient
+    closure after the first is an objective value (CG backtracking and the line search alike),
+    the curvature closure runs once, and the cost in gradient cases adds each part at its
+    measured cost per case."""
+    import inertia.optim._hessian_free as module
+
+    network, inputs, labels = _logistic_problem(6)
+    # lr 30 makes the line search shrink the step several times
+    optimizer = HessianFree(network.parameters(), loss="softmax-cross-entropy", lr=30.0,
+                            line_search=line_search, preconditioner=preconditioner,
+                            cg_max_iterations=12)  # fmt: skip
+    calls = {"gradient": 0, "curvature": 0}
+
+    def closure(name: str, cases: int):
+        def run():
+            calls[name] += 1
+            return network(inputs[:cases]), labels[:cases]
+
+        return run
+
+    rates = []
+    for _ in range(3):
+        calls.update(gradient=0, curvature=0)
+        optimizer.step(closure("gradient", 200), closure("curvature", 50))
+        step = optimizer.last_step
+        assert calls["curvature"] == 1
+        assert step["evaluations"] == calls["gradient"] - 1
+        assert step["gauss_newton_products"] == step["cg_iterations"] + 1
+        fisher = module.FISHER_COST if preconditioner == "martens" else 0.0
+        expected = (200 * (1 + fisher) + 50 * module.OPERATOR_COST
+                    + step["gauss_newton_products"] * 50 * module.GAUSS_NEWTON_COST
+                    + step["evaluations"] * 200 * module.EVALUATION_COST)  # fmt: skip
+        assert step["gradient_cases"] == pytest.approx(expected)
+        rates.append(step["lr"])
+    if line_search:  # the line search's objective values are among those counted
+        assert min(rates) < 30.0 * 0.8**3

@@ -43,14 +43,21 @@ __all__ = [
     "output_loss",
 ]
 
-# The cost of one case's Gauss-Newton vector product and of one case's objective value, in
-# gradients of one case (a forward and a backward pass): G v takes a forward pass, its
-# directional derivative (the R-operator) and a backward pass, about two gradients (Martens
-# 2010, section 4; Schraudolph 2002); an objective value is a forward pass, about a third of one
-# (the backward pass costs about twice the forward). Counts, not timings: a resumed run and an
+# What one case of each part of an update costs, in gradients of one case (a forward and a
+# backward pass), for comparing HF with first-order methods at an equal cost (issue 35). Measured
+# on Table 1's three autoencoders at one thread (`python -m benchmarks.run hessian_free_cost`,
+# results/benchmarks/2026-12-06-hessian-free-cost): the median over CURVES, MNIST and FACES of
+# each part's time over the gradient's. Counts, not timings, at run time: a resumed run and an
 # uninterrupted one count the same.
-GAUSS_NEWTON_COST = 2.0
-EVALUATION_COST = 1.0 / 3.0
+GAUSS_NEWTON_COST = 1.28
+"""One Gauss-Newton product G v per curvature case (a CG iteration, ρ's model value)."""
+OPERATOR_COST = 0.98
+"""Setting up the Gauss-Newton operator per curvature case, once per update (the forward pass
+with a graph and the graph of u ↦ Jᵀu)."""
+EVALUATION_COST = 0.38
+"""One objective value per gradient case (CG backtracking, the line search)."""
+FISHER_COST = 0.89
+"""What Martens's preconditioner adds to the gradient per gradient case (the per-case squares)."""
 
 OutputLoss = Literal["logistic-cross-entropy", "softmax-cross-entropy", "squared-error"]
 OUTPUT_LOSSES: tuple[str, ...] = (
@@ -233,13 +240,11 @@ class _Curvature:
 
 @dataclasses.dataclass
 class _Trial:
-    """The CG iterate chosen by backtracking, its objective value, and the evaluations made so
-    far in the update."""
+    """The CG iterate chosen by backtracking and its objective value."""
 
     iteration: int
     direction: Tensor
     value: float
-    evaluations: int
 
 
 @dataclasses.dataclass(frozen=True)
@@ -593,7 +598,7 @@ class HessianFree(Optimizer):
                 if candidate_value >= value:
                     break
                 chosen, direction, value = iteration, candidate, candidate_value
-        return _Trial(chosen, direction, value, self._evaluations)
+        return _Trial(chosen, direction, value)
 
     def _damping_phase(self, gradient: _Gradient, curvature: _Curvature, trial: _Trial) -> float:
         """The Levenberg-Marquardt rule (section 4.1): ρ = actual / predicted reduction under
@@ -658,20 +663,25 @@ class HessianFree(Optimizer):
         trial: _Trial, ratio: float, rate: float, started: float,
     ) -> None:  # fmt: skip
         """:attr:`last_step`, with the update's cost in gradient cases (issue 35: HF against
-        first-order methods at an equal cost): the gradient batch's cases, each Gauss-Newton
-        product on the curvature batch (CG's iterations, ρ's, structural damping's) and each
-        objective value on the gradient batch, at :data:`GAUSS_NEWTON_COST` and
-        :data:`EVALUATION_COST` per case."""
+        first-order methods at an equal cost): the gradient batch (with the Fisher diagonal when
+        Martens's preconditioner is on, :data:`FISHER_COST`), the operator set-up on the
+        curvature batch (:data:`OPERATOR_COST`, twice with structural damping), each
+        Gauss-Newton product on the curvature batch (CG's iterations, ρ's, structural damping's;
+        :data:`GAUSS_NEWTON_COST`) and each objective value on the gradient batch
+        (:data:`EVALUATION_COST`)."""
         group = self.param_groups[0]
         gradient_cases = int(gradient.batch[1].shape[0])
         curvature_cases = int(curvature.batch[1].shape[0])
-        products = result.iterations + 1 + (1 if group["structural_damping"] else 0)
+        structural = bool(group["structural_damping"])
+        products = result.iterations + 1 + (1 if structural else 0)
+        fisher = FISHER_COST if group["preconditioner"] == "martens" else 0.0
         self.last_step = {
-            "gradient_cases": gradient_cases
+            "gradient_cases": gradient_cases * (1.0 + fisher)
+            + (2 if structural else 1) * curvature_cases * OPERATOR_COST
             + products * curvature_cases * GAUSS_NEWTON_COST
-            + trial.evaluations * gradient_cases * EVALUATION_COST,
+            + self._evaluations * gradient_cases * EVALUATION_COST,
             "gauss_newton_products": float(products),
-            "evaluations": float(trial.evaluations),
+            "evaluations": float(self._evaluations),
             "time_s": time.perf_counter() - started,
             "loss": gradient.objective,
             "loss_after_cg": trial.value,
