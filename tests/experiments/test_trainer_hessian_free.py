@@ -89,8 +89,9 @@ def test_the_trainer_writes_the_scheduled_cg_decay_before_each_update(tmp_path):
 
 def test_curves_count_the_cost_in_gradient_cases_for_hf_and_first_order_runs(tmp_path):
     """Issue 35: HF against NAG at an equal cost. A first-order update costs its minibatch of
-    gradient cases; an HF update its measured time over its own gradient's time, times its
-    gradient batch (so a CG iteration or a Gauss-Newton product counts at what it cost)."""
+    gradient cases; an HF update the sum of its parts at their measured cost per case
+    (HessianFree.last_step). HF's curve also says what its updates did: λ, the mean CG
+    iterations and ρ, and how many took no step."""
     from inertia.experiments import RunConfig, train
 
     base = {"task": {"name": "toy-regression"}, "batch_size": 32, "steps": 6, "eval_every": 3,
@@ -105,3 +106,9 @@ def test_curves_count_the_cost_in_gradient_cases_for_hf_and_first_order_runs(tmp
     # than one gradient of its batch
     assert cases[1] > 3 * 32
     assert cases[2] > cases[1]
+    for point in hf.curve[1:]:
+        assert point["hf_damping"] > 0
+        assert 1 <= point["hf_cg_iterations"] <= 8
+        assert point["hf_rejected_updates"] in (0.0, 1.0, 2.0, 3.0)
+    assert "hf_damping" not in hf.curve[0]
+    assert not any(key.startswith("hf_") for point in nag.curve for key in point)

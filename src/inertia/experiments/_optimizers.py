@@ -4,6 +4,7 @@ built, and how it makes one training step (an explicit registry, :data:`OPTIMIZE
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Callable, Iterable
 from typing import Literal, Protocol, TypeVar
 
@@ -256,14 +257,17 @@ class UpdateStatistics:
     """What the updates since the last evaluation did, for the curve: the minibatch gradient
     norms (the largest and the mean, before clipping) and how many updates clipping rescaled
     (Bengio et al. 2012's threshold; issue 35 asks how often it fired, issue 39 whether
-    gradients explode between evaluations); and the run's cost so far in gradient cases (one
+    gradients explode between evaluations); the run's cost so far in gradient cases (one
     case's forward and backward pass; a first-order update costs its minibatch, a Hessian-free
-    update its measured time over the time of its own gradient, issue 35). Norms are kept as
-    tensors on the gradients' device and read at evaluations only (a read per update would
-    stall a GPU)."""
+    update its parts at their measured cost per case, ``HessianFree.last_step``, issue 35);
+    and for Hessian-free what its updates did (the damping λ, CG iterations, the reduction
+    ratio ρ, rejected steps: issue 35's question of how the damping answers the CG decay).
+    Norms are kept as tensors on the gradients' device and read at evaluations only (a read
+    per update would stall a GPU)."""
 
     def __init__(self) -> None:
         self._reset()
+        self.damping = 0.0  # Hessian-free: the λ of the latest update (0: none yet)
         self.gradient_cases = 0.0
         self.window_total: Tensor | float = 0.0  # clip_relative: the window's norms so far
         self.window_updates = 0
@@ -289,6 +293,11 @@ class UpdateStatistics:
         self.total: Tensor | float = 0.0
         self.clipped: Tensor | float = 0.0
         self.updates = 0
+        self.hf_updates = 0
+        self.cg_iterations = 0.0
+        self.ratio_total = 0.0
+        self.ratios = 0  # finite ρ only (ρ is -inf where the trial objective rose to non-finite)
+        self.rejected = 0  # updates that took no step (step length 0)
 
     def add(self, norm: Tensor, threshold: float) -> None:
         """One update's minibatch gradient norm (before clipping at ``threshold``, 0: off)."""
@@ -303,6 +312,18 @@ class UpdateStatistics:
         """One update's cost in gradient cases."""
         self.gradient_cases += cases
 
+    def add_hessian_free(self, step: dict[str, float]) -> None:
+        """One Hessian-free update's record (``HessianFree.last_step``): its cost, λ, CG
+        iterations, ρ and whether it stepped."""
+        self.add_cost(step["gradient_cases"])
+        self.hf_updates += 1
+        self.damping = step["damping"]
+        self.cg_iterations += step["cg_iterations"]
+        if math.isfinite(step["reduction_ratio"]):
+            self.ratio_total += step["reduction_ratio"]
+            self.ratios += 1
+        self.rejected += int(step["lr"] == 0)
+
     def read(self) -> dict[str, float]:
         """``grad_norm_max``, ``grad_norm_mean`` and ``clipped_updates`` since the last read
         (none before the first update), then counting again; ``gradient_cases`` so far."""
@@ -313,6 +334,14 @@ class UpdateStatistics:
                 grad_norm_mean=float(self.total) / self.updates,
                 clipped_updates=float(self.clipped),
             )
+        if self.hf_updates:
+            found.update(
+                hf_damping=self.damping,
+                hf_cg_iterations=self.cg_iterations / self.hf_updates,
+                hf_rejected_updates=float(self.rejected),
+            )
+            if self.ratios:
+                found["hf_reduction_ratio"] = self.ratio_total / self.ratios
         self._reset()
         return found
 
@@ -321,7 +350,10 @@ class UpdateStatistics:
                 "clipped": float(self.clipped), "updates": self.updates,
                 "gradient_cases": self.gradient_cases, "window_total": float(self.window_total),
                 "window_updates": self.window_updates,
-                "relative_threshold": self.relative_threshold}  # fmt: skip
+                "relative_threshold": self.relative_threshold, "damping": self.damping,
+                "hf_updates": self.hf_updates, "cg_iterations": self.cg_iterations,
+                "ratio_total": self.ratio_total, "ratios": self.ratios,
+                "rejected": self.rejected}  # fmt: skip
 
     def load_state_dict(self, state: dict[str, float | int]) -> None:
         self.largest, self.total = float(state["largest"]), float(state["total"])
@@ -330,6 +362,12 @@ class UpdateStatistics:
         self.window_total = float(state.get("window_total", 0.0))
         self.window_updates = int(state.get("window_updates", 0))
         self.relative_threshold = float(state.get("relative_threshold", 0.0))
+        self.damping = float(state.get("damping", 0.0))
+        self.hf_updates = int(state.get("hf_updates", 0))
+        self.cg_iterations = float(state.get("cg_iterations", 0.0))
+        self.ratio_total = float(state.get("ratio_total", 0.0))
+        self.ratios = int(state.get("ratios", 0))
+        self.rejected = int(state.get("rejected", 0))
 
 
 def gradient_step(
@@ -384,7 +422,7 @@ def hessian_free_step(
     else:
         value = optimizer.step(batch)
     if norms is not None:
-        norms.add_cost(optimizer.last_step["gradient_cases"])
+        norms.add_hessian_free(optimizer.last_step)
     return value
 
 
