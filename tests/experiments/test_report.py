@@ -3,6 +3,9 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+from pathlib import Path
+
+import pytest
 
 from inertia.experiments import RunConfig, from_mapping, merge, nest
 from inertia.experiments._protocol import Block, Budget, Protocol, cell_key
@@ -435,3 +438,68 @@ def test_a_clipping_cell_says_how_often_clipping_fired():
     assert build_table(clipping, "quick", results)[("toy-regression", "SGD+C")].clipped == []
     plain = {key(run(SGD, 0.1, 0)): result(0.2, run(SGD, 0.1, 0))}
     assert build_table(PROTOCOL, "quick", plain)[("toy-regression", "SGD")].clipped == []
+
+
+def test_a_budget_at_equal_cost_draws_and_keeps_the_curves_against_gradient_cases(
+    tmp_path, monkeypatch
+):
+    """Issue 35: HF and first-order methods on one axis. A first-order run recorded before the
+    count costs its updates times its minibatch; an HF run its recorded count (mean over seeds
+    of cost and value at each evaluation); an HF run without the count has no cost curve; a
+    budget without ``cost_axis`` keeps none and draws no cost plot."""
+    import matplotlib.figure
+
+    hf = {"name": "hf"}
+    blocks = [
+        Block("toy-regression", "SGD", {"optimizer": [SGD], "optimizer.lr": [0.1],
+                                        "seed": [0]}),
+        Block("toy-regression", "HF", {"optimizer": [hf], "optimizer.lr": [1.0],
+                                       "seed": [0, 1]}),
+    ]  # fmt: skip
+    budgets = {
+        "cost": Budget(about="test", base={**BASE, "batch_size": 8}, blocks=blocks, cost_axis=True),
+        "plain": Budget(about="test", base={**BASE, "batch_size": 8}, blocks=blocks),
+    }
+    protocol = Protocol(name="cost", title="cost", budgets=budgets, rows=["toy-regression"],
+                        columns=["SGD", "HF"])  # fmt: skip
+    results = {}
+    sgd = merge(run(SGD, 0.1, 0), {"batch_size": 8})
+    results[key(sgd)] = result(0.4, sgd)
+    for seed, cases in ((0, 100.0), (1, 300.0)):
+        settings = merge(run(hf, 1.0, seed), {"batch_size": 8})
+        counted = result(0.1 * (seed + 1), settings)
+        counted.curve[0]["gradient_cases"] = 0.0
+        counted.curve[1]["gradient_cases"] = cases
+        results[key(settings)] = counted
+    table = build_table(protocol, "cost", results)
+    assert table[("toy-regression", "SGD")].cost_curve == [(0.0, 1.0), (80.0, 0.4)]
+    assert table[("toy-regression", "HF")].cost_curve == [(0.0, 1.0), (200.0, pytest.approx(0.15))]
+    assert build_table(protocol, "plain", results)[("toy-regression", "HF")].cost_curve == []
+    without = {k: dataclasses.replace(r, curve=[{k2: v for k2, v in p.items()
+                                                 if k2 != "gradient_cases"} for p in r.curve])
+               for k, r in results.items()}  # fmt: skip
+    assert build_table(protocol, "cost", without)[("toy-regression", "HF")].cost_curve == []
+
+    drawn: dict[str, list] = {}
+
+    def record(figure, path, **kwargs):
+        axis = figure.axes[0]
+        drawn[Path(path).name] = [(tuple(line.get_xdata()), axis.get_xlabel())
+                                  for line in axis.get_lines()]  # fmt: skip
+
+    monkeypatch.setattr(matplotlib.figure.Figure, "savefig", record)
+    markdown = write_report(protocol, "cost", results, tmp_path / "cost")
+    assert (0.0, 200.0) in [xs for xs, _ in drawn["cost_curves.png"]]
+    assert "gradient cases" in drawn["cost_curves.png"][0][1]
+    assert "toy-regression/HF: 200" in markdown
+    assert "cost_curves.png" in markdown
+    saved = json.loads((tmp_path / "cost" / "table.json").read_text())
+    assert {c["column"]: c["cost_curve"][-1][0] for c in saved["cells"]} == {
+        "SGD": 80.0,
+        "HF": 200.0,
+    }
+    drawn.clear()
+    write_report(protocol, "plain", results, tmp_path / "plain")
+    assert list(drawn) == ["learning_curves.png"]
+    saved = json.loads((tmp_path / "plain" / "table.json").read_text())
+    assert all("cost_curve" not in cell for cell in saved["cells"])

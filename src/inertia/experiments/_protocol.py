@@ -130,12 +130,16 @@ class Budget:
         select_metric: the key that picks each cell's setting in this budget, where it differs
             from the protocol's :attr:`Protocol.select_metric` (e.g. the paper's rule, the
             final error, in a budget that runs the paper's whole protocol).
+        cost_axis: the budget compares methods at an equal cost (issue 35: Hessian-free
+            against first-order methods): its report also draws the curves against the cost in
+            gradient cases (``cost_curves.png``) and keeps them in ``table.json``.
     """
 
     about: str
     base: Mapping[str, Any]
     blocks: Sequence[Block]
     select_metric: str = ""
+    cost_axis: bool = False
 
     def plan(self) -> dict[str, PlannedRun]:
         """The runs, keyed by :func:`cell_key` of their overrides, in a stable order.

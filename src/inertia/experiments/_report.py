@@ -33,6 +33,8 @@ __all__ = [
 ]
 
 _PANELS_PER_LINE = 4  # learning-curve panels side by side; more rows of a table wrap
+COST_CURVES = "cost_curves.png"
+"""The learning curves against the cost in gradient cases, in budgets with ``cost_axis``."""
 _CURVE_COLORS = 10  # matplotlib's default cycle (tab10): the colors of the first ten columns
 _CURVE_DASHES = ("-", "--", ":", "-.")  # the 11th-20th column dashed, and so on
 
@@ -57,6 +59,11 @@ class Cell:
             ``clip_relative``) and its runs counted it, the fraction of each run's updates that
             clipping rescaled, ``[(seed, fraction)]`` (issue 35: a clipping ablation means
             nothing unless clipping fired).
+        cost_curve: the chosen setting's curve against its cost in gradient cases (one case's
+            forward and backward pass; HF counts its other work at its measured cost per case,
+            ``HessianFree.last_step``), mean over seeds of both ``[(cases, value)]``: the axis on
+            which Hessian-free and first-order methods compare at an equal cost (issue 35).
+            Empty where a run's curve has no cost (HF runs recorded before the count).
     """
 
     ours: float | None
@@ -69,6 +76,35 @@ class Cell:
     seeds: list[tuple[int, float]] = dataclasses.field(default_factory=list)
     seed_curves: list[tuple[int, list[tuple[int, float]]]] = dataclasses.field(default_factory=list)
     clipped: list[tuple[int, float]] = dataclasses.field(default_factory=list)
+    cost_curve: list[tuple[float, float]] = dataclasses.field(default_factory=list)
+
+
+def _costs(result: RunResult) -> list[float] | None:
+    """The run's cost in gradient cases at each point of its curve: as recorded, or, for a
+    first-order run recorded before the count, its updates times its minibatch (what the
+    engine counts for it); None for an HF run without the count."""
+    if all("gradient_cases" in point for point in result.curve):
+        return [float(point["gradient_cases"]) for point in result.curve]
+    if setting_of(result.config, "optimizer.name") == "hf":
+        return None
+    batch = float(result.config.get("batch_size", 0))
+    return [float(point["step"]) * batch for point in result.curve]
+
+
+def _cost_curve(results: list[RunResult], metric: str) -> list[tuple[float, float]]:
+    """Mean over the finished runs of (cost, value) at each evaluation they share."""
+    finished = [r for r in results if r.status == "completed"]
+    costs = [_costs(r) for r in finished]
+    if not finished or any(c is None for c in costs):
+        return []
+    points = min(len(r.curve) for r in finished)
+    steps = [int(point["step"]) for point in finished[0].curve[:points]]
+    return [
+        (statistics.fmean(c[i] for c in costs if c is not None),
+         statistics.fmean(r.curve[i][metric] for r in finished))
+        for i, step in enumerate(steps)
+        if all(r.curve[i]["step"] == step for r in finished)
+    ]  # fmt: skip
 
 
 def _clipped(results: list[RunResult]) -> list[tuple[int, float]]:
@@ -89,10 +125,12 @@ def _clipped(results: list[RunResult]) -> list[tuple[int, float]]:
 
 
 def _cell_record(row: str, column: str, cell: Cell) -> dict[str, Any]:
-    """A cell as table.json holds it (``clipped`` only where there is a count)."""
+    """A cell as table.json holds it (``clipped`` only where there is a count, ``cost_curve``
+    only in budgets that compare at an equal cost)."""
     record = {"row": row, "column": column, **dataclasses.asdict(cell)}
-    if not record["clipped"]:
-        del record["clipped"]
+    for optional in ("clipped", "cost_curve"):
+        if not record[optional]:
+            del record[optional]
     return record
 
 
@@ -143,6 +181,7 @@ def build_table(
         groups[(plan[key].row, plan[key].column)][setting].append(result)
     metric = protocol.metric
     chooser = protocol.chooser(budget)
+    cost_axis = protocol.budget(budget).cost_axis
     table: dict[tuple[str, str], Cell] = {}
     for row in protocol.rows:
         for column in protocol.columns:
@@ -170,6 +209,7 @@ def build_table(
                 seeds=_per_seed(best[2], metric) if best else [],
                 seed_curves=_seed_curves(best[2], metric) if best else [],
                 clipped=_clipped(best[2]) if best else [],
+                cost_curve=_cost_curve(best[2], metric) if best and cost_axis else [],
             )
     return table
 
@@ -312,6 +352,15 @@ def render_markdown(
     ]
     if chosen:
         lines += ["", "Chosen settings: " + "; ".join(chosen) + "."]
+    costs = [
+        f"{row}/{column}: {cell.cost_curve[-1][0]:.3g}"
+        for (row, column), cell in table.items()
+        if cell.cost_curve
+    ]
+    if costs:
+        lines += ["", "Cost of each cell's chosen runs at their end, in gradient cases (mean "
+                  f"over seeds; curves against it in [{COST_CURVES}]({COST_CURVES})): "
+                  + "; ".join(costs) + "."]  # fmt: skip
     if protocol.notes:
         lines += ["", protocol.notes]
     lines += ["", f"Budget `{budget}`: {protocol.budget(budget).describe()}"]
@@ -344,6 +393,12 @@ def render_html(
     items = "".join(f"<li>{html.escape(line.removeprefix('- '))}</li>" for line in settings)
     description = f"<p>Budget <code>{html.escape(budget)}</code>: {html.escape(about)}</p>"
     description += f"<ul>{items}</ul>"
+    cost_image = (
+        f'<img src="{COST_CURVES}" alt="learning curves against the cost" '
+        'style="max-width: 100%">\n'
+        if protocol.budget(budget).cost_axis
+        else ""
+    )
     caption = (
         "Each cell: <b>ours</b> (top) and the published number (grey)."
         if with_published
@@ -369,7 +424,7 @@ it, where there are several), best over
 <p>{html.escape(protocol.notes)}</p>
 {description}
 <img src="learning_curves.png" alt="learning curves" style="max-width: 100%">
-</body></html>
+{cost_image}</body></html>
 """
 
 
@@ -382,11 +437,12 @@ def curve_style(index: int) -> tuple[str, str]:
 
 def plot_curves(
     protocol: Protocol, table: dict[tuple[str, str], Cell], path: Path, error_name: str,
-    row_error_names: dict[str, str] | None = None,
+    row_error_names: dict[str, str] | None = None, cost: bool = False,
 ) -> None:  # fmt: skip
     """The learning curves, one panel per row; a row's y label is what its runs measure
     (``row_error_names``, e.g. table5's memorization rows count symbols, not sequences), else
-    ``error_name``."""
+    ``error_name``. Against updates, or with ``cost`` against each cell's cost in gradient cases
+    (:attr:`Cell.cost_curve`; the seeds' mean only)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -401,30 +457,37 @@ def plot_curves(
     )
     for axis in axes.flat[len(rows) :]:
         axis.set_visible(False)
+
+    def curves_of(cell: Cell) -> tuple[list[tuple[float, float]], list[list[tuple[int, float]]]]:
+        if cost:
+            return list(cell.cost_curve), []
+        return list(cell.curve), [seed_curve for _, seed_curve in cell.seed_curves]
+
     for axis, row in zip(axes.flat, rows):
         drawn = False
+        shown: list[float] = []
         for index, column in enumerate(columns):
-            curve = table[(row, column)].curve
+            curve, seed_curves = curves_of(table[(row, column)])
             if curve:
                 color, dashes = curve_style(index)
                 steps, values = zip(*curve)
                 axis.plot(steps, values, color=color, ls=dashes, marker="o", ms=3, label=column)
-                for _, seed_curve in table[(row, column)].seed_curves:  # each seed, thin
+                for seed_curve in seed_curves:  # each seed, thin
                     seed_steps, seed_values = zip(*seed_curve)
                     axis.plot(seed_steps, seed_values, color=color, ls=dashes, lw=0.8,
                               alpha=0.35)  # fmt: skip
+                shown += [*values, *(v for sc in seed_curves for _, v in sc)]
                 drawn = True
         diverged = diverged_columns(table, row, columns)
         title = textwrap.fill(row_label(protocol, row, table), 50)
         if diverged and drawn:
             title += "\n" + textwrap.fill("diverged: " + ", ".join(diverged), 60)
         axis.set_title(title, fontsize=10)
-        axis.set_xlabel("update")
+        axis.set_xlabel("cost: gradient cases (forward + backward passes of one case)"
+                        if cost else "update")  # fmt: skip
         label = (row_error_names or {}).get(row, error_name)
         axis.set_ylabel(textwrap.fill(label, 45), fontsize=9)
         if drawn:
-            shown = [v for c in columns for _, v in table[(row, c)].curve]
-            shown += [v for c in columns for _, sc in table[(row, c)].seed_curves for _, v in sc]
             if all(v > 0 for v in shown):
                 axis.set_yscale("log")
             axis.legend(fontsize=8)
@@ -434,7 +497,8 @@ def plot_curves(
     title = textwrap.fill(protocol.title, max(60, 55 * across))
     seeds_note = (
         "; thin lines: each seed"
-        if any(cell.seed_curves for (_, column), cell in table.items() if column in columns)
+        if not cost
+        and any(cell.seed_curves for (_, column), cell in table.items() if column in columns)
         else ""
     )
     figure.suptitle(f"{title}\n(best setting per column, mean over seeds{seeds_note})", fontsize=10)
@@ -522,7 +586,8 @@ def _provenance_markdown(facts: dict[str, Any]) -> str:
 def write_report(
     protocol: Protocol, budget: str, results: dict[str, RunResult], out_dir: str | Path
 ) -> str:
-    """Write ``table.md``, ``index.html``, ``learning_curves.png``, ``table.json`` (the
+    """Write ``table.md``, ``index.html``, ``learning_curves.png`` (and :data:`COST_CURVES`
+    where the budget compares at an equal cost), ``table.json`` (the
     cells and :func:`provenance`) and ``runs.json`` (every complete run's result, from which
     ``inertia sweep --restore-from`` rebuilds a lost runs folder); return the Markdown."""
     out = Path(out_dir)
@@ -545,6 +610,8 @@ def write_report(
     write_text(markdown, out / "table.md")
     write_text(render_html(protocol, budget, table, error_name), out / "index.html")
     plot_curves(protocol, table, out / "learning_curves.png", error_name, row_error_names)
+    if protocol.budget(budget).cost_axis:
+        plot_curves(protocol, table, out / COST_CURVES, error_name, row_error_names, cost=True)
     write_json(
         {
             "protocol": protocol.name,
