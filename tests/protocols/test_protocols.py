@@ -311,6 +311,26 @@ def test_hf_momentum_varies_only_the_cg_decay():
     assert sorted(r.optimizer.lr for _, r in ramps) == [0.3, 0.3, 1.0, 1.0]
 
 
+def test_hf_momentum_medium_varies_only_the_cg_decay_at_the_equal_cost_of_table1():
+    """Issue 35: two seeds of each decay at the cost of a medium NAG run; the ramp to 0.995 is
+    table1's equal-cost HF-dag run itself (at lr 0.3), so the two tables share it."""
+    cells = labelled("hf-momentum", "medium")
+    assert len(cells) == 12
+    decay = {"cg_decay", "cg_decay_schedule", "cg_decay_period"}
+    others = [(r.optimizer.model_dump(exclude=decay), r.model_dump(exclude={"optimizer", "seed"}))
+              for _, _, r in cells]  # fmt: skip
+    assert all(o == others[0] for o in others)
+    assert others[0][0]["damping"] == 45.0
+    assert others[0][1]["max_gradient_cases"] == 4_000_000
+    for column in ("0.95", "0.99", "0.995", "0.999", "0.95→0.995", "0.95→0.999"):
+        assert sorted(r.seed for _, c, r in cells if c == column) == [0, 1]
+    equal_cost = {json.dumps(run.config().to_dict(), sort_keys=True): run.column
+                  for run in PROTOCOLS["table1"].budget("equal-cost").plan().values()}  # fmt: skip
+    shared = [equal_cost.get(json.dumps(r.to_dict(), sort_keys=True)) for _, c, r in cells
+              if c == "0.95→0.995"]  # fmt: skip
+    assert shared == ["HF-dag", "HF-dag"]
+
+
 def test_citation_protocol_runs_every_gradient_method():
     protocol = PROTOCOLS["liao2018-citation"]
     quick = protocol.budget("quick").runs().values()
@@ -420,6 +440,26 @@ def test_table1_medium_hf_budget_is_the_medium_budgets_hf_runs():
     for key, run in hf.items():
         assert (run.row, run.column) == (medium[key].row, medium[key].column)
         assert run.config() == medium[key].config()
+
+
+def test_table1_equal_cost_budget_stops_hf_at_the_cost_of_the_medium_first_order_runs():
+    """Issue 35: the first-order cells are the medium budget's very runs (restorable from its
+    report); each HF run, two seeds on every dataset, stops at the cost of a medium NAG run
+    (its updates × 200 cases) and starts from Martens's damping, 45."""
+    table1 = PROTOCOLS["table1"]
+    medium, equal = table1.budget("medium").plan(), table1.budget("equal-cost").plan()
+    assert table1.budget("equal-cost").cost_axis
+    first_order = {key: run for key, run in equal.items() if not run.column.startswith("HF")}
+    assert first_order.keys() == {k for k, r in medium.items() if not r.column.startswith("HF")}
+    hf = [run.config() for run in equal.values() if run.column.startswith("HF")]
+    assert len(hf) == 18  # 3 datasets x (HF-star at lr 1 + HF-dag at lr 1 and 0.3) x 2 seeds
+    nag = {run.config().task.dataset: run.config() for run in medium.values()
+           if run.column == "0.9N"}  # fmt: skip
+    for run in hf:
+        assert run.max_gradient_cases == nag[run.task.dataset].steps * 200
+        assert run.optimizer.damping == 45.0
+        assert run.steps * run.batch_size > 10 * run.max_gradient_cases  # the cost ends it
+    assert sorted({run.seed for run in hf}) == [0, 1]
 
 
 def test_table5_medium_runs_each_published_row_at_its_trial_rate_with_two_seeds():
