@@ -92,11 +92,34 @@ def _seed(config: dict) -> int | str:
     return config["seed"] if data_seed == config["seed"] else f"{config['seed']} (data {data_seed})"
 
 
+def _clipping(config: dict) -> str:
+    """How the run clips its gradient ('' if it does not): ``+clip 10`` at a fixed norm,
+    ``+clip 2x`` at a multiple of its first updates' average norm."""
+    if config.get("clip_relative", 0):
+        return f"+clip {config['clip_relative']:g}x"
+    return f"+clip {config['clip_grad_norm']:g}" if config.get("clip_grad_norm", 0) else ""
+
+
+def clipped_share(result: dict) -> float | None:
+    """The fraction of the run's updates that clipping rescaled (None: the run does not clip,
+    or its curve did not count it)."""
+    points = result["curve"][1:]
+    if not _clipping(result["config"]) or not points:
+        return None
+    if not all("clipped_updates" in p for p in points):
+        return None
+    return sum(p["clipped_updates"] for p in points) / max(result["steps_done"], 1)
+
+
 def describe(result: dict, constant_loss: float | None = None) -> dict:
     config = result["config"]
     task, optimizer = config["task"], config["optimizer"]
     mu, name = optimizer.get("momentum", 0.0), optimizer["name"]
     column = f"{mu:g}{'N' if name == 'nag' else 'M'}" if name in ("nag", "cm") else name
+    column += _clipping(config)
+    share = clipped_share(result)
+    if share is not None:
+        column += f" ({share:.2%} of updates clipped)"
     return {
         "run": result["folder"],
         "problem": f"{task['problem']} T={task['length']}",
@@ -130,13 +153,14 @@ _PANELS = (
 
 
 def _order(result: dict) -> tuple:
-    """Runs in table order: problem, optimizer, μ, rate (largest first), seed, updates."""
+    """Runs in table order: problem, optimizer, μ, rate (largest first), clipping, seed,
+    updates."""
     config = result["config"]
     optimizer = config["optimizer"]
     return (
         config["task"]["problem"], config["task"]["length"], optimizer["name"],
-        optimizer.get("momentum", 0.0), -optimizer["lr"], str(_seed(config)),
-        result["steps_done"],
+        optimizer.get("momentum", 0.0), -optimizer["lr"], _clipping(config),
+        str(_seed(config)), result["steps_done"],
     )  # fmt: skip
 
 

@@ -122,3 +122,24 @@ def test_a_run_with_its_own_data_seed_names_both_seeds(escape, tmp_path):
     assert escape.describe(escape.load(folder))["seed"] == "1 (data 0)"
     plain = escape.load(_result(tmp_path / "plain", 1e-5, [0.3, 0.16]))
     assert escape.describe(plain)["seed"] == 1
+
+
+def test_a_clipped_run_says_its_threshold_and_how_often_it_clipped(escape, tmp_path):
+    """Issue 39's clipped runs beside the plain ones: the column names the threshold and the
+    share of updates clipping rescaled; a run recorded before the count names the threshold
+    alone, and a plain run neither."""
+    folder = _result(tmp_path / "clipped", 1e-4, [0.3, 0.16, 0.05])
+    result = json.loads((folder / "result.json").read_text())
+    result["config"]["clip_grad_norm"] = 10.0
+    for point, clipped in zip(result["curve"][1:], (500.0, 250.0), strict=True):
+        point["clipped_updates"] = clipped
+    (folder / "result.json").write_text(json.dumps(result))
+    steps = result["steps_done"]
+    row = escape.describe(escape.load(folder))
+    assert row["column"] == f"0.995N+clip 10 ({750 / steps:.2%} of updates clipped)"
+    for point in result["curve"]:
+        point.pop("clipped_updates", None)
+    (folder / "result.json").write_text(json.dumps(result))
+    assert escape.describe(escape.load(folder))["column"] == "0.995N+clip 10"
+    plain = escape.load(_result(tmp_path / "plain", 1e-4, [0.3, 0.16]))
+    assert escape.describe(plain)["column"] == "0.995N"
