@@ -331,6 +331,30 @@ def test_hf_momentum_medium_varies_only_the_cg_decay_at_the_equal_cost_of_table1
     assert shared == ["HF-dag", "HF-dag"]
 
 
+@pytest.mark.parametrize(
+    ("budget", "relative"), [("medium", "medium-relative"), ("words", "words-relative")]
+)
+def test_ptb_relative_clipping_budgets_change_only_how_the_c_rows_clip(budget, relative):
+    """Issue 35: the PTB ablations again with the threshold as Pascanu et al. (2013) choose it,
+    the average norm of the run's first tenth; rows without C are the very runs of the fixed-norm
+    budget, rows with C differ from theirs in the clipping settings alone."""
+    protocol = PROTOCOLS["bengio2012-text"]
+    fixed, moved = protocol.budget(budget).plan(), protocol.budget(relative).plan()
+    assert len(fixed) == len(moved)
+    clipping = {"clip_grad_norm", "clip_relative", "clip_window"}
+    unclipped = {key for key, run in fixed.items() if "C" not in run.row[3:]}
+    assert unclipped == {key for key, run in moved.items() if "C" not in run.row[3:]}
+    assert unclipped
+    strip = lambda r: json.dumps(r.config().model_dump(exclude=clipping), sort_keys=True)  # noqa: E731
+    assert sorted(map(strip, fixed.values())) == sorted(map(strip, moved.values()))
+    for key, run in moved.items():
+        if key in unclipped:
+            continue
+        config = run.config()
+        assert (config.clip_grad_norm, config.clip_relative) == (0.0, 1.0)
+        assert config.clip_window == config.steps // 10
+
+
 def test_citation_protocol_runs_every_gradient_method():
     protocol = PROTOCOLS["liao2018-citation"]
     quick = protocol.budget("quick").runs().values()

@@ -43,11 +43,36 @@ def _cell(row: str) -> dict[str, Any]:
     return {"cell": cell, **({"recurrent_radius": 0.5} if cell.endswith("relu") else {})}
 
 
-def _techniques(row: str, clip: float, sgd_lrs: list[float], nag_lrs: list[float]) -> dict:
+Clipping = float | Mapping[str, float]
+"""How the C rows clip: a fixed gradient norm (``clip_grad_norm``), or run settings such as
+:data:`PASCANU_CLIPPING` (``clip_relative`` and ``clip_window``)."""
+
+# The threshold as Pascanu, Mikolov & Bengio (2013, section 3.2), the companion paper, choose it:
+# from "statistics on the average norm over a sufficiently large number of updates", noting that
+# training "behaves well even for rather small thresholds": here the average norm itself over
+# the first tenth of the run (the window runs unclipped). Bengio et al. (2012) do not say how they
+# set theirs; inertia's first budgets used a fixed norm of 5, which PTB's SGD runs never reached.
+PASCANU_CLIPPING = {"clip_relative": 1.0}
+
+
+def _clip_settings(row: str, clip: Clipping, steps: int = 0) -> dict[str, list[float]]:
+    """The clipping settings of ``row``: none unless it has C; a relative threshold's window is
+    the first tenth of ``steps``."""
+    if "C" not in row[3:]:
+        return {"clip_grad_norm": [0.0]}
+    if isinstance(clip, Mapping):
+        return {"clip_grad_norm": [0.0], **{key: [value] for key, value in clip.items()},
+                "clip_window": [max(1, steps // 10)]}  # fmt: skip
+    return {"clip_grad_norm": [clip]}
+
+
+def _techniques(
+    row: str, clip: Clipping, sgd_lrs: list[float], nag_lrs: list[float], steps: int = 0
+) -> dict:
     """The run settings of an ablation row (besides the cell, which is a task option)."""
     nesterov = row.endswith("N")
     return {
-        "clip_grad_norm": [clip if "C" in row[3:] else 0.0],
+        **_clip_settings(row, clip, steps),
         "optimizer": [
             {"name": "nag", "momentum": 0.9, "momentum_schedule": "constant"}
             if nesterov
@@ -102,12 +127,14 @@ JSB_QUICK_LRS = {
 }  # fmt: skip
 
 
-def _at_rate(row: str, lr: float, task: dict[str, Any]) -> dict[str, Any]:
-    """The block of one run of ``row`` at ``lr`` (clipping at norm 5 where the row clips): the
-    budgets that reuse a rate another budget's validation chose instead of a grid."""
+def _at_rate(
+    row: str, lr: float, task: dict[str, Any], clip: Clipping = 5.0, steps: int = 0
+) -> dict[str, Any]:
+    """The block of one run of ``row`` at ``lr`` (clipping as ``clip`` where the row clips):
+    the budgets that reuse a rate another budget's validation chose instead of a grid."""
     return {
         "task": [{**task, **_cell(row)}],
-        **_techniques(row, 5.0, [lr], [lr]),
+        **_techniques(row, clip, [lr], [lr], steps),
     }
 
 
@@ -165,19 +192,22 @@ BENGIO2012 = Protocol(
 
 def _text_blocks(
     levels: dict[str, dict[str, Any]],
-    clip: float,
+    clip: Clipping,
     sgd_lrs: list[float],
     nag_lrs: list[float],
     seeds: tuple[int, ...] = (),
     wider: Mapping[str, list[float]] | None = None,
+    steps: int = 0,
 ) -> list[Block]:
     """Every row at every level over its rate grid, with ``wider[row]`` added to that row's grid
-    (and ``seeds``, where given, instead of the base's seed)."""
+    (and ``seeds``, where given, instead of the base's seed); ``steps``: the run length, for a
+    relative clipping threshold's window."""
     extra = wider or {}
     return [
         Block(row, f"ptb-{level}", {
             "task": [{"name": "ptb", "level": level, **_cell(row), **sizes}],
-            **_techniques(row, clip, sgd_lrs + extra.get(row, []), nag_lrs + extra.get(row, [])),
+            **_techniques(row, clip, sgd_lrs + extra.get(row, []), nag_lrs + extra.get(row, []),
+                          steps),
             **({"seed": list(seeds)} if seeds else {}),
         })
         for level, sizes in levels.items()
@@ -207,12 +237,17 @@ PTB_CHAR_QUICK_LRS = {
 }  # fmt: skip
 
 
-def _words_blocks(sizes: dict[str, Any]) -> list[Block]:
+def _words_blocks(sizes: dict[str, Any], clip: Clipping = 5.0, steps: int = 0) -> list[Block]:
     """One word-level run per row, at the character-level quick budget's chosen lr."""
     return [
-        Block(row, "ptb-word", _at_rate(row, lr, {"name": "ptb", "level": "word", **sizes}))
+        Block(row, "ptb-word",
+              _at_rate(row, lr, {"name": "ptb", "level": "word", **sizes}, clip, steps))
         for row, lr in PTB_CHAR_QUICK_LRS.items()
-    ]
+    ]  # fmt: skip
+
+
+_TEXT_MEDIUM_STEPS = 10_000
+_WORDS_STEPS = 1000
 
 
 BENGIO2012_TEXT = Protocol(
@@ -229,8 +264,15 @@ BENGIO2012_TEXT = Protocol(
         "words": Budget(
             about="PTB words; each row at the rate that the character-level quick budget's "
             "validation chose (one run per row, no grid)",
-            base={**_TEXT_BASE, "steps": 1000, "eval_every": 500, "checkpoint_every": 250},
+            base={**_TEXT_BASE, "steps": _WORDS_STEPS, "eval_every": 500, "checkpoint_every": 250},
             blocks=_words_blocks(_WORD),
+        ),
+        "words-relative": Budget(
+            about="The words budget with the C rows clipping as Pascanu et al. (2013) choose the "
+            "threshold: at the average gradient norm of the run's first tenth (which runs "
+            "unclipped); the rows without C are the words budget's runs",
+            base={**_TEXT_BASE, "steps": _WORDS_STEPS, "eval_every": 500, "checkpoint_every": 250},
+            blocks=_words_blocks(_WORD, PASCANU_CLIPPING, _WORDS_STEPS),
         ),
         "medium": Budget(
             about="PTB characters with the quick budget's network for 10,000 updates (6.4 "
@@ -239,7 +281,12 @@ BENGIO2012_TEXT = Protocol(
             "bits per character from a grid of three around the quick budget's choice (which "
             "was the top of its grid in every row; SGD+CLR's grid one step wider, lr 10, where "
             "the medium runs chose its top), two seeds",
-            base={**_TEXT_BASE, "steps": 10_000, "eval_every": 1000, "checkpoint_every": 1000},
+            base={
+                **_TEXT_BASE,
+                "steps": _TEXT_MEDIUM_STEPS,
+                "eval_every": 1000,
+                "checkpoint_every": 1000,
+            },
             blocks=_text_blocks(
                 {"char": _CHAR},
                 5.0,
@@ -247,6 +294,27 @@ BENGIO2012_TEXT = Protocol(
                 _TEXT_MEDIUM_NAG_LRS,
                 seeds=(0, 1),
                 wider=_TEXT_MEDIUM_WIDER,
+            ),
+        ),
+        "medium-relative": Budget(
+            about="The medium budget with the C rows clipping as Pascanu et al. (2013) choose "
+            "the threshold: at the average gradient norm of the run's first tenth, 1000 updates "
+            "(which run unclipped), where medium's fixed norm of 5 was never reached by the SGD "
+            "rows; the rows without C are the medium budget's runs",
+            base={
+                **_TEXT_BASE,
+                "steps": _TEXT_MEDIUM_STEPS,
+                "eval_every": 1000,
+                "checkpoint_every": 1000,
+            },
+            blocks=_text_blocks(
+                {"char": _CHAR},
+                PASCANU_CLIPPING,
+                _TEXT_MEDIUM_SGD_LRS,
+                _TEXT_MEDIUM_NAG_LRS,
+                seeds=(0, 1),
+                wider=_TEXT_MEDIUM_WIDER,
+                steps=_TEXT_MEDIUM_STEPS,
             ),
         ),
         "paper": Budget(
