@@ -38,3 +38,19 @@ def test_a_bad_setting_is_one_line(load_script):
     script = load_script("table5_initial_gradients")
     with pytest.raises(SystemExit, match=r"table5_initial_gradients: .*task\.length"):
         script.main(["--set", "task.length=-1"])
+
+
+def test_the_radius_rate_is_the_derivative_along_the_negative_gradient(load_script):
+    """The first-order change of the spectral radius along −g matches a finite difference, for
+    a real leading eigenvalue and for a complex pair."""
+    script = load_script("table5_initial_gradients")
+    generator = torch.Generator()
+    for seed in range(4):  # leading eigenvalues: two complex pairs, then two real ones
+        generator.manual_seed(seed)
+        weight = torch.randn(12, 12, generator=generator, dtype=torch.float64) / 12**0.5
+        gradient = torch.randn(12, 12, generator=generator, dtype=torch.float64)
+        step = 1e-6
+        radius = torch.linalg.eigvals(weight).abs().max()
+        moved = torch.linalg.eigvals(weight - step * gradient).abs().max()
+        expected = float((moved - radius) / step)
+        assert script.radius_rate(weight, gradient) == pytest.approx(expected, rel=1e-3, abs=1e-6)
