@@ -1,0 +1,222 @@
+"""Where each number typed in README.md and docs/ comes from (issue 35: no number typed by hand
+without committed evidence behind it).
+
+A number typed from committed evidence carries a marker that ``tests/test_docs.py`` checks:
+
+- ``<!-- result:FOLDER/ROW/COLUMN -->VALUE<!-- /result -->``: a cell of ``results/FOLDER``'s
+  report (its ``table.json``), rounded to the digits typed;
+- ``<!-- evidence:PATH -->VALUE<!-- /evidence -->``: VALUE as it is written in the committed
+  file ``results/PATH`` (a report's ``README.md`` or ``table.md``, a benchmark record);
+- ``<!-- runs:PROTOCOL/BUDGET -->N<!-- /runs -->``: a budget's run count.
+
+``python scripts/docs_numbers.py`` lists every marked number with its source, and counts the
+numbers still typed without one (decimals with two or more digits after the point, outside code
+and links, that are neither a setting of a protocol's runs nor a published number of one;
+``--unmarked`` lists them with their lines). ``--mark`` wraps each unmarked number of four or
+more significant digits that is written, as the same token, in a results file linked from the
+same section of the page (the text between two headings) in an ``evidence`` marker pointing at
+the first such file; what it cannot attribute stays unmarked and listed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "results"
+MARKED = re.compile(
+    r"<!-- (?P<kind>result|evidence|runs):(?P<source>[^>]*?) -->(?P<value>[^<]*)<!-- /(?P=kind) -->"
+)
+# a decimal with at least two digits after the point, not part of a longer dotted token (a
+# version, a file name) or of a word; the second number of a range (0.94-1.09) counts too
+NUMBER = re.compile(r"(?<![\w./])-?\d+\.\d{2,}(?:e[-+]?\d+)?(?![\w/]|\.\d)")
+_CODE_BLOCK = re.compile(r"```.*?```", re.S)
+_CODE_SPAN = re.compile(r"`[^`]*?`")  # a span may wrap onto the next line
+_LINK_TARGET = re.compile(r"\]\([^)]*\)")
+_RESULTS_LINK = re.compile(r"\]\((?:\.\./)?results/([^)#\s]+)\)")
+_HEADING = re.compile(r"^#{1,6} ", re.M)
+
+
+def _floats(value: object) -> Iterator[float]:
+    if isinstance(value, dict):
+        for item in value.values():
+            yield from _floats(item)
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            yield from _floats(item)
+    elif isinstance(value, float):
+        yield value
+
+
+def known_values() -> tuple[set[float], set[float]]:
+    """(every float setting of every protocol's runs, every published number): typed numbers
+    that are not results of ours."""
+    from inertia.protocols import PROTOCOLS
+
+    settings = {
+        value
+        for protocol in PROTOCOLS.values()
+        for budget in protocol.budgets.values()
+        for run in budget.plan().values()
+        for value in _floats(run.overrides)
+    }
+    published = {value for protocol in PROTOCOLS.values() for value in protocol.published.values()}
+    return settings, published
+
+
+def significant_digits(value: str) -> int:
+    mantissa = value.lstrip("-").split("e")[0].replace(".", "").lstrip("0")
+    return len(mantissa)
+
+
+def pages() -> list[Path]:
+    """README.md and the docs pages."""
+    return [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+
+
+@dataclass(frozen=True)
+class Number:
+    """A number typed on a page: where, what, and its source (empty: none)."""
+
+    page: str
+    line: int
+    value: str
+    kind: str = ""
+    source: str = ""
+
+
+def _masked(text: str) -> str:
+    """``text`` with code, link targets and markers blanked out (same length, so offsets
+    stay)."""
+    for pattern in (_CODE_BLOCK, _CODE_SPAN, _LINK_TARGET, MARKED):
+        text = pattern.sub(lambda m: re.sub(r"[^\n]", " ", m.group(0)), text)
+    return text
+
+
+def _name(page: Path) -> str:
+    """The page's path from the repository root (its own path if it lies elsewhere)."""
+    return page.relative_to(ROOT).as_posix() if page.is_relative_to(ROOT) else str(page)
+
+
+def _line(text: str, offset: int) -> int:
+    return text.count("\n", 0, offset) + 1
+
+
+def marked_numbers(page: Path) -> Iterator[Number]:
+    text = page.read_text()
+    for match in MARKED.finditer(text):
+        yield Number(_name(page), _line(text, match.start()),
+                     match["value"], match["kind"], match["source"])  # fmt: skip
+
+
+def unmarked_numbers(
+    page: Path,
+    known: set[float] = frozenset(),  # type: ignore[assignment]
+) -> Iterator[tuple[int, re.Match[str]]]:
+    """(offset, match) of each number typed without a marker, other than the ``known`` values
+    (settings, published numbers)."""
+    masked = _masked(page.read_text())
+    for match in NUMBER.finditer(masked):
+        if float(match.group(0)) not in known:
+            yield match.start(), match
+
+
+def written_in(value: str, text: str) -> bool:
+    """Whether ``value`` is written in ``text`` as a whole token (not inside a longer number)."""
+    return re.search(rf"(?<![\d.]){re.escape(value)}(?!\d|\.\d)", text) is not None
+
+
+def _evidence_files(folder: Path) -> list[Path]:
+    """The human-readable evidence of a results folder or file: its README.md and table.md."""
+    if folder.is_file():
+        return [folder] if folder.suffix == ".md" else []
+    return [path for name in ("README.md", "table.md") if (path := folder / name).is_file()]
+
+
+def _linked_evidence(section: str) -> list[Path]:
+    """The results files a section links to, in order of first link."""
+    found: list[Path] = []
+    for target in _RESULTS_LINK.findall(section):
+        path = RESULTS / target
+        folder = path if path.is_dir() else path.parent
+        for file in [*_evidence_files(path), *_evidence_files(folder)]:
+            if file not in found:
+                found.append(file)
+    return found
+
+
+def mark(page: Path, known: set[float]) -> tuple[int, int]:
+    """Wrap each unmarked number of ``page`` (four or more significant digits, not ``known``)
+    that its section's linked evidence writes in an evidence marker; (marked, left) counts."""
+    text = page.read_text()
+    bounds = [m.start() for m in _HEADING.finditer(text)] + [len(text)]
+    starts = [0, *bounds]
+    marked = left = 0
+    pieces: list[str] = []
+    cursor = 0
+    contents: dict[Path, str] = {}
+    for offset, match in unmarked_numbers(page, known):
+        if significant_digits(match.group(0)) < 4:
+            left += 1
+            continue
+        section_start = max(s for s in starts if s <= offset)
+        section_end = min(b for b in bounds if b > offset) if offset < len(text) else len(text)
+        value = match.group(0)
+        source = next(
+            (
+                file for file in _linked_evidence(text[section_start:section_end])
+                if written_in(value, contents.setdefault(file, file.read_text()))
+            ),
+            None,
+        )  # fmt: skip
+        if source is None:
+            left += 1
+            continue
+        relative = source.relative_to(RESULTS).as_posix()
+        pieces += [text[cursor:offset], f"<!-- evidence:{relative} -->{value}<!-- /evidence -->"]
+        cursor = offset + len(value)
+        marked += 1
+    pieces.append(text[cursor:])
+    if marked:
+        page.write_text("".join(pieces))
+    return marked, left
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--unmarked", action="store_true", help="list the unmarked numbers")
+    parser.add_argument("--mark", action="store_true",
+                        help="mark the numbers that linked evidence writes")  # fmt: skip
+    args = parser.parse_args(argv)
+    settings, published = known_values()
+    known = settings | published
+    if args.mark:
+        for page in pages():
+            done, left = mark(page, known)
+            print(f"{_name(page)}: {done} marked, {left} left", file=sys.stderr)
+    print("| page | line | number | source |")
+    print("|---|---|---|---|")
+    for page in pages():
+        for number in marked_numbers(page):
+            where = (f"results/{number.source}" if number.kind != "runs"
+                     else f"protocol {number.source}")  # fmt: skip
+            print(f"| {number.page} | {number.line} | {number.value} | {where} |")
+    print()
+    print("| page | numbers typed without a source |")
+    print("|---|---|")
+    for page in pages():
+        text = page.read_text()
+        unmarked = list(unmarked_numbers(page, known))
+        print(f"| {_name(page)} | {len(unmarked)} |")
+        if args.unmarked:
+            for offset, match in unmarked:
+                print(f"|   line {_line(text, offset)} | {match.group(0)} |")
+
+
+if __name__ == "__main__":
+    main()
