@@ -13,9 +13,10 @@ A number typed from committed evidence carries a marker that ``tests/test_docs.p
 numbers still typed without one (decimals with two or more digits after the point, outside code
 and links, that are neither a setting of a protocol's runs nor a published number of one;
 ``--unmarked`` lists them with their lines). ``--mark`` wraps each unmarked number of four or
-more significant digits that is written, as the same token, in a results file linked from the
-same section of the page (the text between two headings) in an ``evidence`` marker pointing at
-the first such file; what it cannot attribute stays unmarked and listed.
+more significant digits (``--digits``) that is written, as the same token, in a results file
+linked from the same section of the page (the text between two headings; for fewer than four
+digits, the same paragraph) in an ``evidence`` marker pointing at the nearest such link; what
+it cannot attribute stays unmarked and listed.
 """
 
 from __future__ import annotations
@@ -138,10 +139,13 @@ def _evidence_files(folder: Path) -> list[Path]:
     return [path for name in ("README.md", "table.md") if (path := folder / name).is_file()]
 
 
-def _linked_evidence(section: str) -> list[Path]:
-    """The results files a section links to, in order of first link."""
+def _linked_evidence(text: str, start: int, end: int, offset: int) -> list[Path]:
+    """The results files linked in ``text[start:end]``, nearest to ``offset`` first (the links
+    before it, closest first, then those after it)."""
+    links = [(m.start(), m.group(1)) for m in _RESULTS_LINK.finditer(text, start, end)]
+    ordered = sorted(links, key=lambda link: (link[0] > offset, abs(link[0] - offset)))
     found: list[Path] = []
-    for target in _RESULTS_LINK.findall(section):
+    for _, target in ordered:
         path = RESULTS / target
         folder = path if path.is_dir() else path.parent
         for file in [*_evidence_files(path), *_evidence_files(folder)]:
@@ -150,26 +154,36 @@ def _linked_evidence(section: str) -> list[Path]:
     return found
 
 
-def mark(page: Path, known: set[float]) -> tuple[int, int]:
-    """Wrap each unmarked number of ``page`` (four or more significant digits, not ``known``)
-    that its section's linked evidence writes in an evidence marker; (marked, left) counts."""
+def _around(text: str, offset: int, separator: re.Pattern[str]) -> tuple[int, int]:
+    """The span of ``text`` between the separators before and after ``offset``."""
+    before = [m.end() for m in separator.finditer(text, 0, offset)]
+    after = separator.search(text, offset)
+    return (before[-1] if before else 0), (after.start() if after else len(text))
+
+
+_PARAGRAPH = re.compile(r"\n\s*\n")
+
+
+def mark(page: Path, known: set[float], digits: int = 4) -> tuple[int, int]:
+    """Wrap each unmarked number of ``page`` (``digits`` or more significant digits, not
+    ``known``) that a results file linked nearby writes in an evidence marker: the nearest such
+    link of its section (between two headings), or, for numbers of fewer than four significant
+    digits, which match by chance more often, of its paragraph. (marked, left) counts."""
     text = page.read_text()
-    bounds = [m.start() for m in _HEADING.finditer(text)] + [len(text)]
-    starts = [0, *bounds]
     marked = left = 0
     pieces: list[str] = []
     cursor = 0
     contents: dict[Path, str] = {}
     for offset, match in unmarked_numbers(page, known):
-        if significant_digits(match.group(0)) < 4:
+        value = match.group(0)
+        precise = significant_digits(value)
+        if precise < digits:
             left += 1
             continue
-        section_start = max(s for s in starts if s <= offset)
-        section_end = min(b for b in bounds if b > offset) if offset < len(text) else len(text)
-        value = match.group(0)
+        start, end = _around(text, offset, _HEADING if precise >= 4 else _PARAGRAPH)
         source = next(
             (
-                file for file in _linked_evidence(text[section_start:section_end])
+                file for file in _linked_evidence(text, start, end, offset)
                 if written_in(value, contents.setdefault(file, file.read_text()))
             ),
             None,
@@ -192,12 +206,18 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--unmarked", action="store_true", help="list the unmarked numbers")
     parser.add_argument("--mark", action="store_true",
                         help="mark the numbers that linked evidence writes")  # fmt: skip
+    parser.add_argument("--digits", type=int, default=4,
+                        help="--mark: the fewest significant digits a number needs (fewer "
+                        "digits match by chance more often: read the diff)")  # fmt: skip
+    parser.add_argument("--page", action="append", default=[],
+                        help="--mark: only this page (repeatable; default: all)")  # fmt: skip
     args = parser.parse_args(argv)
     settings, published = known_values()
     known = settings | published
     if args.mark:
-        for page in pages():
-            done, left = mark(page, known)
+        chosen = [ROOT / name for name in args.page] or pages()
+        for page in chosen:
+            done, left = mark(page, known, args.digits)
             print(f"{_name(page)}: {done} marked, {left} left", file=sys.stderr)
     print("| page | line | number | source |")
     print("|---|---|---|---|")
