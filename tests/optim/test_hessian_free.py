@@ -383,3 +383,55 @@ def test_an_update_counts_every_objective_value_and_product_in_its_cost(
         rates.append(step["lr"])
     if line_search:  # the line search's objective values are among those counted
         assert min(rates) < 30.0 * 0.8**3
+
+
+def _first_step(rho_batch: str) -> tuple[dict, dict, dict, int]:
+    """One HF update of the seeded logistic problem with curvature on its first 50 of 200
+    cases: (last_step, objective before, after, by cases, curvature closure calls)."""
+    torch.manual_seed(0)
+    network, inputs, labels = _logistic_problem(7)
+    optimizer = HessianFree(
+        network.parameters(), loss="softmax-cross-entropy", rho_batch=rho_batch,
+        line_search=False, cg_max_iterations=5,
+    )  # fmt: skip
+    calls = []
+
+    def objective(cases: int) -> float:
+        with torch.no_grad():
+            return float(output_loss("softmax-cross-entropy", network(inputs[:cases]),
+                                     labels[:cases]))  # fmt: skip
+
+    def curvature():
+        calls.append(1)
+        return network(inputs[:50]), labels[:50]
+
+    before = {cases: objective(cases) for cases in (200, 50)}
+    optimizer.step(lambda: (network(inputs), labels), curvature)
+    after = {cases: objective(cases) for cases in (200, 50)}
+    return optimizer.last_step, before, after, len(calls)
+
+
+def test_rho_on_the_curvature_batch_as_martens_code_measures_it():
+    """``rho_batch="curvature"``: ρ's actual reduction f(θ + d) − f(θ) is measured on the
+    curvature batch (nnet_train_2.m's targetchunk), with two more objective values there, each
+    counted in the cost; the default keeps the gradient batch's values. Both runs take the same
+    first step, so they share ρ's denominator."""
+    import inertia.optim._hessian_free as module
+
+    gradient_step, before, after, calls = _first_step("gradient")
+    assert calls == 1
+    predicted = (after[200] - before[200]) / gradient_step["reduction_ratio"]
+    assert predicted < 0
+    step, before, after, calls = _first_step("curvature")
+    assert calls == 3
+    assert step["reduction_ratio"] == pytest.approx((after[50] - before[50]) / predicted)
+    assert step["reduction_ratio"] != pytest.approx(gradient_step["reduction_ratio"])
+    assert step["evaluations"] == gradient_step["evaluations"] + 2
+    expected_cost = (200 * (1 + module.FISHER_COST) + 50 * module.OPERATOR_COST
+                     + step["gauss_newton_products"] * 50 * module.GAUSS_NEWTON_COST
+                     + gradient_step["evaluations"] * 200 * module.EVALUATION_COST
+                     + 2 * 50 * module.EVALUATION_COST)  # fmt: skip
+    assert step["gradient_cases"] == pytest.approx(expected_cost)
+    with pytest.raises(ValueError, match="rho_batch"):
+        HessianFree(_network(3, torch.Generator()).parameters(), loss="squared-error",
+                    rho_batch="test")  # fmt: skip

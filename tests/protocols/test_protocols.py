@@ -321,6 +321,7 @@ def test_hf_momentum_medium_varies_only_the_cg_decay_at_the_equal_cost_of_table1
               for _, _, r in cells]  # fmt: skip
     assert all(o == others[0] for o in others)
     assert others[0][0]["damping"] == 45.0
+    assert others[0][0]["rho_batch"] == "curvature"
     assert others[0][1]["max_gradient_cases"] == 4_000_000
     for column in ("0.95", "0.99", "0.995", "0.999", "0.95→0.995", "0.95→0.999"):
         assert sorted(r.seed for _, c, r in cells if c == column) == [0, 1]
@@ -469,7 +470,8 @@ def test_table1_medium_hf_budget_is_the_medium_budgets_hf_runs():
 def test_table1_equal_cost_budget_stops_hf_at_the_cost_of_the_medium_first_order_runs():
     """Issue 35: the first-order cells are the medium budget's very runs (restorable from its
     report); each HF run, two seeds on every dataset, stops at the cost of a medium NAG run
-    (its updates × 200 cases) and starts from Martens's damping, 45."""
+    (its updates × 200 cases), starts from Martens's damping, 45, and measures ρ on the
+    curvature batch, as his code does."""
     table1 = PROTOCOLS["table1"]
     medium, equal = table1.budget("medium").plan(), table1.budget("equal-cost").plan()
     assert table1.budget("equal-cost").cost_axis
@@ -482,6 +484,7 @@ def test_table1_equal_cost_budget_stops_hf_at_the_cost_of_the_medium_first_order
     for run in hf:
         assert run.max_gradient_cases == nag[run.task.dataset].steps * 200
         assert run.optimizer.damping == 45.0
+        assert run.optimizer.rho_batch == "curvature"
         assert run.steps * run.batch_size > 10 * run.max_gradient_cases  # the cost ends it
     assert sorted({run.seed for run in hf}) == [0, 1]
 

@@ -181,6 +181,7 @@ class HessianFreeConfig(OptimizerConfig):
     damping_increase: float = Field(1.5, gt=1)
     damping_decrease: float = Field(2.0 / 3.0, gt=0, lt=1)
     structural_damping: float = Field(0.0, ge=0)
+    rho_batch: Literal["gradient", "curvature"] = "gradient"
     curvature_batch: int = Field(0, ge=0)
     cg_decay_schedule: Literal["constant", "sutskever"] = "constant"
     cg_decay_period: int = Field(250, ge=1)

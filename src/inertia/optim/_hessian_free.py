@@ -55,7 +55,8 @@ OPERATOR_COST = 0.98
 """Setting up the Gauss-Newton operator per curvature case, once per update (the forward pass
 with a graph and the graph of u ↦ Jᵀu)."""
 EVALUATION_COST = 0.38
-"""One objective value per gradient case (CG backtracking, the line search)."""
+"""One objective value per case of its batch (CG backtracking and the line search on the
+gradient batch; with ``rho_batch="curvature"`` ρ's two on the curvature batch)."""
 FISHER_COST = 0.89
 """What Martens's preconditioner adds to the gradient per gradient case (the per-case squares)."""
 
@@ -236,6 +237,7 @@ class _Curvature:
     damped: Callable[[Tensor], Tensor]
     plain: Callable[[Tensor], Tensor]
     damping: float
+    closure: Callable[[], Any] | None = None
 
 
 @dataclasses.dataclass
@@ -277,6 +279,11 @@ class HessianFreeSettings:
             and λ grows).
         adapt_damping: the Levenberg-Marquardt rule on ρ = (f(θ + d) − f(θ)) / q̂(d), q̂ the
             undamped quadratic model.
+        rho_batch: where ρ's actual reduction f(θ + d) − f(θ) is measured: ``"gradient"``, on
+            the gradient batch (the values CG backtracking already has), or ``"curvature"``, on
+            the curvature batch, as Martens's code does (two more objective values there; the
+            model q̂ keeps the gradient batch's gradient). The same where no separate curvature
+            batch is given.
         damping_increase: the LM factor that raises λ (3/2).
         damping_decrease: the LM factor that lowers λ (2/3).
         structural_damping: μ_s (Martens & Sutskever 2011); needs closures that return hidden.
@@ -298,12 +305,15 @@ class HessianFreeSettings:
     damping_decrease: float = 2.0 / 3.0
     structural_damping: float = 0.0
     weight_decay: float = 0.0
+    rho_batch: Literal["gradient", "curvature"] = "gradient"
 
     def __post_init__(self) -> None:
         if self.preconditioner not in ("martens", "none"):
             raise ValueError(
                 f"preconditioner must be 'martens' or 'none', got {self.preconditioner!r}"
             )
+        if self.rho_batch not in ("gradient", "curvature"):
+            raise ValueError(f"rho_batch must be 'gradient' or 'curvature', got {self.rho_batch!r}")
         checks = [
             ("lr", self.lr >= 0, ">= 0"),
             ("damping", self.damping >= 0, ">= 0"),
@@ -390,6 +400,7 @@ class HessianFree(Optimizer):
         and objective value at :data:`GAUSS_NEWTON_COST` and :data:`EVALUATION_COST` per case
         (counts, so a resumed run counts the same)."""
         self._evaluations = 0
+        self._evaluated_cases = 0
 
     @property
     def updates(self) -> int:
@@ -488,6 +499,7 @@ class HessianFree(Optimizer):
                     for p, origin, piece in zip(params, start, pieces, strict=True):
                         p.copy_(origin + scale * piece)
                 batch = self._unpack(closure(), need_hidden=False)
+                self._evaluated_cases += int(batch[1].shape[0])
                 value = float(self._objective(batch[0], batch[1]))
             finally:
                 for p, origin in zip(params, start, strict=True):
@@ -508,7 +520,7 @@ class HessianFree(Optimizer):
         if closure is None or not callable(closure):
             raise TypeError("HessianFree.step needs a closure that returns (outputs, targets)")
         started = time.perf_counter()  # the update's wall time (last_step["time_s"])
-        self._evaluations = 0
+        self._evaluations = self._evaluated_cases = 0
         with _graphs_keep_parameter_values(self._params):
             gradient = self._gradient_phase(closure, reuse=curvature_closure is None)
             curvature = self._curvature_phase(gradient, curvature_closure)
@@ -566,7 +578,7 @@ class HessianFree(Optimizer):
         def damped(vector: Tensor) -> Tensor:
             return gauss_newton(vector) + shift * vector
 
-        return _Curvature(batch, damped, plain, damping)
+        return _Curvature(batch, damped, plain, damping, curvature_closure)
 
     def _conjugate_gradient_phase(self, gradient: _Gradient, curvature: _Curvature) -> CGResult:
         """CG on the damped model, warm-started from the decayed previous solution (sections
@@ -603,19 +615,20 @@ class HessianFree(Optimizer):
     def _damping_phase(self, gradient: _Gradient, curvature: _Curvature, trial: _Trial) -> float:
         """The Levenberg-Marquardt rule (section 4.1): ρ = actual / predicted reduction under
         the undamped model; λ × ``damping_increase`` when ρ < 1/4, × ``damping_decrease`` when
-        ρ > 3/4. Returns ρ (−inf where the trial objective is not finite)."""
+        ρ > 3/4. The actual reduction is measured on the batch ``rho_batch`` names. Returns ρ
+        (−inf where the objective rose to a non-finite value)."""
         group = self.param_groups[0]
         direction = trial.direction
         with torch.enable_grad():
             curvature_along = torch.dot(direction, curvature.plain(direction))
         predicted = float(torch.dot(gradient.vector, direction) + 0.5 * curvature_along)
         predicted += 0.5 * group["weight_decay"] * float(direction.pow(2).sum())
-        finite = math.isfinite(trial.value)
-        ratio = (
-            (trial.value - gradient.objective) / predicted
-            if predicted < 0 and finite
-            else -math.inf
-        )
+        before, after = gradient.objective, trial.value
+        if group["rho_batch"] == "curvature" and curvature.closure is not None:
+            before = self._evaluate(curvature.closure, gradient.start, None, 0.0)
+            after = self._evaluate(curvature.closure, gradient.start, direction, 1.0)
+        finite = math.isfinite(after)
+        ratio = (after - before) / predicted if predicted < 0 and finite else -math.inf
         if group["adapt_damping"]:
             if ratio < 0.25:
                 group["damping"] = curvature.damping * group["damping_increase"]
@@ -667,7 +680,7 @@ class HessianFree(Optimizer):
         Martens's preconditioner is on, :data:`FISHER_COST`), the operator set-up on the
         curvature batch (:data:`OPERATOR_COST`, twice with structural damping), each
         Gauss-Newton product on the curvature batch (CG's iterations, ρ's, structural damping's;
-        :data:`GAUSS_NEWTON_COST`) and each objective value on the gradient batch
+        :data:`GAUSS_NEWTON_COST`) and each objective value on the batch it was computed on
         (:data:`EVALUATION_COST`)."""
         group = self.param_groups[0]
         gradient_cases = int(gradient.batch[1].shape[0])
@@ -679,7 +692,7 @@ class HessianFree(Optimizer):
             "gradient_cases": gradient_cases * (1.0 + fisher)
             + (2 if structural else 1) * curvature_cases * OPERATOR_COST
             + products * curvature_cases * GAUSS_NEWTON_COST
-            + self._evaluations * gradient_cases * EVALUATION_COST,
+            + self._evaluated_cases * EVALUATION_COST,
             "gauss_newton_products": float(products),
             "evaluations": float(self._evaluations),
             "time_s": time.perf_counter() - started,

@@ -307,7 +307,8 @@ _MEDIUM_HF = Budget(
 # at their measured cost per case, inertia.optim._hessian_free). Each HF run stops at the first
 # update at which its cost reaches the medium NAG runs' (updates × 200 cases). The HF settings
 # are the sources' where a medium budget allows them (docs/hessian_free.md names each
-# difference): Martens's initial damping λ = 45 for both columns; HF-star as Martens (2010), CG
+# difference): Martens's initial damping λ = 45 and ρ measured on the curvature batch, as his code
+# does (rho_batch), for both columns; HF-star as Martens (2010), CG
 # <= 250 warm-started at 0.95, the preconditioner, backtracking, the line search and his L2
 # term, but the gradient on batches of 5000 rather than the whole training set (at these costs
 # a whole-set gradient with 250 CG iterations would leave MNIST a single update); HF-dag as
@@ -316,6 +317,9 @@ _MEDIUM_HF = Budget(
 # budget's runs themselves (same settings, so `--restore-from results/table1-medium` fills
 # them without training).
 MARTENS_INITIAL_DAMPING = 45.0
+# What Martens's code does that our HessianFree does not by default: λ from 45, ρ on the
+# curvature batch.
+_MARTENS_CODE = {"damping": MARTENS_INITIAL_DAMPING, "rho_batch": "curvature"}
 # Per dataset: evaluations of HF-star and of HF-dag, in updates (about ten per run at the update
 # counts the cost allows: HF-star about 25 / 13 / 3 updates, HF-dag about 450 / 230 / 45), and
 # HF-dag's CG-decay plateau, so that its decay reaches 0.995 (after 100 plateaus) within the run
@@ -337,22 +341,22 @@ def _hf_equal_cost(dataset: str) -> list[Block]:
         **({"task.cases": _MEDIUM_SETTINGS[dataset]["task.cases"]}
            if "task.cases" in _MEDIUM_SETTINGS[dataset] else {}),
     }  # fmt: skip
-    damping = {"damping": MARTENS_INITIAL_DAMPING}
-    ramp = {"cg_decay_schedule": "sutskever", "cg_decay_period": period}
+    ramp = {"cg_decay_schedule": "sutskever", "cg_decay_period": period, "curvature_batch": 250}
     star = {**common, "batch_size": 5000, "eval_every": star_every,
             "checkpoint_every": star_every,
-            "optimizer": {**_HF_STAR, **damping, "curvature_batch": 1000}}  # fmt: skip
+            "optimizer": {**_HF_STAR, **_MARTENS_CODE, "curvature_batch": 1000}}  # fmt: skip
     dagger = {**common, "batch_size": 1000, "eval_every": dagger_every,
               "checkpoint_every": dagger_every,
-              "optimizer": {**_HF_DAGGER, **damping, **ramp, "curvature_batch": 250}}  # fmt: skip
+              "optimizer": {**_HF_DAGGER, **_MARTENS_CODE, **ramp}}  # fmt: skip
     return _hf_blocks(dataset, star, dagger)
 
 
 _EQUAL_COST = Budget(
     about="Table 1's HF columns at the cost of the medium budget's first-order runs, counted in "
-    "gradient cases (CURVES 4M, MNIST 2M, FACES 0.4M on 20,000 of its cases), two seeds: "
-    "HF-star (Martens 2010: λ from 45, CG <= 250, line search, L2 2e-5; gradient batches of "
-    "5000, curvature 1000) and HF-dag (section 5: λ from 45, CG <= 20, CG decay raised to "
+    "gradient cases (CURVES 4M, MNIST 2M, FACES 0.4M on 20,000 of its cases), two seeds, λ from "
+    "45 and ρ on the curvature batch as Martens's code: "
+    "HF-star (Martens 2010: CG <= 250, line search, L2 2e-5; gradient batches of "
+    "5000, curvature 1000) and HF-dag (section 5: CG <= 20, CG decay raised to "
     "0.995, no line search, batches of 1000, curvature 250), each stopped when its cost reaches "
     "the first-order runs'; the first-order columns are the medium budget's runs",
     base=dict(_MEDIUM.base),
@@ -631,7 +635,7 @@ def _ramp_blocks(
 # the equal-cost HF-dag run itself (reused where it finished in the same runs folder). The curves
 # record λ, CG's iterations and ρ at each evaluation: how the damping answers the decay.
 _MEDIUM_RAMPS = {0.995: 3, 0.999: 1}
-_MEDIUM_DECAY_OPTIONS = {"curvature_batch": 250, "damping": MARTENS_INITIAL_DAMPING}
+_MEDIUM_DECAY_OPTIONS = {"curvature_batch": 250, **_MARTENS_CODE}
 
 
 HF_MOMENTUM = Protocol(
