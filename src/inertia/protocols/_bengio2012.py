@@ -247,7 +247,17 @@ def _words_blocks(sizes: dict[str, Any], clip: Clipping = 5.0, steps: int = 0) -
 
 
 _TEXT_MEDIUM_STEPS = 10_000
+_TEXT_MEDIUM_BASE = {**_TEXT_BASE, "steps": _TEXT_MEDIUM_STEPS, "eval_every": 1000,
+                     "checkpoint_every": 1000}  # fmt: skip
 _WORDS_STEPS = 1000
+
+
+def _text_medium_blocks(clip: Clipping) -> list[Block]:
+    """The medium budget's grid (characters, two seeds) with the C rows clipping as ``clip``."""
+    return _text_blocks(
+        {"char": _CHAR}, clip, _TEXT_MEDIUM_SGD_LRS, _TEXT_MEDIUM_NAG_LRS, seeds=(0, 1),
+        wider=_TEXT_MEDIUM_WIDER, steps=_TEXT_MEDIUM_STEPS,
+    )  # fmt: skip
 
 
 BENGIO2012_TEXT = Protocol(
@@ -281,41 +291,16 @@ BENGIO2012_TEXT = Protocol(
             "bits per character from a grid of three around the quick budget's choice (which "
             "was the top of its grid in every row; SGD+CLR's grid one step wider, lr 10, where "
             "the medium runs chose its top), two seeds",
-            base={
-                **_TEXT_BASE,
-                "steps": _TEXT_MEDIUM_STEPS,
-                "eval_every": 1000,
-                "checkpoint_every": 1000,
-            },
-            blocks=_text_blocks(
-                {"char": _CHAR},
-                5.0,
-                _TEXT_MEDIUM_SGD_LRS,
-                _TEXT_MEDIUM_NAG_LRS,
-                seeds=(0, 1),
-                wider=_TEXT_MEDIUM_WIDER,
-            ),
+            base=_TEXT_MEDIUM_BASE,
+            blocks=_text_medium_blocks(5.0),
         ),
         "medium-relative": Budget(
             about="The medium budget with the C rows clipping as Pascanu et al. (2013) choose "
             "the threshold: at the average gradient norm of the run's first tenth, 1000 updates "
             "(which run unclipped), where medium's fixed norm of 5 was never reached by the SGD "
             "rows; the rows without C are the medium budget's runs",
-            base={
-                **_TEXT_BASE,
-                "steps": _TEXT_MEDIUM_STEPS,
-                "eval_every": 1000,
-                "checkpoint_every": 1000,
-            },
-            blocks=_text_blocks(
-                {"char": _CHAR},
-                PASCANU_CLIPPING,
-                _TEXT_MEDIUM_SGD_LRS,
-                _TEXT_MEDIUM_NAG_LRS,
-                seeds=(0, 1),
-                wider=_TEXT_MEDIUM_WIDER,
-                steps=_TEXT_MEDIUM_STEPS,
-            ),
+            base=_TEXT_MEDIUM_BASE,
+            blocks=_text_medium_blocks(PASCANU_CLIPPING),
         ),
         "paper": Budget(
             about="Characters and words with a larger network; rates by validation (our "
