@@ -92,7 +92,8 @@ def test_numbers_typed_from_evidence_are_written_there():
     a benchmark record)."""
     found, wrong = 0, []
     for path in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]:
-        for source, value in EVIDENCE.findall(path.read_text()):
+        prose = re.sub(r"`[^`]*?`", "", path.read_text())  # markers shown as code are examples
+        for source, value in EVIDENCE.findall(prose):
             found += 1
             file = ROOT / "results" / source
             text = file.read_text() if file.is_file() else ""
