@@ -109,7 +109,10 @@ def _line(text: str, offset: int) -> int:
 
 
 def marked_numbers(page: Path) -> Iterator[Number]:
+    """The numbers typed with a marker (markers shown as code are examples, not claims)."""
     text = page.read_text()
+    for pattern in (_CODE_BLOCK, _CODE_SPAN):
+        text = pattern.sub(lambda m: re.sub(r"[^\n]", " ", m.group(0)), text)
     for match in MARKED.finditer(text):
         yield Number(_name(page), _line(text, match.start()),
                      match["value"], match["kind"], match["source"])  # fmt: skip
