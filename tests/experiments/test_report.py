@@ -503,3 +503,26 @@ def test_a_budget_at_equal_cost_draws_and_keeps_the_curves_against_gradient_case
     assert list(drawn) == ["learning_curves.png"]
     saved = json.loads((tmp_path / "plain" / "table.json").read_text())
     assert all("cost_curve" not in cell for cell in saved["cells"])
+
+
+def test_a_cost_curve_ends_at_the_runs_last_points_when_they_stop_at_different_updates():
+    """HF runs stopped by a cost end at different updates: the cell's cost curve keeps the
+    evaluations they share and ends with the mean of their last points."""
+    hf = {"name": "hf"}
+    blocks = [Block("toy-regression", "HF", {"optimizer": [hf], "optimizer.lr": [1.0],
+                                             "seed": [0, 1]})]  # fmt: skip
+    budget = Budget(about="test", base=BASE, blocks=blocks, cost_axis=True)
+    protocol = Protocol(name="cost", title="cost", budgets={"cost": budget},
+                        rows=["toy-regression"], columns=["HF"])  # fmt: skip
+    results = {}
+    for seed, last in ((0, 9), (1, 11)):
+        settings = run(hf, 1.0, seed)
+        done = result(0.1 * (seed + 1), settings)
+        done.curve = [
+            {"step": 0, "train_error": 1.0, "gradient_cases": 0.0},
+            {"step": 5, "train_error": 0.5, "gradient_cases": 50.0 + seed},
+            {"step": last, "train_error": 0.1 * (seed + 1), "gradient_cases": 100.0 + seed},
+        ]
+        results[key(settings)] = done
+    curve = build_table(protocol, "cost", results)[("toy-regression", "HF")].cost_curve
+    assert curve == [(0.0, 1.0), (50.5, 0.5), (100.5, pytest.approx(0.15))]

@@ -92,19 +92,24 @@ def _costs(result: RunResult) -> list[float] | None:
 
 
 def _cost_curve(results: list[RunResult], metric: str) -> list[tuple[float, float]]:
-    """Mean over the finished runs of (cost, value) at each evaluation they share."""
+    """Mean over the finished runs of (cost, value) at each evaluation they share, ending with
+    the mean of their last points: runs stopped by a cost (``max_gradient_cases``) end at
+    slightly different updates but at about the same cost."""
     finished = [r for r in results if r.status == "completed"]
     costs = [_costs(r) for r in finished]
     if not finished or any(c is None for c in costs):
         return []
-    points = min(len(r.curve) for r in finished)
+    points = min(len(r.curve) for r in finished) - 1  # the last point of each comes at the end
     steps = [int(point["step"]) for point in finished[0].curve[:points]]
+    shared = [
+        i for i, step in enumerate(steps) if all(r.curve[i]["step"] == step for r in finished)
+    ]
     return [
         (statistics.fmean(c[i] for c in costs if c is not None),
          statistics.fmean(r.curve[i][metric] for r in finished))
-        for i, step in enumerate(steps)
-        if all(r.curve[i]["step"] == step for r in finished)
-    ]  # fmt: skip
+        for i in shared
+    ] + [(statistics.fmean(c[-1] for c in costs if c is not None),
+          statistics.fmean(r.curve[-1][metric] for r in finished))]  # fmt: skip
 
 
 def _clipped(results: list[RunResult]) -> list[tuple[int, float]]:
