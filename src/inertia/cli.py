@@ -263,8 +263,9 @@ def _report(args: argparse.Namespace) -> int:
         print(write_report(protocol, args.budget, results, out))
         if args.results is not None:
             index_results(args.results)
-    print(f"report: {out / 'table.md'}, {out / 'index.html'}, {out / 'learning_curves.png'}, "
-          f"{out / 'table.json'}")  # fmt: skip
+    cost = ["cost_curves.png"] if protocol.budget(args.budget).cost_axis else []
+    written = ["table.md", "index.html", "learning_curves.png", *cost, "table.json"]
+    print("report: " + ", ".join(str(out / name) for name in written))
     return 0
 
 

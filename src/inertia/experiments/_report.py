@@ -452,6 +452,7 @@ def plot_curves(
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import EngFormatter
 
     rows = plotted_rows(protocol, table)
     columns = shown_columns(protocol, table)
@@ -490,6 +491,8 @@ def plot_curves(
         axis.set_title(title, fontsize=10)
         axis.set_xlabel("cost: gradient cases (forward + backward passes of one case)"
                         if cost else "update")  # fmt: skip
+        if cost:  # 400k, 1.5M rather than an offset exponent over the label
+            axis.xaxis.set_major_formatter(EngFormatter(sep=""))
         label = (row_error_names or {}).get(row, error_name)
         axis.set_ylabel(textwrap.fill(label, 45), fontsize=9)
         if drawn:
