@@ -524,5 +524,6 @@ def test_a_cost_curve_ends_at_the_runs_last_points_when_they_stop_at_different_u
             {"step": last, "train_error": 0.1 * (seed + 1), "gradient_cases": 100.0 + seed},
         ]
         results[key(settings)] = done
-    curve = build_table(protocol, "cost", results)[("toy-regression", "HF")].cost_curve
-    assert curve == [(0.0, 1.0), (50.5, 0.5), (100.5, pytest.approx(0.15))]
+    cell = build_table(protocol, "cost", results)[("toy-regression", "HF")]
+    assert cell.cost_curve == [(0.0, 1.0), (50.5, 0.5), (100.5, pytest.approx(0.15))]
+    assert cell.curve == [(0, 1.0), (5, 0.5), (10, pytest.approx(0.15))]  # against updates too

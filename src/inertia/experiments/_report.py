@@ -156,15 +156,23 @@ def _seed_curves(
 
 
 def _mean_curve(results: list[RunResult], metric: str) -> list[tuple[int, float]]:
+    """Mean over the finished runs at each evaluation they share; where they end at different
+    updates (runs stopped by a cost), ending with the mean of their last points at their mean
+    last update."""
     finished = [r for r in results if r.status == "completed"]
     if not finished:
         return []
     steps = [int(point["step"]) for point in finished[0].curve]
-    return [
+    curve = [
         (step, statistics.fmean(r.curve[i][metric] for r in finished))
         for i, step in enumerate(steps)
         if all(len(r.curve) > i and r.curve[i]["step"] == step for r in finished)
     ]
+    ends = [int(r.curve[-1]["step"]) for r in finished]
+    if len(set(ends)) > 1:
+        end = round(statistics.fmean(ends))
+        curve.append((end, statistics.fmean(r.curve[-1][metric] for r in finished)))
+    return curve
 
 
 def build_table(
