@@ -395,10 +395,10 @@ class HessianFree(Optimizer):
         """Diagnostics of the latest update: loss before and after, CG iterations, the chosen
         iterate, ρ, λ, the step length; and its cost: ``time_s``, ``gauss_newton_products``
         (one per CG iteration, one for ρ, one more with structural damping), ``evaluations``
-        (objective values for CG backtracking and the line search) and ``gradient_cases``, the
-        update's cost in per-case gradients: the gradient batch, plus each Gauss-Newton product
-        and objective value at :data:`GAUSS_NEWTON_COST` and :data:`EVALUATION_COST` per case
-        (counts, so a resumed run counts the same)."""
+        (objective values: CG backtracking, the line search, ρ's on the curvature batch) and
+        ``gradient_cases``, the update's cost in per-case gradients: each part at its measured
+        cost per case (:data:`FISHER_COST`, :data:`OPERATOR_COST`, :data:`GAUSS_NEWTON_COST`,
+        :data:`EVALUATION_COST`; counts, so a resumed run counts the same)."""
         self._evaluations = 0
         self._evaluated_cases = 0
 
