@@ -196,7 +196,17 @@ def test_partial_cells_are_marked(tmp_path):
     assert (tmp_path / "table.json").exists()
 
 
-def test_metric_label_names_a_metric_other_than_train_error(tmp_path):
+def test_metric_label_names_a_metric_other_than_train_error(tmp_path, monkeypatch):
+    """The label names the metric in the table and on the curves' axis (not the runs'
+    error_name, which describes another quantity)."""
+    import matplotlib.figure
+
+    labels: list[str] = []
+
+    def record(figure, path, **kwargs):
+        labels.append(figure.axes[0].get_ylabel())
+
+    monkeypatch.setattr(matplotlib.figure.Figure, "savefig", record)
     settings = run(NAG, 0.1, 0)
     results = {key(settings): result(0.4, settings)}
     default = write_report(PROTOCOL, "quick", results, tmp_path / "default")
@@ -204,6 +214,7 @@ def test_metric_label_names_a_metric_other_than_train_error(tmp_path):
     labelled = dataclasses.replace(PROTOCOL, metric="train_loss", metric_label="meta-objective")
     markdown = write_report(labelled, "quick", results, tmp_path / "labelled")
     assert "Ours: meta-objective, `quick` budget" in markdown
+    assert labels == ["error", "meta-objective"]
 
 
 def test_select_metric_picks_the_setting_and_metric_is_reported():

@@ -625,9 +625,12 @@ def write_report(
     markdown += "\n" + _provenance_markdown(facts) + "\n"
     write_text(markdown, out / "table.md")
     write_text(render_html(protocol, budget, table, error_name), out / "index.html")
-    plot_curves(protocol, table, out / "learning_curves.png", error_name, row_error_names)
+    # a protocol's metric_label names what its curves show (hypergradient's: the meta-objective,
+    # where its runs' error_name describes their classification error)
+    axis_names = {} if protocol.metric_label else row_error_names
+    plot_curves(protocol, table, out / "learning_curves.png", error_name, axis_names)
     if protocol.budget(budget).cost_axis:
-        plot_curves(protocol, table, out / COST_CURVES, error_name, row_error_names, cost=True)
+        plot_curves(protocol, table, out / COST_CURVES, error_name, axis_names, cost=True)
     write_json(
         {
             "protocol": protocol.name,
