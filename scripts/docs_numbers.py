@@ -6,7 +6,9 @@ A number typed from committed evidence carries a marker that ``tests/test_docs.p
 - ``<!-- result:FOLDER/ROW/COLUMN -->VALUE<!-- /result -->``: a cell of ``results/FOLDER``'s
   report (its ``table.json``), rounded to the digits typed;
 - ``<!-- evidence:PATH -->VALUE<!-- /evidence -->``: VALUE as it is written in the committed
-  file ``results/PATH`` (a report's ``README.md`` or ``table.md``, a benchmark record);
+  file ``results/PATH`` (a report's ``README.md`` or ``table.md``, a benchmark record), or, in
+  a JSON file (a report's ``runs.json``: every run's curve), a number there rounded to VALUE's
+  digits;
 - ``<!-- runs:PROTOCOL/BUDGET -->N<!-- /runs -->``: a budget's run count.
 
 ``python scripts/docs_numbers.py`` lists every marked number with its source, and counts the
@@ -26,6 +28,7 @@ import re
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -130,9 +133,22 @@ def unmarked_numbers(
             yield match.start(), match
 
 
-def written_in(value: str, text: str) -> bool:
-    """Whether ``value`` is written in ``text`` as a whole token (not inside a longer number)."""
-    return re.search(rf"(?<![\d.]){re.escape(value)}(?!\d|\.\d)", text) is not None
+_JSON_NUMBER = re.compile(r"-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?")
+
+
+def written_in(value: str, text: str, rounded: bool = False) -> bool:
+    """Whether ``value`` is written in ``text`` as a whole token (not inside a longer number);
+    with ``rounded`` (a JSON file, whose numbers carry every digit), whether a number of
+    ``text`` rounds to ``value`` at the digits typed (0.2198 stands for 0.219834...)."""
+    if re.search(rf"(?<![\d.]){re.escape(value)}(?!\d|\.\d)", text) is not None:
+        return True
+    if not rounded:
+        return False
+    typed = Decimal(value)
+    exponent = typed.as_tuple().exponent
+    assert isinstance(exponent, int)
+    tolerance = Decimal(5) * Decimal(10) ** (exponent - 1)
+    return any(abs(Decimal(number) - typed) <= tolerance for number in _JSON_NUMBER.findall(text))
 
 
 def _evidence_files(folder: Path) -> list[Path]:

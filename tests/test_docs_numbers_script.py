@@ -42,3 +42,14 @@ def test_significant_digits(load_script):
         4,
         2,
     ]
+
+
+def test_a_json_evidence_file_holds_the_number_rounded(load_script):
+    script = load_script("docs_numbers")
+    text = '{"curve": [{"step": 40, "train_loss": 0.21983469, "x": 27.85371}]}'
+    assert script.written_in("0.2198", text, rounded=True)
+    assert script.written_in("27.85", text, rounded=True)
+    assert script.written_in("40", text)  # as a token
+    assert not script.written_in("0.2198", text)  # not as written
+    assert not script.written_in("0.2199", text, rounded=True)
+    assert not script.written_in("0.22", text + ' "y": 0.23', rounded=False)
