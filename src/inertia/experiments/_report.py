@@ -99,17 +99,20 @@ def _cost_curve(results: list[RunResult], metric: str) -> list[tuple[float, floa
     costs = [_costs(r) for r in finished]
     if not finished or any(c is None for c in costs):
         return []
-    points = min(len(r.curve) for r in finished) - 1  # the last point of each comes at the end
-    steps = [int(point["step"]) for point in finished[0].curve[:points]]
-    shared = [
-        i for i, step in enumerate(steps) if all(r.curve[i]["step"] == step for r in finished)
-    ]
     return [
         (statistics.fmean(c[i] for c in costs if c is not None),
          statistics.fmean(r.curve[i][metric] for r in finished))
-        for i in shared
-    ] + [(statistics.fmean(c[-1] for c in costs if c is not None),
-          statistics.fmean(r.curve[-1][metric] for r in finished))]  # fmt: skip
+        for i in [*_shared_evaluations(finished), -1]
+    ]  # fmt: skip
+
+
+def _shared_evaluations(finished: list[RunResult]) -> list[int]:
+    """The curve indices, before the runs' last points, at which every run evaluated at the
+    same update (the last points are averaged on their own: runs stopped by a cost end at
+    different updates)."""
+    points = min(len(r.curve) for r in finished) - 1
+    steps = [int(point["step"]) for point in finished[0].curve[:points]]
+    return [i for i, step in enumerate(steps) if all(r.curve[i]["step"] == step for r in finished)]
 
 
 def _clipped(results: list[RunResult]) -> list[tuple[int, float]]:
@@ -156,23 +159,17 @@ def _seed_curves(
 
 
 def _mean_curve(results: list[RunResult], metric: str) -> list[tuple[int, float]]:
-    """Mean over the finished runs at each evaluation they share; where they end at different
-    updates (runs stopped by a cost), ending with the mean of their last points at their mean
-    last update."""
+    """Mean over the finished runs at each evaluation they share, ending with the mean of their
+    last points at their mean last update (the last update itself where they end together)."""
     finished = [r for r in results if r.status == "completed"]
     if not finished:
         return []
-    steps = [int(point["step"]) for point in finished[0].curve]
-    curve = [
-        (step, statistics.fmean(r.curve[i][metric] for r in finished))
-        for i, step in enumerate(steps)
-        if all(len(r.curve) > i and r.curve[i]["step"] == step for r in finished)
-    ]
-    ends = [int(r.curve[-1]["step"]) for r in finished]
-    if len(set(ends)) > 1:
-        end = round(statistics.fmean(ends))
-        curve.append((end, statistics.fmean(r.curve[-1][metric] for r in finished)))
-    return curve
+    end = round(statistics.fmean(int(r.curve[-1]["step"]) for r in finished))
+    return [
+        (int(finished[0].curve[i]["step"]) if i >= 0 else end,
+         statistics.fmean(r.curve[i][metric] for r in finished))
+        for i in [*_shared_evaluations(finished), -1]
+    ]  # fmt: skip
 
 
 def build_table(
