@@ -94,12 +94,15 @@ class Number:
     source: str = ""
 
 
-def _masked(text: str) -> str:
-    """``text`` with code, link targets and markers blanked out (same length, so offsets
+def _masked(text: str, patterns: tuple[re.Pattern[str], ...]) -> str:
+    """``text`` with what ``patterns`` match blanked out (same length, so offsets and lines
     stay)."""
-    for pattern in (_CODE_BLOCK, _CODE_SPAN, _LINK_TARGET, MARKED):
+    for pattern in patterns:
         text = pattern.sub(lambda m: re.sub(r"[^\n]", " ", m.group(0)), text)
     return text
+
+
+_CODE = (_CODE_BLOCK, _CODE_SPAN)
 
 
 def _name(page: Path) -> str:
@@ -113,9 +116,7 @@ def _line(text: str, offset: int) -> int:
 
 def marked_numbers(page: Path) -> Iterator[Number]:
     """The numbers typed with a marker (markers shown as code are examples, not claims)."""
-    text = page.read_text()
-    for pattern in (_CODE_BLOCK, _CODE_SPAN):
-        text = pattern.sub(lambda m: re.sub(r"[^\n]", " ", m.group(0)), text)
+    text = _masked(page.read_text(), _CODE)
     for match in MARKED.finditer(text):
         yield Number(_name(page), _line(text, match.start()),
                      match["value"], match["kind"], match["source"])  # fmt: skip
@@ -127,7 +128,7 @@ def unmarked_numbers(
 ) -> Iterator[tuple[int, re.Match[str]]]:
     """(offset, match) of each number typed without a marker, other than the ``known`` values
     (settings, published numbers)."""
-    masked = _masked(page.read_text())
+    masked = _masked(page.read_text(), (*_CODE, _LINK_TARGET, MARKED))
     for match in NUMBER.finditer(masked):
         if float(match.group(0)) not in known:
             yield match.start(), match

@@ -83,9 +83,6 @@ def test_results_typed_in_the_docs_are_their_reports_numbers():
     assert wrong == []
 
 
-EVIDENCE = re.compile(r"<!-- evidence:([^>]+?) -->([^<]*)<!-- /evidence -->")
-
-
 def test_numbers_typed_from_evidence_are_written_there(load_script):
     """Issue 35: a number marked ``<!-- evidence:PATH -->VALUE<!-- /evidence -->`` is written,
     as the same token, in the committed file results/PATH (a report's table.md or README.md,
@@ -93,15 +90,17 @@ def test_numbers_typed_from_evidence_are_written_there(load_script):
     script = load_script("docs_numbers")
     found, wrong = 0, []
     contents: dict[Path, str] = {}
-    for path in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]:
-        prose = re.sub(r"`[^`]*?`", "", path.read_text())  # markers shown as code are examples
-        for source, value in EVIDENCE.findall(prose):
+    for page in script.pages():  # markers shown as code are examples: not listed
+        for number in script.marked_numbers(page):
+            if number.kind != "evidence":
+                continue
             found += 1
+            source, value = number.source, number.value
             file = ROOT / "results" / source
             if file not in contents:
                 contents[file] = file.read_text() if file.is_file() else ""
             if not script.written_in(value, contents[file], rounded=file.suffix == ".json"):
-                wrong.append((path.name, source, value))
+                wrong.append((page.name, source, value))
     assert found >= 50
     assert wrong == []
 
