@@ -327,7 +327,9 @@ class UpdateStatistics:
 
     def read(self) -> dict[str, float]:
         """``grad_norm_max``, ``grad_norm_mean`` and ``clipped_updates`` since the last read
-        (none before the first update), then counting again; ``gradient_cases`` so far."""
+        (none before the first update), and for Hessian-free ``hf_damping`` (the latest λ),
+        ``hf_cg_iterations``, ``hf_reduction_ratio`` (finite ρ) and ``hf_rejected_updates``,
+        then counting again; ``gradient_cases`` so far."""
         found = {"gradient_cases": self.gradient_cases}
         if self.updates:
             found.update(
