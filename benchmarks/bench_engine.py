@@ -3,15 +3,20 @@
 Both train the same model on the same in-memory data with the same optimizer (NAG) and batch
 size; the bare loop is what a user would write (randperm epochs, index, forward, backward, step).
 Evaluations and checkpoints are excluded from the engine's timing (it reports pure update
-throughput). Target (issue 3): engine / bare >= 0.95.
+throughput). Each case is timed twice, the two doing the same work: the engine's default, which
+records every update's gradient norm for the curves (issues 35 and 39), against a bare loop that
+computes it as a user would (``nn.utils.get_total_norm``); and ``gradient_norms=False`` against
+the plain loop. Target (issue 3): engine / bare >= 0.95 in both.
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import statistics
 
 import torch
+from torch import nn
 
 from benchmarks._harness import print_table, write_result
 from inertia.experiments import RunConfig, prepare, train
@@ -30,7 +35,8 @@ CASES = {
 
 
 def bare_loop_updates_per_s(config: RunConfig, steps: int) -> float:
-    """The loop a user writes by hand, timed like the engine (setup excluded)."""
+    """The loop a user writes by hand, timed like the engine (setup excluded); with the
+    gradient's norm each update where the engine records it (``config.gradient_norms``)."""
     import time
 
     prepared = prepare(config)
@@ -39,6 +45,7 @@ def bare_loop_updates_per_s(config: RunConfig, steps: int) -> float:
     generator = torch.Generator().manual_seed(config.seed)
     cases, batch_size = inputs.shape[0], config.batch_size
     permutation, position = torch.randperm(cases, generator=generator), 0
+    gradient_norms: list[torch.Tensor] = []
     start = time.perf_counter()
     for _ in range(steps):
         if position + batch_size > cases:
@@ -48,6 +55,8 @@ def bare_loop_updates_per_s(config: RunConfig, steps: int) -> float:
         optimizer.zero_grad(set_to_none=True)
         loss = problem.loss(model(inputs[batch]), targets[batch])
         loss.backward()
+        if config.gradient_norms:
+            gradient_norms.append(nn.utils.get_total_norm([p.grad for p in model.parameters()]))
         optimizer.step()
     return steps / (time.perf_counter() - start)
 
@@ -65,8 +74,9 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--data-dir", default="", help="where mnist/ is (default: INERTIA_DATA)")
     args = parser.parse_args(argv)
     rows, payload = [], {"benchmark": "engine", "cases": {}, "target_ratio": TARGET_RATIO}
-    for name, config in CASES.items():
-        config = config.replace(device=args.device, data_dir=args.data_dir)
+    for (model, config), norms in itertools.product(CASES.items(), (True, False)):
+        name = f"{model}, {'gradient norms' if norms else 'gradient_norms=False'}"
+        config = config.replace(device=args.device, data_dir=args.data_dir, gradient_norms=norms)
         engine, bare = [], []
         for _ in range(args.rounds):  # interleaved, so drifts hit both alike
             engine.append(engine_updates_per_s(config, args.steps))

@@ -455,6 +455,22 @@ def test_the_processes_that_train_flush_denormals(monkeypatch, tmp_path):
     assert calls == ["flush True", "train"]
 
 
+def test_gradient_norms_off_trains_the_same_run_without_the_norm_statistics(tmp_path):
+    """gradient_norms=False only stops recording the norms: the same parameters to the bit, the
+    same cost; a clipped run records them anyway (it computes them to clip)."""
+    on = train(config(checkpoint_every=0), tmp_path / "on")
+    off = train(config(checkpoint_every=0, gradient_norms=False), tmp_path / "off")
+    for a, b in zip(final_state(tmp_path / "on").values(), final_state(tmp_path / "off").values()):
+        assert torch.equal(a, b)
+    for with_norms, without in zip(on.curve[1:], off.curve[1:]):
+        assert "grad_norm_max" in with_norms
+        assert "grad_norm_max" not in without
+        statistics = ("grad_norm_max", "grad_norm_mean", "clipped_updates")
+        assert without == {k: v for k, v in with_norms.items() if k not in statistics}
+    clipped = train(config(gradient_norms=False, clip_grad_norm=1e-3), tmp_path / "clipped")
+    assert all(p["clipped_updates"] == 40 and p["grad_norm_max"] > 0 for p in clipped.curve[1:])
+
+
 def test_the_curve_records_the_minibatch_gradient_norms_and_clipped_updates(tmp_path):
     """Issue 35 asks how often clipping fired, issue 39 whether gradients explode between
     evaluations: each evaluation after the first holds the largest and mean minibatch gradient

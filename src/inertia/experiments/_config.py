@@ -182,6 +182,12 @@ class RunConfig(Section):
             times that average to work.
         clip_window: the updates whose average gradient norm sets ``clip_relative``'s
             threshold.
+        gradient_norms: record each update's minibatch gradient norm (before clipping) for the
+            curves: the largest and the mean between evaluations (``grad_norm_max``,
+            ``grad_norm_mean``), which show gradients exploding between two evaluations. Off,
+            a first-order update saves that norm (a tenth of a small network's update on a CPU,
+            ``benchmarks/bench_engine.py``); clipped runs compute it anyway and record it, with
+            how often they clipped (``clipped_updates``).
         batch_size: minibatch size.
         steps: number of updates (the budget).
         max_gradient_cases: also stop at the first update after which the run's cost reaches
@@ -210,6 +216,7 @@ class RunConfig(Section):
     clip_grad_norm: float = Field(0.0, ge=0)
     clip_relative: float = Field(0.0, ge=0)
     clip_window: int = Field(100, ge=1)
+    gradient_norms: bool = True
     batch_size: int = Field(200, ge=1)
     steps: int = Field(1000, ge=1)
     max_gradient_cases: float = Field(0.0, ge=0)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import weakref
 from collections.abc import Callable, Iterable
 from typing import Literal, Protocol, TypeVar
 
@@ -46,7 +47,8 @@ Loss = Callable[[Tensor, Tensor], Tensor]
 
 class RunSettings(Protocol):
     """What of a run's settings (:class:`~inertia.experiments.RunConfig`) the optimizers read:
-    its optimizer section, the run's length and batch, clipping, CUDA graphs and the task."""
+    its optimizer section, the run's length and batch, clipping, whether it records gradient
+    norms, CUDA graphs and the task."""
 
     @property
     def optimizer(self) -> OptimizerConfig: ...
@@ -64,6 +66,8 @@ class RunSettings(Protocol):
     def clip_window(self) -> int: ...
     @property
     def cuda_graphs(self) -> bool: ...
+    @property
+    def gradient_norms(self) -> bool: ...
 
 
 class OptimizerConfig(Section):
@@ -303,8 +307,12 @@ class UpdateStatistics:
     def add(self, norm: Tensor, threshold: float) -> None:
         """One update's minibatch gradient norm (before clipping at ``threshold``, 0: off)."""
         norm = norm.detach()
-        self.largest = torch.maximum(norm, torch.as_tensor(self.largest, device=norm.device))
-        self.total = self.total + norm
+        if isinstance(self.largest, Tensor) and isinstance(self.total, Tensor):  # in place
+            torch.maximum(self.largest, norm, out=self.largest)
+            self.total.add_(norm)
+        else:  # the first update since a read (or a resume): the same values, new tensors
+            self.largest = torch.maximum(norm, torch.as_tensor(self.largest, device=norm.device))
+            self.total = self.total + norm
         if threshold > 0:
             self.clipped = self.clipped + (norm > threshold).to(norm.dtype)
         self.updates += 1
@@ -373,6 +381,48 @@ class UpdateStatistics:
         self.rejected = int(state.get("rejected", 0))
 
 
+# Each trained model's parameter list, read once: walking the module tree for it every update
+# cost an eighth of a small model's update (the engine benchmark, issue 3's target).
+_PARAMETERS: weakref.WeakKeyDictionary[nn.Module, tuple[list[nn.Parameter], bool]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _parameters_of(model: nn.Module) -> tuple[list[nn.Parameter], bool]:
+    """``model``'s parameters (a model does not gain any while it trains) and whether they share
+    one dtype on one CPU or CUDA device, where :func:`gradient_norm` needs no grouping."""
+    found = _PARAMETERS.get(model)
+    if found is None:
+        parameters = list(model.parameters())
+        kinds = {(p.device, p.dtype) for p in parameters}
+        uniform = len(kinds) == 1 and next(iter(kinds))[0].type in ("cpu", "cuda")
+        found = _PARAMETERS[model] = (parameters, uniform)
+    return found
+
+
+def gradient_norm(gradients: list[Tensor], uniform: bool) -> Tensor:
+    """The 2-norm of ``gradients`` viewed as one vector, as ``nn.utils.get_total_norm`` computes
+    it (the same kernels in the same order, so the same bits); ``uniform`` (one dtype on one CPU
+    or CUDA device) skips its grouping of the tensors by device and dtype."""
+    if not uniform or not gradients:
+        return nn.utils.get_total_norm(gradients)
+    with torch.no_grad():
+        return torch.linalg.vector_norm(torch.stack(torch._foreach_norm(gradients, 2.0)), 2.0)
+
+
+def clip_gradients_(gradients: list[Tensor], threshold: float, norm: Tensor, uniform: bool) -> None:
+    """Scale ``gradients`` in place to the norm ``threshold`` where ``norm`` (theirs) exceeds it,
+    as ``nn.utils.clip_grads_with_norm_`` does (Bengio et al. 2012's clipping); ``uniform`` as
+    in :func:`gradient_norm` (otherwise one tensor at a time: the same products)."""
+    with torch.no_grad():
+        scale = torch.clamp(threshold / (norm + 1e-6), max=1.0)
+        if uniform:
+            torch._foreach_mul_(gradients, scale)
+            return
+        for gradient in gradients:
+            gradient.mul_(scale.to(gradient.device))
+
+
 def gradient_step(
     optimizer: torch.optim.Optimizer,
     model: nn.Module,
@@ -382,20 +432,23 @@ def gradient_step(
     config: RunSettings,
     norms: UpdateStatistics | None = None,
 ) -> Tensor:
-    """One first-order update: the minibatch gradient (clipped to ``clip_grad_norm`` if set),
-    then ``optimizer.step()``; its norm (before clipping) goes to ``norms``. Returns the
+    """One first-order update: the minibatch gradient (clipped to ``clip_grad_norm`` or by
+    ``clip_relative`` if set), then ``optimizer.step()``; its norm (before clipping) goes to
+    ``norms`` where the run records ``gradient_norms`` or clips, and its cost always. Returns the
     minibatch loss."""
     optimizer.zero_grad(set_to_none=True)
     value = loss(model(inputs), targets)
     value.backward()
     if config.clip_relative > 0 and norms is None:
         raise ValueError("clip_relative needs the run's UpdateStatistics, which hold its window")
-    if config.clip_grad_norm > 0 or norms is not None:
-        gradients = [p.grad for p in model.parameters() if p.grad is not None]
-        norm = nn.utils.get_total_norm(gradients)
+    clipping = config.clip_grad_norm > 0 or config.clip_relative > 0
+    if clipping or (norms is not None and config.gradient_norms):
+        parameters, uniform = _parameters_of(model)
+        gradients = [p.grad for p in parameters if p.grad is not None]
+        norm = gradient_norm(gradients, uniform)
         threshold = config.clip_grad_norm if norms is None else norms.clip_threshold(config, norm)
-        if threshold > 0:  # as clip_grad_norm_, which computes the same norm
-            nn.utils.clip_grads_with_norm_(model.parameters(), threshold, norm)
+        if threshold > 0:
+            clip_gradients_(gradients, threshold, norm, uniform)
         if norms is not None:
             norms.add(norm, threshold)
     optimizer.step()

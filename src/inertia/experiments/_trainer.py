@@ -738,6 +738,9 @@ class _Due:
         return self.evaluation or self.checkpoint or self.snapshot
 
 
+_NOTHING_DUE = _Due(evaluation=False, checkpoint=False, snapshot=False)
+
+
 def _reach(
     due: _Due, record_evaluation: Callable[[], None], folder: RunFolder, config: RunConfig,
     prepared: Prepared, state: Progress,
@@ -771,11 +774,12 @@ class _Milestones:
         step = state.step
         last = self.finished(state)
         every = self.config.checkpoint_every
-        return _Due(
-            evaluation=step % self.config.eval_every == 0 or last,
-            checkpoint=(every > 0 and step % every == 0) or last,
-            snapshot=step in self.snapshots,
-        )
+        evaluation = step % self.config.eval_every == 0 or last
+        checkpoint = (every > 0 and step % every == 0) or last
+        snapshot = step in self.snapshots
+        if not (evaluation or checkpoint or snapshot):
+            return _NOTHING_DUE  # most updates: no new object (the engine benchmark's loop)
+        return _Due(evaluation, checkpoint, snapshot)
 
     def show(self, step: int) -> bool:
         return step % 25 == 0 or step == self.config.steps
