@@ -28,6 +28,8 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
+from inertia.experiments import clipped_fraction
+
 
 def _fail(message: str) -> None:
     print(f"table5_escape: {message}", file=sys.stderr)
@@ -100,24 +102,13 @@ def _clipping(config: dict) -> str:
     return f"+clip {config['clip_grad_norm']:g}" if config.get("clip_grad_norm", 0) else ""
 
 
-def clipped_share(result: dict) -> float | None:
-    """The fraction of the run's updates that clipping rescaled (None: the run does not clip,
-    or its curve did not count it)."""
-    points = result["curve"][1:]
-    if not _clipping(result["config"]) or not points:
-        return None
-    if not all("clipped_updates" in p for p in points):
-        return None
-    return sum(p["clipped_updates"] for p in points) / max(result["steps_done"], 1)
-
-
 def describe(result: dict, constant_loss: float | None = None) -> dict:
     config = result["config"]
     task, optimizer = config["task"], config["optimizer"]
     mu, name = optimizer.get("momentum", 0.0), optimizer["name"]
     column = f"{mu:g}{'N' if name == 'nag' else 'M'}" if name in ("nag", "cm") else name
     column += _clipping(config)
-    share = clipped_share(result)
+    share = clipped_fraction(result["config"], result["curve"], result["steps_done"])
     if share is not None:
         column += f" ({share:.2%} of updates clipped)"
     return {

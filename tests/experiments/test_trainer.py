@@ -487,3 +487,15 @@ def test_the_curve_records_the_minibatch_gradient_norms_and_clipped_updates(tmp_
     between = train(config(steps=steps, eval_every=every, clip_grad_norm=high / 2), tmp_path / "h")
     counts = [p["clipped_updates"] for p in between.curve[1:]]
     assert 0 < sum(counts) < steps
+
+
+def test_clipped_fraction_counts_the_rescaled_updates_of_clipping_runs_only():
+    from inertia.experiments import clipped_fraction
+
+    curve = [{"step": 0}, {"step": 10, "clipped_updates": 4.0},
+             {"step": 20, "clipped_updates": 1.0}]  # fmt: skip
+    assert clipped_fraction({"clip_grad_norm": 5.0}, curve, 20) == 0.25
+    assert clipped_fraction({"clip_relative": 1.0}, curve, 20) == 0.25
+    assert clipped_fraction({"clip_grad_norm": 0.0}, curve, 20) is None  # does not clip
+    uncounted = [{"step": 0}, {"step": 10}]  # recorded before issue 35
+    assert clipped_fraction({"clip_grad_norm": 5.0}, uncounted, 10) is None

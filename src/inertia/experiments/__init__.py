@@ -34,6 +34,7 @@ from inertia.experiments._protocol import cell_key as cell_key
 from inertia.experiments._trainer import RESULT as RESULT
 from inertia.experiments._trainer import RunResult as RunResult
 from inertia.experiments._trainer import branch_step as branch_step
+from inertia.experiments._trainer import clipped_fraction as clipped_fraction
 from inertia.experiments._trainer import evaluate as evaluate
 from inertia.experiments._trainer import flush_denormals as flush_denormals
 from inertia.experiments._trainer import load_result as load_result

@@ -20,7 +20,7 @@ from inertia.experiments._checkpoint import write_json, write_text
 from inertia.experiments._environment import git_commit
 from inertia.experiments._protocol import Protocol
 from inertia.experiments._protocol import setting as setting_of
-from inertia.experiments._trainer import RunResult
+from inertia.experiments._trainer import RunResult, clipped_fraction
 
 __all__ = [
     "Cell",
@@ -118,18 +118,11 @@ def _shared_evaluations(finished: list[RunResult]) -> list[int]:
 def _clipped(results: list[RunResult]) -> list[tuple[int, float]]:
     """Each run's fraction of clipped updates, by seed; empty unless every run clips and its
     curve counted the clipped updates (runs recorded before issue 35 did not)."""
-    clipping = [
-        r for r in results
-        if r.config.get("clip_grad_norm", 0) or r.config.get("clip_relative", 0)
-    ]  # fmt: skip
-    counted = all(all("clipped_updates" in point for point in r.curve[1:]) for r in clipping)
-    if not clipping or len(clipping) != len(results) or not counted:
+    fractions = [(int(r.config.get("seed", 0)), clipped_fraction(r.config, r.curve, r.steps_done))
+                 for r in results]  # fmt: skip
+    if not fractions or any(fraction is None for _, fraction in fractions):
         return []
-    return sorted(
-        (int(r.config.get("seed", 0)),
-         sum(point["clipped_updates"] for point in r.curve[1:]) / max(r.steps_done, 1))
-        for r in clipping
-    )  # fmt: skip
+    return sorted((seed, fraction) for seed, fraction in fractions if fraction is not None)
 
 
 def _cell_record(row: str, column: str, cell: Cell) -> dict[str, Any]:

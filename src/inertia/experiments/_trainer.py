@@ -113,6 +113,20 @@ class RunResult:
         return dataclasses.asdict(self)
 
 
+def clipped_fraction(
+    config: Mapping[str, Any], curve: Sequence[Mapping[str, float]], steps_done: int
+) -> float | None:
+    """The fraction of a run's updates that clipping rescaled, from its curve's
+    ``clipped_updates`` counts (issue 35: how often clipping fired); None where the run does
+    not clip (``clip_grad_norm`` and ``clip_relative`` 0) or its curve did not count (runs
+    recorded before issue 35)."""
+    points = curve[1:]
+    clips = config.get("clip_grad_norm", 0) or config.get("clip_relative", 0)
+    if not clips or not all("clipped_updates" in point for point in points):
+        return None
+    return sum(point["clipped_updates"] for point in points) / max(steps_done, 1)
+
+
 def saved_config(config: dict[str, Any]) -> dict[str, Any]:
     """A stored run's settings in today's form: results and checkpoints of inertia 0.1 hold flat
     settings (:mod:`inertia.experiments._legacy`), and those written before a setting existed
