@@ -185,9 +185,10 @@ class RunConfig(Section):
         gradient_norms: record each update's minibatch gradient norm (before clipping) for the
             curves: the largest and the mean between evaluations (``grad_norm_max``,
             ``grad_norm_mean``), which show gradients exploding between two evaluations. Off,
-            a first-order update saves that norm (a tenth of a small network's update on a CPU,
-            ``benchmarks/bench_engine.py``); clipped runs compute it anyway and record it, with
-            how often they clipped (``clipped_updates``).
+            a first-order update saves that norm (about a sixth of the toy network's update on
+            a CPU in ``benchmarks/bench_engine.py``, a twentieth of the MNIST MLP's); clipped
+            runs compute it anyway and record it, with how often they clipped
+            (``clipped_updates``).
         batch_size: minibatch size.
         steps: number of updates (the budget).
         max_gradient_cases: also stop at the first update after which the run's cost reaches
