@@ -26,7 +26,7 @@ from pathlib import Path
 
 import torch
 
-from inertia.experiments import environment
+from inertia.experiments import environment, write_json, write_text
 from inertia.tasks import HypergradientOptions, HyperparameterOptimization
 
 METHODS = (("bptt", 50), ("rbp", 50), ("neumann_rbp", 50), ("cg_rbp", 50), ("cg_rbp", 200))
@@ -101,7 +101,7 @@ def record(out: Path, rows: list[dict], log_lr: float, momentum_logit: float,
         "provenance": {**environment(),
                        "date": datetime.now(timezone.utc).isoformat(timespec="seconds")},
     })  # fmt: skip
-    store.write_text(json.dumps({"measurements": measurements}, indent=1) + "\n")
+    write_json({"measurements": measurements}, store)
     lines = [
         "# Liao et al. (2018) hypergradients: each method against BPTT's (issue 17)",
         "",
@@ -126,7 +126,7 @@ def record(out: Path, rows: list[dict], log_lr: float, momentum_logit: float,
             *("| " + " | ".join(_cell(row.get(key)) for key, _ in _COLUMNS) + " |"
               for row in measurement["rows"]),
         ]  # fmt: skip
-    (out / "README.md").write_text("\n".join(lines) + "\n")
+    write_text("\n".join(lines) + "\n", out / "README.md")
 
 
 if __name__ == "__main__":

@@ -11,7 +11,6 @@ Writes ``README.md`` (the table, the command, provenance) and ``constants.json``
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
@@ -19,7 +18,7 @@ from pathlib import Path
 import torch
 
 from inertia.data import LONG_TERM_PROBLEMS
-from inertia.experiments import environment
+from inertia.experiments import environment, write_json, write_text
 
 # Table 5's lengths: 200 for the 5-bit memorization problems, 80 for the others.
 LENGTHS = {"memorization-5bit": 200, "memorization-5bit-gap": 200}
@@ -52,7 +51,7 @@ def write(out: Path, rows: list[dict], command: str, cases: int, seed: int) -> N
     provenance = {**environment(), "date": datetime.now(timezone.utc).isoformat(timespec="seconds")}
     record = {"command": command, "cases": cases, "seed": seed, "provenance": provenance,
               "rows": rows}  # fmt: skip
-    (out / "constants.json").write_text(json.dumps(record, indent=1) + "\n")
+    write_json(record, out / "constants.json")
     lines = [
         "# What a constant prediction scores on each long-term problem",
         "",
@@ -73,7 +72,7 @@ def write(out: Path, rows: list[dict], command: str, cases: int, seed: int) -> N
           f"{'—' if row['published_biases'] is None else format(row['published_biases'], 'g')} |"
           for row in rows),
     ]  # fmt: skip
-    (out / "README.md").write_text("\n".join(lines) + "\n")
+    write_text("\n".join(lines) + "\n", out / "README.md")
 
 
 def main(argv: list[str] | None = None) -> None:

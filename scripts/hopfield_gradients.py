@@ -32,7 +32,7 @@ import torch
 from torch import Tensor
 
 from inertia.data import load_mnist
-from inertia.experiments import environment
+from inertia.experiments import environment, write_json, write_text
 from inertia.implicit import GRADIENT_METHODS, make_gradient
 from inertia.nn import HopfieldNetwork
 from inertia.tasks import stored_digits
@@ -251,8 +251,8 @@ def main(argv: list[str] | None = None) -> None:
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "wall_time_s": round(time.perf_counter() - started, 1),
     }
-    (args.out / "gradients.json").write_text(
-        json.dumps({"provenance": provenance, "measurements": measurements}, indent=1) + "\n"
+    write_json(
+        {"provenance": provenance, "measurements": measurements}, args.out / "gradients.json"
     )
     plot_training_loss(runs, args.out / "training_loss.png")
     folders = ", ".join(sorted({m["run"] for m in measurements if m["run"]})) or "none"
@@ -286,7 +286,7 @@ def main(argv: list[str] | None = None) -> None:
         f"{provenance['torch']}, {provenance['date']}, {provenance['wall_time_s']} s. Produced "
         "by `scripts/hopfield_gradients.py`; the numbers are in `gradients.json`.",
     ]
-    (args.out / "README.md").write_text("\n".join(lines) + "\n")
+    write_text("\n".join(lines) + "\n", args.out / "README.md")
     print("\n".join(lines))
 
 
