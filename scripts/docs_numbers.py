@@ -135,7 +135,8 @@ def unmarked_numbers(
             yield match.start(), match
 
 
-_JSON_NUMBER = re.compile(r"-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?")
+# a JSON number, not digits inside a word (a run id such as "1580e1966553647b" is no number)
+_JSON_NUMBER = re.compile(r"(?<![\w.])-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?(?![\w.])")
 
 
 def written_in(value: str, text: str, rounded: bool = False) -> bool:

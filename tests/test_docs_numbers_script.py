@@ -53,3 +53,6 @@ def test_a_json_evidence_file_holds_the_number_rounded(load_script):
     assert not script.written_in("0.2198", text)  # not as written
     assert not script.written_in("0.2199", text, rounded=True)
     assert not script.written_in("0.22", text + ' "y": 0.23', rounded=False)
+    # the digits of a run id are no number (and one with a huge "exponent" must not overflow)
+    assert not script.written_in("7.1", '{"run": "1580e1966553647b"}', rounded=True)
+    assert not script.written_in("0.50", '{"run": "0a0.5c"}', rounded=True)
