@@ -489,6 +489,39 @@ def test_table1_equal_cost_budget_stops_hf_at_the_cost_of_the_medium_first_order
     assert sorted({run.seed for run in hf}) == [0, 1]
 
 
+def test_table1_equal_cost_cg_changes_one_hf_dag_setting_per_column_at_the_same_cost():
+    """Issue 35: why HF-dag stays above NAG at equal cost. Each diagnosis column is table1's
+    equal-cost HF-dag run at lr 0.3 with one setting changed (CG's cap or the curvature batch),
+    at the same cost and seeds; the HF-dag and NAG cells are the equal-cost budget's very runs."""
+    from inertia.protocols._sutskever2013 import HF_DIAGNOSIS_COLUMNS
+
+    table1 = PROTOCOLS["table1"]
+    budget = table1.budget("equal-cost-cg")
+    assert budget.cost_axis
+    plan, equal = budget.plan(), table1.budget("equal-cost").plan()
+    shared = {key for key, run in plan.items() if not run.column.startswith("HF-dag ")}
+    assert shared <= equal.keys()
+    assert {plan[key].column for key in shared} == {
+        "0.99N", "0.999N", "0.99N before FT", "0.999N before FT", "HF-dag"}  # fmt: skip
+    base = {run.seed: run for key, run in ((k, r.config()) for k, r in plan.items())
+            if plan[key].column == "HF-dag"}  # fmt: skip
+    assert sorted(base) == [0, 1]
+    assert {run.optimizer.lr for run in base.values()} == {0.3}
+    cadence = {"eval_every", "checkpoint_every"}
+    for column, change in HF_DIAGNOSIS_COLUMNS.items():
+        runs = [run.config() for run in plan.values() if run.column == column]
+        assert sorted(run.seed for run in runs) == [0, 1]
+        for run in runs:
+            reference = base[run.seed]
+            assert run.model_dump(exclude={"optimizer", *cadence}) == reference.model_dump(
+                exclude={"optimizer", *cadence}
+            )
+            differs = {key for key, value in run.optimizer.model_dump().items()
+                       if value != getattr(reference.optimizer, key)}  # fmt: skip
+            assert differs == set(change)
+            assert run.max_gradient_cases == 4_000_000
+
+
 def test_table5_medium_runs_each_published_row_at_its_trial_rate_with_two_seeds():
     """Issue 20: the medium budget's cells, lengths, seeds, and rates from the trials' grid."""
     from inertia.protocols._long_term import MEDIUM_LRS, TRIAL_LRS

@@ -367,6 +367,52 @@ _EQUAL_COST = Budget(
     cost_axis=True,
 )
 
+# Why HF-dag stays above NAG at equal cost (issue 35): on CURVES every HF-dag update of the
+# equal-cost budget ends its CG run at the 20-iteration cap (from about update 100 on), with ρ
+# at 0.42-0.53 and λ small. These columns change one thing each, at the same 4M gradient cases:
+# CG's cap (50, 100: fewer but more exactly solved updates) and the curvature batch (1000
+# cases: a less noisy Gauss-Newton matrix at four times the cost per product). Beside them the
+# equal-cost HF-dag run itself and the best medium NAG settings, all two seeds.
+HF_DIAGNOSIS_COLUMNS = {
+    "HF-dag CG<=50": {"cg_max_iterations": 50},
+    "HF-dag CG<=100": {"cg_max_iterations": 100},
+    "HF-dag curvature 1000": {"curvature_batch": 1000},
+}
+# The NAG cells beside them: the best medium settings on CURVES, each with its twin before
+# fine-tuning (every fine-tuned cell of table1 has one).
+_DIAGNOSIS_NAG = ("0.99N", "0.999N", f"0.99N{BEFORE_FT}", f"0.999N{BEFORE_FT}")
+# Evaluations per run: HF-dag at CG <= 100 takes about 80 updates at this cost.
+_DIAGNOSIS_EVERY = 10
+
+
+def _hf_diagnosis_blocks() -> list[Block]:
+    (dagger,) = [b for b in _hf_equal_cost("curves") if b.column == "HF-dag"]
+    at_03 = dataclasses.replace(dagger, grid={**dagger.grid, "optimizer.lr": [0.3]})
+    (optimizer,) = dagger.grid["optimizer"]
+    cadence = {"eval_every": [_DIAGNOSIS_EVERY], "checkpoint_every": [_DIAGNOSIS_EVERY]}
+    return [
+        at_03,
+        *(
+            dataclasses.replace(at_03, column=column, grid={
+                **at_03.grid, **cadence, "optimizer": [{**optimizer, **change}]})
+            for column, change in HF_DIAGNOSIS_COLUMNS.items()
+        ),
+    ]  # fmt: skip
+
+
+_EQUAL_COST_CG = Budget(
+    about="Why HF-dag stays above NAG at equal cost, on CURVES at 4M gradient cases, two seeds: "
+    "the equal-cost HF-dag run (lr 0.3; CG <= 20, curvature on 250) and the same with CG <= 50, "
+    "CG <= 100 or curvature on 1000, beside the medium budget's 0.99N and 0.999N runs (and "
+    "their twins before fine-tuning)",
+    base=dict(_MEDIUM.base),
+    blocks=[
+        *(b for b in _MEDIUM.blocks if b.row == "curves" and b.column in _DIAGNOSIS_NAG),
+        *_hf_diagnosis_blocks(),
+    ],
+    cost_axis=True,
+)
+
 TABLE1 = Protocol(
     name="table1",
     title="Sutskever et al. (2013) Table 1: deep autoencoders, training squared error per case",
@@ -375,6 +421,7 @@ TABLE1 = Protocol(
         "medium": _MEDIUM,
         "medium-hf": _MEDIUM_HF,
         "equal-cost": _EQUAL_COST,
+        "equal-cost-cg": _EQUAL_COST_CG,
         "paper": _PAPER,
     },
     rows=DATASETS,
@@ -385,6 +432,7 @@ TABLE1 = Protocol(
         "SGD_C",
         "HF-dag",
         "HF-star",
+        *HF_DIAGNOSIS_COLUMNS,
     ),
     published=PUBLISHED,
     notes="Published numbers: Sutskever et al. (2013) Table 1 (SGD_C: Chapelle & Erhan 2011; "
