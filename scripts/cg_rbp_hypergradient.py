@@ -21,12 +21,11 @@ import json
 import math
 import sys
 import time
-from datetime import datetime, timezone
 from pathlib import Path
 
 import torch
 
-from inertia.experiments import environment, write_json, write_text
+from inertia.experiments import stamp, write_json, write_text
 from inertia.tasks import HypergradientOptions, HyperparameterOptimization
 
 METHODS = (("bptt", 50), ("rbp", 50), ("neumann_rbp", 50), ("cg_rbp", 50), ("cg_rbp", 200))
@@ -98,8 +97,7 @@ def record(out: Path, rows: list[dict], log_lr: float, momentum_logit: float,
                         *(sys.argv[1:] if argv is None else argv)])  # fmt: skip
     measurements.append({
         "log_lr": log_lr, "momentum_logit": momentum_logit, "rows": rows, "command": command,
-        "provenance": {**environment(),
-                       "date": datetime.now(timezone.utc).isoformat(timespec="seconds")},
+        "provenance": stamp(),
     })  # fmt: skip
     write_json({"measurements": measurements}, store)
     lines = [

@@ -12,13 +12,12 @@ from __future__ import annotations
 
 import argparse
 import sys
-from datetime import datetime, timezone
 from pathlib import Path
 
 import torch
 
 from inertia.data import LONG_TERM_PROBLEMS
-from inertia.experiments import environment, write_json, write_text
+from inertia.experiments import stamp, write_json, write_text
 
 # Table 5's lengths: 200 for the 5-bit memorization problems, 80 for the others.
 LENGTHS = {"memorization-5bit": 200, "memorization-5bit-gap": 200}
@@ -70,7 +69,7 @@ def measure(problems: tuple[str, ...] = PROBLEMS, cases: int = 20_000, seed: int
 
 def write(out: Path, rows: list[dict], command: str, cases: int, seed: int) -> None:
     out.mkdir(parents=True, exist_ok=True)
-    provenance = {**environment(), "date": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+    provenance = stamp()
     record = {"command": command, "cases": cases, "seed": seed, "provenance": provenance,
               "rows": rows}  # fmt: skip
     write_json(record, out / "constants.json")

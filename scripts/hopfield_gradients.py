@@ -25,14 +25,13 @@ import argparse
 import json
 import sys
 import time
-from datetime import datetime, timezone
 from pathlib import Path
 
 import torch
 from torch import Tensor
 
 from inertia.data import load_mnist
-from inertia.experiments import environment, write_json, write_text
+from inertia.experiments import stamp, write_json, write_text
 from inertia.implicit import GRADIENT_METHODS, make_gradient
 from inertia.nn import HopfieldNetwork
 from inertia.tasks import stored_digits
@@ -246,11 +245,7 @@ def main(argv: list[str] | None = None) -> None:
             measurement = measure(raw, digits, steps, truncation)
             measurements.append({"weights": name, "run": folder, **measurement})
     args.out.mkdir(parents=True, exist_ok=True)
-    provenance = {
-        **environment(),
-        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "wall_time_s": round(time.perf_counter() - started, 1),
-    }
+    provenance = {**stamp(), "wall_time_s": round(time.perf_counter() - started, 1)}
     write_json(
         {"provenance": provenance, "measurements": measurements}, args.out / "gradients.json"
     )

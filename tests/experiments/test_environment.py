@@ -64,3 +64,19 @@ def test_without_proc_the_peak_is_the_lifetime_peak(monkeypatch, tmp_path):
     assert resident_memory_mb() is None
     lifetime = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     assert peak_memory_mb() == pytest.approx(lifetime, rel=0.01)
+
+
+def test_a_stamp_is_the_environment_and_the_time_it_was_made():
+    """``stamp()`` is what a record written outside a sweep carries (the scripts' records): the
+    commit, hardware and versions of ``environment()``, and a UTC time to the second."""
+    import datetime
+
+    from inertia.experiments import environment, stamp
+
+    before = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
+    record = stamp()
+    after = datetime.datetime.now(datetime.timezone.utc)
+    made = datetime.datetime.fromisoformat(record.pop("date"))
+    assert made.tzinfo is not None
+    assert before <= made <= after
+    assert record == environment()

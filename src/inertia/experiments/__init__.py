@@ -22,6 +22,7 @@ from inertia.experiments._environment import environment as environment
 from inertia.experiments._environment import peak_memory_mb as peak_memory_mb
 from inertia.experiments._environment import reset_peak_memory as reset_peak_memory
 from inertia.experiments._environment import resident_memory_mb as resident_memory_mb
+from inertia.experiments._environment import stamp as stamp
 from inertia.experiments._optimizers import OPTIMIZERS as OPTIMIZERS
 from inertia.experiments._optimizers import build_optimizer as build_optimizer
 from inertia.experiments._optimizers import momentum_schedule as momentum_schedule
@@ -122,6 +123,7 @@ __all__ = [
     "saved_config",
     "settings_help",
     "snapshot_name",
+    "stamp",
     "sweep_status",
     "train",
     "without_finetuning",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import functools
 import os
 import platform
@@ -23,6 +24,7 @@ __all__ = [
     "peak_memory_mb",
     "reset_peak_memory",
     "resident_memory_mb",
+    "stamp",
 ]
 
 
@@ -73,6 +75,13 @@ def environment(device: torch.device | str = "cpu") -> dict[str, Any]:
         "torch": torch.__version__,
         "python": platform.python_version(),
     }
+
+
+def stamp(device: torch.device | str = "cpu") -> dict[str, Any]:
+    """The provenance a record written outside a sweep carries: :func:`environment` and the
+    time it was made (UTC, to the second)."""
+    now = datetime.datetime.now(datetime.timezone.utc)
+    return {**environment(device), "date": now.isoformat(timespec="seconds")}
 
 
 _CLEAR_REFS = Path("/proc/self/clear_refs")
