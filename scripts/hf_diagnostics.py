@@ -1,0 +1,238 @@
+"""What each Hessian-free run of a report did, update by update, and where every column stood at
+equal cost (issue 35: why HF-dag trails NAG at equal cost, and how HF's damping answers the CG
+decay).
+
+    python scripts/hf_diagnostics.py results/table1-equal-cost-cg \\
+        --out results/table1-equal-cost-cg-hf
+
+Reads a report folder written by ``inertia report ... --results`` (``table.json``: each cell,
+its chosen setting and its curve against gradient cases; ``runs.json``: every run's learning
+curve, whose HF evaluations carry ``hf_damping``, the latest λ, and over the updates since the
+previous evaluation the mean CG iterations ``hf_cg_iterations``, the mean finite ρ
+``hf_reduction_ratio`` and the updates that took no step, ``hf_rejected_updates``). Writes
+``README.md`` with two tables, every HF run's CG, λ and ρ, and every cell's error at fractions of
+the budget's cost, and ``hf_diagnostics.png`` (error and λ against gradient cases), beside the
+record's provenance (``stamp``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import statistics
+import sys
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+
+from inertia.experiments import stamp, write_json, write_text
+
+# The fractions of the budget's cost at which every cell's error is read.
+COST_FRACTIONS = (0.125, 0.25, 0.5, 1.0)
+
+
+def _fail(message: str) -> None:
+    print(f"hf_diagnostics: {message}", file=sys.stderr)
+    sys.exit(2)
+
+
+def _read(path: Path) -> Any:
+    if not path.is_file():
+        _fail(f"{path}: missing; name a report folder written by `inertia report ... --results`")
+    try:
+        return json.loads(path.read_text())
+    except json.JSONDecodeError as error:
+        _fail(f"{path}: not JSON ({error}); regenerate the report")
+
+
+def load(report: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The report's table and its HF runs, each with its cell (row, column) and seed."""
+    table = _read(report / "table.json")
+    runs = {entry["key"]: entry["result"] for entry in _read(report / "runs.json")["runs"]}
+    cells = {run["key"]: run for run in table["provenance"]["runs"]}
+    hf = []
+    for key, result in runs.items():
+        if result["config"]["optimizer"]["name"] != "hf" or key not in cells:
+            continue
+        cell = cells[key]
+        hf.append({"row": cell["row"], "column": cell["column"], "seed": cell["seed"], **result})
+    hf.sort(key=lambda run: (run["row"], run["column"], run["config"]["optimizer"]["lr"],
+                             run["seed"]))  # fmt: skip
+    return table, hf
+
+
+def summarize(run: dict[str, Any]) -> dict[str, Any]:
+    """One HF run's CG, λ and ρ over its evaluations (each evaluation's figures are means over
+    the updates since the one before): the mean CG iterations and the share of evaluations whose
+    updates all stopped at the cap, λ at the first evaluation, its largest value and its last,
+    the mean ρ, the updates that took no step, and where the run ended."""
+    optimizer = run["config"]["optimizer"]
+    cap = optimizer["cg_max_iterations"]
+    points = [point for point in run["curve"] if "hf_cg_iterations" in point]
+    if not points:
+        _fail(f"run {run['row']}/{run['column']} seed {run['seed']}: its curve has no HF "
+              "figures (a run made before they were recorded); rerun it")  # fmt: skip
+    iterations = [point["hf_cg_iterations"] for point in points]
+    damping = [point["hf_damping"] for point in points]
+    ratios = [point["hf_reduction_ratio"] for point in points if "hf_reduction_ratio" in point]
+    last = run["curve"][-1]
+    return {
+        "row": run["row"], "column": run["column"], "seed": run["seed"], "lr": optimizer["lr"],
+        "cg_cap": cap, "curvature_batch": optimizer["curvature_batch"],
+        "batch_size": run["config"]["batch_size"], "updates": run["steps_done"],
+        "gradient_cases": last.get("gradient_cases", 0.0),
+        "final_error": run["final"]["train_error"] if run["final"] else float("nan"),
+        "cg_iterations_mean": statistics.fmean(iterations),
+        "at_cap": sum(value >= cap - 1e-9 for value in iterations) / len(iterations),
+        "damping_first": damping[0], "damping_max": max(damping), "damping_last": damping[-1],
+        "reduction_ratio_mean": statistics.fmean(ratios) if ratios else float("nan"),
+        "rejected_updates": sum(point["hf_rejected_updates"] for point in points),
+        "status": run["status"],
+    }  # fmt: skip
+
+
+def error_at(curve: list[list[float]], cost: float) -> float | None:
+    """The error at ``cost`` gradient cases on a cell's ``cost_curve``, linear between its
+    evaluations (None: the curve does not reach that cost)."""
+    for (c0, e0), (c1, e1) in itertools.pairwise(curve):
+        if c0 <= cost <= c1:
+            return e0 if c1 == c0 else e0 + (e1 - e0) * (cost - c0) / (c1 - c0)
+    return None
+
+
+def at_equal_cost(table: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every cell's mean error at fractions of its row's cost: the smallest cost at which a
+    cell of the row ended (the first-order runs' budget; an HF run stops at the first update
+    that reaches it, a little past it)."""
+    cells = [cell for cell in table["cells"] if cell.get("cost_curve")]
+    if not cells:
+        _fail("the report has no curves against gradient cases: name a budget with cost_axis")
+    row_cost: dict[str, float] = {}
+    for cell in cells:
+        end = cell["cost_curve"][-1][0]
+        row_cost[cell["row"]] = min(end, row_cost.get(cell["row"], end))
+    rows = []
+    for cell in cells:
+        cost = row_cost[cell["row"]]
+        errors = [error_at(cell["cost_curve"], f * cost) for f in COST_FRACTIONS]
+        rows.append({"row": cell["row"], "column": cell["column"], "chosen": cell.get("chosen"),
+                     "seeds": len(cell.get("seeds") or []), "cost": cost,
+                     "errors": errors})  # fmt: skip
+    return rows
+
+
+def _number(value: float | None, digits: int = 4) -> str:
+    return "—" if value is None else f"{value:.{digits}g}"
+
+
+def _chosen(setting: dict[str, float] | None) -> str:
+    """``{"optimizer.lr": 0.01}`` as ``lr 0.01``."""
+    return ", ".join(f"{key.split('.')[-1]} {value:g}" for key, value in (setting or {}).items())
+
+
+def drawn_cells(table: dict[str, Any], row: str, first_order: int = 2) -> list[dict[str, Any]]:
+    """The cells of ``row`` the figure draws: every HF cell, SGD, and the ``first_order`` other
+    cells that end lowest (a dozen momentum curves would hide the comparison)."""
+    cells = [c for c in table["cells"] if c["row"] == row and c.get("cost_curve")]
+    hf = [c for c in cells if c["column"].startswith("HF")]
+    others = sorted((c for c in cells if not c["column"].startswith("HF") and c["column"] != "SGD"),
+                    key=lambda c: c["cost_curve"][-1][1])  # fmt: skip
+    return hf + [c for c in cells if c["column"] == "SGD"] + others[:first_order]
+
+
+def figure(table: dict[str, Any], runs: list[dict[str, Any]], path: Path) -> None:
+    rows = sorted({run["row"] for run in runs})
+    fig, axes = plt.subplots(len(rows), 2, figsize=(12, 4.2 * len(rows)), squeeze=False)
+    for (error_axis, damping_axis), row in zip(axes, rows):
+        for cell in drawn_cells(table, row):
+            cost, error = zip(*cell["cost_curve"][1:])
+            style = "-" if cell["column"].startswith("HF") else "--"
+            error_axis.plot(cost, error, style, label=cell["column"])
+        error_axis.set(xlabel="gradient cases", ylabel="training error (mean over seeds)",
+                       yscale="log", title=f"{row}: HF, SGD, the two best other cells")  # fmt: skip
+        error_axis.legend(fontsize=7)
+        for run in runs:
+            if run["row"] != row:
+                continue
+            points = [p for p in run["curve"] if "hf_damping" in p]
+            damping_axis.plot([p["gradient_cases"] for p in points],
+                              [p["hf_damping"] for p in points],
+                              label=f"{run['column']} lr {run['config']['optimizer']['lr']:g} "
+                                    f"seed {run['seed']}")  # fmt: skip
+        damping_axis.set(xlabel="gradient cases", ylabel="damping λ", yscale="log",
+                         title=f"{row}: λ of every HF run")  # fmt: skip
+        damping_axis.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def write(report: Path, out: Path, command: str) -> str:
+    table, runs = load(report)
+    if not runs:
+        _fail(f"{report}: the report has no Hessian-free run")
+    summaries = [summarize(run) for run in runs]
+    costs = at_equal_cost(table)
+    out.mkdir(parents=True, exist_ok=True)
+    record = {"command": command, "report": str(report), "provenance": stamp(),
+              "runs": summaries, "at_equal_cost": costs}  # fmt: skip
+    write_json(record, out / "hf_diagnostics.json")
+    figure(table, runs, out / "hf_diagnostics.png")
+    fractions = " | ".join(f"{f:g}" for f in COST_FRACTIONS)
+    provenance = record["provenance"]
+    lines = [
+        f"# Hessian-free runs of `{table['protocol']}` / `{table['budget']}`: CG, λ and ρ",
+        "",
+        f"From [{report}](../{report.name}/table.md) by `{command}` (commit "
+        f"{provenance['git_commit'][:10]}, {provenance['date']}). Each HF evaluation's figures "
+        "are means over the updates since the one before; \"at the cap\" is the share of "
+        "evaluations in which every update's CG run stopped at its iteration limit.",
+        "",
+        "| row | column | lr | seed | CG cap | curvature batch | updates | gradient cases | "
+        "final error | mean CG iterations | at the cap | λ first / largest / last | mean ρ | "
+        "no-step updates |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        *(f"| {s['row']} | {s['column']} | {s['lr']:g} | {s['seed']} | {s['cg_cap']} | "
+          f"{s['curvature_batch']} | {s['updates']} | {s['gradient_cases'] / 1e6:.3g}M | "
+          f"{_number(s['final_error'])} | {s['cg_iterations_mean']:.1f} | {s['at_cap']:.0%} | "
+          f"{_number(s['damping_first'], 3)} / {_number(s['damping_max'], 3)} / "
+          f"{_number(s['damping_last'], 3)} | {_number(s['reduction_ratio_mean'], 3)} | "
+          f"{s['rejected_updates']:g} |" for s in summaries),
+        "",
+        "## Every cell at equal cost",
+        "",
+        "Mean training error over the seeds of each cell's chosen setting, at fractions of its "
+        "row's cost in gradient cases (the first-order runs' budget; linear between "
+        "evaluations; \"—\": the cell's runs do not reach it). A fine-tuned NAG cell's last "
+        "1000 updates are at μ = 0.9.",
+        "",
+        f"| row | column | chosen | seeds | row's cost | {fractions} |",
+        "|---|---|---|---|---|" + "---|" * len(COST_FRACTIONS),
+        *(f"| {c['row']} | {c['column']} | {_chosen(c['chosen'])} | {c['seeds']} | "
+          f"{c['cost'] / 1e6:.3g}M | " + " | ".join(_number(e) for e in c["errors"]) + " |"
+          for c in costs),
+        "",
+        "![error and λ against gradient cases](hf_diagnostics.png)",
+    ]  # fmt: skip
+    text = "\n".join(lines) + "\n"
+    write_text(text, out / "README.md")
+    return text
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("report", type=Path, help="a report folder (table.json, runs.json)")
+    parser.add_argument("--out", type=Path, required=True, help="results folder to write")
+    args = parser.parse_args(argv)
+    command = " ".join(["python scripts/hf_diagnostics.py",
+                        *(sys.argv[1:] if argv is None else argv)])  # fmt: skip
+    print(write(args.report, args.out, command))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,89 @@
+"""scripts/hf_diagnostics.py: each HF run's CG, λ and ρ and every cell at equal cost, read from a
+report folder (issue 35: why HF-dag trails NAG at equal cost)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+
+def _hf_run(key: str, seed: int, cap: int = 20) -> dict:
+    curve = [
+        {"step": 0, "train_error": 100.0, "train_loss": 1.0, "gradient_cases": 0.0},
+        {"step": 10, "train_error": 20.0, "train_loss": 1.0, "gradient_cases": 2.0e5,
+         "hf_damping": 0.5, "hf_cg_iterations": 12.0, "hf_rejected_updates": 1.0,
+         "hf_reduction_ratio": 0.8},
+        {"step": 20, "train_error": 10.0, "train_loss": 1.0, "gradient_cases": 4.1e5,
+         "hf_damping": 2.0, "hf_cg_iterations": float(cap), "hf_rejected_updates": 0.0,
+         "hf_reduction_ratio": 0.4},
+        {"step": 30, "train_error": 8.0, "train_loss": 1.0, "gradient_cases": 6.2e5,
+         "hf_damping": 1.0, "hf_cg_iterations": float(cap), "hf_rejected_updates": 0.0},
+    ]  # fmt: skip
+    config = {"batch_size": 1000, "seed": seed,
+              "optimizer": {"name": "hf", "lr": 0.3, "cg_max_iterations": cap,
+                            "curvature_batch": 250}}  # fmt: skip
+    return {"key": key, "result": {"config": config, "status": "completed", "curve": curve,
+                                   "final": {"train_error": 8.0}, "steps_done": 30}}  # fmt: skip
+
+
+def _report(folder):
+    folder.mkdir()
+    runs = [_hf_run("a", 0), _hf_run("b", 1),
+            {"key": "n", "result": {"config": {"optimizer": {"name": "nag"}}}}]  # fmt: skip
+    cells = [
+        {"row": "curves", "column": "HF-dag", "chosen": {"optimizer.lr": 0.3},
+         "seeds": [[0, 8.0], [1, 8.0]],
+         "cost_curve": [[0.0, 100.0], [2.0e5, 20.0], [4.1e5, 10.0], [6.2e5, 8.0]]},
+        {"row": "curves", "column": "0.99N", "chosen": {"optimizer.lr": 0.01},
+         "seeds": [[0, 5.0], [1, 7.0]],
+         "cost_curve": [[0.0, 100.0], [3.0e5, 12.0], [6.0e5, 6.0]]},
+    ]  # fmt: skip
+    provenance = [{"key": "a", "row": "curves", "column": "HF-dag", "seed": 0},
+                  {"key": "b", "row": "curves", "column": "HF-dag", "seed": 1},
+                  {"key": "n", "row": "curves", "column": "0.99N", "seed": 0}]  # fmt: skip
+    table = {"protocol": "table1", "budget": "equal-cost", "cells": cells,
+             "provenance": {"runs": provenance}}  # fmt: skip
+    (folder / "table.json").write_text(json.dumps(table))
+    (folder / "runs.json").write_text(json.dumps({"runs": runs}))
+
+
+def test_each_hf_run_is_summarized_and_every_cell_read_at_equal_cost(load_script, tmp_path):
+    script = load_script("hf_diagnostics")
+    _report(tmp_path / "report")
+    text = script.write(tmp_path / "report", tmp_path / "out", "python scripts/hf_diagnostics.py")
+    record = json.loads((tmp_path / "out" / "hf_diagnostics.json").read_text())
+    (first, second) = record["runs"]
+    assert (first["seed"], second["seed"]) == (0, 1)  # the NAG run is not an HF run
+    assert first["cg_iterations_mean"] == pytest.approx((12 + 20 + 20) / 3)
+    assert first["at_cap"] == pytest.approx(2 / 3)  # two evaluations of three at the cap
+    assert (first["damping_first"], first["damping_max"], first["damping_last"]) == (0.5, 2, 1)
+    assert first["reduction_ratio_mean"] == pytest.approx(0.6)  # where ρ was recorded
+    assert first["rejected_updates"] == 1
+    # the row's cost is where its first cell ended (0.6M: NAG), the HF run a little past it
+    costs = {cell["column"]: cell for cell in record["at_equal_cost"]}
+    assert costs["HF-dag"]["cost"] == costs["0.99N"]["cost"] == 6.0e5
+    assert costs["0.99N"]["errors"][-1] == pytest.approx(6.0)
+    assert costs["0.99N"]["errors"][-2] == pytest.approx(12.0)  # at 0.3M, an evaluation
+    assert costs["HF-dag"]["errors"][-1] == pytest.approx(10.0 + (8.0 - 10.0) * 1.9 / 2.1)
+    assert "| curves | HF-dag | 0.3 | 0 | 20 | 250 | 30 | 0.62M | 8 | 17.3 | 67% |" in text
+    assert (tmp_path / "out" / "hf_diagnostics.png").stat().st_size > 0
+    assert record["provenance"]["git_commit"]
+
+
+def test_error_between_evaluations_is_linear_and_absent_past_the_curve(load_script):
+    script = load_script("hf_diagnostics")
+    curve = [[0.0, 10.0], [2.0, 6.0], [4.0, 2.0]]
+    assert script.error_at(curve, 1.0) == pytest.approx(8.0)
+    assert script.error_at(curve, 4.0) == pytest.approx(2.0)
+    assert script.error_at(curve, 4.5) is None
+
+
+def test_a_folder_without_a_report_is_refused_in_one_line(load_script, tmp_path, capsys):
+    script = load_script("hf_diagnostics")
+    with pytest.raises(SystemExit) as exit_:
+        script.main([str(tmp_path / "missing"), "--out", str(tmp_path / "out")])
+    assert exit_.value.code == 2
+    message = capsys.readouterr().err.strip()
+    assert "\n" not in message
+    assert "table.json: missing" in message
