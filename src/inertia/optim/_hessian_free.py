@@ -205,13 +205,22 @@ def _graphs_keep_parameter_values(params: Sequence[Tensor]) -> Iterator[None]:
     a copy of its values instead. The objective evaluations of CG backtracking and the line
     search move the parameters in place after the Gauss-Newton graphs are built; with copies,
     those graphs stay valid without writing through ``.data`` (autograd would otherwise refuse
-    a saved tensor modified in place)."""
+    a saved tensor modified in place).
+
+    Every other saved tensor is kept detached. A hook that hands back the very tensor it was
+    given makes a reference cycle when that tensor is an output of the node saving it (the node
+    then holds its own output with its ``grad_fn``), which the C++ graph keeps alive for ever:
+    each update leaked its graphs, and a sweep worker that ran a dozen HF runs in one process
+    grew past 16 GB and was killed (issue 35). Detached values are what the Gauss-Newton
+    products need: G v = Jᵀ H_L J v is linear in the cotangent, and no derivative is taken
+    through a saved value (that would be a second-order term of the network, which the
+    Gauss-Newton matrix leaves out by definition)."""
     storages = {p.untyped_storage().data_ptr() for p in params}
 
     def pack(tensor: Tensor) -> Tensor:
         if tensor.layout == torch.strided and tensor.untyped_storage().data_ptr() in storages:
             return tensor.detach().clone()
-        return tensor
+        return tensor.detach()
 
     with torch.autograd.graph.saved_tensors_hooks(pack, lambda tensor: tensor):
         yield
