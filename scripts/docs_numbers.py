@@ -60,7 +60,7 @@ def _floats(value: object) -> Iterator[float]:
 def known_values() -> tuple[set[float], set[float]]:
     """(every float setting of every protocol's runs and the long-term problems' tolerance,
     every published number): typed numbers that are not results of ours."""
-    from inertia.data._long_term import TOLERANCE
+    from inertia.data import LONG_TERM_TOLERANCE
     from inertia.protocols import PROTOCOLS
 
     settings = {
@@ -69,7 +69,7 @@ def known_values() -> tuple[set[float], set[float]]:
         for budget in protocol.budgets.values()
         for run in budget.plan().values()
         for value in _floats(run.overrides)
-    } | {TOLERANCE}
+    } | {LONG_TERM_TOLERANCE}
     published = {value for protocol in PROTOCOLS.values() for value in protocol.published.values()}
     return settings, published
 

@@ -13,6 +13,7 @@ from inertia.data._files import locate as locate
 from inertia.data._long_term import LONG_TERM_PROBLEMS as LONG_TERM_PROBLEMS
 from inertia.data._long_term import LOSS_REDUCTIONS as LOSS_REDUCTIONS
 from inertia.data._long_term import RENAMED as RENAMED
+from inertia.data._long_term import TOLERANCE as LONG_TERM_TOLERANCE
 from inertia.data._long_term import LongTermProblem as LongTermProblem
 from inertia.data._long_term import LossReduction as LossReduction
 from inertia.data._long_term import SequenceBatch as SequenceBatch
@@ -32,6 +33,7 @@ from inertia.data._ptb import load_ptb as load_ptb
 __all__ = [
     "EOS",
     "LONG_TERM_PROBLEMS",
+    "LONG_TERM_TOLERANCE",
     "LOSS_REDUCTIONS",
     "MUSIC_DATASETS",
     "PLANETOID_DATASETS",
