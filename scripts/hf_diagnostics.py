@@ -34,6 +34,10 @@ from inertia.experiments import stamp, write_json, write_text
 
 # The fractions of the budget's cost at which every cell's error is read.
 COST_FRACTIONS = (0.125, 0.25, 0.5, 1.0)
+# How many update counts each HF cell is read at (the last ones that every HF run of its row
+# reached, on the evaluation grid of the run evaluated least often): its progress per update,
+# whatever an update cost.
+UPDATE_POINTS = 3
 
 
 def _fail(message: str) -> None:
@@ -126,6 +130,69 @@ def at_equal_cost(table: dict[str, Any]) -> list[dict[str, Any]]:
     return rows
 
 
+def cost_to_reach(curve: list[list[float]], error: float) -> float | None:
+    """The fewest gradient cases at which a cell's ``cost_curve`` is down to ``error``, linear
+    between its evaluations (None: it never gets there)."""
+    for (c0, e0), (c1, e1) in itertools.pairwise(curve):
+        if e1 <= error:
+            return c1 if e0 == e1 or e0 <= error else c0 + (c1 - c0) * (e0 - error) / (e0 - e1)
+    return None
+
+
+def first_order_match(table: dict[str, Any]) -> list[dict[str, Any]]:
+    """Each HF cell against its row's best first-order cell (the lowest final error, SGD and
+    momentum alike): the gradient cases that cell needed to get down to the HF cell's final
+    error, and how many times that the HF cell spent."""
+    cells = [cell for cell in table["cells"] if cell.get("cost_curve")]
+    matches = []
+    for cell in cells:
+        if not cell["column"].startswith("HF"):
+            continue
+        others = [c for c in cells if c["row"] == cell["row"] and not c["column"].startswith("HF")]
+        if not others:
+            continue
+        best = min(others, key=lambda c: c["cost_curve"][-1][1])
+        hf_cost, hf_error = cell["cost_curve"][-1]
+        needed = cost_to_reach(best["cost_curve"], hf_error)
+        matches.append({"row": cell["row"], "column": cell["column"], "error": hf_error,
+                        "cost": hf_cost, "first_order": best["column"], "first_order_cost": needed,
+                        "ratio": hf_cost / needed if needed else None})  # fmt: skip
+    return matches
+
+
+def per_update(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each HF cell's mean error over its seeds (at its rate with the lowest mean final error,
+    where it ran several) after the same numbers of updates: the last ``UPDATE_POINTS``
+    evaluations, reached by every HF run of its row, of the run evaluated least often (the
+    others are read linearly between their own, closer, evaluations)."""
+    by_cell: dict[tuple[str, str, float], list[dict[str, Any]]] = {}
+    for run in runs:
+        key = (run["row"], run["column"], run["config"]["optimizer"]["lr"])
+        by_cell.setdefault(key, []).append(run)
+    grid: dict[str, list[int]] = {}
+    for row in {run["row"] for run in runs}:
+        row_runs = [run for run in runs if run["row"] == row]
+        fewest = min(run["steps_done"] for run in row_runs)
+        steps = [[p["step"] for p in run["curve"] if p["step"] > 0] for run in row_runs]
+        coarsest = max((s for s in steps if s), key=lambda s: s[0], default=[])
+        grid[row] = [step for step in coarsest if step <= fewest][-UPDATE_POINTS:]
+    chosen: dict[tuple[str, str], tuple[float, list[dict[str, Any]]]] = {}
+    for (row, column, _), cell_runs in by_cell.items():
+        mean = statistics.fmean(run["curve"][-1]["train_error"] for run in cell_runs)
+        if (row, column) not in chosen or mean < chosen[row, column][0]:
+            chosen[row, column] = (mean, cell_runs)
+    rows = []
+    for (row, column), (_, cell_runs) in sorted(chosen.items()):
+        curves = [[[p["step"], p["train_error"]] for p in run["curve"]] for run in cell_runs]
+        errors = []
+        for update in grid[row]:
+            values = [error_at(curve, update) for curve in curves]
+            errors.append(None if None in values else statistics.fmean(v or 0.0 for v in values))
+        rows.append({"row": row, "column": column, "lr": cell_runs[0]["config"]["optimizer"]["lr"],
+                     "seeds": len(cell_runs), "updates": grid[row], "errors": errors})  # fmt: skip
+    return rows
+
+
 def _number(value: float | None, digits: int = 4) -> str:
     return "—" if value is None else f"{value:.{digits}g}"
 
@@ -178,9 +245,12 @@ def write(report: Path, out: Path, command: str) -> str:
         _fail(f"{report}: the report has no Hessian-free run")
     summaries = [summarize(run) for run in runs]
     costs = at_equal_cost(table)
+    matches = first_order_match(table)
+    updates = per_update(runs)
     out.mkdir(parents=True, exist_ok=True)
     record = {"command": command, "report": str(report), "provenance": stamp(),
-              "runs": summaries, "at_equal_cost": costs}  # fmt: skip
+              "runs": summaries, "at_equal_cost": costs, "first_order_match": matches,
+              "per_update": updates}  # fmt: skip
     write_json(record, out / "hf_diagnostics.json")
     figure(table, runs, out / "hf_diagnostics.png")
     fractions = " | ".join(f"{f:g}" for f in COST_FRACTIONS)
@@ -216,6 +286,34 @@ def write(report: Path, out: Path, command: str) -> str:
         *(f"| {c['row']} | {c['column']} | {_chosen(c['chosen'])} | {c['seeds']} | "
           f"{c['cost'] / 1e6:.3g}M | " + " | ".join(_number(e) for e in c["errors"]) + " |"
           for c in costs),
+        "",
+        "## Each HF cell against the best first-order cell",
+        "",
+        "The gradient cases that the row's best first-order cell (lowest final error) needed to "
+        "get down to the HF cell's final error (mean over seeds, linear between evaluations; "
+        "\"—\": it never did), and how many times that the HF cell spent.",
+        "",
+        "| row | HF column | its final error | its cost | best first-order cell | "
+        "its cost to that error | HF cost / first-order cost |",
+        "|---|---|---|---|---|---|---|",
+        *(f"| {m['row']} | {m['column']} | {_number(m['error'])} | {m['cost'] / 1e6:.3g}M | "
+          f"{m['first_order']} | "
+          + ("—" if m["first_order_cost"] is None else f"{m['first_order_cost'] / 1e6:.3g}M")
+          + f" | {_number(m['ratio'], 3)} |" for m in matches),
+        "",
+        "## Each HF cell per update",
+        "",
+        "Mean training error over the seeds of each HF cell (at its rate with the lowest mean "
+        "final error) after the same numbers of updates (the last evaluations, reached by every "
+        "HF run of its row, of the run evaluated least often; the others linear between their "
+        "own evaluations): its progress per update, whatever an update cost.",
+        "",
+        "| row | HF column | lr | seeds | error (after updates) |",
+        "|---|---|---|---|---|",
+        *(f"| {u['row']} | {u['column']} | {u['lr']:g} | {u['seeds']} | " + ", ".join(
+            f"{_number(e)} ({n})" for n, e in zip(u["updates"], u["errors"]))
+          + ("" if u["updates"] else "— (no evaluation every HF run of the row reached)") + " |"
+          for u in updates),
         "",
         "![error and λ against gradient cases](hf_diagnostics.png)",
     ]  # fmt: skip

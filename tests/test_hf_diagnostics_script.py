@@ -67,6 +67,14 @@ def test_each_hf_run_is_summarized_and_every_cell_read_at_equal_cost(load_script
     assert costs["0.99N"]["errors"][-2] == pytest.approx(12.0)  # at 0.3M, an evaluation
     assert costs["HF-dag"]["errors"][-1] == pytest.approx(10.0 + (8.0 - 10.0) * 1.9 / 2.1)
     assert "| curves | HF-dag | 0.3 | 0 | 20 | 250 | 30 | 0.62M | 8 | 17.3 | 67% |" in text
+    # 0.99N gets down to HF-dag's final 8.0 between 0.3M (12) and 0.6M (6): at 0.5M
+    (match,) = record["first_order_match"]
+    assert (match["column"], match["first_order"]) == ("HF-dag", "0.99N")
+    assert match["first_order_cost"] == pytest.approx(5.0e5)
+    assert match["ratio"] == pytest.approx(6.2e5 / 5.0e5)
+    (progress,) = record["per_update"]  # one HF cell: both seeds at lr 0.3
+    assert progress["updates"] == [10, 20, 30]
+    assert progress["errors"] == pytest.approx([20.0, 10.0, 8.0])
     assert (tmp_path / "out" / "hf_diagnostics.png").stat().st_size > 0
     assert record["provenance"]["git_commit"]
 
@@ -77,6 +85,35 @@ def test_error_between_evaluations_is_linear_and_absent_past_the_curve(load_scri
     assert script.error_at(curve, 1.0) == pytest.approx(8.0)
     assert script.error_at(curve, 4.0) == pytest.approx(2.0)
     assert script.error_at(curve, 4.5) is None
+
+
+def test_cost_to_reach_an_error_is_linear_and_absent_if_never_reached(load_script):
+    script = load_script("hf_diagnostics")
+    curve = [[0.0, 10.0], [2.0, 6.0], [4.0, 2.0]]
+    assert script.cost_to_reach(curve, 8.0) == pytest.approx(1.0)
+    assert script.cost_to_reach(curve, 6.0) == pytest.approx(2.0)
+    assert script.cost_to_reach(curve, 1.0) is None
+
+
+def test_runs_are_compared_per_update_on_the_coarsest_evaluation_grid(load_script):
+    script = load_script("hf_diagnostics")
+
+    def run(column, lr, seed, points, steps_done):
+        curve = [{"step": step, "train_error": error} for step, error in points]
+        return {"row": "curves", "column": column, "seed": seed, "steps_done": steps_done,
+                "config": {"optimizer": {"lr": lr}}, "curve": curve}  # fmt: skip
+
+    runs = [
+        run("HF-dag", 0.3, 0, [(0, 100), (50, 20), (100, 10), (150, 9)], 150),
+        run("HF-dag", 1.0, 0, [(0, 100), (50, 80), (100, 70), (150, 60)], 150),  # worse rate
+        run("HF-star", 1.0, 0, [(0, 100), (30, 40), (60, 30), (90, 25)], 90),
+    ]  # fmt: skip
+    rows = {row["column"]: row for row in script.per_update(runs)}
+    # HF-dag is evaluated least often (first at 50); HF-star made the fewest updates (90)
+    assert rows["HF-dag"]["updates"] == rows["HF-star"]["updates"] == [50]
+    assert rows["HF-dag"]["lr"] == 0.3
+    assert rows["HF-dag"]["errors"] == pytest.approx([20.0])
+    assert rows["HF-star"]["errors"] == pytest.approx([40 + (30 - 40) * 20 / 30])
 
 
 def test_a_folder_without_a_report_is_refused_in_one_line(load_script, tmp_path, capsys):
