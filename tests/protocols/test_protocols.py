@@ -491,8 +491,9 @@ def test_table1_equal_cost_budget_stops_hf_at_the_cost_of_the_medium_first_order
 
 def test_table1_equal_cost_cg_changes_one_hf_dag_setting_per_column_at_the_same_cost():
     """Issue 35: why HF-dag stays above NAG at equal cost. Each diagnosis column is table1's
-    equal-cost HF-dag run at lr 0.3 with one setting changed (CG's cap or the curvature batch),
-    at the same cost and seeds; the HF-dag and NAG cells are the equal-cost budget's very runs."""
+    equal-cost HF-dag run at lr 0.3 with one thing changed (CG's cap, the curvature batch, the
+    full step with a line search or on that curvature), at the same cost and seeds; the HF-dag
+    and NAG cells are the equal-cost budget's very runs."""
     from inertia.protocols._sutskever2013 import HF_DIAGNOSIS_COLUMNS
 
     table1 = PROTOCOLS["table1"]

@@ -371,12 +371,19 @@ _EQUAL_COST = Budget(
 # equal-cost budget ends its CG run at the 20-iteration cap (from about update 100 on), with ρ
 # at 0.42-0.53 and λ small. These columns change one thing each, at the same 4M gradient cases:
 # CG's cap (50, 100: fewer but more exactly solved updates) and the curvature batch (1000
-# cases: a less noisy Gauss-Newton matrix at four times the cost per product). Beside them the
-# equal-cost HF-dag run itself and the best medium NAG settings, all two seeds.
-HF_DIAGNOSIS_COLUMNS = {
+# cases: a less noisy Gauss-Newton matrix at four times the cost per product). None of the three
+# made an update better (results/table1-equal-cost-cg-hf), so two more test the step's length:
+# HF-dag takes 0.3 of the CG step because the full step diverged without a line search (lr 1 in
+# table1's quick and equal-cost budgets); the full step with Martens's backtracking line search,
+# and the full step on the less noisy curvature of 1000 cases. Beside them the equal-cost HF-dag
+# run itself and the best medium NAG settings, all two seeds. "lr" is the step along the CG
+# solution, the other keys HessianFree's.
+HF_DIAGNOSIS_COLUMNS: dict[str, dict[str, Any]] = {
     "HF-dag CG<=50": {"cg_max_iterations": 50},
     "HF-dag CG<=100": {"cg_max_iterations": 100},
     "HF-dag curvature 1000": {"curvature_batch": 1000},
+    "HF-dag line search lr 1": {"line_search": True, "lr": 1.0},
+    "HF-dag curvature 1000 lr 1": {"curvature_batch": 1000, "lr": 1.0},
 }
 # The NAG cells beside them: the best medium settings on CURVES, each with its twin before
 # fine-tuning (every fine-tuned cell of table1 has one).
@@ -390,20 +397,20 @@ def _hf_diagnosis_blocks() -> list[Block]:
     at_03 = dataclasses.replace(dagger, grid={**dagger.grid, "optimizer.lr": [0.3]})
     (optimizer,) = dagger.grid["optimizer"]
     cadence = {"eval_every": [_DIAGNOSIS_EVERY], "checkpoint_every": [_DIAGNOSIS_EVERY]}
-    return [
-        at_03,
-        *(
-            dataclasses.replace(at_03, column=column, grid={
-                **at_03.grid, **cadence, "optimizer": [{**optimizer, **change}]})
-            for column, change in HF_DIAGNOSIS_COLUMNS.items()
-        ),
-    ]  # fmt: skip
+    blocks = [at_03]
+    for column, change in HF_DIAGNOSIS_COLUMNS.items():
+        options = {key: value for key, value in change.items() if key != "lr"}
+        grid = {**at_03.grid, **cadence, "optimizer": [{**optimizer, **options}],
+                "optimizer.lr": [change.get("lr", 0.3)]}  # fmt: skip
+        blocks.append(dataclasses.replace(at_03, column=column, grid=grid))
+    return blocks
 
 
 _EQUAL_COST_CG = Budget(
     about="Why HF-dag stays above NAG at equal cost, on CURVES at 4M gradient cases, two seeds: "
     "the equal-cost HF-dag run (lr 0.3; CG <= 20, curvature on 250) and the same with CG <= 50, "
-    "CG <= 100 or curvature on 1000, beside the medium budget's 0.99N and 0.999N runs (and "
+    "CG <= 100 or curvature on 1000, or with the full CG step (lr 1) under a line search or on "
+    "the curvature of 1000 cases, beside the medium budget's 0.99N and 0.999N runs (and "
     "their twins before fine-tuning)",
     base=dict(_MEDIUM.base),
     blocks=[
