@@ -163,8 +163,9 @@ def first_order_match(table: dict[str, Any]) -> list[dict[str, Any]]:
 def per_update(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Each HF cell's mean error over its seeds (at its rate with the lowest mean final error,
     where it ran several) after the same numbers of updates: the last ``UPDATE_POINTS``
-    evaluations, reached by every HF run of its row, of the run evaluated least often (the
-    others are read linearly between their own, closer, evaluations)."""
+    evaluations, reached by every HF run of its row that did not diverge, of the run evaluated
+    least often (the others are read linearly between their own, closer, evaluations; None
+    past a diverged run's end)."""
     by_cell: dict[tuple[str, str, float], list[dict[str, Any]]] = {}
     for run in runs:
         key = (run["row"], run["column"], run["config"]["optimizer"]["lr"])
@@ -172,7 +173,8 @@ def per_update(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     grid: dict[str, list[int]] = {}
     for row in {run["row"] for run in runs}:
         row_runs = [run for run in runs if run["row"] == row]
-        fewest = min(run["steps_done"] for run in row_runs)
+        finished = [run for run in row_runs if run["status"] != "diverged"] or row_runs
+        fewest = min(run["steps_done"] for run in finished)
         steps = [[p["step"] for p in run["curve"] if p["step"] > 0] for run in row_runs]
         coarsest = max((s for s in steps if s), key=lambda s: s[0], default=[])
         grid[row] = [step for step in coarsest if step <= fewest][-UPDATE_POINTS:]
@@ -227,10 +229,10 @@ def figure(table: dict[str, Any], runs: list[dict[str, Any]], path: Path) -> Non
             if run["row"] != row:
                 continue
             points = [p for p in run["curve"] if "hf_damping" in p]
+            rate = "" if " lr " in run["column"] else f" lr {run['config']['optimizer']['lr']:g}"
             damping_axis.plot([p["gradient_cases"] for p in points],
                               [p["hf_damping"] for p in points],
-                              label=f"{run['column']} lr {run['config']['optimizer']['lr']:g} "
-                                    f"seed {run['seed']}")  # fmt: skip
+                              label=f"{run['column']}{rate} seed {run['seed']}")  # fmt: skip
         damping_axis.set(xlabel="gradient cases", ylabel="damping λ", yscale="log",
                          title=f"{row}: λ of every HF run")  # fmt: skip
         damping_axis.legend(fontsize=7)
@@ -305,8 +307,9 @@ def write(report: Path, out: Path, command: str) -> str:
         "",
         "Mean training error over the seeds of each HF cell (at its rate with the lowest mean "
         "final error) after the same numbers of updates (the last evaluations, reached by every "
-        "HF run of its row, of the run evaluated least often; the others linear between their "
-        "own evaluations): its progress per update, whatever an update cost.",
+        "HF run of its row that did not diverge, of the run evaluated least often; the others "
+        "linear between their own evaluations; \"—\": past a diverged run's end): its progress "
+        "per update, whatever an update cost.",
         "",
         "| row | HF column | lr | seeds | error (after updates) |",
         "|---|---|---|---|---|",

@@ -98,22 +98,25 @@ def test_cost_to_reach_an_error_is_linear_and_absent_if_never_reached(load_scrip
 def test_runs_are_compared_per_update_on_the_coarsest_evaluation_grid(load_script):
     script = load_script("hf_diagnostics")
 
-    def run(column, lr, seed, points, steps_done):
+    def run(column, lr, seed, points, status="completed"):
         curve = [{"step": step, "train_error": error} for step, error in points]
-        return {"row": "curves", "column": column, "seed": seed, "steps_done": steps_done,
-                "config": {"optimizer": {"lr": lr}}, "curve": curve}  # fmt: skip
+        return {"row": "curves", "column": column, "seed": seed, "steps_done": points[-1][0],
+                "status": status, "config": {"optimizer": {"lr": lr}}, "curve": curve}  # fmt: skip
 
     runs = [
-        run("HF-dag", 0.3, 0, [(0, 100), (50, 20), (100, 10), (150, 9)], 150),
-        run("HF-dag", 1.0, 0, [(0, 100), (50, 80), (100, 70), (150, 60)], 150),  # worse rate
-        run("HF-star", 1.0, 0, [(0, 100), (30, 40), (60, 30), (90, 25)], 90),
+        run("HF-dag", 0.3, 0, [(0, 100), (50, 20), (100, 10), (150, 9)]),
+        run("HF-dag", 1.0, 0, [(0, 100), (50, 80), (100, 70), (150, 60)]),  # worse rate
+        run("HF-star", 1.0, 0, [(0, 100), (30, 40), (60, 30), (90, 25), (120, 20)]),
+        run("HF-dag full", 1.0, 0, [(0, 100), (10, 50), (20, 1e9)], status="diverged"),
     ]  # fmt: skip
     rows = {row["column"]: row for row in script.per_update(runs)}
-    # HF-dag is evaluated least often (first at 50); HF-star made the fewest updates (90)
-    assert rows["HF-dag"]["updates"] == rows["HF-star"]["updates"] == [50]
+    # HF-dag is evaluated least often (first at 50), HF-star made the fewest updates (120) of
+    # the runs that did not diverge
+    assert rows["HF-dag"]["updates"] == rows["HF-star"]["updates"] == [50, 100]
     assert rows["HF-dag"]["lr"] == 0.3
-    assert rows["HF-dag"]["errors"] == pytest.approx([20.0])
-    assert rows["HF-star"]["errors"] == pytest.approx([40 + (30 - 40) * 20 / 30])
+    assert rows["HF-dag"]["errors"] == pytest.approx([20.0, 10.0])
+    assert rows["HF-star"]["errors"] == pytest.approx([40 + (30 - 40) * 20 / 30, 25 - 5 / 3])
+    assert rows["HF-dag full"]["errors"] == [None, None]  # past its end
 
 
 def test_a_folder_without_a_report_is_refused_in_one_line(load_script, tmp_path, capsys):
