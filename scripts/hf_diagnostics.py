@@ -10,9 +10,10 @@ its chosen setting and its curve against gradient cases; ``runs.json``: every ru
 curve, whose HF evaluations carry ``hf_damping``, the latest λ, and over the updates since the
 previous evaluation the mean CG iterations ``hf_cg_iterations``, the mean finite ρ
 ``hf_reduction_ratio`` and the updates that took no step, ``hf_rejected_updates``). Writes
-``README.md`` with two tables, every HF run's CG, λ and ρ, and every cell's error at fractions of
-the budget's cost, and ``hf_diagnostics.png`` (error and λ against gradient cases), beside the
-record's provenance (``stamp``).
+``README.md`` with four tables, every HF run's CG, λ and ρ, every cell's error at fractions of
+the budget's cost, the cost at which the best first-order cell reached each HF cell's final
+error, and each HF cell's error after the same numbers of updates, and ``hf_diagnostics.png``
+(error and λ against gradient cases), beside the record's provenance (``stamp``).
 """
 
 from __future__ import annotations
