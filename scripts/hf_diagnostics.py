@@ -140,16 +140,21 @@ def cost_to_reach(curve: list[list[float]], error: float) -> float | None:
     return None
 
 
-def first_order_match(table: dict[str, Any]) -> list[dict[str, Any]]:
-    """Each HF cell against its row's best first-order cell (the lowest final error, SGD and
-    momentum alike): the gradient cases that cell needed to get down to the HF cell's final
-    error, and how many times that the HF cell spent."""
+def hf_cells(runs: list[dict[str, Any]]) -> set[tuple[str, str]]:
+    """The (row, column) of every cell whose runs are Hessian-free."""
+    return {(run["row"], run["column"]) for run in runs}
+
+
+def first_order_match(table: dict[str, Any], hf: set[tuple[str, str]]) -> list[dict[str, Any]]:
+    """Each HF cell (``hf``) against its row's best first-order cell (the lowest final error,
+    SGD and momentum alike): the gradient cases that cell needed to get down to the HF cell's
+    final error, and how many times that the HF cell spent."""
     cells = [cell for cell in table["cells"] if cell.get("cost_curve")]
     matches = []
     for cell in cells:
-        if not cell["column"].startswith("HF"):
+        if (cell["row"], cell["column"]) not in hf:
             continue
-        others = [c for c in cells if c["row"] == cell["row"] and not c["column"].startswith("HF")]
+        others = [c for c in cells if c["row"] == cell["row"] and (c["row"], c["column"]) not in hf]
         if not others:
             continue
         best = min(others, key=lambda c: c["cost_curve"][-1][1])
@@ -205,12 +210,15 @@ def _chosen(setting: dict[str, float] | None) -> str:
     return ", ".join(f"{key.split('.')[-1]} {value:g}" for key, value in (setting or {}).items())
 
 
-def drawn_cells(table: dict[str, Any], row: str, first_order: int = 2) -> list[dict[str, Any]]:
-    """The cells of ``row`` the figure draws: every HF cell, SGD, and the ``first_order`` other
-    cells that end lowest (a dozen momentum curves would hide the comparison)."""
+def drawn_cells(
+    table: dict[str, Any], row: str, hf_keys: set[tuple[str, str]], first_order: int = 2
+) -> list[dict[str, Any]]:
+    """The cells of ``row`` the figure draws: every HF cell (``hf_keys``), SGD, and the
+    ``first_order`` other cells that end lowest (a dozen momentum curves would hide the
+    comparison)."""
     cells = [c for c in table["cells"] if c["row"] == row and c.get("cost_curve")]
-    hf = [c for c in cells if c["column"].startswith("HF")]
-    others = sorted((c for c in cells if not c["column"].startswith("HF") and c["column"] != "SGD"),
+    hf = [c for c in cells if (row, c["column"]) in hf_keys]
+    others = sorted((c for c in cells if c not in hf and c["column"] != "SGD"),
                     key=lambda c: c["cost_curve"][-1][1])  # fmt: skip
     return hf + [c for c in cells if c["column"] == "SGD"] + others[:first_order]
 
@@ -218,10 +226,11 @@ def drawn_cells(table: dict[str, Any], row: str, first_order: int = 2) -> list[d
 def figure(table: dict[str, Any], runs: list[dict[str, Any]], path: Path) -> None:
     rows = sorted({run["row"] for run in runs})
     fig, axes = plt.subplots(len(rows), 2, figsize=(12, 4.2 * len(rows)), squeeze=False)
+    hf_keys = hf_cells(runs)
     for (error_axis, damping_axis), row in zip(axes, rows):
-        for cell in drawn_cells(table, row):
+        for cell in drawn_cells(table, row, hf_keys):
             cost, error = zip(*cell["cost_curve"][1:])
-            style = "-" if cell["column"].startswith("HF") else "--"
+            style = "-" if (row, cell["column"]) in hf_keys else "--"
             error_axis.plot(cost, error, style, label=cell["column"])
         error_axis.set(xlabel="gradient cases", ylabel="training error (mean over seeds)",
                        yscale="log", title=f"{row}: HF, SGD, the two best other cells")  # fmt: skip
@@ -248,7 +257,7 @@ def write(report: Path, out: Path, command: str) -> str:
         _fail(f"{report}: the report has no Hessian-free run")
     summaries = [summarize(run) for run in runs]
     costs = at_equal_cost(table)
-    matches = first_order_match(table)
+    matches = first_order_match(table, hf_cells(runs))
     updates = per_update(runs)
     out.mkdir(parents=True, exist_ok=True)
     record = {"command": command, "report": str(report), "provenance": stamp(),
@@ -303,6 +312,7 @@ def write(report: Path, out: Path, command: str) -> str:
           f"{m['first_order']} | "
           + ("—" if m["first_order_cost"] is None else f"{m['first_order_cost'] / 1e6:.3g}M")
           + f" | {_number(m['ratio'], 3)} |" for m in matches),
+        *([] if matches else ["", "(No first-order cell in this report.)"]),
         "",
         "## Each HF cell per update",
         "",

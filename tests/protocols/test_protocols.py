@@ -330,6 +330,8 @@ def test_hf_momentum_medium_varies_only_the_cg_decay_at_the_equal_cost_of_table1
     shared = [equal_cost.get(json.dumps(r.to_dict(), sort_keys=True)) for _, c, r in cells
               if c == "0.95→0.995"]  # fmt: skip
     assert shared == ["HF-dag", "HF-dag"]
+    # stopped at a cost, its report draws the curves against it (hf_diagnostics reads them)
+    assert PROTOCOLS["hf-momentum"].budget("medium").cost_axis
 
 
 @pytest.mark.parametrize(

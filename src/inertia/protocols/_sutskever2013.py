@@ -732,6 +732,9 @@ HF_MOMENTUM = Protocol(
                     *_ramp_blocks((0.3,), _MEDIUM_DECAY_OPTIONS, _MEDIUM_RAMPS),
                 )
             ],
+            # Its runs stop at a cost, like table1's equal-cost ones: the report draws them
+            # against it, and scripts/hf_diagnostics.py reads it.
+            cost_axis=True,
         ),
         "paper": Budget(
             about="table1's paper HF-dag settings with each CG decay, on all three datasets",
