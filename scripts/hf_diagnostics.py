@@ -228,12 +228,15 @@ def figure(table: dict[str, Any], runs: list[dict[str, Any]], path: Path) -> Non
     fig, axes = plt.subplots(len(rows), 2, figsize=(12, 4.2 * len(rows)), squeeze=False)
     hf_keys = hf_cells(runs)
     for (error_axis, damping_axis), row in zip(axes, rows):
-        for cell in drawn_cells(table, row, hf_keys):
+        drawn = drawn_cells(table, row, hf_keys)
+        for cell in drawn:
             cost, error = zip(*cell["cost_curve"][1:])
             style = "-" if (row, cell["column"]) in hf_keys else "--"
             error_axis.plot(cost, error, style, label=cell["column"])
+        first_order = any((row, cell["column"]) not in hf_keys for cell in drawn)
+        title = "HF, SGD, the two best other cells" if first_order else "every HF cell"
         error_axis.set(xlabel="gradient cases", ylabel="training error (mean over seeds)",
-                       yscale="log", title=f"{row}: HF, SGD, the two best other cells")  # fmt: skip
+                       yscale="log", title=f"{row}: {title}")  # fmt: skip
         error_axis.legend(fontsize=7)
         for run in runs:
             if run["row"] != row:
