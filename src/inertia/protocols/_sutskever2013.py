@@ -686,7 +686,7 @@ def _ramp_blocks(
 # Medium (issue 35: the decays again, two seeds, at a budget where they separate): table1's
 # equal-cost HF-dag on CURVES (λ from 45, CG <= 20, batches of 1000 with curvature on 250, no
 # line search, lr 0.3, the quick budget's better rate), stopped at the same cost, 4M gradient
-# cases (about 450 updates), with each constant decay and each ramp; the 0.95→0.995 column is
+# cases (about 390 updates), with each constant decay and each ramp; the 0.95→0.995 column is
 # the equal-cost HF-dag run itself (reused where it finished in the same runs folder). The curves
 # record λ, CG's iterations and ρ at each evaluation: how the damping answers the decay.
 _MEDIUM_RAMPS = {0.995: 3, 0.999: 1}
@@ -715,7 +715,7 @@ HF_MOMENTUM = Protocol(
         "medium": Budget(
             about="Two seeds on CURVES, table1's equal-cost HF-dag (λ from 45, CG <= 20, "
             "batches of 1000, curvature 250, lr 0.3) stopped at the cost of a medium NAG run "
-            "(4M gradient cases, about 450 updates), at each constant CG decay and with the decay "
+            "(4M gradient cases, about 390 updates), at each constant CG decay and with the decay "
             "raised from 0.95 like eq. (3) raises μ (to 0.995: the equal-cost run itself)",
             base={
                 "task": {"name": "autoencoder", "dataset": "curves"},
