@@ -112,3 +112,11 @@ def test_curves_count_the_cost_in_gradient_cases_for_hf_and_first_order_runs(tmp
         assert point["hf_rejected_updates"] in (0.0, 1.0, 2.0, 3.0)
     assert "hf_damping" not in hf.curve[0]
     assert not any(key.startswith("hf_") for point in nag.curve for key in point)
+    # CG's warm start, the decayed previous solution: its model value's share of CG's answer's
+    # (CG only descends from it, so at most 1); from zero (no decay) the share is 0
+    shares = [point["hf_warm_start_share"] for point in hf.curve[1:]]
+    assert all(share <= 1 + 1e-9 for share in shares)
+    assert shares[1] != 0.0  # updates 4-6 all start from the previous solution
+    cold = train(RunConfig(**base, optimizer={"name": "hf", "cg_max_iterations": 8,
+                                              "cg_decay": 0.0}), tmp_path / "cold")  # fmt: skip
+    assert [point["hf_warm_start_share"] for point in cold.curve[1:]] == [0.0, 0.0]

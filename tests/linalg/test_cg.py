@@ -52,3 +52,17 @@ def test_not_converged_is_reported():
                                 residual_tolerance=1e-10)  # fmt: skip
     assert result.iterations == 3
     assert not result.converged
+
+
+def test_the_value_of_a_warm_start_is_the_quadratic_at_it():
+    """φ(x0) = ½ x0ᵀ A x0 − bᵀ x0 at the starting point (0 from zero): the model value a
+    decayed previous solution gives CG before any iteration (issue 35)."""
+    matrix = _spd(8, seed=7)
+    b = torch.randn(8, generator=torch.Generator().manual_seed(8), dtype=torch.float64)
+    start = torch.randn(8, generator=torch.Generator().manual_seed(9), dtype=torch.float64)
+    warm = conjugate_gradient(lambda v: matrix @ v, b, start, max_iterations=2)
+    expected = 0.5 * float(start @ matrix @ start) - float(b @ start)
+    assert warm.initial_objective == pytest.approx(expected, rel=1e-12)
+    cold = conjugate_gradient(lambda v: matrix @ v, b, max_iterations=2)
+    assert cold.initial_objective == 0.0
+    assert warm.objective < warm.initial_objective  # CG descends on φ from there

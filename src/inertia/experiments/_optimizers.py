@@ -302,6 +302,9 @@ class UpdateStatistics:
         self.cg_iterations = 0.0
         self.ratio_total = 0.0
         self.ratios = 0  # finite ρ only (ρ is -inf where the trial objective rose to non-finite)
+        # CG's warm start: its model value's share of CG's final one, where CG's model fell
+        self.warm_start_total = 0.0
+        self.warm_starts = 0
         self.rejected = 0  # updates that took no step (step length 0)
 
     def add(self, norm: Tensor, threshold: float) -> None:
@@ -331,13 +334,21 @@ class UpdateStatistics:
         if math.isfinite(step["reduction_ratio"]):
             self.ratio_total += step["reduction_ratio"]
             self.ratios += 1
+        # φ(x0) / φ(x_N), where CG's model fell: 1 = the warm start was already CG's answer,
+        # 0 = no better than zero, negative = worse than zero
+        final = step.get("cg_model", 0.0)
+        if final < 0:
+            self.warm_start_total += step.get("cg_start_model", 0.0) / final
+            self.warm_starts += 1
         self.rejected += int(step["lr"] == 0)
 
     def read(self) -> dict[str, float]:
         """``grad_norm_max``, ``grad_norm_mean`` and ``clipped_updates`` since the last read
         (none before the first update), and for Hessian-free ``hf_damping`` (the latest λ),
-        ``hf_cg_iterations``, ``hf_reduction_ratio`` (finite ρ) and ``hf_rejected_updates``,
-        then counting again; ``gradient_cases`` so far."""
+        ``hf_cg_iterations``, ``hf_reduction_ratio`` (finite ρ), ``hf_rejected_updates`` and
+        ``hf_warm_start_share`` (the mean of φ(x0) / φ(x_N), CG's quadratic model at its decayed
+        warm start over its value at CG's answer: 0 from zero, negative when the warm start
+        was worse than zero), then counting again; ``gradient_cases`` so far."""
         found = {"gradient_cases": self.gradient_cases}
         if self.updates:
             found.update(
@@ -353,6 +364,8 @@ class UpdateStatistics:
             )
             if self.ratios:
                 found["hf_reduction_ratio"] = self.ratio_total / self.ratios
+            if self.warm_starts:
+                found["hf_warm_start_share"] = self.warm_start_total / self.warm_starts
         self._reset()
         return found
 
@@ -364,7 +377,8 @@ class UpdateStatistics:
                 "relative_threshold": self.relative_threshold, "damping": self.damping,
                 "hf_updates": self.hf_updates, "cg_iterations": self.cg_iterations,
                 "ratio_total": self.ratio_total, "ratios": self.ratios,
-                "rejected": self.rejected}  # fmt: skip
+                "rejected": self.rejected, "warm_start_total": self.warm_start_total,
+                "warm_starts": self.warm_starts}  # fmt: skip
 
     def load_state_dict(self, state: dict[str, float | int]) -> None:
         self.largest, self.total = float(state["largest"]), float(state["total"])
@@ -379,6 +393,8 @@ class UpdateStatistics:
         self.ratio_total = float(state.get("ratio_total", 0.0))
         self.ratios = int(state.get("ratios", 0))
         self.rejected = int(state.get("rejected", 0))
+        self.warm_start_total = float(state.get("warm_start_total", 0.0))
+        self.warm_starts = int(state.get("warm_starts", 0))
 
 
 # Each trained model's parameter list, read once: walking the module tree for it every update

@@ -23,6 +23,8 @@ class CGResult:
     residual_norm: ‖b − Ax‖ at the last iterate (‖M⁻¹...‖ not applied).
     converged: the relative residual ‖b − Ax‖ / ‖b‖ reached ``residual_tolerance`` (False
         when that tolerance is 0 or the run stopped for another reason).
+    initial_objective: φ(x0) at the starting point (0 from zero): what a warm start is worth
+        before any iteration (issue 35: Hessian-free's decayed previous solution).
     """
 
     solution: Tensor
@@ -31,6 +33,7 @@ class CGResult:
     objective: float
     residual_norm: float
     converged: bool = False
+    initial_objective: float = 0.0
 
 
 def _dot(a: Tensor, b: Tensor) -> Tensor:
@@ -101,7 +104,8 @@ def conjugate_gradient(
     direction = preconditioned.clone()
     rz = _dot(residual, preconditioned)
     progress_rule = tolerance > 0
-    objectives = [float(-0.5 * _dot(x, b + residual))] if progress_rule else []
+    initial_objective = float(-0.5 * _dot(x, b + residual)) if x0 is not None else 0.0
+    objectives = [initial_objective] if progress_rule else []
     target = residual_tolerance * float(b.norm()) if residual_tolerance > 0 else -1.0
     save_points = _save_points(max_iterations, save_factor)
     saved: list[tuple[int, Tensor]] = []
@@ -133,12 +137,12 @@ def conjugate_gradient(
                 break
     if not converged and target >= 0:
         converged = float(residual.norm()) <= target
-    return _finished(x, b, residual, iteration, saved, objectives, converged)
+    return _finished(x, b, residual, iteration, saved, objectives, converged, initial_objective)
 
 
 def _finished(
     x: Tensor, b: Tensor, residual: Tensor, iteration: int, saved: list[tuple[int, Tensor]],
-    objectives: list[float], converged: bool,
+    objectives: list[float], converged: bool, initial_objective: float,
 ) -> CGResult:  # fmt: skip
     """The result, with the last iterate among the saved ones and φ at it."""
     if not saved or saved[-1][0] != iteration:
@@ -151,4 +155,5 @@ def _finished(
         objective=objective,
         residual_norm=float(residual.norm()),
         converged=converged,
+        initial_objective=initial_objective,
     )

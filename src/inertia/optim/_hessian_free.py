@@ -708,6 +708,8 @@ class HessianFree(Optimizer):
             "loss": gradient.objective,
             "loss_after_cg": trial.value,
             "cg_iterations": float(result.iterations),
+            "cg_start_model": result.initial_objective,
+            "cg_model": result.objective,
             "chosen_iteration": float(trial.iteration),
             "reduction_ratio": ratio,
             "damping": curvature.damping,
