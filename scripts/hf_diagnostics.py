@@ -85,6 +85,7 @@ def summarize(run: dict[str, Any]) -> dict[str, Any]:
     iterations = [point["hf_cg_iterations"] for point in points]
     damping = [point["hf_damping"] for point in points]
     ratios = [point["hf_reduction_ratio"] for point in points if "hf_reduction_ratio" in point]
+    shares = [p["hf_warm_start_share"] for p in points if "hf_warm_start_share" in p]
     last = run["curve"][-1]
     return {
         "row": run["row"], "column": run["column"], "seed": run["seed"], "lr": optimizer["lr"],
@@ -96,6 +97,7 @@ def summarize(run: dict[str, Any]) -> dict[str, Any]:
         "at_cap": sum(value >= cap - 1e-9 for value in iterations) / len(iterations),
         "damping_first": damping[0], "damping_max": max(damping), "damping_last": damping[-1],
         "reduction_ratio_mean": statistics.fmean(ratios) if ratios else float("nan"),
+        "warm_start_share_mean": statistics.fmean(shares) if shares else None,
         "rejected_updates": sum(point["hf_rejected_updates"] for point in points),
         "status": run["status"],
     }  # fmt: skip
@@ -276,17 +278,21 @@ def write(report: Path, out: Path, command: str) -> str:
         f"From [{report}](../{report.name}/table.md) by `{command}` (commit "
         f"{provenance['git_commit'][:10]}, {provenance['date']}). Each HF evaluation's figures "
         "are means over the updates since the one before; \"at the cap\" is the share of "
-        "evaluations in which every update's CG run stopped at its iteration limit.",
+        "evaluations in which every update's CG run stopped at its iteration limit; \"warm "
+        "start's share\" the mean of φ(x0) / φ(x_N), CG's quadratic model at its decayed warm "
+        "start over its value at CG's answer (1: the start was the answer, 0: no better than "
+        "zero, negative: worse; \"—\": a run made before it was recorded).",
         "",
         "| row | column | lr | seed | CG cap | curvature batch | updates | gradient cases | "
         "final error | mean CG iterations | at the cap | λ first / largest / last | mean ρ | "
-        "no-step updates |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "warm start's share | no-step updates |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
         *(f"| {s['row']} | {s['column']} | {s['lr']:g} | {s['seed']} | {s['cg_cap']} | "
           f"{s['curvature_batch']} | {s['updates']} | {s['gradient_cases'] / 1e6:.3g}M | "
           f"{_number(s['final_error'])} | {s['cg_iterations_mean']:.1f} | {s['at_cap']:.0%} | "
           f"{_number(s['damping_first'], 3)} / {_number(s['damping_max'], 3)} / "
           f"{_number(s['damping_last'], 3)} | {_number(s['reduction_ratio_mean'], 3)} | "
+          f"{_number(s['warm_start_share_mean'], 3)} | "
           f"{s['rejected_updates']:g} |" for s in summaries),
         "",
         "## Every cell at equal cost",

@@ -16,9 +16,10 @@ def _hf_run(key: str, seed: int, cap: int = 20) -> dict:
          "hf_reduction_ratio": 0.8},
         {"step": 20, "train_error": 10.0, "train_loss": 1.0, "gradient_cases": 4.1e5,
          "hf_damping": 2.0, "hf_cg_iterations": float(cap), "hf_rejected_updates": 0.0,
-         "hf_reduction_ratio": 0.4},
+         "hf_reduction_ratio": 0.4, "hf_warm_start_share": 0.2},
         {"step": 30, "train_error": 8.0, "train_loss": 1.0, "gradient_cases": 6.2e5,
-         "hf_damping": 1.0, "hf_cg_iterations": float(cap), "hf_rejected_updates": 0.0},
+         "hf_damping": 1.0, "hf_cg_iterations": float(cap), "hf_rejected_updates": 0.0,
+         "hf_warm_start_share": -0.4},
     ]  # fmt: skip
     config = {"batch_size": 1000, "seed": seed,
               "optimizer": {"name": "hf", "lr": 0.3, "cg_max_iterations": cap,
@@ -60,6 +61,7 @@ def test_each_hf_run_is_summarized_and_every_cell_read_at_equal_cost(load_script
     assert (first["damping_first"], first["damping_max"], first["damping_last"]) == (0.5, 2, 1)
     assert first["reduction_ratio_mean"] == pytest.approx(0.6)  # where ρ was recorded
     assert first["rejected_updates"] == 1
+    assert first["warm_start_share_mean"] == pytest.approx(-0.1)  # where it was recorded
     # the row's cost is where its first cell ended (0.6M: NAG), the HF run a little past it
     costs = {cell["column"]: cell for cell in record["at_equal_cost"]}
     assert costs["HF-dag"]["cost"] == costs["0.99N"]["cost"] == 6.0e5
@@ -67,6 +69,7 @@ def test_each_hf_run_is_summarized_and_every_cell_read_at_equal_cost(load_script
     assert costs["0.99N"]["errors"][-2] == pytest.approx(12.0)  # at 0.3M, an evaluation
     assert costs["HF-dag"]["errors"][-1] == pytest.approx(10.0 + (8.0 - 10.0) * 1.9 / 2.1)
     assert "| curves | HF-dag | 0.3 | 0 | 20 | 250 | 30 | 0.62M | 8 | 17.3 | 67% |" in text
+    assert "| 0.6 | -0.1 | 1 |" in text  # mean ρ, the warm start's share, no-step updates
     # 0.99N gets down to HF-dag's final 8.0 between 0.3M (12) and 0.6M (6): at 0.5M
     (match,) = record["first_order_match"]
     assert (match["column"], match["first_order"]) == ("HF-dag", "0.99N")
