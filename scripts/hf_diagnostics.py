@@ -168,15 +168,19 @@ def first_order_match(table: dict[str, Any], hf: set[tuple[str, str]]) -> list[d
     return matches
 
 
-def per_update(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Each HF cell's mean error over its seeds (at its rate with the lowest mean final error,
-    where it ran several) after the same numbers of updates: the last ``UPDATE_POINTS``
-    evaluations, reached by every HF run of its row that did not diverge, of the run evaluated
-    least often (the others are read linearly between their own, closer, evaluations; None
-    past a diverged run's end)."""
-    by_cell: dict[tuple[str, str, float], list[dict[str, Any]]] = {}
+def per_update(table: dict[str, Any], runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each HF cell's mean error over its seeds (at the rate the report chose for it, where it
+    ran several) after the same numbers of updates: the last ``UPDATE_POINTS`` evaluations,
+    reached by every HF run of its row that did not diverge, of the run evaluated least often
+    (the others are read linearly between their own, closer, evaluations; None past a diverged
+    run's end)."""
+    chosen_lr = {(cell["row"], cell["column"]): cell["chosen"].get("optimizer.lr")
+                 for cell in table["cells"] if cell.get("chosen")}  # fmt: skip
+    by_cell: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for run in runs:
-        key = (run["row"], run["column"], run["config"]["optimizer"]["lr"])
+        key = (run["row"], run["column"])
+        if key in chosen_lr and run["config"]["optimizer"]["lr"] != chosen_lr[key]:
+            continue  # a rate the report did not choose
         by_cell.setdefault(key, []).append(run)
     grid: dict[str, list[int]] = {}
     for row in {run["row"] for run in runs}:
@@ -186,13 +190,8 @@ def per_update(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
         steps = [[p["step"] for p in run["curve"] if p["step"] > 0] for run in row_runs]
         coarsest = max((s for s in steps if s), key=lambda s: s[0], default=[])
         grid[row] = [step for step in coarsest if step <= fewest][-UPDATE_POINTS:]
-    chosen: dict[tuple[str, str], tuple[float, list[dict[str, Any]]]] = {}
-    for (row, column, _), cell_runs in by_cell.items():
-        mean = statistics.fmean(run["curve"][-1]["train_error"] for run in cell_runs)
-        if (row, column) not in chosen or mean < chosen[row, column][0]:
-            chosen[row, column] = (mean, cell_runs)
     rows = []
-    for (row, column), (_, cell_runs) in sorted(chosen.items()):
+    for (row, column), cell_runs in sorted(by_cell.items()):
         curves = [[[p["step"], p["train_error"]] for p in run["curve"]] for run in cell_runs]
         errors = []
         for update in grid[row]:
@@ -263,7 +262,7 @@ def write(report: Path, out: Path, command: str) -> str:
     summaries = [summarize(run) for run in runs]
     costs = at_equal_cost(table)
     matches = first_order_match(table, hf_cells(runs))
-    updates = per_update(runs)
+    updates = per_update(table, runs)
     out.mkdir(parents=True, exist_ok=True)
     record = {"command": command, "report": str(report), "provenance": stamp(),
               "runs": summaries, "at_equal_cost": costs, "first_order_match": matches,
@@ -325,8 +324,8 @@ def write(report: Path, out: Path, command: str) -> str:
         "",
         "## Each HF cell per update",
         "",
-        "Mean training error over the seeds of each HF cell (at its rate with the lowest mean "
-        "final error) after the same numbers of updates (the last evaluations, reached by every "
+        "Mean training error over the seeds of each HF cell (at the rate its report chose) "
+        "after the same numbers of updates (the last evaluations, reached by every "
         "HF run of its row that did not diverge, of the run evaluated least often; the others "
         "linear between their own evaluations; \"—\": past a diverged run's end): its progress "
         "per update, whatever an update cost.",

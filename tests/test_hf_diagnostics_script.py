@@ -108,11 +108,12 @@ def test_runs_are_compared_per_update_on_the_coarsest_evaluation_grid(load_scrip
 
     runs = [
         run("HF-dag", 0.3, 0, [(0, 100), (50, 20), (100, 10), (150, 9)]),
-        run("HF-dag", 1.0, 0, [(0, 100), (50, 80), (100, 70), (150, 60)]),  # worse rate
+        run("HF-dag", 1.0, 0, [(0, 100), (50, 80), (100, 70), (150, 60)]),  # not chosen
         run("HF-star", 1.0, 0, [(0, 100), (30, 40), (60, 30), (90, 25), (120, 20)]),
         run("HF-dag full", 1.0, 0, [(0, 100), (10, 50), (20, 1e9)], status="diverged"),
     ]  # fmt: skip
-    rows = {row["column"]: row for row in script.per_update(runs)}
+    table = {"cells": [{"row": "curves", "column": "HF-dag", "chosen": {"optimizer.lr": 0.3}}]}
+    rows = {row["column"]: row for row in script.per_update(table, runs)}
     # HF-dag is evaluated least often (first at 50), HF-star made the fewest updates (120) of
     # the runs that did not diverge
     assert rows["HF-dag"]["updates"] == rows["HF-star"]["updates"] == [50, 100]
