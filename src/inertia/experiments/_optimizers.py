@@ -336,9 +336,8 @@ class UpdateStatistics:
             self.ratios += 1
         # φ(x0) / φ(x_N), where CG's model fell: 1 = the warm start was already CG's answer,
         # 0 = no better than zero, negative = worse than zero
-        final = step.get("cg_model", 0.0)
-        if final < 0:
-            self.warm_start_total += step.get("cg_start_model", 0.0) / final
+        if step["cg_model"] < 0:
+            self.warm_start_total += step["cg_start_model"] / step["cg_model"]
             self.warm_starts += 1
         self.rejected += int(step["lr"] == 0)
 

@@ -400,8 +400,9 @@ def _hf_diagnosis_blocks() -> list[Block]:
     blocks = [at_03]
     for column, change in HF_DIAGNOSIS_COLUMNS.items():
         options = {key: value for key, value in change.items() if key != "lr"}
+        rate = [change["lr"]] if "lr" in change else at_03.grid["optimizer.lr"]
         grid = {**at_03.grid, **cadence, "optimizer": [{**optimizer, **options}],
-                "optimizer.lr": [change.get("lr", 0.3)]}  # fmt: skip
+                "optimizer.lr": rate}  # fmt: skip
         blocks.append(dataclasses.replace(at_03, column=column, grid=grid))
     return blocks
 
