@@ -321,7 +321,9 @@ MARTENS_INITIAL_DAMPING = 45.0
 # curvature batch.
 _MARTENS_CODE = {"damping": MARTENS_INITIAL_DAMPING, "rho_batch": "curvature"}
 # Per dataset: evaluations of HF-star and of HF-dag, in updates (about ten per run at the update
-# counts the cost allows: HF-star about 25 / 13 / 3 updates, HF-dag about 450 / 230 / 45), and
+# counts the cost allows, planned from estimates: HF-star about 25 / 13 / 3 updates, HF-dag about
+# 450 / 230 / 45; measured, results/table1-equal-cost-hf: HF-star 58-72 / 24-25 / 7, HF-dag
+# 387-398 / 196-218 / 40-41), and
 # HF-dag's CG-decay plateau, so that its decay reaches 0.995 (after 100 plateaus) within the run
 # as the medium NAG runs reach their μ_max (FACES: 0.99 by its last update).
 _EQUAL_COST_CADENCE = {"curves": (3, 50, 3), "mnist": (2, 25, 1), "faces": (1, 5, 1)}
