@@ -336,15 +336,21 @@ def test_hf_momentum_medium_varies_only_the_cg_decay_at_the_equal_cost_of_table1
 
 def test_hf_momentum_warm_start_reruns_two_decays_of_medium_evaluated_more_often():
     """Issue 35: the decays 0.95 and 0.999 of the medium budget again, new runs only in their
-    evaluation cadence (so they record CG's warm start, which the medium runs predate)."""
+    evaluation cadence (so they record CG's warm start, which the medium runs predate), and
+    the control without a warm start (decay 0), otherwise the medium runs' settings."""
     medium = {(c, r.seed): r for _, c, r in labelled("hf-momentum", "medium")}
     warm = labelled("hf-momentum", "warm-start")
     assert sorted((c, r.seed) for _, c, r in warm) == [
-        ("0.95", 0), ("0.95", 1), ("0.999", 0), ("0.999", 1)]  # fmt: skip
+        ("0", 0), ("0", 1), ("0.95", 0), ("0.95", 1), ("0.999", 0), ("0.999", 1)]  # fmt: skip
     for _, column, run in warm:
-        twin = medium[column, run.seed]
+        twin = medium["0.95" if column == "0" else column, run.seed]
         assert run.eval_every == 10 < twin.eval_every
-        assert run.model_dump(exclude={"eval_every"}) == twin.model_dump(exclude={"eval_every"})
+        differs = {"eval_every", "optimizer"} if column == "0" else {"eval_every"}
+        assert run.model_dump(exclude=differs) == twin.model_dump(exclude=differs)
+        if column == "0":
+            changed = run.optimizer.model_dump(exclude={"cg_decay"})
+            assert changed == twin.optimizer.model_dump(exclude={"cg_decay"})
+            assert run.optimizer.cg_decay == 0.0
 
 
 @pytest.mark.parametrize(

@@ -648,7 +648,10 @@ CG_DECAYS = (0.95, 0.99, 0.995, 0.999)
 
 
 def _decay_blocks(
-    datasets: tuple[str, ...], lrs: tuple[float, ...], options: dict[str, Any]
+    datasets: tuple[str, ...],
+    lrs: tuple[float, ...],
+    options: dict[str, Any],
+    decays: tuple[float, ...] = CG_DECAYS,
 ) -> list[Block]:
     """One column per CG decay: HF-dag with ``options`` and that decay."""
     return [
@@ -657,7 +660,7 @@ def _decay_blocks(
                "optimizer": [{"name": "hf", **_HF_DAGGER, "cg_decay": decay, **options}],
                "optimizer.lr": list(lrs)})
         for dataset in datasets
-        for decay in CG_DECAYS
+        for decay in decays
     ]  # fmt: skip
 
 
@@ -713,9 +716,12 @@ _MEDIUM_DECAY_BLOCKS = [
 # iterations the same at every decay. What it could not say: how good the decayed previous
 # solution is as CG's start (HessianFree records φ(x0) and φ(x_N) since; the trainer's
 # hf_warm_start_share). The two ends, 0.95 and 0.999, again with it, evaluated every 10 updates
-# (so the runs are new ones; their training is the medium runs').
+# (so the runs are new ones; their training is the medium runs'). Beside them decay 0, CG
+# started from zero at every update (no warm start, no "momentum"): the control that says what
+# the warm start is worth in training error, not only in CG's model.
 _WARM_START_DECAYS = ("0.95", "0.999")
 _WARM_START_EVERY = 10
+_NO_WARM_START = 0.0
 
 
 HF_MOMENTUM = Protocol(
@@ -752,9 +758,18 @@ HF_MOMENTUM = Protocol(
             about="The medium budget's constant CG decays 0.95 and 0.999, two seeds, evaluated "
             "every 10 updates, recording at each evaluation how good the decayed previous CG "
             "solution was as CG's start (hf_warm_start_share: its model value's share of CG's "
-            "answer's; the medium runs predate the record)",
+            "answer's; the medium runs predate the record); and decay 0, CG from zero at "
+            "every update, the control without a warm start",
             base={**_MEDIUM_DECAY_BASE, "eval_every": _WARM_START_EVERY},
-            blocks=[b for b in _MEDIUM_DECAY_BLOCKS if b.column in _WARM_START_DECAYS],
+            blocks=[
+                *(b for b in _MEDIUM_DECAY_BLOCKS if b.column in _WARM_START_DECAYS),
+                *(
+                    dataclasses.replace(block, grid={**block.grid, "seed": list(_MEDIUM_SEEDS)})
+                    for block in _decay_blocks(
+                        ("curves",), (0.3,), _MEDIUM_DECAY_OPTIONS, (_NO_WARM_START,)
+                    )
+                ),
+            ],
             cost_axis=True,
         ),
         "paper": Budget(
@@ -771,6 +786,7 @@ HF_MOMENTUM = Protocol(
     },
     rows=DATASETS,
     columns=(
+        f"{_NO_WARM_START:g}",
         *(f"{decay:g}" for decay in CG_DECAYS),
         *(_ramp_column(cap) for cap in CG_DECAY_RAMPS),
     ),
