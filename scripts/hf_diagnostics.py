@@ -35,6 +35,8 @@ from inertia.experiments import stamp, write_json, write_text
 
 # The fractions of the budget's cost at which every cell's error is read.
 COST_FRACTIONS = (0.125, 0.25, 0.5, 1.0)
+# How many parts of a run the warm start's share is averaged over, start to end.
+WARM_START_QUARTERS = 4
 # How many update counts each HF cell is read at (the last ones that every HF run of its row
 # reached, on the evaluation grid of the run evaluated least often): its progress per update,
 # whatever an update cost.
@@ -98,9 +100,19 @@ def summarize(run: dict[str, Any]) -> dict[str, Any]:
         "damping_first": damping[0], "damping_max": max(damping), "damping_last": damping[-1],
         "reduction_ratio_mean": statistics.fmean(ratios) if ratios else float("nan"),
         "warm_start_share_mean": statistics.fmean(shares) if shares else None,
+        "warm_start_share_quarters": _quarter_means(shares),
         "rejected_updates": sum(point["hf_rejected_updates"] for point in points),
         "status": run["status"],
     }  # fmt: skip
+
+
+def _quarter_means(values: list[float]) -> list[float] | None:
+    """The means of ``values`` over each quarter of the list, in order (None: fewer than four
+    values): how a run's figure moves between its start and its end."""
+    if len(values) < WARM_START_QUARTERS:
+        return None
+    bounds = [i * len(values) // WARM_START_QUARTERS for i in range(WARM_START_QUARTERS + 1)]
+    return [statistics.fmean(values[start:end]) for start, end in itertools.pairwise(bounds)]
 
 
 def error_at(curve: list[list[float]], cost: float) -> float | None:
@@ -293,6 +305,7 @@ def write(report: Path, out: Path, command: str) -> str:
           f"{_number(s['damping_last'], 3)} | {_number(s['reduction_ratio_mean'], 3)} | "
           f"{_number(s['warm_start_share_mean'], 3)} | "
           f"{s['rejected_updates']:g} |" for s in summaries),
+        *_warm_start_section(summaries),
         "",
         "## Every cell at equal cost",
         "",
@@ -342,6 +355,29 @@ def write(report: Path, out: Path, command: str) -> str:
     text = "\n".join(lines) + "\n"
     write_text(text, out / "README.md")
     return text
+
+
+def _warm_start_section(summaries: list[dict[str, Any]]) -> list[str]:
+    """The warm start's share of CG's answer quarter by quarter of each run that recorded it
+    (none: no lines)."""
+    recorded = [s for s in summaries if s["warm_start_share_quarters"] is not None]
+    if not recorded:
+        return []
+    return [
+        "",
+        "## CG's warm start over the run",
+        "",
+        "Warm start's share (as above) averaged over each quarter of the run's evaluations, "
+        "first to last: whether the decayed previous solution becomes a better or a worse "
+        "start for CG as training goes on. A run whose CG starts from zero (CG decay 0) records "
+        "none.",
+        "",
+        "| row | column | lr | seed | first quarter | second | third | last | whole run |",
+        "|---|---|---|---|---|---|---|---|---|",
+        *(f"| {s['row']} | {s['column']} | {s['lr']:g} | {s['seed']} | "
+          + " | ".join(_number(v, 3) for v in s["warm_start_share_quarters"])
+          + f" | {_number(s['warm_start_share_mean'], 3)} |" for s in recorded),
+    ]  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> None:

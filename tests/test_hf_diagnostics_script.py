@@ -131,3 +131,27 @@ def test_a_folder_without_a_report_is_refused_in_one_line(load_script, tmp_path,
     message = capsys.readouterr().err.strip()
     assert "\n" not in message
     assert "table.json: missing" in message
+
+
+def test_the_warm_start_is_read_quarter_by_quarter_where_a_run_recorded_enough(load_script):
+    """The CG-decay explanation reads how the warm start's share moves over a run: the mean of
+    each quarter of its evaluations, in order; a run with fewer evaluations than quarters (or
+    none, CG from zero) gets no row."""
+    script = load_script("hf_diagnostics")
+    assert script._quarter_means([1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0]) == [1.5, 3.5, 5.5, 7.5]
+    assert script._quarter_means([0.0, 1.0, 2.0, 3.0, 4.0]) == [0.0, 1.0, 2.0, 3.5]
+    assert script._quarter_means([0.2, -0.4]) is None
+    recorded = {"row": "curves", "column": "0.999", "lr": 0.3, "seed": 1,
+                "warm_start_share_quarters": [-0.5, -1.0, -2.0, -2.5],
+                "warm_start_share_mean": -1.5}  # fmt: skip
+    lines = script._warm_start_section([recorded, {**recorded, "warm_start_share_quarters": None}])
+    assert "| curves | 0.999 | 0.3 | 1 | -0.5 | -1 | -2 | -2.5 | -1.5 |" in lines
+    assert len([line for line in lines if line.startswith("| curves")]) == 1
+    assert script._warm_start_section([{**recorded, "warm_start_share_quarters": None}]) == []
+
+
+def test_a_report_without_enough_warm_starts_has_no_quarter_table(load_script, tmp_path):
+    script = load_script("hf_diagnostics")
+    _report(tmp_path / "report")
+    text = script.write(tmp_path / "report", tmp_path / "out", "python scripts/hf_diagnostics.py")
+    assert "## CG's warm start over the run" not in text  # two recorded evaluations per run
