@@ -369,8 +369,8 @@ def _warm_start_section(summaries: list[dict[str, Any]]) -> list[str]:
         "",
         "Warm start's share (as above) averaged over each quarter of the run's evaluations, "
         "first to last: whether the decayed previous solution becomes a better or a worse "
-        "start for CG as training goes on. A run whose CG starts from zero (CG decay 0) records "
-        "none.",
+        "start for CG as training goes on (a run whose CG starts from zero, CG decay 0, has 0 "
+        "throughout).",
         "",
         "| row | column | lr | seed | first quarter | second | third | last | whole run |",
         "|---|---|---|---|---|---|---|---|---|",

@@ -136,7 +136,7 @@ def test_a_folder_without_a_report_is_refused_in_one_line(load_script, tmp_path,
 def test_the_warm_start_is_read_quarter_by_quarter_where_a_run_recorded_enough(load_script):
     """The CG-decay explanation reads how the warm start's share moves over a run: the mean of
     each quarter of its evaluations, in order; a run with fewer evaluations than quarters (or
-    none, CG from zero) gets no row."""
+    none: made before the share was recorded) gets no row."""
     script = load_script("hf_diagnostics")
     assert script._quarter_means([1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0]) == [1.5, 3.5, 5.5, 7.5]
     assert script._quarter_means([0.0, 1.0, 2.0, 3.0, 4.0]) == [0.0, 1.0, 2.0, 3.5]
