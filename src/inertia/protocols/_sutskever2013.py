@@ -705,13 +705,17 @@ _MEDIUM_DECAY_BASE = {
     "eval_every": _EQUAL_COST_CADENCE["curves"][1],
     "checkpoint_every": _EQUAL_COST_CADENCE["curves"][1],
 }
-_MEDIUM_DECAY_BLOCKS = [
-    dataclasses.replace(block, grid={**block.grid, "seed": list(_MEDIUM_SEEDS)})
-    for block in (
-        *_decay_blocks(("curves",), (0.3,), _MEDIUM_DECAY_OPTIONS),
-        *_ramp_blocks((0.3,), _MEDIUM_DECAY_OPTIONS, _MEDIUM_RAMPS),
-    )
-]
+
+
+def _with_medium_seeds(blocks: list[Block]) -> list[Block]:
+    """``blocks`` run at both of the medium budgets' seeds."""
+    return [dataclasses.replace(b, grid={**b.grid, "seed": list(_MEDIUM_SEEDS)}) for b in blocks]
+
+
+_MEDIUM_DECAY_BLOCKS = _with_medium_seeds([
+    *_decay_blocks(("curves",), (0.3,), _MEDIUM_DECAY_OPTIONS),
+    *_ramp_blocks((0.3,), _MEDIUM_DECAY_OPTIONS, _MEDIUM_RAMPS),
+])  # fmt: skip
 # The medium budget found the large constant decay worse in the mean, with λ, ρ and CG's
 # iterations the same at every decay. What it could not say: how good the decayed previous
 # solution is as CG's start (HessianFree records φ(x0) and φ(x_N) since; the trainer's
@@ -763,11 +767,8 @@ HF_MOMENTUM = Protocol(
             base={**_MEDIUM_DECAY_BASE, "eval_every": _WARM_START_EVERY},
             blocks=[
                 *(b for b in _MEDIUM_DECAY_BLOCKS if b.column in _WARM_START_DECAYS),
-                *(
-                    dataclasses.replace(block, grid={**block.grid, "seed": list(_MEDIUM_SEEDS)})
-                    for block in _decay_blocks(
-                        ("curves",), (0.3,), _MEDIUM_DECAY_OPTIONS, (_NO_WARM_START,)
-                    )
+                *_with_medium_seeds(
+                    _decay_blocks(("curves",), (0.3,), _MEDIUM_DECAY_OPTIONS, (_NO_WARM_START,))
                 ),
             ],
             cost_axis=True,
