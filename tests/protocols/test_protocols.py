@@ -274,6 +274,10 @@ def test_long_term_columns_name_their_runs():
             assert row == f"{short} T={options.length}"
             if options.output_biases_only:
                 assert column == "biases"
+            elif options.readout_only:
+                summed = ", summed loss" if options.loss_reduction == "per-sequence" else ""
+                column_name = momentum_column(run.optimizer.name, run.optimizer.momentum)
+                assert column == f"readout {column_name}{summed}"
             elif options.cell == "lstm":
                 assert column == "LSTM"
             elif run.optimizer.name == "adam":

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -52,6 +53,27 @@ def test_biases_model_learns_only_the_output_bias(tmp_path):
     result = train(config(task={"output_biases_only": True}), tmp_path)
     # the mean predictor of a sum of two U[0, 1]: within 0.04 with probability 2(0.04) - 0.04²
     assert result.final["train_error"] == pytest.approx(0.9216, abs=0.03)
+
+
+def test_readout_only_trains_the_output_layer_on_the_initial_states(tmp_path):
+    """An echo-state network: the recurrent layer keeps Table 4's initialization, the output
+    layer learns (on memorization at T = 20 it recalls better than chance, 2.5, within 300
+    updates)."""
+    task = {"problem": "memorization-5bit", "length": 20, "readout_only": True}
+    run = config(task=task, optimizer={"name": "adam", "lr": 0.01}, steps=300, eval_every=300)
+    before = prepare(run).model
+    trainable = [n for n, p in before.named_parameters() if p.requires_grad]
+    assert trainable == ["output.weight", "output.bias"]
+    train(run, tmp_path)
+    after = prepare(run).model
+    after.load_state_dict(torch.load(tmp_path / "checkpoint.pt", weights_only=False)["model"])
+    for name, parameter in before.named_parameters():
+        moved = not torch.equal(parameter, after.get_parameter(name))
+        assert moved == name.startswith("output."), name
+    result = json.loads((tmp_path / "result.json").read_text())
+    assert result["final"]["train_error"] < 1.0 < result["curve"][0]["train_error"]
+    with pytest.raises(ConfigError, match="'output_biases_only' and 'readout_only'"):
+        config(task={"output_biases_only": True, "readout_only": True})
 
 
 def test_small_random_initialization():

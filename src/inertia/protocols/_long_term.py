@@ -33,6 +33,9 @@ ROWS = {
 PREDICT2 = {"addition": "addition-predict2", "multiplication": "multiplication-predict2"}
 MU_0 = (0.0, 0.9, 0.98, 0.995)
 PAPER_LRS = (1e-3, 1e-4, 1e-5, 1e-6)
+# Issue 39's read-out study: the output layer trained alone on Table 4's initial recurrent layer,
+# under the authors' loss and under inertia 0.2's summed one.
+_READOUT_COLUMNS = ("readout 0.9N", "readout 0.9N, summed loss")
 # Issue 39's length study of mem-20 (T = 80 is Table 5's row).
 MEM20_LENGTHS = (30, 50, 80)
 # The paper's rates and the 100-times larger ones a summed loss implies; 1e-6 is left out of
@@ -153,6 +156,22 @@ def _paper_core_blocks() -> list[Block]:
             blocks.append(Block(row, column, {**grid, **seeds}))
         grid = _run("biases", "nag", 0.9, [1e-3], options)
         blocks.append(Block(row, "biases", {**grid, **seeds, "steps": [5000]}))
+    return blocks
+
+
+def _readout_blocks() -> list[Block]:
+    """The ``readout`` budget: mem-5 and mem-20 with only the output layer trained, at the
+    rates paper-core runs for 0.9N; mem-5 also under the summed loss at 1e-4."""
+    authors, summed = _READOUT_COLUMNS
+    seeds = {"seed": [0, 1]}
+    blocks = [
+        Block(row, authors, {**_run("tanh", "nag", 0.9, PAPER_CORE_LRS[row, "0.9N"],
+                                    _row_options(*ROWS[row], readout_only=True)), **seeds})
+        for row in ("mem-5 T=200", "mem-20 T=80")
+    ]  # fmt: skip
+    options = _row_options(*ROWS["mem-5 T=200"], readout_only=True, loss_reduction="per-sequence")
+    blocks.append(Block("mem-5 T=200", summed, {**_run("tanh", "nag", 0.9, [1e-4], options),
+                                                **seeds}))  # fmt: skip
     return blocks
 
 
@@ -312,6 +331,20 @@ TABLE5 = Protocol(
             ],
             select_metric="train_error",
         ),
+        "readout": Budget(
+            about="Issue 39, what Table 4's initial states hold and whether training reads "
+            "them: the output layer trained alone on the fixed recurrent layer (an echo-state "
+            "network, task.readout_only; scripts/table5_state_probe.py refits it in closed "
+            "form), NAG with μ_0 = 0.9 at paper-core's 0.9N rates (1e-3, 1e-4), the authors' "
+            "loss, seeds 0 and 1, 50,000 updates, on mem-5 T=200 and mem-20 T=80; on mem-5 also "
+            "under inertia 0.2's summed loss at 1e-4 (the recall steps' gradient 200 times "
+            "larger). A read-out that learns to recall says the full runs lose what their "
+            "initial states hold; one that does not, that these rates under the authors' loss "
+            "cannot train even the output layer in 50,000 updates",
+            base=_AUTHORS_RUNS,
+            blocks=_readout_blocks(),
+            select_metric="train_error",
+        ),
         "paper-core": Budget(
             about="The paper's protocol (the authors' problems, loss and single hidden bias; "
             "50,000 updates; four seeds; each cell's rate chosen by its result at the end of "
@@ -335,7 +368,7 @@ TABLE5 = Protocol(
         ),
     },
     rows=(*ROWS, _MEAN_ROW, *(f"mem-20 T={n}" for n in MEM20_LENGTHS if n != 80)),
-    columns=(*_PUBLISHED_COLUMNS, "SGD small", "Adam", "LSTM"),
+    columns=(*_PUBLISHED_COLUMNS, "SGD small", "Adam", "LSTM", *_READOUT_COLUMNS),
     published=PUBLISHED,
     select=("optimizer.name", "optimizer.lr"),
     select_metric="train_loss",

@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from typing import Literal
 
 import torch
-from pydantic import Field
+from pydantic import Field, model_validator
 from torch import Tensor, nn
 
 from inertia.data import LONG_TERM_PROBLEMS, LongTermProblem, LossReduction
@@ -50,6 +50,11 @@ class LongTermOptions(TaskConfig):
         ``relu``, ``leaky-tanh``, ``leaky-relu``; ``lstm``, the baseline).
     output_biases_only: Table 5's "biases" baseline: learn only the output biases (the output
         weights zero and frozen).
+    readout_only: learn only the output layer (weights and biases); the recurrent layer stays
+        at its initialization, an echo-state network trained by gradient descent (Jaeger 2001).
+        With Table 4's initialization it asks whether the initial states, which on
+        memorization already hold the symbols (``scripts/table5_state_probe.py``), can be read
+        at the paper's rates; issue 39's ``mem5-readout`` budget.
     hidden: hidden units (100 in the paper).
     initialization: ``echo-state`` (Table 4) or ``small-random`` (every weight N(0, std²)).
     input_scale: input-to-hidden scale of the echo-state initialization (0 = Table 4's value
@@ -77,6 +82,7 @@ class LongTermOptions(TaskConfig):
     length: int = Field(80, ge=10)
     cell: CellName = "tanh"
     output_biases_only: bool = False
+    readout_only: bool = False
     hidden: int = Field(100, ge=1)
     initialization: Literal["echo-state", "small-random"] = "echo-state"
     input_scale: float = Field(0.0, ge=0)
@@ -86,6 +92,15 @@ class LongTermOptions(TaskConfig):
     loss_reduction: LossReduction = "per-output"
     hidden_biases: Literal[1, 2] = 1
     data_seed: int | None = Field(None, ge=0)
+
+    @model_validator(mode="after")
+    def _one_frozen_part(self) -> LongTermOptions:
+        if self.output_biases_only and self.readout_only:
+            raise ValueError(
+                "long-term options 'output_biases_only' and 'readout_only' exclude each other "
+                "(the first trains the output biases alone, the second the whole output layer)"
+            )
+        return self
 
 
 _DIAGNOSTIC_CASES = 100  # sequences of the evaluation sample the gradient diagnostics use
@@ -195,6 +210,9 @@ class LongTermDependencies(AbstractTask[LongTermOptions]):
                 network.output.weight.zero_()
                 for name, parameter in network.named_parameters():
                     parameter.requires_grad_(name == "output.bias")
+            elif options.readout_only:
+                for name, parameter in network.named_parameters():
+                    parameter.requires_grad_(name.startswith("output."))
             elif options.hidden_biases == 1 and cell in ("tanh", "lstm"):
                 hidden_bias = network.rnn.get_parameter("bias_hh_l0")
                 hidden_bias.zero_()
