@@ -221,6 +221,10 @@ def probe_run(folder: Path, fit_cases: int, penalty: float) -> Probe:
         column = "SGD"
     else:  # Sutskever et al.'s names: 0.995N (NAG), 0.995M (CM)
         column = f"{optimizer.momentum:g}{'N' if optimizer.name == 'nag' else 'M'}"
+    if options.readout_only:  # as the table5 protocol's readout budget names its columns
+        column = f"readout {column}"
+        if options.loss_reduction == "per-sequence":
+            column += ", summed loss"
     return Probe(
         run=folder.name,
         problem=options.problem,

@@ -103,6 +103,17 @@ def test_the_initial_network_is_the_runs_initialization(probe, tmp_path):
     assert row.seed == config.seed
 
 
+def test_a_readout_run_keeps_its_states(probe, tmp_path):
+    """Trained alone, the output layer leaves the recurrent layer as it was: the refit reads the
+    trained network's states exactly as the initial network's."""
+    folder = tmp_path / "run"
+    _run(folder, "memorization-5bit", 20, readout_only=True, loss_reduction="per-sequence")
+    row = probe.probe_run(folder, 300, 1e-4)
+    assert row.column == "readout 0.9N, summed loss"
+    assert (row.shared_final, row.per_step_final) == (row.shared_initial, row.per_step_initial)
+    assert row.net_final != row.net_initial
+
+
 def test_folders_it_cannot_read_are_one_line_errors(probe, tmp_path, capsys):
     with pytest.raises(SystemExit) as stopped:
         probe.main([str(tmp_path / "missing"), "--out", str(tmp_path / "out")])
