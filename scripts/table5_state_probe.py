@@ -38,6 +38,7 @@ import math
 import os
 import pickle
 import sys
+import textwrap
 import time
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
@@ -282,7 +283,12 @@ def plot(probes: list[Probe], path: Path) -> None:
     import matplotlib.pyplot as plt
 
     problems = list(dict.fromkeys(f"{p.problem} T={p.length}" for p in probes))
-    figure, axes = plt.subplots(1, len(problems), figsize=(5.5 * len(problems), 4.2), squeeze=False)
+    counts = [max(2, sum(f"{p.problem} T={p.length}" == name for p in probes)) for name in problems]
+    figure, rows = plt.subplots(
+        len(problems), 1, figsize=(max(6.0, 1.2 * max(counts) + 1.5), 3.4 * len(problems)),
+        squeeze=False,
+    )  # fmt: skip
+    axes = [[row[0] for row in rows]]  # one panel per problem, stacked
     kinds = (
         ("net_initial", "net, initial", "tab:gray"),
         ("shared_initial", "refit, initial", "tab:blue"),
@@ -304,7 +310,10 @@ def plot(probes: list[Probe], path: Path) -> None:
         if chance is not None:
             axis.axhline(chance, color="black", linestyle="--", linewidth=1, label="chance")
         axis.set_xticks(range(len(runs)))
-        axis.set_xticklabels([f"{p.column}\nlr {p.lr:g}\nseed {p.seed}" for p in runs], fontsize=7)
+        axis.set_xticklabels(
+            [f"{textwrap.fill(p.column, 13)}\nlr {p.lr:g}\nseed {p.seed}" for p in runs],
+            fontsize=7,
+        )
         axis.set_title(name)
         axis.set_ylabel("zero-one error (Table 5's)")
     handles, labels = axes[0][0].get_legend_handles_labels()
@@ -314,7 +323,7 @@ def plot(probes: list[Probe], path: Path) -> None:
                 handles.append(handle)
                 labels.append(label)
     figure.legend(handles, labels, loc="lower center", ncol=len(labels), fontsize=8)
-    figure.tight_layout(rect=(0, 0.07, 1, 1))
+    figure.tight_layout(rect=(0, 0.4 / (3.4 * len(problems)), 1, 1))
     figure.savefig(path, dpi=110)
     plt.close(figure)
 
