@@ -54,7 +54,7 @@ class LongTermOptions(TaskConfig):
         at its initialization, an echo-state network trained by gradient descent (Jaeger 2001).
         With Table 4's initialization it asks whether the initial states, which on
         memorization already hold the symbols (``scripts/table5_state_probe.py``), can be read
-        at the paper's rates; issue 39's ``mem5-readout`` budget.
+        at the paper's rates; issue 39's ``readout`` budget of ``table5``.
     hidden: hidden units (100 in the paper).
     initialization: ``echo-state`` (Table 4) or ``small-random`` (every weight N(0, std²)).
     input_scale: input-to-hidden scale of the echo-state initialization (0 = Table 4's value
