@@ -58,6 +58,7 @@ from inertia.experiments import (
     prepare,
     saved_config,
 )
+from inertia.protocols import momentum_column
 
 FIT_SEED = 20_130_101  # the probe's own sequences: independent of every run's draws
 CHUNK = 500  # sequences per forward pass
@@ -218,10 +219,8 @@ def probe_run(folder: Path, fit_cases: int, penalty: float) -> Probe:
     optimizer = config.optimizer
     if options.output_biases_only:
         column = "biases"
-    elif optimizer.name == "sgd" or optimizer.momentum == 0:
-        column = "SGD"
     else:  # Sutskever et al.'s names: 0.995N (NAG), 0.995M (CM)
-        column = f"{optimizer.momentum:g}{'N' if optimizer.name == 'nag' else 'M'}"
+        column = momentum_column(optimizer.name, optimizer.momentum)
     if options.readout_only:  # as the table5 protocol's readout budget names its columns
         column = f"readout {column}"
         if options.loss_reduction == "per-sequence":

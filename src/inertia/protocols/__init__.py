@@ -7,6 +7,7 @@ from inertia.experiments import Protocol
 from inertia.protocols._bengio2012 import BENGIO2012, BENGIO2012_TEXT
 from inertia.protocols._general import MNIST_CLASSIFICATION, TOY
 from inertia.protocols._initialization import TABLE3_INIT
+from inertia.protocols._labels import momentum_column
 from inertia.protocols._liao2018 import CITATION, HOPFIELD, HYPERGRADIENT
 from inertia.protocols._long_term import CLIPPING, TABLE5
 from inertia.protocols._sutskever2013 import HF_MOMENTUM, TABLE1, TABLE2, TABLE3
@@ -31,4 +32,4 @@ PROTOCOLS: dict[str, Protocol] = {
     )
 }
 
-__all__ = ["PROTOCOLS"]
+__all__ = ["PROTOCOLS", "momentum_column"]
