@@ -23,10 +23,13 @@ columns) are recomputed from the weights, and the trained one is checked against
 recorded ``train_error``.
 
     python scripts/table5_state_probe.py RUN_DIR [RUN_DIR ...] --out results/table5-state-probe \\
-        [--title "..."] [--note FILE]
+        [--title "..."] [--note FILE] [--extend]
 
 Writes ``README.md`` (the table, the provenance of every run, the note), ``probe.json`` and
-``probe.png``.
+``probe.png``, each atomically. A run's final weights live only in its run folder, which a new
+checkout does not have: ``--extend`` keeps the rows already in ``--out``'s record (with the
+session that probed them, its title and note unless new ones are given) and adds or replaces
+the given runs', so that one record can grow over the sessions of a long sweep.
 """
 
 from __future__ import annotations
@@ -43,6 +46,7 @@ import time
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 import torch
 from torch import Tensor
@@ -57,6 +61,8 @@ from inertia.experiments import (
     load_result,
     prepare,
     saved_config,
+    write_json,
+    write_text,
 )
 from inertia.protocols import momentum_column
 
@@ -323,16 +329,54 @@ def plot(probes: list[Probe], path: Path) -> None:
                 labels.append(label)
     figure.legend(handles, labels, loc="lower center", ncol=len(labels), fontsize=8)
     figure.tight_layout(rect=(0, 0.4 / (3.4 * len(problems)), 1, 1))
-    figure.savefig(path, dpi=110)
+    partial = path.with_name(f".{path.name}.partial.png")
+    figure.savefig(partial, dpi=110)
     plt.close(figure)
+    os.replace(partial, path)  # atomic: the old figure or the new one
+
+
+def earlier_record(out: Path, fit_cases: int, penalty: float) -> dict[str, Any]:
+    """The record ``--extend`` adds to: ``{"sessions", "runs", "title", "note"}``, each run
+    with the index of the session that probed it (a record written before ``--extend`` has one
+    session, its ``provenance``). Empty when ``out`` holds no record yet.
+
+    Raises:
+        ConfigError: the record cannot be read, or was fitted with other settings (its rows
+            would not compare with the new ones).
+    """
+    path = out / "probe.json"
+    if not path.exists():
+        return {"sessions": [], "runs": [], "title": None, "note": None}
+    try:
+        record = json.loads(path.read_text())
+        sessions = record.get("sessions") or [record["provenance"]]
+        runs = [{"session": 0, **row} for row in record["runs"]]
+        for row in runs:
+            Probe(**{k: v for k, v in row.items() if k != "session"})  # every field present
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as error:
+        raise ConfigError(
+            f"{path} is not a probe record ({error}); give --out a folder of its own"
+        ) from None
+    for name, value in (("fit_cases", fit_cases), ("penalty", penalty)):
+        earlier = {session.get(name) for session in sessions}
+        if earlier != {value}:
+            raise ConfigError(
+                f"{path} was fitted with {name} {sorted(earlier, key=str)}, not {value}: "
+                f"extend it with --{name.replace('_', '-')} {sessions[-1].get(name)}"
+            )
+    return {"sessions": sessions, "runs": runs, "title": record.get("title"),
+            "note": record.get("note")}  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("runs", nargs="+", type=Path, help="finished run folders")
     parser.add_argument("--out", type=Path, required=True, help="folder for the report")
-    parser.add_argument("--title", default="Table 5 runs: what the hidden states hold")
+    parser.add_argument("--title", help="the report's heading (default: the record's, or "
+                        "'Table 5 runs: what the hidden states hold')")  # fmt: skip
     parser.add_argument("--note", type=Path, help="Markdown to put under the table")
+    parser.add_argument("--extend", action="store_true",
+                        help="keep the rows in --out's record, add these runs'")  # fmt: skip
     parser.add_argument("--fit-cases", type=int, default=10_000,
                         help="fresh sequences the read-outs are fitted on")  # fmt: skip
     parser.add_argument("--penalty", type=float, default=1e-4,
@@ -342,26 +386,30 @@ def main(argv: list[str] | None = None) -> None:
         _fail(f"--fit-cases must be >= 1, got {args.fit_cases}")
     if args.penalty <= 0:
         _fail(f"--penalty must be > 0, got {args.penalty}")
-    note = ""
+    try:
+        earlier = (
+            earlier_record(args.out, args.fit_cases, args.penalty)
+            if args.extend
+            else {"sessions": [], "runs": [], "title": None, "note": None}
+        )
+    except ConfigError as error:
+        _fail(str(error))
+    note = earlier["note"] or ""
     if args.note is not None:
         try:
             note = args.note.read_text()
         except OSError as error:
             _fail(f"--note {args.note}: {error.strerror or error}")
+    title = args.title or earlier["title"] or "Table 5 runs: what the hidden states hold"
     threads = torch.get_num_threads()
     started = time.perf_counter()
-    probes = []
+    probed = []
     try:
         for folder in args.runs:
-            probes.append(probe_run(folder, args.fit_cases, args.penalty))
+            probed.append(probe_run(folder, args.fit_cases, args.penalty))
     except ConfigError as error:
         _fail(str(error))
-    probes.sort(key=lambda p: (p.problem, p.length, p.column, p.lr, p.seed))
     seconds = time.perf_counter() - started
-    try:
-        args.out.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        _fail(f"--out {args.out}: {error.strerror or error}")
     where = environment()
     provenance = {
         "generated": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -375,14 +423,18 @@ def main(argv: list[str] | None = None) -> None:
         "fit_seed": FIT_SEED,
         "command": "python scripts/table5_state_probe.py " + " ".join(argv or sys.argv[1:]),
     }
-    (args.out / "probe.json").write_text(
-        json.dumps({"provenance": provenance, "runs": [asdict(p) for p in probes]}, indent=1) + "\n"
-    )
-    plot(probes, args.out / "probe.png")
+    sessions = [*earlier["sessions"], provenance]
+    again = {p.run for p in probed}  # a run probed again replaces its earlier row
+    rows = [row for row in earlier["runs"] if row["run"] not in again]
+    rows += [{"session": len(sessions) - 1, **asdict(p)} for p in probed]
+    rows.sort(key=lambda r: (r["problem"], r["length"], r["column"], r["lr"], r["seed"], r["run"]))
+    probes = [Probe(**{k: v for k, v in row.items() if k != "session"}) for row in rows]
+    record = {"title": title, "note": note, "provenance": provenance, "sessions": sessions,
+              "runs": rows}  # fmt: skip
     mismatched = [p for p in probes if not math.isclose(p.net_final, p.recorded, abs_tol=1e-6)]
     differing = ", ".join(f"{p.run} {p.net_final} vs {p.recorded}" for p in mismatched)
     lines = [
-        f"# {args.title}",
+        f"# {title}",
         "",
         table(probes),
         "",
@@ -401,20 +453,29 @@ def main(argv: list[str] | None = None) -> None:
     ]
     if note:
         lines += [note.rstrip(), ""]
+    lines += ["## Provenance", ""]
+    for index, session in enumerate(sessions):
+        label = f"Session {index + 1}: " if len(sessions) > 1 else ""
+        lines.append(
+            f"- {label}`{session['command']}`; code {session['commit']}; "
+            f"{session['hardware']}; torch "
+            f"{session['torch']}; {session['wall_time_s']:.0f} s; generated "
+            f"{session['generated']}."
+        )
+    lines += ["", "Runs (folder: settings):", ""]
     lines += [
-        "## Provenance",
-        "",
-        f"`{provenance['command']}`; code {provenance['commit']}; {provenance['hardware']}, "
-        f"{threads} torch threads; torch {provenance['torch']}; {seconds:.0f} s; generated "
-        f"{provenance['generated']}. Runs (folder: settings):",
-        "",
+        f"- {row['run']}: {row['problem']} T={row['length']}, {row['column']}, lr "
+        f"{row['lr']:g}, seed {row['seed']}, recorded train_error {row['recorded']:g}"
+        + (f" (session {row['session'] + 1})" if len(sessions) > 1 else "")
+        for row in rows
     ]
-    lines += [
-        f"- {p.run}: {p.problem} T={p.length}, {p.column}, lr {p.lr:g}, seed {p.seed}, "
-        f"recorded train_error {p.recorded:g}"
-        for p in probes
-    ]
-    (args.out / "README.md").write_text("\n".join(lines) + "\n")
+    try:
+        args.out.mkdir(parents=True, exist_ok=True)
+        write_json(record, args.out / "probe.json")
+        plot(probes, args.out / "probe.png")
+        write_text("\n".join(lines) + "\n", args.out / "README.md")
+    except OSError as error:
+        _fail(f"--out {args.out}: {error.strerror or error}")
     print(table(probes))
     print(f"report: {args.out / 'README.md'} ({os.path.getsize(args.out / 'README.md')} bytes)")
 

@@ -131,3 +131,53 @@ def test_folders_it_cannot_read_are_one_line_errors(probe, tmp_path, capsys):
     with pytest.raises(SystemExit):
         probe.main([str(folder), "--out", str(tmp_path / "out"), "--fit-cases", "0"])
     assert "--fit-cases" in capsys.readouterr().err
+
+
+def test_extend_keeps_the_rows_of_runs_whose_weights_are_gone(probe, tmp_path, capsys):
+    """A run folder lives only as long as its checkpoint: a record extended over sessions keeps
+    every earlier row, its session, title and note, and replaces the row of a run probed again."""
+    first, second = tmp_path / "first", tmp_path / "second"
+    _run(first, "addition", 20, steps=10)
+    _run(second, "memorization-5bit", 20, steps=10)
+    out = tmp_path / "record"
+    note = tmp_path / "note.md"
+    note.write_text("What it shows: the first session's reading.\n")
+    titled = ["--title", "Probe record", "--note", str(note)]
+    probe.main([str(first), "--out", str(out), *titled, *FIT])
+    kept = json.loads((out / "probe.json").read_text())["runs"][0]
+    (first / "checkpoint.pt").unlink()  # the next session no longer has this run's weights
+    probe.main([str(second), "--out", str(out), "--extend", *FIT])
+    record = json.loads((out / "probe.json").read_text())
+    assert [row["run"] for row in record["runs"]] == ["first", "second"]
+    assert record["runs"][0] == kept
+    assert [row["session"] for row in record["runs"]] == [0, 1]
+    assert len(record["sessions"]) == 2
+    assert "first" in record["sessions"][0]["command"]
+    assert "second" in record["sessions"][1]["command"]
+    text = (out / "README.md").read_text()
+    assert text.startswith("# Probe record\n")
+    assert "What it shows: the first session's reading." in text
+    assert "in 2 of 2 runs" in text
+    assert "Session 2: `python" in text
+    # probed again, a run replaces its row rather than adding a second
+    probe.main([str(second), "--out", str(out), "--extend", *FIT])
+    record = json.loads((out / "probe.json").read_text())
+    assert [row["run"] for row in record["runs"]] == ["first", "second"]
+    assert [row["session"] for row in record["runs"]] == [0, 2]
+    # without --extend the record is the given runs' alone
+    probe.main([str(second), "--out", str(out), *FIT])
+    assert [r["run"] for r in json.loads((out / "probe.json").read_text())["runs"]] == ["second"]
+    capsys.readouterr()
+    # rows fitted otherwise would not compare: refused in one line, the record untouched
+    before = (out / "probe.json").read_text()
+    with pytest.raises(SystemExit):
+        probe.main([str(second), "--out", str(out), "--extend", "--fit-cases", "300"])
+    message = capsys.readouterr().err.strip()
+    assert "fit_cases" in message
+    assert "--fit-cases 400" in message
+    assert "\n" not in message
+    assert (out / "probe.json").read_text() == before
+    (out / "probe.json").write_text("{not json")
+    with pytest.raises(SystemExit):
+        probe.main([str(second), "--out", str(out), "--extend", *FIT])
+    assert "is not a probe record" in capsys.readouterr().err
