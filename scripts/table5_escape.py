@@ -3,14 +3,17 @@ ever) each left the constant predictor's plateau, and where it ended (issue 20's
 question).
 
     python scripts/table5_escape.py RUN_DIR [RUN_DIR ...] --out results/table5-add80-escape \
-        --title "..." [--note FILE]
+        --title "..." [--note FILE] [--only KEY=VALUE ...]
 
 Reads each folder's ``result.json`` (written by the trainer: config, learning curve, wall time,
-commit, hardware) and writes ``README.md`` (a table, the provenance of every run and the note),
-``learning_curves.png`` and ``runs.json`` (the results it read, unchanged). A run "leaves the
-plateau" at the first evaluation whose training loss is below half of the plateau's loss: the
-constant predictor's (``--constant-loss``, e.g. 1/6 for the sum of two U[0, 1] under squared
-error), else the median of the run's losses at its first four evaluations after update 0.
+commit, hardware), or every run of a report folder's ``runs.json`` (``inertia report``'s archive
+of a sweep, which outlives the run folders), keeps those whose settings match every ``--only``
+(e.g. ``--only task.problem=multiplication``), and writes ``README.md`` (a table, a summary by
+seed, the provenance of every run and the note), ``learning_curves.png`` and ``runs.json`` (the
+results it read, unchanged). A run "leaves the plateau" at the first evaluation whose training
+loss is below half of the plateau's loss: the constant predictor's (``--constant-loss``, e.g.
+1/6 for the sum of two U[0, 1] under squared error), else the median of the run's losses at its
+first four evaluations after update 0.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
-from inertia.experiments import clipped_fraction
+from inertia.experiments import cell_folder, clipped_fraction
 
 
 def _fail(message: str) -> None:
@@ -46,6 +49,60 @@ def load(folder: Path) -> dict:
         _fail(f"{path}: not JSON ({error}); name a folder written by `inertia train`")
     result["folder"] = folder.name
     return result
+
+
+def load_report(path: Path) -> list[dict]:
+    """Every run of a report's ``runs.json`` (``path``: the file or the report folder), each
+    result with ``folder`` set to its run folder's name in the sweep."""
+    file = path / "runs.json" if path.is_dir() else path
+    try:
+        runs = json.loads(file.read_text())["runs"]
+        return [{**run["result"], "folder": cell_folder(run["key"])} for run in runs]
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError) as error:
+        _fail(f"{file}: not a runs.json of `inertia report` ({error}); name a report folder")
+    raise AssertionError  # _fail exits
+
+
+def load_any(path: Path) -> list[dict]:
+    """A run folder's result, or a report's runs (a folder with ``runs.json`` and no
+    ``result.json``, or the file itself)."""
+    if path.is_file() or (path.is_dir() and not (path / "result.json").exists()
+                          and (path / "runs.json").is_file()):  # fmt: skip
+        return load_report(path)
+    return [load(path)]
+
+
+def setting(config: dict, key: str) -> object:
+    """The value of a dotted setting (``task.problem``) in a saved config (None: absent)."""
+    value: object = config
+    for part in key.split("."):
+        value = value.get(part) if isinstance(value, dict) else None
+    return value
+
+
+def parse_value(text: str) -> object:
+    """A ``--only`` value as the saved config holds it: JSON (``1e-05``, ``false``, ``null``),
+    Python's ``True`` / ``False`` / ``None``, else the text itself."""
+    python = {"True": True, "False": False, "None": None}
+    if text in python:
+        return python[text]
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text
+
+
+def matches(config: dict, wanted: list[tuple[str, object]]) -> bool:
+    """Whether every ``(key, value)`` of ``--only`` holds in ``config`` (a setting a run did
+    not save, e.g. an option newer than the run, matches only ``None``); ``1`` and ``1.0`` are
+    the same value, ``True`` and ``1`` are not."""
+
+    def same(saved: object, value: object) -> bool:
+        if isinstance(saved, bool) or isinstance(value, bool):
+            return saved is value
+        return saved == value
+
+    return all(same(setting(config, key), value) for key, value in wanted)
 
 
 def escape_step(curve: list[dict], constant_loss: float | None = None) -> int | None:
@@ -107,6 +164,8 @@ def describe(result: dict, constant_loss: float | None = None) -> dict:
     task, optimizer = config["task"], config["optimizer"]
     mu, name = optimizer.get("momentum", 0.0), optimizer["name"]
     column = f"{mu:g}{'N' if name == 'nag' else 'M'}" if name in ("nag", "cm") else name
+    if task.get("output_biases_only"):  # Table 5's baseline: the output biases trained alone
+        column = "biases"
     column += _clipping(config)
     share = clipped_fraction(result["config"], result["curve"], result["steps_done"])
     if share is not None:
@@ -202,6 +261,32 @@ def plot(results: list[dict], rows: list[dict], path: Path, title: str) -> None:
     os.replace(temporary, path)
 
 
+def by_seed(rows: list[dict]) -> list[str]:
+    """Markdown lines: for each initial draw (seed), how many of its runs left the plateau and
+    how far they got, over every column and rate but the biases baseline (issue 39: on add
+    T=80 the initial weights decided which runs leave). Empty for fewer than two seeds."""
+    trained = [row for row in rows if row["column"] != "biases"]
+    seeds = sorted({row["seed"] for row in trained}, key=str)
+    if len(seeds) < 2:
+        return []
+    lines = [
+        "By seed (every run above but the biases baseline):",
+        "",
+        "| seed | runs | left the plateau | error < 0.5 | mean final error | lowest final error |",
+        "|---|---|---|---|---|---|",
+    ]
+    for seed in seeds:
+        own = [row for row in trained if row["seed"] == seed]
+        errors = [row["error"] for row in own]
+        left = sum(row["escape"] is not None for row in own)
+        half = sum(row["half_right"] is not None for row in own)
+        lines.append(
+            f"| {seed} | {len(own)} | {left} | {half} | {statistics.fmean(errors):.4g} | "
+            f"{min(errors):.4g} |"
+        )
+    return [*lines, ""]
+
+
 def write(out: Path, name: str, text: str) -> None:
     temporary = out / f".{name}.tmp"
     temporary.write_text(text)
@@ -219,8 +304,25 @@ def main(argv: list[str] | None = None) -> None:
         help="the constant predictor's training loss (the plateau); default: each run's own "
         "median loss at its first four evaluations",
     )  # fmt: skip
+    parser.add_argument(
+        "--only", action="append", default=[], metavar="KEY=VALUE",
+        help="keep the runs whose setting KEY (dotted, e.g. task.problem) is VALUE; repeatable",
+    )  # fmt: skip
     args = parser.parse_args(argv)
-    results = [load(folder) for folder in args.runs]
+    wanted = []
+    for item in args.only:
+        key, equals, text = item.partition("=")
+        if not equals or not key:
+            _fail(f"--only {item!r}: write KEY=VALUE, e.g. --only task.problem=addition")
+        wanted.append((key, parse_value(text)))
+    results = [
+        result
+        for path in args.runs
+        for result in load_any(path)
+        if matches(result["config"], wanted)
+    ]
+    if not results:
+        _fail(f"no run of {' '.join(map(str, args.runs))} matches {' '.join(args.only)}")
     results.sort(key=_order)
     rows = [describe(result, args.constant_loss) for result in results]
     args.out.mkdir(parents=True, exist_ok=True)
@@ -233,7 +335,13 @@ def main(argv: list[str] | None = None) -> None:
         f"# {args.title}",
         "",
         f"Generated by `scripts/table5_escape.py` on {time.strftime('%Y-%m-%d')} from "
-        f'{len(rows)} finished runs (each folder\'s result.json). "Left the plateau": the first '
+        f"{len(rows)} finished runs (each run folder's result.json, or a report's runs.json)"
+        + (
+            f" whose settings match {', '.join(f'`{item}`' for item in args.only)}"
+            if args.only
+            else ""
+        )
+        + '. "Left the plateau": the first '
         f'evaluation whose training loss is below half of {plateau}; "back on it": the first '
         'evaluation after that whose loss is within 10% of the plateau\'s again; "error < 0.5": '
         "the first whose zero-one error is below 0.5. The spectral radius of the "
@@ -259,7 +367,7 @@ def main(argv: list[str] | None = None) -> None:
             f"{_triple(row['grad_max'])} | {_triple(row['saturation'])} | "
             f"{row['wall_s'] / 60:.0f} min |"
         )
-    lines += ["", "![learning curves](learning_curves.png)", ""]
+    lines += ["", *by_seed(rows), "![learning curves](learning_curves.png)", ""]
     if args.note is not None:
         lines += [args.note.read_text().strip(), ""]
     lines += ["## Provenance", ""]

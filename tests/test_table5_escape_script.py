@@ -143,3 +143,72 @@ def test_a_clipped_run_says_its_threshold_and_how_often_it_clipped(escape, tmp_p
     assert escape.describe(escape.load(folder))["column"] == "0.995N+clip 10"
     plain = escape.load(_result(tmp_path / "plain", 1e-4, [0.3, 0.16]))
     assert escape.describe(plain)["column"] == "0.995N"
+
+
+def _archive(report: Path, results: list[dict]) -> None:
+    """A report folder as `inertia report` writes its runs: ``runs.json``, each run keyed."""
+    report.mkdir()
+    runs = [{"key": json.dumps({"n": index}), "result": r} for index, r in enumerate(results)]
+    (report / "runs.json").write_text(
+        json.dumps({"protocol": "table5", "budget": "b", "runs": runs})
+    )
+
+
+def test_a_reports_runs_filtered_and_summarised_by_seed(escape, tmp_path):
+    """The runs of a sweep outlive their folders in the report's runs.json: read from there,
+    kept by --only, and counted per seed (the biases baseline apart)."""
+    results = []
+    for seed, problem, losses in (
+        (0, "addition", [0.3, 0.16, 0.16, 0.16, 0.16, 0.05]),  # leaves at 12,500
+        (1, "addition", [0.3, 0.16, 0.16, 0.16, 0.16, 0.16]),
+        (1, "multiplication", [0.3, 0.16, 0.16, 0.16, 0.16, 0.01]),
+    ):
+        folder = _result(tmp_path / f"{problem}{seed}", 1e-4, losses)
+        result = json.loads((folder / "result.json").read_text())
+        result["config"].update(seed=seed)
+        result["config"]["task"].update(problem=problem, output_biases_only=False)
+        result["final"]["train_error"] = losses[-1] * 5
+        results.append(result)
+    biases = json.loads(json.dumps(results[1]))
+    biases["config"]["task"]["output_biases_only"] = True
+    _archive(tmp_path / "report", [*results, biases])
+    runs = escape.load_report(tmp_path / "report")
+    assert [run["config"]["seed"] for run in runs] == [0, 1, 1, 1]
+    assert runs[0]["folder"] == escape.cell_folder(json.dumps({"n": 0}))
+    out = tmp_path / "out"
+    escape.main([str(tmp_path / "report"), "--out", str(out), "--only", "task.problem=addition"])
+    text = (out / "README.md").read_text()
+    assert "3 finished runs" in text
+    assert "whose settings match `task.problem=addition`" in text
+    assert "| addition T=80 | biases | 0.0001 | 1 |" in text
+    assert "multiplication" not in text.split("## Provenance")[0]
+    assert "| 0 | 1 | 1 | 1 | 0.25 | 0.25 |" in text  # seed 0: left, below 0.5
+    assert "| 1 | 1 | 0 | 0 | 0.8 | 0.8 |" in text  # seed 1's trained run; biases left out
+    kept = json.loads((out / "runs.json").read_text())
+    assert len(kept) == 3
+    # settings as JSON or as Python writes them; numbers by value
+    for only in ("task.output_biases_only=false", "task.output_biases_only=False"):
+        escape.main([str(tmp_path / "report"), "--out", str(out), "--only", only])
+        assert len(json.loads((out / "runs.json").read_text())) == 3
+    escape.main([str(tmp_path / "report"), "--out", str(out), "--only", "optimizer.lr=0.0001",
+                 "--only", "seed=1", "--only", "task.output_biases_only=true"])  # fmt: skip
+    assert [r["folder"] for r in json.loads((out / "runs.json").read_text())] == [
+        escape.cell_folder(json.dumps({"n": 3}))
+    ]
+
+
+def test_only_that_matches_nothing_or_is_malformed_is_a_one_line_error(escape, tmp_path, capsys):
+    folder = _result(tmp_path / "run", 1e-4, [0.3, 0.16])
+    for only, says in (("task.problem=mul", "no run of"), ("task.problem", "write KEY=VALUE")):
+        with pytest.raises(SystemExit) as stopped:
+            escape.main([str(folder), "--out", str(tmp_path / "out"), "--only", only])
+        assert stopped.value.code == 2
+        error = capsys.readouterr().err.strip()
+        assert says in error
+        assert "\n" not in error
+    (tmp_path / "report").mkdir()
+    (tmp_path / "report" / "runs.json").write_text("{}")
+    with pytest.raises(SystemExit):
+        escape.main([str(tmp_path / "report"), "--out", str(tmp_path / "out")])
+    assert "not a runs.json of `inertia report`" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
