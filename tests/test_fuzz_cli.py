@@ -5,6 +5,7 @@ traceback, and no file of an existing run may change."""
 from __future__ import annotations
 
 import hashlib
+import json
 import types
 import typing
 from pathlib import Path
@@ -274,3 +275,23 @@ def test_a_result_that_is_not_one_is_named(tmp_path, capsys, stored, says):
     (run / "result.json").write_text(stored)
     err = _one_line_error(capsys, ["--steps=6", "--run-dir", str(run), "--resume"])
     assert f"{run / 'result.json'} is not a run's result ({says})" in err
+
+
+def test_extend_from_trains_a_finished_run_longer_and_names_what_it_refuses(tmp_path, capsys):
+    short, longer = tmp_path / "short", tmp_path / "longer"
+    common = ["--eval_every=5", "--checkpoint_every=5"]
+    assert main(["train", "--quiet", "--steps=10", *common, "--run-dir", str(short)]) == 0
+    assert main(["train", "--quiet", "--steps=20", *common, "--run-dir", str(longer),
+                 "--extend-from", str(short)]) == 0  # fmt: skip
+    capsys.readouterr()
+    result = json.loads((longer / "result.json").read_text())
+    assert result["steps_done"] == 20
+    assert [point["step"] for point in result["curve"]] == [0, 5, 10, 15, 20]
+    assert result["branched_wall_time_s"] > 0
+    err = _one_line_error(capsys, ["--steps=30", *common, "--run-dir", str(short),
+                                   "--extend-from", str(short)])  # fmt: skip
+    assert "is the run folder itself" in err
+    err = _one_line_error(capsys, ["--steps=30", "--optimizer.lr=0.5", *common, "--run-dir",
+                                   str(tmp_path / "x"), "--extend-from", str(short)])  # fmt: skip
+    assert "'optimizer.lr'" in err
+    assert not (tmp_path / "x").exists()

@@ -2,7 +2,8 @@
 
 - ``inertia demo [--out DIR] [--data-dir DIR]``: the quick reproduction (quadratic figures of
   Sutskever et al. 2013 section 2.2, and the quick budget of the demo protocols) into a folder.
-- ``inertia train [--config FILE] [--run-dir DIR] [--resume] [--quiet] [--key=value ...]``
+- ``inertia train [--config FILE] [--run-dir DIR] [--resume] [--extend-from DIR] [--quiet]
+  [--key=value ...]``
 - ``inertia sweep PROTOCOL [--budget BUDGET] [--workers N] [--storage URL] ...``
 - ``inertia report PROTOCOL [--budget BUDGET] [--out DIR] ...``
 - ``inertia tune --search lr=log:1e-4:1e-1 [--trials N] [--sampler tpe|random] [--key=value ...]``
@@ -178,10 +179,15 @@ def _train(args: argparse.Namespace) -> int:
         raise ConfigError("--resume continues the run in the folder, --overwrite discards it: "
                           "give one of them")  # fmt: skip
     held = [name for name in ("checkpoint.pt", "result.json") if (run_dir / name).is_file()]
-    if args.resume and not held:
+    if args.resume and not held and args.extend_from is None:
         raise ConfigError(
             f"--resume: {run_dir} holds no checkpoint.pt to continue from (a mistyped "
             "--run-dir?); leave out --resume to start the run"
+        )
+    if args.extend_from is not None and Path(args.extend_from).resolve() == run_dir.resolve():
+        raise ConfigError(
+            f"--extend-from {args.extend_from} is the run folder itself: give the longer run "
+            "a folder of its own (--run-dir), so that the shorter run's result stays"
         )
     if not args.quiet:
         print(f"run folder: {run_dir}")
@@ -190,8 +196,9 @@ def _train(args: argparse.Namespace) -> int:
     previous = signal.signal(signal.SIGTERM, _stop_by_signal)
     try:
         result = train(
-            config, run_dir, resume=args.resume, overwrite=args.overwrite, progress=not args.quiet
-        )
+            config, run_dir, resume=args.resume, overwrite=args.overwrite,
+            progress=not args.quiet, extend_from=args.extend_from,
+        )  # fmt: skip
     finally:
         signal.signal(signal.SIGTERM, previous)
     outcome = (
@@ -392,6 +399,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="discard a run the run folder holds and start again",
     )
     train.add_argument("--quiet", action="store_true", help="no progress bar")
+    train.add_argument(
+        "--extend-from", metavar="RUN_DIR",
+        help="start from the checkpoint of a shorter run of the same settings (all but "
+        "--steps) instead of update 0: train it longer at the cost of the extra updates only",
+    )  # fmt: skip
     train.set_defaults(handler=_train)
 
     sweep = commands.add_parser(

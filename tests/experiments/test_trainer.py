@@ -159,6 +159,70 @@ def test_resume_refuses_a_different_config(tmp_path):
         train(config(steps=40, optimizer={"lr": 0.5}), tmp_path, resume=True)
 
 
+LONG_TERM = {"task": {"name": "long-term", "problem": "addition", "length": 20,
+                      "eval_cases": 100},
+             "optimizer": {"name": "nag", "momentum": 0.995, "momentum_schedule": "rnn",
+                           "lr": 1e-3},
+             "batch_size": 20, "eval_every": 10, "checkpoint_every": 10}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("settings", "short"),
+    [
+        ({"optimizer": {"name": "nag", "momentum_schedule": "sutskever", "momentum": 0.99}}, 120),
+        ({"optimizer": {"name": "nag", "momentum_schedule": "sutskever", "momentum": 0.99}}, 100),
+        (LONG_TERM, 30),
+    ],
+    ids=["toy-at-an-evaluation", "toy-between-evaluations", "long-term-rnn"],
+)
+def test_a_run_extended_from_a_shorter_one_is_the_longer_runs_trajectory(tmp_path, settings, short):
+    """Training a finished run longer (issue 39: does a cell at the plateau leave it after
+    50,000 updates?) costs only the extra updates and ends where the longer run from update 0
+    ends, bit for bit; the shorter run's folder is left as it was."""
+    longer = from_mapping(RunConfig, merge(FAST, merge(settings, {"steps": 160})))
+    shorter = longer.replace(steps=short)
+    whole = train(longer, tmp_path / "whole")
+    first = train(shorter, tmp_path / "short")
+    before = {p.name: p.read_bytes() for p in (tmp_path / "short").iterdir()}
+    extended = train(longer, tmp_path / "extended", extend_from=tmp_path / "short")
+    assert extended.steps_done == 160
+    for key, value in final_state(tmp_path / "whole").items():
+        assert torch.equal(value, final_state(tmp_path / "extended")[key]), key
+    points = {point["step"]: point for point in whole.curve}
+    assert extended.curve[: len(first.curve)] == first.curve  # the shorter run's evaluations
+    seam = extended.curve[len(first.curve)]
+    if short % longer.eval_every:  # the shorter run evaluated at its end, between two of ours:
+        interval = {"grad_norm_max", "grad_norm_mean", "clipped_updates"}  # counted since then
+        assert {k: v for k, v in seam.items() if k not in interval} == {
+            k: v for k, v in points[seam["step"]].items() if k not in interval
+        }
+    else:
+        assert seam == points[seam["step"]]
+    for point in extended.curve[len(first.curve) + 1 :]:
+        assert point == points[point["step"]]
+    assert extended.final == whole.final
+    assert extended.branched_wall_time_s > 0
+    assert extended.branched_wall_time_s <= first.wall_time_s <= extended.wall_time_s
+    assert {p.name: p.read_bytes() for p in (tmp_path / "short").iterdir()} == before
+
+
+def test_extending_refuses_another_run_or_a_longer_one(tmp_path):
+    train(config(steps=80), tmp_path / "short")
+    with pytest.raises(ConfigError, match=r"different configuration.*'optimizer.lr'"):
+        train(
+            config(steps=120, optimizer={"lr": 0.5}), tmp_path / "a", extend_from=tmp_path / "short"
+        )
+    with pytest.raises(ConfigError, match="made 80 updates, more than this run's 40"):
+        train(config(steps=40), tmp_path / "b", extend_from=tmp_path / "short")
+    with pytest.raises(ConfigError, match=r"no checkpoint\.pt there"):
+        train(config(steps=120), tmp_path / "c", extend_from=tmp_path / "missing")
+    tuned = {"name": "nag", "momentum": 0.99, "finetune_steps": 20}
+    train(config(steps=80, optimizer=tuned), tmp_path / "tuned")
+    with pytest.raises(ConfigError, match="fine-tuning"):
+        train(config(steps=120, optimizer=tuned), tmp_path / "d", extend_from=tmp_path / "tuned")
+    assert not any((tmp_path / name).exists() for name in "abcd")  # refusals leave no folder
+
+
 def test_finished_run_is_not_repeated(tmp_path):
     first = train(config(), tmp_path)
     mtime = (tmp_path / "checkpoint.pt").stat().st_mtime_ns

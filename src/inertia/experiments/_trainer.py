@@ -91,7 +91,9 @@ class RunResult:
             (its ``wall_time_s`` was spent there, not here).
         branched_wall_time_s: for a fine-tuned run that started from its twin's snapshot
             (:func:`branch_step`), the part of ``wall_time_s`` the twin spent reaching it
-            (counted in the twin's result too); 0 for a run trained from its first update.
+            (counted in the twin's result too); for a run extended from a shorter one
+            (``train``'s ``extend_from``), the shorter run's time; 0 for a run trained from its
+            first update.
     """
 
     config: dict[str, Any]
@@ -370,18 +372,42 @@ class RunFolder:
         prepared: Prepared,
         progress: Progress,
         branch_from: Path | None = None,
+        extend_from: Path | None = None,
     ) -> bool:
         """Continue from the checkpoint, if there is one, else from ``branch_from`` (a snapshot
-        of the run's twin without fine-tuning, :func:`branch_step`); whether it did.
+        of the run's twin without fine-tuning, :func:`branch_step`), else from ``extend_from``
+        (the checkpoint of a shorter run of the same settings, :func:`train`); whether it did.
 
         Raises:
             ConfigError: the checkpoint belongs to another configuration, or the snapshot to
-                another run than the twin, or to a step after the fine-tuning began.
+                another run than the twin, or to a step after the fine-tuning began, or the
+                shorter run to other settings or more updates than this run makes.
         """
         if self.path is not None and (self.path / CHECKPOINT).exists():
             source, branched = self.path / CHECKPOINT, False
             saved = _read_checkpoint(source)
             expected, found = config.to_dict(), saved_config(saved.get("config", {}))
+        elif extend_from is not None:
+            source, branched = extend_from / CHECKPOINT, True
+            if not source.is_file():
+                raise ConfigError(
+                    f"--extend-from {extend_from}: no {CHECKPOINT} there (the run's final "
+                    "state); give the folder of a run trained with a checkpoint"
+                )
+            saved = _read_checkpoint(source)
+            found = saved_config(saved.get("config", {}))
+            expected = {**config.to_dict(), "steps": found.get("steps")}  # only steps differ
+            if getattr(config.optimizer, "finetune_steps", 0):
+                raise ConfigError(
+                    "--extend-from: fine-tuning (optimizer.finetune_steps) starts at a number "
+                    "of updates before the end, so a longer run is another trajectory; train it "
+                    "from update 0"
+                )
+            if saved.get("step", 0) > config.steps:
+                raise ConfigError(
+                    f"--extend-from {extend_from}: its run made {saved.get('step')} updates, "
+                    f"more than this run's {config.steps}; give a larger steps"
+                )
         elif branch_from is not None and branch_from.exists():
             source, branched = branch_from, True
             saved = _read_checkpoint(source)
@@ -632,6 +658,7 @@ def train(
     on_evaluation: Callable[[int, dict[str, float]], None] | None = None,
     snapshots: Sequence[int] = (),
     branch_from: str | Path | None = None,
+    extend_from: str | Path | None = None,
 ) -> RunResult:
     """Train one run.
 
@@ -647,6 +674,11 @@ def train(
         branch_from: a snapshot of this run's twin without fine-tuning at :func:`branch_step`:
             start there instead of at update 0 (the same trajectory, bit for bit on CPU, minus
             the shared updates).
+        extend_from: the folder of a run with the same settings but fewer ``steps`` (finished
+            or not, without fine-tuning): start from its checkpoint, so that training it
+            longer costs only the updates beyond its own. The trajectory is the one a run of
+            ``config`` from update 0 takes, bit for bit on CPU; the result's
+            ``branched_wall_time_s`` is the time inherited from that run.
         progress: show a progress bar with loss, μ, lr and updates/s.
         on_evaluation: called as ``on_evaluation(step, metrics)`` after each evaluation (e.g.
             Optuna's ``trial.report``); exceptions it raises propagate.
@@ -661,7 +693,10 @@ def train(
         with folder.locked():  # one process at a time trains in a folder; the next finds it
             if resume and (finished := folder.finished(config)) is not None:
                 return finished
-            return _train(config, folder, resume, progress, on_evaluation, snapshots, branch_from)
+            return _train(
+                config, folder, resume, progress, on_evaluation, snapshots, branch_from,
+                extend_from,
+            )  # fmt: skip
     except BaseException:
         if created:  # a refusal (bad data, a setting found wrong) leaves no empty folder behind
             folder.remove_if_empty()
@@ -676,6 +711,7 @@ def _train(
     on_evaluation: Callable[[int, dict[str, float]], None] | None,
     snapshots: Sequence[int],
     branch_from: str | Path | None,
+    extend_from: str | Path | None = None,
 ) -> RunResult:
     """The training loop of :func:`train`, in a folder it has checked and locked."""
     reset_peak_memory("cpu")  # this run's peak, not that of runs before it in this process
@@ -692,7 +728,11 @@ def _train(
             on_evaluation(state.step, state.curve[-1])
 
     branch = Path(branch_from) if branch_from is not None else None
-    if not ((resume or branch) and folder.restore(config, prepared, state, branch)):
+    extend = Path(extend_from) if extend_from is not None else None
+    started = (resume or branch or extend) and folder.restore(
+        config, prepared, state, branch, extend
+    )
+    if not started:
         record_evaluation()
     _capture_graphs(config, prepared)
     scheduler = HyperparameterScheduler(optimizer, **hyperparameter_schedules(config))
