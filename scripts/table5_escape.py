@@ -262,27 +262,33 @@ def plot(results: list[dict], rows: list[dict], path: Path, title: str) -> None:
 
 
 def by_seed(rows: list[dict]) -> list[str]:
-    """Markdown lines: for each initial draw (seed), how many of its runs left the plateau and
-    how far they got, over every column and rate but the biases baseline (issue 39: on add
-    T=80 the initial weights decided which runs leave). Empty for fewer than two seeds."""
+    """Markdown lines: for each problem and initial draw (seed), how many of its runs left the
+    plateau and how far they got, over every column and rate but the biases baseline (issue 39:
+    on add T=80 the initial weights decided which runs leave). Empty where no problem has two
+    seeds."""
     trained = [row for row in rows if row["column"] != "biases"]
-    seeds = sorted({row["seed"] for row in trained}, key=str)
-    if len(seeds) < 2:
+    problems = sorted({row["problem"] for row in trained})
+    groups = {
+        (problem, seed): [r for r in trained if r["problem"] == problem and r["seed"] == seed]
+        for problem in problems
+        for seed in sorted({r["seed"] for r in trained if r["problem"] == problem}, key=str)
+    }
+    if len(groups) == len(problems):  # one seed per problem: nothing to compare
         return []
     lines = [
-        "By seed (every run above but the biases baseline):",
+        "By problem and seed (every run above but the biases baseline):",
         "",
-        "| seed | runs | left the plateau | error < 0.5 | mean final error | lowest final error |",
-        "|---|---|---|---|---|---|",
+        "| problem | seed | runs | left the plateau | error < 0.5 | mean final error "
+        "| lowest final error |",
+        "|---|---|---|---|---|---|---|",
     ]
-    for seed in seeds:
-        own = [row for row in trained if row["seed"] == seed]
+    for (problem, seed), own in groups.items():
         errors = [row["error"] for row in own]
         left = sum(row["escape"] is not None for row in own)
         half = sum(row["half_right"] is not None for row in own)
         lines.append(
-            f"| {seed} | {len(own)} | {left} | {half} | {statistics.fmean(errors):.4g} | "
-            f"{min(errors):.4g} |"
+            f"| {problem} | {seed} | {len(own)} | {left} | {half} | "
+            f"{statistics.fmean(errors):.4g} | {min(errors):.4g} |"
         )
     return [*lines, ""]
 

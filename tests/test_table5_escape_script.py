@@ -182,10 +182,14 @@ def test_a_reports_runs_filtered_and_summarised_by_seed(escape, tmp_path):
     assert "whose settings match `task.problem=addition`" in text
     assert "| addition T=80 | biases | 0.0001 | 1 |" in text
     assert "multiplication" not in text.split("## Provenance")[0]
-    assert "| 0 | 1 | 1 | 1 | 0.25 | 0.25 |" in text  # seed 0: left, below 0.5
-    assert "| 1 | 1 | 0 | 0 | 0.8 | 0.8 |" in text  # seed 1's trained run; biases left out
-    kept = json.loads((out / "runs.json").read_text())
-    assert len(kept) == 3
+    assert "| addition T=80 | 0 | 1 | 1 | 1 | 0.25 | 0.25 |" in text  # left, below 0.5
+    assert "| addition T=80 | 1 | 1 | 0 | 0 | 0.8 | 0.8 |" in text  # the biases run left out
+    assert len(json.loads((out / "runs.json").read_text())) == 3
+    escape.main([str(tmp_path / "report"), "--out", str(out)])  # seeds apart by problem
+    text = (out / "README.md").read_text()
+    assert "| multiplication T=80 | 1 | 1 | 1 | 1 | 0.05 | 0.05 |" in text
+    assert "| addition T=80 | 1 | 1 | 0 | 0 | 0.8 | 0.8 |" in text
+    assert len(json.loads((out / "runs.json").read_text())) == 4
     # settings as JSON or as Python writes them; numbers by value
     for only in ("task.output_biases_only=false", "task.output_biases_only=False"):
         escape.main([str(tmp_path / "report"), "--out", str(out), "--only", only])
