@@ -335,6 +335,10 @@ def plot(probes: list[Probe], path: Path) -> None:
     os.replace(partial, path)  # atomic: the old figure or the new one
 
 
+NO_RECORD: dict[str, Any] = {"sessions": [], "runs": [], "title": None, "note": None}
+"""What a new record starts from (``--extend`` on an empty folder, or no ``--extend``)."""
+
+
 def earlier_record(out: Path, fit_cases: int, penalty: float) -> dict[str, Any]:
     """The record ``--extend`` adds to: ``{"sessions", "runs", "title", "note"}``, each run
     with the index of the session that probed it (a record written before ``--extend`` has one
@@ -346,7 +350,7 @@ def earlier_record(out: Path, fit_cases: int, penalty: float) -> dict[str, Any]:
     """
     path = out / "probe.json"
     if not path.exists():
-        return {"sessions": [], "runs": [], "title": None, "note": None}
+        return dict(NO_RECORD)
     try:
         record = json.loads(path.read_text())
         sessions = record.get("sessions") or [record["provenance"]]
@@ -390,7 +394,7 @@ def main(argv: list[str] | None = None) -> None:
         earlier = (
             earlier_record(args.out, args.fit_cases, args.penalty)
             if args.extend
-            else {"sessions": [], "runs": [], "title": None, "note": None}
+            else dict(NO_RECORD)
         )
     except ConfigError as error:
         _fail(str(error))
