@@ -25,16 +25,23 @@ import statistics
 import sys
 import time
 from pathlib import Path
+from typing import NoReturn
 
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
-from inertia.experiments import cell_folder, clipped_fraction
+from inertia.experiments import (
+    ConfigError,
+    cell_folder,
+    clipped_fraction,
+    load_keyed_runs_archive,
+    write_text,
+)
 
 
-def _fail(message: str) -> None:
+def _fail(message: str) -> NoReturn:
     print(f"table5_escape: {message}", file=sys.stderr)
     sys.exit(2)
 
@@ -54,13 +61,11 @@ def load(folder: Path) -> dict:
 def load_report(path: Path) -> list[dict]:
     """Every run of a report's ``runs.json`` (``path``: the file or the report folder), each
     result with ``folder`` set to its run folder's name in the sweep."""
-    file = path / "runs.json" if path.is_dir() else path
     try:
-        runs = json.loads(file.read_text())["runs"]
-        return [{**run["result"], "folder": cell_folder(run["key"])} for run in runs]
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError) as error:
-        _fail(f"{file}: not a runs.json of `inertia report` ({error}); name a report folder")
-    raise AssertionError  # _fail exits
+        runs = load_keyed_runs_archive(path)
+    except ConfigError as error:
+        _fail(f"{error}")
+    return [{**result.to_dict(), "folder": cell_folder(key)} for key, result in runs]
 
 
 def load_any(path: Path) -> list[dict]:
@@ -293,12 +298,6 @@ def by_seed(rows: list[dict]) -> list[str]:
     return [*lines, ""]
 
 
-def write(out: Path, name: str, text: str) -> None:
-    temporary = out / f".{name}.tmp"
-    temporary.write_text(text)
-    os.replace(temporary, out / name)
-
-
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("runs", nargs="+", type=Path, help="finished run folders")
@@ -380,8 +379,8 @@ def main(argv: list[str] | None = None) -> None:
     lines += [f"- `{row['run']}`: commit {row['commit']}, {row['hardware']}" for row in rows]
     lines += ["", "Every run's result (config, learning curve, environment): `runs.json`."]
     plot(results, rows, args.out / "learning_curves.png", args.title)
-    write(args.out, "README.md", "\n".join(lines) + "\n")
-    write(args.out, "runs.json", json.dumps(results, indent=1) + "\n")
+    write_text("\n".join(lines) + "\n", args.out / "README.md")
+    write_text(json.dumps(results, indent=1) + "\n", args.out / "runs.json")
     print(f"wrote {args.out / 'README.md'}")
 
 

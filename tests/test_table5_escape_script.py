@@ -57,8 +57,9 @@ def _result(folder: Path, lr: float, losses: list[float], radius: bool = False) 
         "config": {"task": {"problem": "addition", "length": 80},
                    "optimizer": {"name": "nag", "momentum": 0.995, "lr": lr}, "seed": 1},
         "status": "completed", "final": {"train_error": 0.5, "train_loss": losses[-1]},
-        "curve": curve, "steps_done": 2500 * (len(losses) - 1),
+        "curve": curve, "diverged_at": None, "steps_done": 2500 * (len(losses) - 1),
         "error_name": "fraction off by more than 0.04", "wall_time_s": 600.0,
+        "updates_per_s": 2500 * (len(losses) - 1) / 600.0, "peak_memory_mb": 300.0,
         "environment": {"git_commit": "0123456789abcdef", "hardware": "test cpu"},
     }))  # fmt: skip
     return folder
@@ -214,5 +215,7 @@ def test_only_that_matches_nothing_or_is_malformed_is_a_one_line_error(escape, t
     (tmp_path / "report" / "runs.json").write_text("{}")
     with pytest.raises(SystemExit):
         escape.main([str(tmp_path / "report"), "--out", str(tmp_path / "out")])
-    assert "not a runs.json of `inertia report`" in capsys.readouterr().err
+    error = capsys.readouterr().err
+    assert "report/runs.json is not a runs archive of `inertia report`" in error
+    assert "\n" not in error.strip()
     assert not (tmp_path / "out").exists()

@@ -62,6 +62,7 @@ _LAZY = {
     "parse_search": "_tune",
     "run_tuning": "_tune",
     "best_trial": "_tune",
+    "load_keyed_runs_archive": "_archive",
     "load_runs_archive": "_archive",
 }
 
@@ -102,6 +103,7 @@ __all__ = [
     "index_results",
     "load_checkpoint",
     "load_config",
+    "load_keyed_runs_archive",
     "load_result",
     "load_runs_archive",
     "merge",

@@ -26,7 +26,13 @@ from inertia.experiments._config import ConfigError
 from inertia.experiments._protocol import PlannedRun, cell_folder
 from inertia.experiments._trainer import RESULT, RunResult, held_files, saved_config
 
-__all__ = ["RUNS_ARCHIVE", "load_runs_archive", "restore_results", "runs_archive"]
+__all__ = [
+    "RUNS_ARCHIVE",
+    "load_keyed_runs_archive",
+    "load_runs_archive",
+    "restore_results",
+    "runs_archive",
+]
 
 RUNS_ARCHIVE = "runs.json"
 """The file of a report's folder that holds its runs' results."""
@@ -44,8 +50,10 @@ def runs_archive(
     }
 
 
-def load_runs_archive(path: str | Path) -> list[RunResult]:
-    """The results a ``runs.json`` holds; ``path`` is the file or the report folder holding it.
+def load_keyed_runs_archive(path: str | Path) -> list[tuple[str, RunResult]]:
+    """Each run a ``runs.json`` holds, as its cell key (the key of the budget's plan, which
+    :func:`~inertia.experiments.cell_folder` turns into its run folder's name) and its result;
+    ``path`` is the file or the report folder holding it.
 
     Raises:
         ConfigError: the file is missing or is not a runs archive (the error names it).
@@ -54,18 +62,32 @@ def load_runs_archive(path: str | Path) -> list[RunResult]:
     file = where / RUNS_ARCHIVE if where.is_dir() else where
     try:
         content = json.loads(file.read_text())
-        return [RunResult(**entry["result"]) for entry in content["runs"]]
+        return [(str(entry["key"]), RunResult(**entry["result"])) for entry in content["runs"]]
     except FileNotFoundError:
         missing = f"no {RUNS_ARCHIVE} there" if where.is_dir() else "no such file or folder"
         raise ConfigError(
-            f"--restore-from {path}: {missing}; give a report folder written by `inertia "
-            f"report` (e.g. results/table1-medium) or its {RUNS_ARCHIVE}"
+            f"{path}: {missing}; give a report folder written by `inertia report` (e.g. "
+            f"results/table1-medium) or its {RUNS_ARCHIVE}"
         ) from None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError, TypeError, KeyError) as error:
         reason = str(error).splitlines()[0] if str(error) else type(error).__name__
         raise ConfigError(
-            f"--restore-from {file} is not a runs archive of `inertia report` ({reason})"
+            f"{file} is not a runs archive of `inertia report` ({reason}); give the "
+            f"{RUNS_ARCHIVE} of a report folder (or write it again with `inertia report`)"
         ) from None
+
+
+def load_runs_archive(path: str | Path) -> list[RunResult]:
+    """The results a ``runs.json`` holds, for ``inertia sweep --restore-from`` (errors name
+    that option); ``path`` is the file or the report folder holding it.
+
+    Raises:
+        ConfigError: the file is missing or is not a runs archive (the error names it).
+    """
+    try:
+        return [result for _, result in load_keyed_runs_archive(path)]
+    except ConfigError as error:
+        raise ConfigError(f"--restore-from {error}") from None
 
 
 def _settings_key(config: Mapping[str, Any]) -> str:
