@@ -14,6 +14,7 @@ from inertia.experiments._report import (
     diverged_columns,
     index_results,
     plotted_rows,
+    provenance,
     render_markdown,
     write_report,
 )
@@ -194,6 +195,36 @@ def test_partial_cells_are_marked(tmp_path):
     assert "0.4 (1/4 runs) / 0.5" in markdown
     assert (tmp_path / "learning_curves.png").exists()
     assert (tmp_path / "table.json").exists()
+
+
+def test_provenance_counts_cpu_time_only_of_the_runs_that_record_it(tmp_path):
+    """Wall time is what a run took beside whatever else shared the cores, CPU time what it
+    cost; runs written before CPU time was counted (None) are left out of its sum, and the
+    report says by how many runs it was counted. A branch counts its twin's part once."""
+    settings = [run(NAG, 0.1, 0), run(NAG, 0.1, 1), run(NAG, 0.01, 0)]
+    results = {
+        key(settings[0]): dataclasses.replace(result(0.4, settings[0]), cpu_time_s=1800.0),
+        key(settings[1]): dataclasses.replace(
+            result(0.4, settings[1]), cpu_time_s=5400.0, branched_cpu_time_s=3600.0
+        ),
+        key(settings[2]): result(0.4, settings[2]),  # cpu_time_s None: not counted
+    }
+    facts = provenance(PROTOCOL, "quick", results)
+    assert (facts["cpu_time_s"], facts["runs_with_cpu_time"], facts["runs_trained"]) == (
+        3600.0,
+        2,
+        3,
+    )
+    markdown = write_report(PROTOCOL, "quick", results, tmp_path)
+    assert "(wall time per run in table.json; 1.00 CPU-hours by the 2 runs that count it)" in (
+        markdown
+    )
+    del results[key(settings[2])]
+    assert "table.json; 1.00 CPU-hours); code" in write_report(PROTOCOL, "quick", results, tmp_path)
+    none = {key(settings[2]): result(0.4, settings[2])}
+    assert "(wall time per run in table.json); code" in write_report(
+        PROTOCOL, "quick", none, tmp_path
+    )
 
 
 def test_metric_label_names_a_metric_other_than_train_error(tmp_path, monkeypatch):

@@ -90,6 +90,31 @@ def test_resume_after_a_crash_is_bit_exact(tmp_path, optimizer):
         assert torch.equal(value, final_state(crashed)[key]), key
 
 
+def test_cpu_time_is_counted_over_resumptions_or_not_at_all(tmp_path):
+    """A run's CPU time adds up over a crash and its resumption, like its wall time; a run
+    resumed from a checkpoint written before CPU time was counted records none rather than
+    the part since the resumption."""
+    cfg = config()
+    crashed = tmp_path / "crashed"
+    with pytest.raises(CrashError):
+        train(cfg, crashed, on_evaluation=crash_at(80))
+    before = load_checkpoint(crashed / "checkpoint.pt")["cpu_s"]
+    resumed = train(cfg, crashed, resume=True)
+    assert 0 < before < resumed.cpu_time_s
+    assert resumed.branched_cpu_time_s == 0
+    old = tmp_path / "old"
+    with pytest.raises(CrashError):
+        train(cfg, old, on_evaluation=crash_at(80))
+    saved = load_checkpoint(old / "checkpoint.pt")
+    del saved["cpu_s"], saved["inherited_cpu_s"]
+    torch.save(saved, old / "checkpoint.pt")
+    unknown = train(cfg, old, resume=True)
+    assert unknown.cpu_time_s is None
+    assert unknown.branched_cpu_time_s is None
+    assert unknown.curve == resumed.curve
+    assert json.loads((old / "result.json").read_text())["cpu_time_s"] is None
+
+
 KILL_AT = """
 import os, signal, sys
 from inertia.cli import main
@@ -203,6 +228,7 @@ def test_a_run_extended_from_a_shorter_one_is_the_longer_runs_trajectory(tmp_pat
     assert extended.final == whole.final
     assert extended.branched_wall_time_s > 0
     assert extended.branched_wall_time_s <= first.wall_time_s <= extended.wall_time_s
+    assert 0 < extended.branched_cpu_time_s <= first.cpu_time_s < extended.cpu_time_s
     assert {p.name: p.read_bytes() for p in (tmp_path / "short").iterdir()} == before
 
 
@@ -464,6 +490,9 @@ def test_a_fine_tuned_twin_branched_from_the_plain_run_equals_one_trained_from_s
     inherited = load_checkpoint(tmp_path / "plain" / snapshot_name(step))["elapsed_s"]
     assert 0 < branched.branched_wall_time_s == inherited < branched.wall_time_s
     assert scratch.branched_wall_time_s == 0
+    inherited_cpu = load_checkpoint(tmp_path / "plain" / snapshot_name(step))["cpu_s"]
+    assert 0 < branched.branched_cpu_time_s == inherited_cpu < branched.cpu_time_s
+    assert scratch.branched_cpu_time_s == 0 < scratch.cpu_time_s
     # A branch that crashes in its fine-tuning and resumes from its own checkpoint keeps it.
     crashed = tmp_path / "crashed"
     with pytest.raises(CrashError):
@@ -473,6 +502,7 @@ def test_a_fine_tuned_twin_branched_from_the_plain_run_equals_one_trained_from_s
     resumed = train(tuned, crashed, resume=True)
     assert resumed.final == scratch.final
     assert resumed.branched_wall_time_s == inherited
+    assert resumed.branched_cpu_time_s == inherited_cpu
     with pytest.raises(ConfigError, match="not the update before this run's fine-tuning"):
         train(plain.replace(**{"optimizer.finetune_steps": 10}), tmp_path / "wrong",
               branch_from=tmp_path / "plain" / snapshot_name(step))  # fmt: skip

@@ -535,6 +535,8 @@ def provenance(protocol: Protocol, budget: str, results: dict[str, RunResult]) -
             "final": result.final, "diverged_at": result.diverged_at,
             "steps_done": result.steps_done, "wall_time_s": result.wall_time_s,
             "branched_wall_time_s": result.branched_wall_time_s,
+            "cpu_time_s": result.cpu_time_s,
+            "branched_cpu_time_s": result.branched_cpu_time_s,
             "updates_per_s": result.updates_per_s, "peak_memory_mb": result.peak_memory_mb,
             "dataset": result.dataset, "commit": environment.get("git_commit", "unknown"),
             "hardware": environment.get("hardware", "unknown"),
@@ -542,6 +544,7 @@ def provenance(protocol: Protocol, budget: str, results: dict[str, RunResult]) -
         })  # fmt: skip
     trained = [run for run in runs if not run["reused_from"]]
     reused = [run for run in runs if run["reused_from"]]
+    counted = [run for run in trained if run["cpu_time_s"] is not None]
     return {
         "generated": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "inertia": __version__,
@@ -554,6 +557,9 @@ def provenance(protocol: Protocol, budget: str, results: dict[str, RunResult]) -
         "hardware": sorted({run["hardware"] for run in runs}),
         "torch": sorted({run["torch"] for run in runs}),
         "wall_time_s": sum(_own_time(run) for run in trained),
+        "cpu_time_s": sum(_own_cpu_time(run) for run in counted),
+        "runs_with_cpu_time": len(counted),
+        "runs_trained": len(trained),
         "runs_reused": len(reused),
         "reused_wall_time_s": sum(_own_time(run) for run in reused),
         "runs": runs,
@@ -563,6 +569,23 @@ def provenance(protocol: Protocol, budget: str, results: dict[str, RunResult]) -
 def _own_time(run: dict[str, Any]) -> float:
     """A run's training time without the part its twin spent before the branch."""
     return run["wall_time_s"] - run["branched_wall_time_s"]
+
+
+def _own_cpu_time(run: dict[str, Any]) -> float:
+    """A run's CPU time of training without the part counted before its branch."""
+    return float(run["cpu_time_s"]) - float(run["branched_cpu_time_s"] or 0.0)
+
+
+def _cpu_note(facts: dict[str, Any]) -> str:
+    """The CPU time of the runs that counted it (since 2026-12-07), or '' where none did.
+
+    Wall time is what a run took beside whatever else shared the cores; CPU time is what it
+    cost."""
+    counted = facts.get("runs_with_cpu_time", 0)
+    if not counted:
+        return ""
+    which = "" if counted == facts["runs_trained"] else f" by the {counted} runs that count it"
+    return f"{facts['cpu_time_s'] / 3600:.2f} CPU-hours{which}"
 
 
 def _reused_note(facts: dict[str, Any]) -> str:
@@ -579,11 +602,13 @@ def _reused_note(facts: dict[str, Any]) -> str:
 def _provenance_markdown(facts: dict[str, Any]) -> str:
     hours = facts["wall_time_s"] / 3600
     reused = _reused_note(facts)
+    cpu = _cpu_note(facts)
     return (
         f"Provenance: {facts['runs_complete']} of {facts['runs_planned']} runs complete, seeds "
         f"{', '.join(map(str, facts['seeds'])) or '-'}; {hours:.2f} h of training in total "
         f"{f'by this sweep; {reused} ' if reused else ''}"
-        f"(wall time per run in table.json); code {', '.join(c[:10] for c in facts['commits'])}; "
+        f"(wall time per run in table.json{f'; {cpu}' if cpu else ''}); "
+        f"code {', '.join(c[:10] for c in facts['commits'])}; "
         f"{'; '.join(facts['hardware'])}; torch {', '.join(facts['torch'])}; report generated "
         f"{facts['generated']}."
     )

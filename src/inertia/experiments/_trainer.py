@@ -94,6 +94,12 @@ class RunResult:
             (counted in the twin's result too); for a run extended from a shorter one
             (``train``'s ``extend_from``), the shorter run's time; 0 for a run trained from its
             first update.
+        cpu_time_s: the CPU time of the process over the same spans as ``wall_time_s``
+            (``time.process_time``: every thread of the process, so a run's cost where other
+            work shared the cores, which its wall time is not); None for a run that started
+            or resumed from a checkpoint written before it was recorded (2026-12-07).
+        branched_cpu_time_s: the part of ``cpu_time_s`` counted before the branch or
+            extension, as ``branched_wall_time_s``.
     """
 
     config: dict[str, Any]
@@ -110,6 +116,8 @@ class RunResult:
     dataset: str = ""
     reused_from: str = ""
     branched_wall_time_s: float = 0.0
+    cpu_time_s: float | None = None
+    branched_cpu_time_s: float | None = 0.0
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -266,11 +274,14 @@ def evaluate(prepared: Prepared) -> dict[str, float]:
 @dataclasses.dataclass
 class Progress:
     """Where a run stands: updates made, time spent making them (``inherited_s`` of it by the
-    twin it branched from), the evaluations so far."""
+    twin it branched from) and the CPU time of those spans (None when a checkpoint it resumed
+    from did not count it), the evaluations so far."""
 
     step: int = 0
     elapsed_s: float = 0.0
     inherited_s: float = 0.0
+    cpu_s: float | None = 0.0
+    inherited_cpu_s: float | None = 0.0
     curve: list[dict[str, float]] = dataclasses.field(default_factory=list)
     norms: UpdateStatistics = dataclasses.field(default_factory=UpdateStatistics)
 
@@ -444,6 +455,8 @@ class RunFolder:
         )
         # a branch inherits all of its twin's time; a checkpoint keeps what its run inherited
         progress.inherited_s = saved["elapsed_s"] if branched else saved.get("inherited_s", 0.0)
+        progress.cpu_s = saved.get("cpu_s")  # None: written before CPU time was counted
+        progress.inherited_cpu_s = progress.cpu_s if branched else saved.get("inherited_cpu_s")
         if "update_statistics" in saved:  # since issue 39; older checkpoints count from here
             progress.norms.load_state_dict(saved["update_statistics"])
         return True
@@ -466,6 +479,8 @@ class RunFolder:
                 "curve": progress.curve,
                 "elapsed_s": progress.elapsed_s,
                 "inherited_s": progress.inherited_s,
+                "cpu_s": progress.cpu_s,
+                "inherited_cpu_s": progress.inherited_cpu_s,
                 "update_statistics": progress.norms.state_dict(),
             },
             self.path / name,
@@ -641,6 +656,8 @@ def _result(
         error_name=prepared.problem.evaluation.error_name,
         wall_time_s=elapsed,
         branched_wall_time_s=progress.inherited_s,
+        cpu_time_s=progress.cpu_s,
+        branched_cpu_time_s=progress.inherited_cpu_s,
         updates_per_s=progress.step / elapsed if elapsed > 0 else 0.0,
         peak_memory_mb=peak_memory_mb(prepared.device),
         environment=environment(prepared.device),
@@ -749,7 +766,7 @@ def _train(
     # figure the summary and result.json give, rather than tqdm's own rate over all the time.
     bar = tqdm(total=config.steps, initial=state.step, unit="upd", disable=not progress,
                dynamic_ncols=True, bar_format=_BAR_FORMAT)  # fmt: skip
-    clock = time.perf_counter()
+    clock = _SpanClock(state)
     milestones = _Milestones(config, snapshots)
     try:
         while not milestones.finished(state):
@@ -762,19 +779,39 @@ def _train(
             if diverged_at is not None:
                 break
             if due:  # not training time
-                state.elapsed_s += time.perf_counter() - clock
+                clock.stop()
                 _reach(due, record_evaluation, folder, config, prepared, state)
-                clock = time.perf_counter()
+                clock.start()
             bar.update(1)
             if progress and milestones.show(state.step):
-                training_s = state.elapsed_s + time.perf_counter() - clock
-                _show(bar, divergence.last, optimizer, state.step, state.step / training_s)
+                _show(bar, divergence.last, optimizer, state.step, state.step / clock.training_s())
     finally:
         bar.close()
-    state.elapsed_s += time.perf_counter() - clock
+    clock.stop()
     result = _result(config, prepared, state, diverged_at)
     folder.write_result(result)
     return result
+
+
+class _SpanClock:
+    """Adds the wall and CPU time of the spans between :meth:`start` and :meth:`stop` (the
+    updates, not the evaluations and checkpoints) to a run's :class:`Progress`."""
+
+    def __init__(self, progress: Progress) -> None:
+        self.progress = progress
+        self.start()
+
+    def start(self) -> None:
+        self.wall, self.cpu = time.perf_counter(), time.process_time()
+
+    def stop(self) -> None:
+        self.progress.elapsed_s += time.perf_counter() - self.wall
+        if self.progress.cpu_s is not None:
+            self.progress.cpu_s += time.process_time() - self.cpu
+
+    def training_s(self) -> float:
+        """Wall time of the updates so far, the open span included."""
+        return self.progress.elapsed_s + time.perf_counter() - self.wall
 
 
 _BAR_FORMAT = "{l_bar}{bar}| {n_fmt}/{total_fmt} [{elapsed}<{remaining}{postfix}]"
