@@ -223,6 +223,15 @@ def _triple(values: tuple[float, float, float] | None) -> str:
     return "—" if values is None else " / ".join(f"{v:.3g}" for v in values)
 
 
+def error_panel(results: list[dict]) -> tuple[str, bool]:
+    """The error panel's title and whether its runs measure different things (the fraction of
+    wrong cases of add/mul beside the wrong recalls per sequence of memorization)."""
+    names = sorted({result["error_name"] for result in results})
+    if len(names) <= 1:
+        return (names[0] if names else ""), False
+    return "\n".join(names), True
+
+
 def plot(results: list[dict], rows: list[dict], path: Path, title: str) -> None:
     """Loss and error against updates; the recurrent weights' spectral radius and input norm
     too where the runs recorded them."""
@@ -246,11 +255,14 @@ def plot(results: list[dict], rows: list[dict], path: Path, title: str) -> None:
         for axis, (key, _, _) in zip(axes, panels):
             points = [(p["step"], p[key]) for p in result["curve"] if key in p]
             axis.plot([s for s, _ in points], [v for _, v in points], **style)
+    error_title, mixed = error_panel(results)
     for axis, (_, ylabel, subtitle) in zip(axes, panels):
         axis.set_ylabel(ylabel)
-        axis.set_title(subtitle or (results[0]["error_name"] if results else ""), fontsize=9)
+        axis.set_title(subtitle or error_title, fontsize=9)
         axis.set_xlabel("update")
         axis.grid(alpha=0.3)
+    if mixed:  # fractions beside symbols per sequence: both readable on one axis
+        axes[1].set_yscale("symlog", linthresh=0.01)
     axes[0].set_yscale("log")
     if updates:
         axes[4].set_yscale("log")

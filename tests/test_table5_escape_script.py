@@ -96,6 +96,21 @@ def test_report_table_png_and_runs(escape, tmp_path):
     assert [r["folder"] for r in json.loads((out / "runs.json").read_text())] == ["fast", "slow"]
 
 
+def test_runs_that_measure_different_errors_share_a_panel_that_names_each(escape, tmp_path):
+    add = {"error_name": "fraction off by more than 0.04"}
+    recall = {"error_name": "wrongly recalled symbols per sequence"}
+    assert escape.error_panel([add, add]) == ("fraction off by more than 0.04", False)
+    title, mixed = escape.error_panel([recall, add])
+    assert mixed
+    assert title == "fraction off by more than 0.04\nwrongly recalled symbols per sequence"
+    runs = [_result(tmp_path / name, 1e-4, [0.3, 0.16, 0.05]) for name in ("add", "mem")]
+    result = json.loads((runs[1] / "result.json").read_text())
+    result["error_name"] = recall["error_name"]
+    (runs[1] / "result.json").write_text(json.dumps(result))
+    escape.main([str(run) for run in runs] + ["--out", str(tmp_path / "out")])
+    assert (tmp_path / "out" / "learning_curves.png").read_bytes()[:4] == b"\x89PNG"
+
+
 def test_unfinished_run_is_a_one_line_error(escape, tmp_path, capsys):
     (tmp_path / "unfinished").mkdir()
     with pytest.raises(SystemExit) as exit_info:
