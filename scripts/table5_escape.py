@@ -174,7 +174,9 @@ def describe(result: dict, constant_loss: float | None = None) -> dict:
     column += _clipping(config)
     share = clipped_fraction(result["config"], result["curve"], result["steps_done"])
     if share is not None:
-        column += f" ({share:.2%} of updates clipped)"
+        # a count, not a percentage: one clipped update of 50,000 is not "0.00%"
+        clipped = round(share * result["steps_done"])
+        column += f" ({clipped:,} of {result['steps_done']:,} updates clipped)"
     return {
         "run": result["folder"],
         "problem": f"{task['problem']} T={task['length']}",

@@ -141,8 +141,8 @@ def test_a_run_with_its_own_data_seed_names_both_seeds(escape, tmp_path):
 
 
 def test_a_clipped_run_says_its_threshold_and_how_often_it_clipped(escape, tmp_path):
-    """Issue 39's clipped runs beside the plain ones: the column names the threshold and the
-    share of updates clipping rescaled; a run recorded before the count names the threshold
+    """Issue 39's clipped runs beside the plain ones: the column names the threshold and how
+    many updates clipping rescaled; a run recorded before the count names the threshold
     alone, and a plain run neither."""
     folder = _result(tmp_path / "clipped", 1e-4, [0.3, 0.16, 0.05])
     result = json.loads((folder / "result.json").read_text())
@@ -152,7 +152,7 @@ def test_a_clipped_run_says_its_threshold_and_how_often_it_clipped(escape, tmp_p
     (folder / "result.json").write_text(json.dumps(result))
     steps = result["steps_done"]
     row = escape.describe(escape.load(folder))
-    assert row["column"] == f"0.995N+clip 10 ({750 / steps:.2%} of updates clipped)"
+    assert row["column"] == f"0.995N+clip 10 (750 of {steps:,} updates clipped)"
     for point in result["curve"]:
         point.pop("clipped_updates", None)
     (folder / "result.json").write_text(json.dumps(result))
