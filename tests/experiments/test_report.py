@@ -219,6 +219,10 @@ def test_provenance_counts_cpu_time_only_of_the_runs_that_record_it(tmp_path):
     assert "(wall time per run in table.json; 1.00 CPU-hours by the 2 runs that count it)" in (
         markdown
     )
+    alone = {**results, key(settings[1]): result(0.4, settings[1])}
+    assert "0.50 CPU-hours by the run that counts it)" in write_report(
+        PROTOCOL, "quick", alone, tmp_path
+    )
     del results[key(settings[2])]
     assert "table.json; 1.00 CPU-hours); code" in write_report(PROTOCOL, "quick", results, tmp_path)
     none = {key(settings[2]): result(0.4, settings[2])}

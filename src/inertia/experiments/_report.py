@@ -584,7 +584,8 @@ def _cpu_note(facts: dict[str, Any]) -> str:
     counted = facts.get("runs_with_cpu_time", 0)
     if not counted:
         return ""
-    which = "" if counted == facts["runs_trained"] else f" by the {counted} runs that count it"
+    runs = "the run that counts it" if counted == 1 else f"the {counted} runs that count it"
+    which = "" if counted == facts["runs_trained"] else f" by {runs}"
     return f"{facts['cpu_time_s'] / 3600:.2f} CPU-hours{which}"
 
 
