@@ -335,8 +335,10 @@ def plot(probes: list[Probe], path: Path) -> None:
     os.replace(partial, path)  # atomic: the old figure or the new one
 
 
-NO_RECORD: dict[str, Any] = {"sessions": [], "runs": [], "title": None, "note": None}
-"""What a new record starts from (``--extend`` on an empty folder, or no ``--extend``)."""
+def new_record() -> dict[str, Any]:
+    """What a new record starts from (``--extend`` on an empty folder, or no ``--extend``):
+    fresh lists each call, so that no record shares them with another."""
+    return {"sessions": [], "runs": [], "title": None, "note": None}
 
 
 def earlier_record(out: Path, fit_cases: int, penalty: float) -> dict[str, Any]:
@@ -350,7 +352,7 @@ def earlier_record(out: Path, fit_cases: int, penalty: float) -> dict[str, Any]:
     """
     path = out / "probe.json"
     if not path.exists():
-        return dict(NO_RECORD)
+        return new_record()
     try:
         record = json.loads(path.read_text())
         sessions = record.get("sessions") or [record["provenance"]]
@@ -392,9 +394,7 @@ def main(argv: list[str] | None = None) -> None:
         _fail(f"--penalty must be > 0, got {args.penalty}")
     try:
         earlier = (
-            earlier_record(args.out, args.fit_cases, args.penalty)
-            if args.extend
-            else dict(NO_RECORD)
+            earlier_record(args.out, args.fit_cases, args.penalty) if args.extend else new_record()
         )
     except ConfigError as error:
         _fail(str(error))
