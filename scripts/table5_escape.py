@@ -35,7 +35,7 @@ import matplotlib.pyplot as plt
 from inertia.experiments import (
     ConfigError,
     cell_folder,
-    clipped_fraction,
+    clipped_updates,
     load_keyed_runs_archive,
     write_text,
 )
@@ -172,10 +172,8 @@ def describe(result: dict, constant_loss: float | None = None) -> dict:
     if task.get("output_biases_only"):  # Table 5's baseline: the output biases trained alone
         column = "biases"
     column += _clipping(config)
-    share = clipped_fraction(result["config"], result["curve"], result["steps_done"])
-    if share is not None:
-        # a count, not a percentage: one clipped update of 50,000 is not "0.00%"
-        clipped = round(share * result["steps_done"])
+    clipped = clipped_updates(result["config"], result["curve"])
+    if clipped is not None:  # a count, not a percentage: one clip in 50,000 is not "0.00%"
         column += f" ({clipped:,} of {result['steps_done']:,} updates clipped)"
     return {
         "run": result["folder"],

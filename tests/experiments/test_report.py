@@ -475,8 +475,15 @@ def test_a_clipping_cell_says_how_often_clipping_fired():
         counted.curve[1]["clipped_updates"] = clipped
         results[key(settings)] = counted
     table = build_table(clipping, "quick", results)
-    assert table[("toy-regression", "SGD+C")].clipped == [(0, 0.3), (1, 0.0)]
-    assert "0.2 (seeds 0.2, 0.2) (clipped 30.0%, 0.0% of updates)" in render_markdown(
+    assert table[("toy-regression", "SGD+C")].clipped == [(0, 3, 10), (1, 0, 10)]
+    assert "0.2 (seeds 0.2, 0.2) (clipped 3, 0 of 10 updates)" in render_markdown(
+        clipping, "quick", table, "error"
+    )
+    # one clip in 50,000 updates is a count, not a share rounded to "0.0%"
+    rare = counted  # seed 1's run
+    rare.curve[1]["clipped_updates"], rare.steps_done = 1.0, 50_000
+    table = build_table(clipping, "quick", results)
+    assert "(clipped 3 of 10, 1 of 50,000 updates)" in render_markdown(
         clipping, "quick", table, "error"
     )
     for counted in results.values():  # recorded before the count: nothing is claimed

@@ -36,6 +36,7 @@ from inertia.experiments._trainer import RESULT as RESULT
 from inertia.experiments._trainer import RunResult as RunResult
 from inertia.experiments._trainer import branch_step as branch_step
 from inertia.experiments._trainer import clipped_fraction as clipped_fraction
+from inertia.experiments._trainer import clipped_updates as clipped_updates
 from inertia.experiments._trainer import evaluate as evaluate
 from inertia.experiments._trainer import flush_denormals as flush_denormals
 from inertia.experiments._trainer import load_result as load_result
@@ -94,6 +95,8 @@ __all__ = [
     "build_table",
     "cell_folder",
     "cell_key",
+    "clipped_fraction",
+    "clipped_updates",
     "completed_results",
     "default_storage",
     "environment",

@@ -20,7 +20,7 @@ from inertia.experiments._checkpoint import write_json, write_text
 from inertia.experiments._environment import git_commit
 from inertia.experiments._protocol import Protocol
 from inertia.experiments._protocol import setting as setting_of
-from inertia.experiments._trainer import RunResult, clipped_fraction
+from inertia.experiments._trainer import RunResult, clipped_updates
 
 __all__ = [
     "Cell",
@@ -56,9 +56,10 @@ class Cell:
             curve, ``[(seed, [(step, value)])]`` by seed (``curve`` is their mean), so that a
             plot shows where the seeds part.
         clipped: where the chosen setting clips gradients (``clip_grad_norm`` or
-            ``clip_relative``) and its runs counted it, the fraction of each run's updates that
-            clipping rescaled, ``[(seed, fraction)]`` (issue 35: a clipping ablation means
-            nothing unless clipping fired).
+            ``clip_relative``) and its runs counted it, how many of each run's updates
+            clipping rescaled, ``[(seed, clipped updates, updates)]`` (issue 35: a clipping
+            ablation means nothing unless clipping fired; a count, since one clip in 50,000
+            updates is not "0.0%").
         cost_curve: the chosen setting's curve against its cost in gradient cases (one case's
             forward and backward pass; HF counts its other work at its measured cost per case,
             ``HessianFree.last_step``), mean over seeds of both ``[(cases, value)]``: the axis on
@@ -75,7 +76,7 @@ class Cell:
     datasets: list[str] = dataclasses.field(default_factory=list)
     seeds: list[tuple[int, float]] = dataclasses.field(default_factory=list)
     seed_curves: list[tuple[int, list[tuple[int, float]]]] = dataclasses.field(default_factory=list)
-    clipped: list[tuple[int, float]] = dataclasses.field(default_factory=list)
+    clipped: list[tuple[int, int, int]] = dataclasses.field(default_factory=list)
     cost_curve: list[tuple[float, float]] = dataclasses.field(default_factory=list)
 
 
@@ -115,14 +116,25 @@ def _shared_evaluations(finished: list[RunResult]) -> list[int]:
     return [i for i, step in enumerate(steps) if all(r.curve[i]["step"] == step for r in finished)]
 
 
-def _clipped(results: list[RunResult]) -> list[tuple[int, float]]:
-    """Each run's fraction of clipped updates, by seed; empty unless every run clips and its
+def _clipped(results: list[RunResult]) -> list[tuple[int, int, int]]:
+    """Each run's clipped updates and updates, by seed; empty unless every run clips and its
     curve counted the clipped updates (runs recorded before issue 35 did not)."""
-    fractions = [(int(r.config.get("seed", 0)), clipped_fraction(r.config, r.curve, r.steps_done))
-                 for r in results]  # fmt: skip
-    if not fractions or any(fraction is None for _, fraction in fractions):
+    counts = [(int(r.config.get("seed", 0)), clipped_updates(r.config, r.curve), r.steps_done)
+              for r in results]  # fmt: skip
+    if not counts or any(count is None for _, count, _ in counts):
         return []
-    return sorted((seed, fraction) for seed, fraction in fractions if fraction is not None)
+    return sorted((seed, count, steps) for seed, count, steps in counts if count is not None)
+
+
+def _clipped_text(clipped: list[tuple[int, int, int]]) -> str:
+    """The clipped updates of each seed's run as counts, so that a rare clip does not read as
+    none: ``clipped 3, 0 of 50,000 updates`` (one total, said once) or ``clipped 3 of 50,000,
+    0 of 40,000 updates``."""
+    if len({steps for _, _, steps in clipped}) == 1:
+        counts = ", ".join(f"{count:,}" for _, count, _ in clipped)
+        return f"clipped {counts} of {clipped[0][2]:,} updates"
+    counts = ", ".join(f"{count:,} of {steps:,}" for _, count, steps in clipped)
+    return f"clipped {counts} updates"
 
 
 def _cell_record(row: str, column: str, cell: Cell) -> dict[str, Any]:
@@ -293,8 +305,7 @@ def _ours_text(cell: Cell) -> str:
     if cell.runs_done < cell.runs_planned:
         ours += f" ({cell.runs_done}/{cell.runs_planned} runs)"
     if cell.clipped:
-        ours += " (clipped " + ", ".join(f"{share:.1%}" for _, share in cell.clipped)
-        ours += " of updates)"
+        ours += f" ({_clipped_text(cell.clipped)})"
     return ours
 
 

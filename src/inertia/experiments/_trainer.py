@@ -123,10 +123,8 @@ class RunResult:
         return dataclasses.asdict(self)
 
 
-def clipped_fraction(
-    config: Mapping[str, Any], curve: Sequence[Mapping[str, float]], steps_done: int
-) -> float | None:
-    """The fraction of a run's updates that clipping rescaled, from its curve's
+def clipped_updates(config: Mapping[str, Any], curve: Sequence[Mapping[str, float]]) -> int | None:
+    """How many of a run's updates clipping rescaled, summed over its curve's
     ``clipped_updates`` counts (issue 35: how often clipping fired); None where the run does
     not clip (``clip_grad_norm`` and ``clip_relative`` 0) or its curve did not count (runs
     recorded before issue 35)."""
@@ -134,7 +132,16 @@ def clipped_fraction(
     clips = config.get("clip_grad_norm", 0) or config.get("clip_relative", 0)
     if not clips or not all("clipped_updates" in point for point in points):
         return None
-    return sum(point["clipped_updates"] for point in points) / max(steps_done, 1)
+    return round(sum(point["clipped_updates"] for point in points))
+
+
+def clipped_fraction(
+    config: Mapping[str, Any], curve: Sequence[Mapping[str, float]], steps_done: int
+) -> float | None:
+    """The fraction of a run's ``steps_done`` updates that clipping rescaled
+    (:func:`clipped_updates` over the updates); None where that count is None."""
+    count = clipped_updates(config, curve)
+    return None if count is None else count / max(steps_done, 1)
 
 
 def saved_config(config: dict[str, Any]) -> dict[str, Any]:
