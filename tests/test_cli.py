@@ -164,6 +164,7 @@ REFUSED = [
     (["sweep", "toy", "--workers", "0"], "workers must be >= 1"),
     (["sweep", "toy", "--heartbeat", "0"], "heartbeat (0 s) must be >= 1"),
     (["sweep", "toy", "--restore-from", "nowhere"], "--restore-from nowhere: no such file"),
+    (["report", "toy", "--from-archive", "nowhere"], "--from-archive nowhere: no such file"),
     (["tune", "--search", "optimizer.lr=log:1e-3:1e-1", "--workers", "0"], "workers must be"),
 ]
 
@@ -202,6 +203,45 @@ def test_report_out_must_be_a_folder_it_can_write(tmp_path, capsys):
     assert blocker.read_text() == "mine"
     assert main(["report", "toy", "--runs-dir", str(tmp_path), "--out", str(blocker / "x")]) == 2
     assert "is not a writable folder" in capsys.readouterr().err
+
+
+def test_report_from_archive_writes_the_same_report_without_the_runs(tmp_path, capsys):
+    """A committed report can be written again from its runs.json once its runs folder is
+    gone: the same table and cells; an archive of another budget, or one holding a run the
+    budget no longer plans, is refused in one line naming the option and nothing is written."""
+    import json
+    import shutil
+
+    runs, first, again = tmp_path / "runs", tmp_path / "first", tmp_path / "again"
+    assert main(["sweep", "toy", "--runs-dir", str(runs), "--quiet"]) == 0
+    assert main(["report", "toy", "--runs-dir", str(runs), "--out", str(first)]) == 0
+    shutil.rmtree(runs)
+    assert main(["report", "toy", "--from-archive", str(first), "--out", str(again)]) == 0
+    capsys.readouterr()
+
+    def table(folder):
+        return [line for line in (folder / "table.md").read_text().splitlines()
+                if "report generated" not in line]  # fmt: skip
+
+    assert table(again) == table(first)
+    cells = [json.loads((f / "table.json").read_text())["cells"] for f in (first, again)]
+    assert cells[0] == cells[1]
+    assert len(cells[0]) == 1
+    assert (again / "runs.json").read_text() == (first / "runs.json").read_text()
+
+    refused = tmp_path / "refused"
+    arguments = ["report", "toy", "--from-archive", str(first), "--out", str(refused)]
+    assert main([*arguments[:2], "--budget", "paper", *arguments[2:]]) == 2
+    err = capsys.readouterr().err
+    assert f"--from-archive {first / 'runs.json'} holds the runs of toy --budget quick" in err
+    archive = json.loads((first / "runs.json").read_text())
+    archive["runs"][0]["key"] = "a-run-nobody-plans"
+    (first / "runs.json").write_text(json.dumps(archive))
+    assert main(arguments) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1
+    assert "1 of its 4 runs are not in toy --budget quick as it stands" in err
+    assert not refused.exists()
 
 
 def test_train_takes_data_dir_in_both_spellings(tmp_path, capsys):

@@ -250,6 +250,7 @@ def _report(args: argparse.Namespace) -> int:
     from inertia.experiments import (
         completed_results,
         index_results,
+        load_report_archive,
         open_study,
         require_study,
         write_report,
@@ -263,9 +264,13 @@ def _report(args: argparse.Namespace) -> int:
     else:
         out, option = Path(args.out or Path("reports") / name), "--out"
     _check_output_folder(out, option)
-    settings = _settings(args, Path(args.runs_dir), progress=False, create=False)
-    require_study(settings, name)
-    results = completed_results(open_study(protocol, args.budget, settings))
+    if args.from_archive is not None:
+        plan = protocol.budget(args.budget).plan()
+        results = load_report_archive(args.from_archive, protocol.name, args.budget, plan)
+    else:
+        settings = _settings(args, Path(args.runs_dir), progress=False, create=False)
+        require_study(settings, name)
+        results = completed_results(open_study(protocol, args.budget, settings))
     with _writing(option, out):
         print(write_report(protocol, args.budget, results, out))
         if args.results is not None:
@@ -463,6 +468,13 @@ def build_parser() -> argparse.ArgumentParser:
         const="results",
         help="write the report into RESULTS/PROTOCOL-BUDGET (default folder: results, the "
         "repository's committed evidence) and update RESULTS/README.md, the index",
+    )
+    report.add_argument(
+        "--from-archive",
+        metavar="REPORT",
+        help="render from a report folder's runs.json (e.g. results/table1-medium) instead of "
+        "the runs folder: writes a committed report again, with today's report code, after the "
+        "runs that made it are gone",
     )
     report.set_defaults(handler=_report)
 

@@ -64,6 +64,7 @@ _LAZY = {
     "run_tuning": "_tune",
     "best_trial": "_tune",
     "load_keyed_runs_archive": "_archive",
+    "load_report_archive": "_archive",
     "load_runs_archive": "_archive",
 }
 
@@ -107,6 +108,7 @@ __all__ = [
     "load_checkpoint",
     "load_config",
     "load_keyed_runs_archive",
+    "load_report_archive",
     "load_result",
     "load_runs_archive",
     "merge",

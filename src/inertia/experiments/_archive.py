@@ -29,6 +29,7 @@ from inertia.experiments._trainer import RESULT, RunResult, held_files, saved_co
 __all__ = [
     "RUNS_ARCHIVE",
     "load_keyed_runs_archive",
+    "load_report_archive",
     "load_runs_archive",
     "restore_results",
     "runs_archive",
@@ -58,11 +59,18 @@ def load_keyed_runs_archive(path: str | Path) -> list[tuple[str, RunResult]]:
     Raises:
         ConfigError: the file is missing or is not a runs archive (the error names it).
     """
+    return _read_archive(path)[2]
+
+
+def _read_archive(path: str | Path) -> tuple[Path, dict[str, Any], list[tuple[str, RunResult]]]:
+    """The archive's file, its content and its keyed runs (see
+    :func:`load_keyed_runs_archive`)."""
     where = Path(path)
     file = where / RUNS_ARCHIVE if where.is_dir() else where
     try:
         content = json.loads(file.read_text())
-        return [(str(entry["key"]), RunResult(**entry["result"])) for entry in content["runs"]]
+        keyed = [(str(entry["key"]), RunResult(**entry["result"])) for entry in content["runs"]]
+        return file, content, keyed
     except FileNotFoundError:
         missing = f"no {RUNS_ARCHIVE} there" if where.is_dir() else "no such file or folder"
         raise ConfigError(
@@ -88,6 +96,38 @@ def load_runs_archive(path: str | Path) -> list[RunResult]:
         return [result for _, result in load_keyed_runs_archive(path)]
     except ConfigError as error:
         raise ConfigError(f"--restore-from {error}") from None
+
+
+def load_report_archive(
+    path: str | Path, protocol: str, budget: str, plan: Mapping[str, PlannedRun]
+) -> dict[str, RunResult]:
+    """The results of a report's ``runs.json`` keyed by their runs of ``plan``, for ``inertia
+    report --from-archive`` (errors name that option): to write a committed report again (with
+    today's report code) when the runs folder that made it is gone.
+
+    Raises:
+        ConfigError: the archive is missing or malformed, belongs to another protocol or
+            budget, or holds a run that ``plan`` does not have (the budget changed since, and
+            its report would leave that run out without saying so).
+    """
+    try:
+        file, content, keyed = _read_archive(path)
+    except ConfigError as error:
+        raise ConfigError(f"--from-archive {error}") from None
+    made_by = (content.get("protocol"), content.get("budget"))
+    if made_by != (protocol, budget):
+        raise ConfigError(
+            f"--from-archive {file} holds the runs of {made_by[0]} --budget {made_by[1]}, not "
+            f"of {protocol} --budget {budget}; give that protocol and budget, or another archive"
+        )
+    unplanned = [key for key, _ in keyed if key not in plan]
+    if unplanned:
+        raise ConfigError(
+            f"--from-archive {file}: {len(unplanned)} of its {len(keyed)} runs are not in "
+            f"{protocol} --budget {budget} as it stands (first: {unplanned[0]}); the budget "
+            "changed since the report was written, so render it from its runs folder instead"
+        )
+    return dict(keyed)
 
 
 def _settings_key(config: Mapping[str, Any]) -> str:
