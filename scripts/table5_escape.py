@@ -39,6 +39,7 @@ from inertia.experiments import (
     load_keyed_runs_archive,
     write_text,
 )
+from inertia.protocols import momentum_column
 
 
 def _fail(message: str) -> NoReturn:
@@ -168,7 +169,8 @@ def describe(result: dict, constant_loss: float | None = None) -> dict:
     config = result["config"]
     task, optimizer = config["task"], config["optimizer"]
     mu, name = optimizer.get("momentum", 0.0), optimizer["name"]
-    column = f"{mu:g}{'N' if name == 'nag' else 'M'}" if name in ("nag", "cm") else name
+    # Table 5's column names (0.995N, 0.9M, SGD) for the momentum methods, the name otherwise
+    column = momentum_column(name, mu) if name in ("nag", "cm", "sgd") else name
     if task.get("output_biases_only"):  # Table 5's baseline: the output biases trained alone
         column = "biases"
     column += _clipping(config)

@@ -161,6 +161,17 @@ def test_a_clipped_run_says_its_threshold_and_how_often_it_clipped(escape, tmp_p
     assert escape.describe(plain)["column"] == "0.995N"
 
 
+def test_columns_are_named_as_table_5_names_them(escape, tmp_path):
+    """NAG and CM as 0.995N / 0.9M, plain SGD (or momentum 0) as SGD, other optimizers by name."""
+    folder = _result(tmp_path / "run", 1e-4, [0.3, 0.16])
+    result = escape.load(folder)
+    for name, momentum, column in (("nag", 0.995, "0.995N"), ("cm", 0.9, "0.9M"),
+                                   ("sgd", 0.0, "SGD"), ("nag", 0.0, "SGD"),
+                                   ("adam", 0.9, "adam")):  # fmt: skip
+        result["config"]["optimizer"].update(name=name, momentum=momentum)
+        assert escape.describe(result)["column"] == column, (name, momentum)
+
+
 def _archive(report: Path, results: list[dict]) -> None:
     """A report folder as `inertia report` writes its runs: ``runs.json``, each run keyed."""
     report.mkdir()
