@@ -22,11 +22,13 @@ import math
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import torch
 
 from inertia.experiments import stamp, write_json, write_text
-from inertia.tasks import HypergradientOptions, HyperparameterOptimization
+from inertia.implicit import Unrolled
+from inertia.tasks import HypergradientOptions, HyperparameterOptimization, UnrolledTraining
 
 METHODS = (("bptt", 50), ("rbp", 50), ("neumann_rbp", 50), ("cg_rbp", 50), ("cg_rbp", 200))
 
@@ -39,7 +41,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, help="results folder for README.md and rows.json")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
-    gradients, rows = {}, []
+    gradients: dict[tuple[str, int], torch.Tensor] = {}
+    rows: list[dict[str, Any]] = []
     for method, truncation in METHODS:
         options = HypergradientOptions(gradient=method, truncation=truncation,
                                        initial_log_lr=args.log_lr,
@@ -48,14 +51,20 @@ def main(argv: list[str] | None = None) -> None:
             options, torch.Generator().manual_seed(0), args.data_dir
         )
         model = problem.model
-        model.unrolled.statistics = True
+        assert isinstance(model, UnrolledTraining)  # the task's model
+        unrolled = model.unrolled
+        assert isinstance(unrolled, Unrolled)
+        unrolled.statistics = True
         start = time.perf_counter()
         objective = model("train")[0]
         objective.backward()
         seconds = time.perf_counter() - start
-        gradient = torch.cat([model.log_lr.grad, model.momentum_logit.grad]).double()
+        log_lr_grad, momentum_grad = model.log_lr.grad, model.momentum_logit.grad
+        assert log_lr_grad is not None  # both hyperparameters reach the objective
+        assert momentum_grad is not None
+        gradient = torch.cat([log_lr_grad, momentum_grad]).double()
         gradients[(method, truncation)] = gradient
-        stats = model.unrolled.stats
+        stats = unrolled.stats
         adjoint = stats.backward_residual  # NaN where there is no adjoint equation (BPTT)
         rows.append({"method": method, "K": truncation, "objective": float(objective.detach()),
                      "forward_residual": stats.forward_residual,

@@ -27,6 +27,7 @@ import argparse
 import re
 import sys
 from collections.abc import Iterator
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -125,7 +126,7 @@ def marked_numbers(page: Path) -> Iterator[Number]:
 
 def unmarked_numbers(
     page: Path,
-    known: set[float] = frozenset(),  # type: ignore[assignment]
+    known: AbstractSet[float] = frozenset(),
 ) -> Iterator[tuple[int, re.Match[str]]]:
     """(offset, match) of each number typed without a marker, other than the ``known`` values
     (settings, published numbers)."""

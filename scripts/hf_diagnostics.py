@@ -276,13 +276,13 @@ def write(report: Path, out: Path, command: str) -> str:
     matches = first_order_match(table, hf_cells(runs))
     updates = per_update(table, runs)
     out.mkdir(parents=True, exist_ok=True)
-    record = {"command": command, "report": str(report), "provenance": stamp(),
+    provenance = stamp()
+    record = {"command": command, "report": str(report), "provenance": provenance,
               "runs": summaries, "at_equal_cost": costs, "first_order_match": matches,
               "per_update": updates}  # fmt: skip
     write_json(record, out / "hf_diagnostics.json")
     figure(table, runs, out / "hf_diagnostics.png")
     fractions = " | ".join(f"{f:g}" for f in COST_FRACTIONS)
-    provenance = record["provenance"]
     lines = [
         f"# Hessian-free runs of `{table['protocol']}` / `{table['budget']}`: CG, λ and ρ",
         "",

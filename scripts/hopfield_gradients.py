@@ -240,10 +240,10 @@ def main(argv: list[str] | None = None) -> None:
         weights: list[tuple[str, Tensor, str | None]] = [("initial (seed 0)", initial, None)]
         for trained_by, raw, folder in trained_weights(runs[(steps, truncation)]):
             weights.append((f"trained by {trained_by}", raw, folder))
-        for name, raw, folder in weights:
+        for name, raw, run_folder in weights:
             print(f"T={steps} K={truncation}: {name}", flush=True)
             measurement = measure(raw, digits, steps, truncation)
-            measurements.append({"weights": name, "run": folder, **measurement})
+            measurements.append({"weights": name, "run": run_folder, **measurement})
     args.out.mkdir(parents=True, exist_ok=True)
     provenance = {**stamp(), "wall_time_s": round(time.perf_counter() - started, 1)}
     write_json(

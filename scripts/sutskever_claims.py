@@ -38,6 +38,7 @@ import argparse
 import json
 import math
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -201,7 +202,7 @@ def table3_claims(cells: dict[tuple[str, str], Cell]) -> list[dict]:
     return claims
 
 
-def _mean_and_seeds(axis: Any, points: list[tuple[float, Cell]], label: str) -> None:
+def _mean_and_seeds(axis: Any, points: Sequence[tuple[float, Cell]], label: str) -> None:
     """The cells' means as a line over x, each seed a dot of the line's colour."""
     line = axis.plot([x for x, _ in points], [c.mean for _, c in points], marker="o", label=label)
     for x, cell in points:
@@ -243,8 +244,8 @@ def plot(tables: dict[str, dict[tuple[str, str], Cell]], path: Path, budget: str
     if table3:
         axis = axes[0][-1]
         for row in sorted({row for row, _ in table3}):
-            points = [(float(s), table3[(row, s)]) for s in SCALES if (row, s) in table3]
-            _mean_and_seeds(axis, points, row)
+            by_scale = [(float(s), table3[(row, s)]) for s in SCALES if (row, s) in table3]
+            _mean_and_seeds(axis, by_scale, row)
         axis.set_xscale("log", base=2)
         axis.set_yscale("log")
         axis.set_xlabel("SI scale multiplier")
@@ -265,7 +266,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--budget", default="medium", help="the reports' budget (medium)")
     parser.add_argument("--out", required=True, type=Path, help="folder for README.md and PNG")
     args = parser.parse_args(argv)
-    tables, sources = {}, []
+    tables: dict[str, dict[tuple[str, str], Cell]] = {}
+    sources: list[str] = []
     # table1's HF columns may come from their own budget (medium-hf: the same runs as medium's).
     for table, name in (
         ("table1", f"table1-{args.budget}-hf"),

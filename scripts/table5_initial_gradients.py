@@ -30,6 +30,7 @@ from inertia.experiments import (
     parse_overrides,
     prepare,
 )
+from inertia.nn import RecurrentNetwork
 
 # add T=80, 0.995N as the add80-rates budget runs it (the rate does not enter the gradient).
 DEFAULTS: dict[str, Any] = {
@@ -69,6 +70,8 @@ def initial_gradients(config: RunConfig, cases: int) -> tuple[float, dict[str, f
     batches.start(config.seed, torch.device("cpu"), torch.float32)
     inputs, targets = batches.next(cases)
     model = prepared.model
+    if not isinstance(model, RecurrentNetwork):  # every long-term run's is
+        raise ConfigError(f"{config.task.name} runs build no recurrent network to measure")
     model.zero_grad()
     loss = prepared.problem.loss(model(inputs), targets)
     loss.backward()

@@ -82,8 +82,8 @@ def main() -> None:
     write_text("\n".join(lines), args.out)
     print("\n".join(lines))
     print("MEDIUM_LRS = {")
-    for (row, column), lr in chosen.items():
-        print(f"    ({row!r}, {column!r}): {lr!r},")
+    for (row, column), rate in chosen.items():
+        print(f"    ({row!r}, {column!r}): {rate!r},")
     print("}")
 
 

@@ -64,7 +64,9 @@ from inertia.experiments import (
     write_json,
     write_text,
 )
+from inertia.nn import RecurrentNetwork
 from inertia.protocols import momentum_column
+from inertia.tasks import LongTermOptions, SplitEvaluation
 
 FIT_SEED = 20_130_101  # the probe's own sequences: independent of every run's draws
 CHUNK = 500  # sequences per forward pass
@@ -96,7 +98,7 @@ class Probe:
 
 
 def scored_states(
-    model: torch.nn.Module, problem_name: str, inputs: Tensor, targets: Tensor
+    model: RecurrentNetwork, problem_name: str, inputs: Tensor, targets: Tensor
 ) -> tuple[Tensor, Tensor]:
     """(states, targets) at the scored steps: ``(cases, hidden)`` and ``(cases,)`` for the
     problems scored once; ``(k, cases, hidden)`` and ``(k, cases)`` for memorization's k recall
@@ -187,10 +189,15 @@ def probe_run(folder: Path, fit_cases: int, penalty: float) -> Probe:
     if not (folder / "checkpoint.pt").is_file():
         raise ConfigError(f"{folder} holds no checkpoint.pt (the trained weights)")
     config = from_mapping(RunConfig, saved_config(result.config))
-    if config.task.name != "long-term":
-        raise ConfigError(f"{folder} is a {config.task.name} run, not a long-term one")
     options = config.task
+    if not isinstance(options, LongTermOptions):
+        raise ConfigError(f"{folder} is a {options.name} run, not a long-term one")
     prepared = prepare(config)
+    evaluation = prepared.problem.evaluation
+    if not isinstance(prepared.model, RecurrentNetwork) or not isinstance(
+        evaluation, SplitEvaluation
+    ):  # every long-term run's are; a check for the type checker and for future tasks
+        raise ConfigError(f"{folder}: its task built no recurrent network with whole splits")
     initial = copy.deepcopy(prepared.model)
     try:
         saved = load_checkpoint(folder / "checkpoint.pt")
@@ -212,7 +219,7 @@ def probe_run(folder: Path, fit_cases: int, penalty: float) -> Probe:
     problem = LONG_TERM_PROBLEMS[options.problem]
     draws = torch.Generator().manual_seed(FIT_SEED)
     fit_batch = problem.sample(fit_cases, options.length, draws)
-    chunks_in, chunks_out = prepared.problem.evaluation.splits["train"]
+    chunks_in, chunks_out = evaluation.splits["train"]
     inputs, targets = torch.cat(list(chunks_in)), torch.cat(list(chunks_out))
     cases = inputs.shape[0]
     errors: dict[str, tuple[float, float, float | None]] = {}
@@ -226,7 +233,7 @@ def probe_run(folder: Path, fit_cases: int, penalty: float) -> Probe:
     if options.output_biases_only:
         column = "biases"
     else:  # Sutskever et al.'s names: 0.995N (NAG), 0.995M (CM)
-        column = momentum_column(optimizer.name, optimizer.momentum)
+        column = momentum_column(optimizer.name, getattr(optimizer, "momentum", 0.0))
     if options.readout_only:  # as the table5 protocol's readout budget names its columns
         column = f"readout {column}"
         if options.loss_reduction == "per-sequence":

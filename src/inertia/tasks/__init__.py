@@ -24,6 +24,7 @@ from inertia.tasks._hypergradient import HypergradientOptions as HypergradientOp
 from inertia.tasks._hypergradient import (
     HyperparameterOptimization as HyperparameterOptimization,
 )
+from inertia.tasks._hypergradient import UnrolledTraining as UnrolledTraining
 from inertia.tasks._long_term import LongTermDependencies as LongTermDependencies
 from inertia.tasks._long_term import LongTermOptions as LongTermOptions
 from inertia.tasks._mnist_classification import MnistClassification as MnistClassification
@@ -69,6 +70,7 @@ __all__ = [
     "TaskConfig",
     "TensorBatches",
     "ToyRegression",
+    "UnrolledTraining",
     "autoencoder",
     "stored_digits",
 ]
