@@ -7,7 +7,7 @@ import os
 import random
 import statistics
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -28,12 +28,12 @@ def environment() -> dict[str, Any]:
 
 
 def interleaved_timings(
-    candidates: dict[str, Callable[[], None]],
+    candidates: Mapping[str, Callable[[], object]],
     rounds: int,
     calls_per_round: int,
     synchronize: Callable[[], None] = lambda: None,
     seed: int = 0,
-    setup: dict[str, Callable[[], None]] | None = None,
+    setup: Mapping[str, Callable[[], object]] | None = None,
 ) -> dict[str, list[float]]:
     """Seconds per call of each candidate, one sample per round, candidates interleaved.
 

@@ -27,7 +27,7 @@ MATMUL = "matmul 2048x2048"
 MATMUL_SIZE = 2048
 
 
-def matmul_call(device: torch.device) -> Callable[[], None]:
+def matmul_call(device: torch.device) -> Callable[[], object]:
     a = torch.randn(MATMUL_SIZE, MATMUL_SIZE, device=device)
     b = torch.randn(MATMUL_SIZE, MATMUL_SIZE, device=device)
     return lambda: a @ b
@@ -60,7 +60,7 @@ def main(argv: list[str] | None = None) -> dict:
     args = parser.parse_args(argv)
     device = torch.device(args.device)
     sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
-    functions: dict[str, Callable[[], None]] = {MATMUL: matmul_call(device)}
+    functions: dict[str, Callable[[], object]] = {MATMUL: matmul_call(device)}
     parameters: dict[str, int] = {}
     modes = (False, True) if device.type == "cuda" else (False,)
     for name in ARCHITECTURES:

@@ -14,12 +14,14 @@ from __future__ import annotations
 import argparse
 import itertools
 import statistics
+from typing import Any
 
 import torch
 from torch import nn
 
 from benchmarks._harness import print_table, write_result
 from inertia.experiments import RunConfig, prepare, train
+from inertia.tasks import TensorBatches
 
 TARGET_RATIO = 0.95
 CASES = {
@@ -41,7 +43,10 @@ def bare_loop_updates_per_s(config: RunConfig, steps: int) -> float:
 
     prepared = prepare(config)
     model, optimizer, problem = prepared.model, prepared.optimizer, prepared.problem
-    inputs, targets = prepared.problem.batches.inputs, prepared.problem.batches.targets
+    batches = prepared.problem.batches
+    if not isinstance(batches, TensorBatches):  # the MNIST cases' are
+        raise TypeError(f"the bare loop needs a task with TensorBatches, not {type(batches)}")
+    inputs, targets = batches.inputs, batches.targets
     generator = torch.Generator().manual_seed(config.seed)
     cases, batch_size = inputs.shape[0], config.batch_size
     permutation, position = torch.randperm(cases, generator=generator), 0
@@ -56,7 +61,8 @@ def bare_loop_updates_per_s(config: RunConfig, steps: int) -> float:
         loss = problem.loss(model(inputs[batch]), targets[batch])
         loss.backward()
         if config.gradient_norms:
-            gradient_norms.append(nn.utils.get_total_norm([p.grad for p in model.parameters()]))
+            grads = [p.grad for p in model.parameters() if p.grad is not None]
+            gradient_norms.append(nn.utils.get_total_norm(grads))
         optimizer.step()
     return steps / (time.perf_counter() - start)
 
@@ -73,7 +79,8 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--steps", type=int, default=400, help="updates per timed run")
     parser.add_argument("--data-dir", default="", help="where mnist/ is (default: INERTIA_DATA)")
     args = parser.parse_args(argv)
-    rows, payload = [], {"benchmark": "engine", "cases": {}, "target_ratio": TARGET_RATIO}
+    rows: list[tuple[str, ...]] = []
+    payload: dict[str, Any] = {"benchmark": "engine", "cases": {}, "target_ratio": TARGET_RATIO}
     for (model, config), norms in itertools.product(CASES.items(), (True, False)):
         name = f"{model}, {'gradient norms' if norms else 'gradient_norms=False'}"
         config = config.replace(device=args.device, data_dir=args.data_dir, gradient_norms=norms)

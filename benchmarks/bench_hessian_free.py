@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import time
 from collections.abc import Callable
+from typing import Any
 
 import torch
 
@@ -93,7 +94,7 @@ def main(argv: list[str] | None = None) -> dict:
         sync()
         update_times.append(time.perf_counter() - start)
         iterations.append(hf.last_step["cg_iterations"])
-    update = {**summarize(update_times), "cg_iterations": iterations}
+    update: dict[str, Any] = {**summarize(update_times), "cg_iterations": iterations}
     rows.append(
         (
             f"HF update ({4 * args.batch} / {args.batch} cases, CG <= {args.cg_iterations})",

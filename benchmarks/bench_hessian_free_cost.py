@@ -89,7 +89,7 @@ def measure(
     def setup() -> None:
         optimizer.gauss_newton_operator((model(inputs), inputs))
 
-    candidates: dict[str, Callable[[], None]] = {
+    candidates: dict[str, Callable[[], object]] = {
         "gradient": gradient,
         "evaluation": evaluation,
         "operator set-up": setup,

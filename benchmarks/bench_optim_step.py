@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import itertools
 from collections.abc import Callable
+from typing import Any
 
 import torch
 from torch import nn
@@ -114,10 +115,20 @@ HEADLINES = (
 SIZES = (2**12, 2**14, 2**16, 2**18, 2**20, 2**22)
 
 
+def _restore_gradient(param: nn.Parameter, gradient: torch.Tensor) -> Callable[[], None]:
+    """Put ``gradient`` back into ``param.grad`` before a timed step (a step may change it)."""
+
+    def restore() -> None:
+        assert param.grad is not None
+        param.grad.copy_(gradient)
+
+    return restore
+
+
 def size_sweep(device: torch.device, rounds: int, steps: int, sync: Callable[[], None]) -> dict:
     """NAG's kernels on one parameter of each size (the default's threshold): per-step time of
     the fused and the foreach kernels against the single-tensor loop, compilation excluded."""
-    table = {}
+    table: dict[str, dict[str, Any]] = {}
     for size in SIZES:
         steps_by_kernel: dict[str, Callable[[], None]] = {}
         setup: dict[str, Callable[[], None]] = {}
@@ -127,7 +138,7 @@ def size_sweep(device: torch.device, rounds: int, steps: int, sync: Callable[[],
             gradient = torch.randn(size, device=device) * 1e-3
             param.grad = gradient.clone()
             steps_by_kernel[kernel] = NAG([param], lr=1e-3, momentum=0.9, **flags).step
-            setup[kernel] = lambda param=param, gradient=gradient: param.grad.copy_(gradient)
+            setup[kernel] = _restore_gradient(param, gradient)
         samples = interleaved_timings(steps_by_kernel, rounds, steps, sync, setup=setup)
         table[str(size)] = {
             kernel: ratio_spread(samples[kernel], samples["single-tensor"])

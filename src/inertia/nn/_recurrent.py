@@ -20,7 +20,7 @@ __all__ = ["CELLS", "RecurrentNetwork"]
 
 Cell = Literal["tanh", "relu", "leaky-tanh", "leaky-relu", "lstm"]
 CellName = Literal["tanh", "relu", "leaky-tanh", "leaky-relu", "lstm"]
-CELLS: tuple[str, ...] = get_args(CellName)
+CELLS: tuple[CellName, ...] = get_args(CellName)
 
 
 class RecurrentNetwork(nn.Module):
