@@ -101,12 +101,14 @@ class UnrolledTraining(nn.Module):
 
     Args:
         sizes: layer widths, input first (784, 50, 50, 50, 10).
-        images, labels: the three splits, as lists in the order train, validation, test.
+        images: the three splits' images, as a list in the order train, validation, test.
+        labels: their labels, in the same order.
         order: ``(steps - 1, batch)`` training-set indices of the minibatch of each step but the
             last, which uses the whole training set.
         initial_weights: the flat initial weights (weights then bias, per layer).
         gradient: the hypergradient method (with its K).
-        initial_log_lr, initial_momentum_logit: the starting hyperparameters.
+        initial_log_lr: the starting h_lr (α = exp(h_lr)).
+        initial_momentum_logit: the starting h_mu (β = sigmoid(h_mu)).
     """
 
     order: Tensor  # buffers, for the type checker
