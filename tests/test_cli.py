@@ -165,6 +165,7 @@ REFUSED = [
     (["sweep", "toy", "--heartbeat", "0"], "heartbeat (0 s) must be >= 1"),
     (["sweep", "toy", "--restore-from", "nowhere"], "--restore-from nowhere: no such file"),
     (["report", "toy", "--from-archive", "nowhere"], "--from-archive nowhere: no such file"),
+    (["report", "toy", "--from-archive", "r", "--runs-dir", "x"], "drop --storage and --runs-dir"),
     (["tune", "--search", "optimizer.lr=log:1e-3:1e-1", "--workers", "0"], "workers must be"),
 ]
 

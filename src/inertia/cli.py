@@ -248,6 +248,7 @@ def _tune(args: argparse.Namespace) -> int:
 
 def _report(args: argparse.Namespace) -> int:
     from inertia.experiments import (
+        ConfigError,
         completed_results,
         index_results,
         load_report_archive,
@@ -265,6 +266,11 @@ def _report(args: argparse.Namespace) -> int:
         out, option = Path(args.out or Path("reports") / name), "--out"
     _check_output_folder(out, option)
     if args.from_archive is not None:
+        if args.storage is not None or args.runs_dir != "runs":
+            raise ConfigError(
+                "--from-archive reads the report's runs.json, not a sweep store: drop "
+                "--storage and --runs-dir"
+            )
         plan = protocol.budget(args.budget).plan()
         results = load_report_archive(args.from_archive, protocol.name, args.budget, plan)
     else:
