@@ -34,6 +34,8 @@ if TYPE_CHECKING:  # the engine is imported where a command needs it: --help sta
     from inertia.experiments import Protocol, RunConfig, SweepSettings
 
 DEMO_PROTOCOLS = ("mnist-classification",)
+DEFAULT_RUNS_DIR = "runs"
+"""Where sweeps, tuning and reports keep runs and their SQLite store unless --runs-dir says."""
 
 
 def _settings(
@@ -266,7 +268,7 @@ def _report(args: argparse.Namespace) -> int:
         out, option = Path(args.out or Path("reports") / name), "--out"
     _check_output_folder(out, option)
     if args.from_archive is not None:
-        if args.storage is not None or args.runs_dir != "runs":
+        if args.storage is not None or args.runs_dir != DEFAULT_RUNS_DIR:
             raise ConfigError(
                 "--from-archive reads the report's runs.json, not a sweep store: drop "
                 "--storage and --runs-dir"
@@ -317,7 +319,9 @@ def _tasks(args: argparse.Namespace) -> int:
 
 
 def _add_storage_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--runs-dir", default="runs", help="runs and the default SQLite storage")
+    parser.add_argument(
+        "--runs-dir", default=DEFAULT_RUNS_DIR, help="runs and the default SQLite storage"
+    )
     parser.add_argument(
         "--storage",
         help="SQLAlchemy URL of the results store (default sqlite:///RUNS_DIR/sweeps.db; "
