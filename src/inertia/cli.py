@@ -35,7 +35,8 @@ if TYPE_CHECKING:  # the engine is imported where a command needs it: --help sta
 
 DEMO_PROTOCOLS = ("mnist-classification",)
 DEFAULT_RUNS_DIR = "runs"
-"""Where sweeps, tuning and reports keep runs and their SQLite store unless --runs-dir says."""
+"""Where sweeps, tuning and reports keep runs and their SQLite store unless --runs-dir says,
+and where `inertia train` puts a run without --run-dir."""
 
 
 def _settings(
@@ -169,7 +170,7 @@ def _stop_by_signal(signum: int, frame: object) -> None:
 
 def _default_run_dir(config: RunConfig) -> Path:
     digest = hashlib.sha256(json.dumps(config.to_dict(), sort_keys=True).encode()).hexdigest()
-    return Path("runs") / f"{config.task.name}-{config.optimizer.name}-{digest[:10]}"
+    return Path(DEFAULT_RUNS_DIR) / f"{config.task.name}-{config.optimizer.name}-{digest[:10]}"
 
 
 def _train(args: argparse.Namespace) -> int:
